@@ -1,0 +1,34 @@
+"""The organization-aware Celery base task.
+
+Tasks receive ids, never model instances. A task declared with `base=OrganizationTask` takes the
+organization id as its first argument; the base loads the organization and runs the body inside
+`tenant_scope(org)`, passing the organization in:
+
+    @shared_task(base=OrganizationTask)
+    def sync_organization(organization, *, full=False): ...
+
+    sync_organization.delay_on_commit(org.pk, full=True)
+"""
+
+from celery import Task
+
+from recruitflow.tenancy import tenant_scope
+
+
+class OrganizationTask(Task):
+    abstract = True
+
+    def __call__(self, organization_id, *args, **kwargs):
+        from accounts.models import Organization
+
+        organization = Organization.objects.filter(pk=organization_id, is_active=True).first()
+        if organization is None:
+            # The organization was deleted or deactivated after the task was queued.
+            return None
+        with tenant_scope(organization):
+            return self.run(organization, *args, **kwargs)
+
+    def delay_on_commit(self, *args, **kwargs):
+        from django.db import transaction
+
+        transaction.on_commit(lambda: self.delay(*args, **kwargs))

@@ -1,0 +1,97 @@
+import os
+import shutil
+from dataclasses import dataclass
+
+import pytest
+
+# Playwright's sync API runs an event loop in the test thread; Django's ORM calls from the
+# same thread are safe here because the live server runs in its own thread.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_MISSING = (
+    f"Browser tests skipped: {CHROMIUM} not found. Install Debian's browser with "
+    "`sudo apt-get install -y chromium` (never `playwright install`)."
+)
+
+
+def pytest_collection_modifyitems(config, items):
+    if os.path.exists(CHROMIUM) or shutil.which("chromium"):
+        return
+    skip = pytest.mark.skip(reason=CHROMIUM_MISSING)
+    for item in items:
+        if "e2e" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    return {
+        **browser_type_launch_args,
+        "executable_path": CHROMIUM,
+        "args": [
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            "--disable-quic",
+        ],
+    }
+
+
+@pytest.fixture(autouse=True)
+def _plain_static_storage(settings):
+    # Tests never run collectstatic; hashed static names would 500 with DEBUG=0.
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+    settings.SECURE_SSL_REDIRECT = False
+
+
+@dataclass
+class Persona:
+    user: object
+    organization: object
+    membership: object
+
+
+@pytest.fixture
+def alice(db):
+    """Owner of Acme."""
+    from tests.factories import make_org_with_owner
+
+    org, user, membership = make_org_with_owner(name="Acme Talent", email="alice@acme.test")
+    return Persona(user, org, membership)
+
+
+@pytest.fixture
+def bob(alice):
+    """A recruiter in Alice's organization."""
+    from tests.factories import add_member
+
+    membership = add_member(organization=alice.organization, email="bob@acme.test")
+    return Persona(membership.user, alice.organization, membership)
+
+
+@pytest.fixture
+def mallory(db):
+    """Owner of another organization: an outsider to Acme."""
+    from tests.factories import make_org_with_owner
+
+    org, user, membership = make_org_with_owner(
+        name="Mallory Staffing", email="mallory@evil.test", first_name="Mallory"
+    )
+    return Persona(user, org, membership)
+
+
+@pytest.fixture
+def client_for(client):
+    def login(persona):
+        client.force_login(persona.user)
+        return client
+
+    return login

@@ -1,0 +1,260 @@
+"""Walk every URL pattern of the project as an outsider and report what leaked or changed.
+
+The walk is driven by the URL resolver, so a URL added anywhere is covered without editing a test.
+Path parameters are filled with the victim organization's own identifiers (primary keys of every
+tenant row, and its unique tokens), so a view that forgets the organization scope is caught
+reading or writing the victim's data.
+
+Outsiders: an anonymous visitor, a signed-in owner of another organization, and an API key of
+another organization. For each request the walk checks:
+- the status is a refusal (3xx, 400, 401, 403, 404, 405) whenever the URL names a victim object, and
+  for anonymous visitors on any view that is not marked public;
+- the body contains none of the victim's identifying strings;
+- nothing the victim organization owns changed (a snapshot of its rows before and after).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+
+from django.apps import apps
+from django.contrib.auth import get_user_model
+from django.db import models
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver, resolve
+from django.urls.exceptions import Resolver404
+
+from accounts.models import Organization
+from recruitflow.tenancy import TenantModel, scopes_disabled
+
+REFUSALS = {301, 302, 303, 400, 401, 403, 404, 405}
+METHODS_WITH_PARAMS = ("get", "post", "patch", "delete")
+METHODS_WITHOUT_PARAMS = ("get", "post")
+
+
+@dataclass
+class Problem:
+    persona: str
+    method: str
+    url: str
+    what: str
+
+    def __str__(self) -> str:
+        return f"{self.persona} {self.method.upper()} {self.url}: {self.what}"
+
+
+@dataclass
+class WalkReport:
+    problems: list[Problem] = field(default_factory=list)
+    walked_patterns: set[str] = field(default_factory=set)
+    unwalked_patterns: set[str] = field(default_factory=set)
+    requests: int = 0
+
+
+def iter_patterns(resolvers=None, prefix: str = ""):
+    """Yield (route, URLPattern) for every leaf pattern, with the route's regex text."""
+    for entry in resolvers if resolvers is not None else get_resolver().url_patterns:
+        regex = entry.pattern.regex.pattern.lstrip("^").rstrip("$").replace("\\Z", "")
+        if isinstance(entry, URLResolver):
+            yield from iter_patterns(entry.url_patterns, prefix + regex)
+        elif isinstance(entry, URLPattern):
+            yield prefix + regex, entry
+
+
+_GROUP = re.compile(r"\(\?P<(?P<name>\w+)>(?P<body>(?:[^()]|\([^()]*\))*)\)")
+
+
+def _fill(route: str, values: dict[str, str]) -> str:
+    def replace(match):
+        # A group that starts with a literal folder (e.g. `logos/.*`) keeps it.
+        literal = re.match(r"[A-Za-z0-9_-]*/", match.group("body"))
+        return (literal.group() if literal else "") + values[match.group("name")]
+
+    filled = _GROUP.sub(replace, route)
+    # Drop regex syntax that remains in literal parts of a route.
+    return "/" + filled.replace("\\", "").replace("^", "").replace("$", "").replace("?", "")
+
+
+def victim_snapshot(organization: Organization) -> dict:
+    """Every row the victim owns (and its people), as plain data, for before/after comparison."""
+    snapshot = {}
+    with scopes_disabled():
+        snapshot["organization"] = list(Organization.objects.filter(pk=organization.pk).values())
+        for model in apps.get_models():
+            if issubclass(model, TenantModel):
+                snapshot[model._meta.label] = sorted(
+                    model.unscoped.filter(organization=organization).values_list(),
+                    key=repr,
+                )
+        from accounts.models import Membership
+
+        user_ids = Membership.unscoped.filter(organization=organization).values("user_id")
+        snapshot["users"] = sorted(
+            get_user_model().objects.filter(pk__in=user_ids).values_list(), key=repr
+        )
+    return snapshot
+
+
+def victim_values(organization: Organization) -> tuple[set[str], set[str], set[str]]:
+    """(integer ids, string tokens, markers) of the victim organization."""
+    ints, strings, markers = {str(organization.pk)}, {organization.slug}, {organization.name}
+    with scopes_disabled():
+        for model in apps.get_models():
+            if not issubclass(model, TenantModel):
+                continue
+            unique_text = [
+                f.attname
+                for f in model._meta.concrete_fields
+                if f.unique
+                and isinstance(f, (models.CharField, models.SlugField))
+                and not f.primary_key
+            ]
+            for row in model.unscoped.filter(organization=organization).values("pk", *unique_text):
+                ints.add(str(row["pk"]))
+                for name in unique_text:
+                    if row[name]:
+                        strings.add(str(row[name]))
+        from accounts.models import Invitation, Membership
+
+        for membership in Membership.unscoped.filter(organization=organization).select_related(
+            "user"
+        ):
+            markers.add(membership.user.email)
+        for invitation in Invitation.unscoped.filter(organization=organization):
+            markers.add(invitation.email)
+    return ints, strings, markers
+
+
+def _candidate_values(route: str, ints: set[str], strings: set[str]) -> list[dict[str, str]]:
+    names = [m.group("name") for m in _GROUP.finditer(route)]
+    if not names:
+        return [{}]
+    fixed = {"app_label": "accounts"}  # the admin's per-app index
+    return [
+        {name: fixed.get(name, value) for name in names} for value in sorted(ints) + sorted(strings)
+    ]
+
+
+def _is_public(callback) -> bool:
+    return bool(getattr(callback, "recruitflow_public", False))
+
+
+def _is_third_party_auth(pattern: URLPattern) -> bool:
+    """Sign-in, sign-up and token pages of allauth and the admin's login: open to anyone by
+    nature. They are still checked for leaks and side effects."""
+    callback = pattern.callback
+    view_class = getattr(callback, "view_class", None)
+    module = (view_class or callback).__module__ or ""
+    return module.startswith("allauth.") or (
+        module.startswith("django.contrib.admin") and pattern.name == "login"
+    )
+
+
+GENERIC_PAYLOAD = {
+    "name": "outsider was here",
+    "email": "outsider@evil.test",
+    "role": "viewer",
+    "scope": "write",
+    "time_zone": "UTC",
+    "brand_color": "#000000",
+}
+
+
+def walk(
+    *,
+    victim: Organization,
+    outsider_user,
+    outsider_api_key: str,
+    skip_prefixes: tuple[str, ...] = ("/static/",),
+) -> WalkReport:
+    report = WalkReport()
+    ints, strings, markers = victim_values(victim)
+    payload = {**GENERIC_PAYLOAD, "organization": str(victim.pk)}
+
+    personas = {
+        "anonymous": lambda: Client(),
+        "outsider": lambda: _logged_in(outsider_user),
+        "outsider-api-key": lambda: Client(HTTP_AUTHORIZATION=f"Bearer {outsider_api_key}"),
+    }
+
+    for route, pattern in iter_patterns():
+        combos = _candidate_values(route, ints, strings)
+        urls = []
+        for combo in combos:
+            url = _fill(route, combo)
+            if url.startswith(skip_prefixes):
+                continue
+            try:
+                match = resolve(url)
+            except Resolver404:
+                continue
+            if match.func is not pattern.callback:
+                continue
+            urls.append((url, bool(combo)))
+        if not urls:
+            report.unwalked_patterns.add(route)
+            continue
+        report.walked_patterns.add(route)
+        before = victim_snapshot(victim)
+        for url, names_victim_object in urls:
+            methods = METHODS_WITH_PARAMS if names_victim_object else METHODS_WITHOUT_PARAMS
+            for persona, make_client in personas.items():
+                for method in methods:
+                    client = make_client()
+                    kwargs = {}
+                    if method in ("post", "patch"):
+                        if url.startswith("/api/"):
+                            kwargs = {
+                                "data": json.dumps(payload),
+                                "content_type": "application/json",
+                            }
+                        elif method == "post":
+                            kwargs = {"data": payload}
+                    response = getattr(client, method)(url, **kwargs)
+                    report.requests += 1
+                    _check(
+                        report,
+                        persona,
+                        method,
+                        url,
+                        pattern,
+                        response,
+                        markers,
+                        names_victim_object,
+                    )
+        after = victim_snapshot(victim)
+        if before != after:
+            changed = [key for key in before if before[key] != after.get(key)]
+            report.problems.append(
+                Problem("any", "*", route, f"changed the victim's data: {', '.join(changed)}")
+            )
+    return report
+
+
+def _logged_in(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def _check(report, persona, method, url, pattern, response, markers, names_victim_object):
+    status = response.status_code
+    if status >= 500:
+        report.problems.append(Problem(persona, method, url, f"server error {status}"))
+        return
+    body = b"".join(response) if getattr(response, "streaming", False) else response.content
+    text = body.decode("utf-8", "replace")
+    leaked = sorted(marker for marker in markers if marker and marker in text)
+    if leaked:
+        report.problems.append(Problem(persona, method, url, f"leaked {', '.join(leaked)}"))
+    open_to_anyone = _is_public(pattern.callback) or _is_third_party_auth(pattern)
+    if names_victim_object and not open_to_anyone and status not in REFUSALS:
+        report.problems.append(
+            Problem(persona, method, url, f"answered {status} for another organization's object")
+        )
+    if persona == "anonymous" and not open_to_anyone and status not in REFUSALS:
+        report.problems.append(
+            Problem(persona, method, url, f"answered {status} to an anonymous visitor")
+        )

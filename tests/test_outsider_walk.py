@@ -1,0 +1,78 @@
+"""Tenant isolation, proven by walking every URL as an outsider."""
+
+import pytest
+from django.http import HttpResponse
+from django.urls import path
+
+from accounts import services
+from accounts.models import Membership, Role
+from recruitflow.decorators import organization_required
+from recruitflow.tenancy import scopes_disabled, tenant_scope
+from tests.outsider_walk import walk
+
+
+@pytest.fixture
+def victim(alice, bob):
+    """Alice's organization with something of everything: members, an invitation, an API key."""
+    with tenant_scope(alice.organization):
+        services.invitation_create(
+            actor=alice.membership, email="carol@acme.test", role=Role.VIEWER
+        )
+        services.api_key_create(actor=alice.membership, name="Acme warehouse", scope="write")
+    return alice.organization
+
+
+@pytest.fixture
+def outsider_key(mallory):
+    with tenant_scope(mallory.organization):
+        _, raw = services.api_key_create(actor=mallory.membership, name="Mallory", scope="write")
+    return raw
+
+
+@pytest.mark.django_db
+def test_no_url_leaks_or_changes_another_organizations_data_when_walked_as_an_outsider(
+    victim, mallory, outsider_key
+):
+    report = walk(victim=victim, outsider_user=mallory.user, outsider_api_key=outsider_key)
+
+    assert not report.problems, "\n".join(map(str, report.problems))
+    # The walk really visited the app's pages, its API and its object URLs.
+    walked = "\n".join(sorted(report.walked_patterns))
+    for route in ("settings/team/", "api/v1/members/", "api/v1/organization/", "invitations/"):
+        assert route in walked
+    assert any("(?P<membership_id>" in r for r in report.walked_patterns)
+    # Every pattern could be filled with the victim's identifiers and requested.
+    assert not report.unwalked_patterns, sorted(report.unwalked_patterns)
+    assert report.requests > 500
+
+
+def leaky_member_email(request, pk):
+    """A view that forgets the organization: the walk must catch it."""
+    with scopes_disabled():
+        membership = Membership.objects.select_related("user").get(pk=pk)
+    return HttpResponse(membership.user.email)
+
+
+urlpatterns = [
+    path("leaky/members/<int:pk>/", organization_required(leaky_member_email)),
+]
+
+
+@pytest.mark.django_db
+def test_walk_catches_a_view_that_skips_the_organization_scope(
+    victim, mallory, outsider_key, settings
+):
+    import tests.test_outsider_walk as this_module
+    from recruitflow import urls as project_urls
+
+    this_module.urlpatterns = [*project_urls.urlpatterns, *urlpatterns[:1]]
+    settings.ROOT_URLCONF = "tests.test_outsider_walk"
+    try:
+        report = walk(victim=victim, outsider_user=mallory.user, outsider_api_key=outsider_key)
+    finally:
+        this_module.urlpatterns = urlpatterns[:1]
+
+    leaks = [p for p in report.problems if "/leaky/members/" in p.url]
+    assert leaks, "the unscoped view was not caught"
+    assert any("alice@acme.test" in p.what or "bob@acme.test" in p.what for p in leaks)
+    assert all("/leaky/" in p.url for p in report.problems)
