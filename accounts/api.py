@@ -8,12 +8,14 @@ from rest_framework import generics, serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from recruitflow.api import ModelSerializer
+
 from . import selectors, services
 from .api_auth import IsOrganizationAdmin
 from .models import Membership, Organization
 
 
-class OrganizationSerializer(serializers.ModelSerializer):
+class OrganizationSerializer(ModelSerializer):
     parent_id = serializers.IntegerField(read_only=True, allow_null=True)
 
     class Meta:
@@ -22,7 +24,7 @@ class OrganizationSerializer(serializers.ModelSerializer):
         read_only_fields = ["id", "slug", "parent_id", "created_at"]
 
 
-class MemberSerializer(serializers.ModelSerializer):
+class MemberSerializer(ModelSerializer):
     email = serializers.EmailField(source="user.email", read_only=True)
     name = serializers.SerializerMethodField()
 

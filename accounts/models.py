@@ -13,7 +13,9 @@ from django.utils import timezone
 
 from recruitflow.tenancy import TenantModel
 
-TIME_ZONE_CHOICES = [(tz, tz) for tz in sorted(zoneinfo.available_timezones()) if "/" in tz]
+TIME_ZONE_CHOICES = [("UTC", "UTC")] + [
+    (tz, tz) for tz in sorted(zoneinfo.available_timezones()) if "/" in tz
+]
 
 
 class Role(models.TextChoices):

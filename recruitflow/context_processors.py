@@ -9,7 +9,7 @@ def shell(request):
     """What every page of the app shell needs: the sidebar, the organization switcher, the nonce."""
     context = {"csp_nonce": getattr(request, "csp_nonce", "")}
     organization = getattr(request, "organization", None)
-    if organization is None or not request.user.is_authenticated:
+    if organization is None or getattr(request, "membership", None) is None:
         return context
     section = request.path.strip("/").split("/", 1)[0]
     context.update(

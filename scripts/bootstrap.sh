@@ -17,4 +17,4 @@ if [ ! -f "$STAMP" ] || [ pyproject.toml -nt "$STAMP" ]; then
   touch "$STAMP"
 fi
 .venv/bin/python scripts/ensure_env.py
-mkdir -p var/broker/processed var/media
+mkdir -p var/broker/processed var/broker/control var/media var/static

@@ -14,11 +14,17 @@ class UserFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = get_user_model()
         django_get_or_create = ("username",)
+        skip_postgeneration_save = True
 
     email = factory.Sequence(lambda n: f"person{n}@example.com")
     username = factory.SelfAttribute("email")
     first_name = "Pat"
-    password = factory.PostGenerationMethodCall("set_password", "correct-horse-9")
+
+    @factory.post_generation
+    def password(obj, create, extracted, **kwargs):
+        obj.set_password(extracted or "correct-horse-9")
+        if create:
+            obj.save(update_fields=["password"])
 
 
 def make_org_with_owner(*, name: str, email: str, first_name: str = "Alice") -> tuple:

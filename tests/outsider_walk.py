@@ -174,13 +174,19 @@ def walk(
     payload = {**GENERIC_PAYLOAD, "organization": str(victim.pk)}
 
     personas = {
-        "anonymous": lambda: Client(),
+        "anonymous": lambda: Client(raise_request_exception=False),
         "outsider": lambda: _logged_in(outsider_user),
-        "outsider-api-key": lambda: Client(HTTP_AUTHORIZATION=f"Bearer {outsider_api_key}"),
+        "outsider-api-key": lambda: Client(
+            raise_request_exception=False, HTTP_AUTHORIZATION=f"Bearer {outsider_api_key}"
+        ),
     }
 
     for route, pattern in iter_patterns():
         combos = _candidate_values(route, ints, strings)
+        if route.startswith("admin/"):
+            # The admin refuses every non-staff visitor before it looks at the object; two
+            # identifiers are enough to prove that for each admin URL.
+            combos = combos[:2]
         urls = []
         for combo in combos:
             url = _fill(route, combo)
@@ -234,7 +240,7 @@ def walk(
 
 
 def _logged_in(user) -> Client:
-    client = Client()
+    client = Client(raise_request_exception=False)
     client.force_login(user)
     return client
 

@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class GreenhouseConfig(AppConfig):
+    name = "integrations.greenhouse"
+    label = "greenhouse"
+    verbose_name = "Greenhouse"

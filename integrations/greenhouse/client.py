@@ -1,0 +1,342 @@
+"""Greenhouse Harvest HTTP clients (v1 API key and v3 OAuth client credentials).
+
+Thin: auth, paging, the On-Behalf-Of / ``sub`` acting user and Greenhouse's error texts. The
+mapping to RecruitFlow's records lives in ``provider.py``.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
+
+import requests
+from requests.auth import HTTPBasicAuth
+
+from integrations.http import (
+    AuthError,
+    HttpClient,
+    NotFound,
+    PermissionDenied,
+    ProviderError,
+    ValidationFailed,
+    response_body,
+    same_origin,
+    vendor_message,
+)
+
+DEFAULT_BASE_URL = "https://harvest.greenhouse.io"
+DEFAULT_TOKEN_URL = "https://auth.greenhouse.io/token"
+PER_PAGE = 500
+MISSING_PERMISSION_TEXT = "does not have permission"
+WRITE_METHODS = frozenset({"POST", "PATCH", "PUT", "DELETE"})
+# Refresh a v3 token this long before Greenhouse says it expires, so no call races the expiry.
+TOKEN_EXPIRY_MARGIN_S = 60
+
+
+def is_missing_permission(error: ProviderError) -> bool:
+    """True when Greenhouse says the key lacks the endpoint permission (not a record-level 403)."""
+    text = (getattr(error, "vendor_message", None) or vendor_message(error.body) or "").lower()
+    return error.status in (401, 403) and MISSING_PERMISSION_TEXT in text
+
+
+def _field_errors(body: Any) -> list[tuple[str | None, str]]:
+    errors = body.get("errors") if isinstance(body, Mapping) else None
+    result: list[tuple[str | None, str]] = []
+    for err in errors or []:
+        if isinstance(err, Mapping):
+            result.append((err.get("field"), str(err.get("message", ""))))
+        else:
+            result.append((None, str(err)))
+    return result
+
+
+def make_error_mapper(credential: str) -> Callable[[requests.Response], ProviderError | None]:
+    """Greenhouse error bodies -> messages an admin can act on. ``credential`` names the key."""
+
+    def mapper(response: requests.Response) -> ProviderError | None:
+        status = response.status_code
+        body = response_body(response)
+        detail = vendor_message(body) or ""
+        said = f"{status} {detail}".strip()
+        common: dict[str, Any] = {"status": status, "body": body}
+        if MISSING_PERMISSION_TEXT in detail.lower() and status in (401, 403):
+            return PermissionDenied(
+                f"The Greenhouse {credential} is missing a permission for "
+                f"{response.request.method} {requests.utils.urlparse(response.url).path} "
+                f"({said}). In Greenhouse go to Configure → Dev Center → API Credential "
+                "Management → Manage permissions and tick it.",
+                vendor_message=detail,
+                code="missing_permission",
+                **common,
+            )
+        if status == 401:
+            return AuthError(
+                f"Greenhouse rejected the {credential} ({said}). "
+                + (
+                    "Check that you pasted the whole Harvest key."
+                    if credential == "API key"
+                    else "Check the client ID and secret in Greenhouse's Dev Center."
+                ),
+                code="invalid_credentials",
+                **common,
+            )
+        if status == 403:
+            return PermissionDenied(
+                f"Greenhouse refused access ({said}). The acting Greenhouse user may not have "
+                "access to this record, or the request was not sent over HTTPS.",
+                vendor_message=detail,
+                code="forbidden",
+                **common,
+            )
+        if status == 404:
+            return NotFound(
+                f"Greenhouse could not find it ({said}). It may have been deleted or merged, "
+                "or be too new to read yet.",
+                code="not_found",
+                **common,
+            )
+        if status in (400, 422):
+            field_errors = _field_errors(body)
+            fields = "; ".join(f"{f}: {m}" if f else m for f, m in field_errors)
+            return ValidationFailed(
+                f"Greenhouse rejected the data ({said}{' — ' + fields if fields else ''}).",
+                field_errors=field_errors,
+                code="validation",
+                **common,
+            )
+        return None
+
+    return mapper
+
+
+def _next_link(response: requests.Response, current_url: str) -> str | None:
+    link = response.links.get("next")
+    if not link or not link.get("url"):
+        return None
+    url = link["url"]
+    if not same_origin(url, current_url):
+        # Never send credentials to a host the Link header made up.
+        raise ProviderError(
+            f"Greenhouse returned a next-page link to another host ({url}); stopped paging.",
+            permanent=True,
+        )
+    return url
+
+
+def _require_list(body: Any, url: str) -> list:
+    if isinstance(body, list):
+        return body
+    if isinstance(body, Mapping) and isinstance(body.get("data"), list):
+        return body["data"]
+    raise ProviderError(f"Greenhouse returned an unexpected page from {url}.", permanent=False)
+
+
+class HarvestV1Client:
+    """Harvest v1: HTTP Basic with the key as user name and an empty password (``key:``).
+
+    ``on_behalf_of`` is the numeric Greenhouse user id sent as ``On-Behalf-Of`` on every write
+    (Greenhouse audits and authorises writes as that user; an e-mail is rejected).
+    """
+
+    api_version = "v1"
+
+    def __init__(
+        self,
+        api_key: str,
+        *,
+        base_url: str = DEFAULT_BASE_URL,
+        on_behalf_of: int | str | None = None,
+        http: HttpClient | None = None,
+        **http_kwargs: Any,
+    ) -> None:
+        if not api_key or not api_key.strip():
+            raise AuthError("Paste the Greenhouse Harvest API key.", code="missing_credentials")
+        self.auth = HTTPBasicAuth(api_key.strip(), "")
+        self.on_behalf_of = on_behalf_of
+        self.http = http or HttpClient(
+            base_url,
+            vendor="Greenhouse",
+            error_mapper=make_error_mapper("API key"),
+            **http_kwargs,
+        )
+
+    def _write_headers(self) -> dict[str, str]:
+        if self.on_behalf_of is None or not str(self.on_behalf_of).strip().isdigit():
+            raise ValidationFailed(
+                "Choose the Greenhouse user RecruitFlow writes as (a numeric user id, not an "
+                "e-mail); Greenhouse requires it on every change.",
+                code="missing_on_behalf_of",
+            )
+        return {"On-Behalf-Of": str(self.on_behalf_of).strip()}
+
+    def request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+        method = method.upper()
+        headers = dict(kwargs.pop("headers", None) or {})
+        if method in WRITE_METHODS:
+            headers.update(self._write_headers())
+        return self.http.request(method, path, auth=self.auth, headers=headers, **kwargs)
+
+    def get(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
+        return response_body(self.request("GET", path, params=params))
+
+    def iter_pages(
+        self, path: str, params: Mapping[str, Any] | None = None, *, per_page: int = PER_PAGE
+    ) -> Iterator[list]:
+        """Each page of a list endpoint, following ``Link rel="next"`` verbatim."""
+        first = dict(params or {})
+        first.setdefault("per_page", per_page)
+        response = self.request("GET", path, params=first)
+        while True:
+            yield _require_list(response_body(response), response.url)
+            next_url = _next_link(response, response.url)
+            if not next_url:
+                return
+            response = self.request("GET", next_url)
+
+    def iter_all(self, path: str, params: Mapping[str, Any] | None = None, **kw) -> Iterator[Any]:
+        for page in self.iter_pages(path, params, **kw):
+            yield from page
+
+    def post(self, path: str, json: Any = None) -> Any:
+        return response_body(self.request("POST", path, json=json))
+
+    def patch(self, path: str, json: Any = None) -> Any:
+        return response_body(self.request("PATCH", path, json=json))
+
+
+class HarvestV3Client:
+    """Harvest v3: OAuth client-credentials bearer tokens and cursor paging.
+
+    The token is fetched with Basic ``client_id:client_secret`` and
+    ``grant_type=client_credentials`` (+ ``sub`` = acting user id, v3's stand-in for
+    On-Behalf-Of), cached until shortly before expiry and refetched once on a 401.
+    """
+
+    api_version = "v3"
+
+    def __init__(
+        self,
+        client_id: str,
+        client_secret: str,
+        *,
+        base_url: str = DEFAULT_BASE_URL,
+        token_url: str | None = None,
+        sub: int | str | None = None,
+        http: HttpClient | None = None,
+        token_clock: Callable[[], float] = time.time,
+        **http_kwargs: Any,
+    ) -> None:
+        if not client_id or not client_secret:
+            raise AuthError(
+                "Enter both the Greenhouse client ID and client secret.",
+                code="missing_credentials",
+            )
+        base_url = base_url.rstrip("/")
+        if token_url is None:
+            token_url = (
+                DEFAULT_TOKEN_URL if base_url == DEFAULT_BASE_URL else f"{base_url}/auth/token"
+            )
+        self.client_id = client_id
+        self.client_secret = client_secret
+        self.token_url = token_url
+        self.sub = sub
+        self._clock = token_clock
+        self._token: str | None = None
+        self._token_expires_at = 0.0
+        self._token_lock = threading.Lock()
+        self.http = http or HttpClient(
+            base_url,
+            vendor="Greenhouse",
+            error_mapper=make_error_mapper("client credentials"),
+            **http_kwargs,
+        )
+
+    # -- tokens ----------------------------------------------------------------------------
+
+    def _fetch_token(self) -> None:
+        form = {"grant_type": "client_credentials"}
+        if self.sub is not None and str(self.sub).strip():
+            form["sub"] = str(self.sub).strip()
+        try:
+            response = self.http.request(
+                "POST",
+                self.token_url,
+                data=form,
+                auth=HTTPBasicAuth(self.client_id, self.client_secret),
+                idempotent=True,  # asking for a token twice has no side effect
+            )
+        except (AuthError, ValidationFailed, PermissionDenied) as exc:
+            raise AuthError(
+                "Greenhouse rejected the client ID and secret "
+                f"({exc.status} {vendor_message(exc.body) or ''}".rstrip()
+                + "). Check them in Greenhouse's Dev Center and that the acting user exists.",
+                status=exc.status,
+                body=exc.body,
+                code="invalid_credentials",
+            ) from exc
+        body = response_body(response)
+        token = body.get("access_token") if isinstance(body, Mapping) else None
+        if not token:
+            raise ProviderError("Greenhouse's token endpoint returned no access token.")
+        expires_in = body.get("expires_in") or 3600
+        self._token = token
+        self._token_expires_at = self._clock() + float(expires_in) - TOKEN_EXPIRY_MARGIN_S
+
+    def access_token(self) -> str:
+        with self._token_lock:
+            if self._token is None or self._clock() >= self._token_expires_at:
+                self._fetch_token()
+            assert self._token is not None
+            return self._token
+
+    def invalidate_token(self) -> None:
+        with self._token_lock:
+            self._token = None
+
+    # -- requests --------------------------------------------------------------------------
+
+    def request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+        headers = dict(kwargs.pop("headers", None) or {})
+        for attempt in (1, 2):
+            headers["Authorization"] = f"Bearer {self.access_token()}"
+            try:
+                return self.http.request(method, path, headers=headers, **kwargs)
+            except AuthError:
+                # An expired or revoked token: get a fresh one once, then give up.
+                if attempt == 2:
+                    raise
+                self.invalidate_token()
+        raise AssertionError("unreachable")
+
+    def get(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
+        return response_body(self.request("GET", path, params=params))
+
+    def iter_pages(
+        self, path: str, params: Mapping[str, Any] | None = None, *, per_page: int = PER_PAGE
+    ) -> Iterator[list]:
+        """Each page: filters + per_page on the first call, then the ``next`` link as-is.
+
+        Greenhouse answers 422 when a cursor comes with any other parameter, so later pages
+        are requested with no params of our own.
+        """
+        first = dict(params or {})
+        first.setdefault("per_page", per_page)
+        response = self.request("GET", path, params=first)
+        while True:
+            yield _require_list(response_body(response), response.url)
+            next_url = _next_link(response, response.url)
+            if not next_url:
+                return
+            response = self.request("GET", next_url)
+
+    def iter_all(self, path: str, params: Mapping[str, Any] | None = None, **kw) -> Iterator[Any]:
+        for page in self.iter_pages(path, params, **kw):
+            yield from page
+
+    def post(self, path: str, json: Any = None) -> Any:
+        return response_body(self.request("POST", path, json=json))
+
+    def patch(self, path: str, json: Any = None) -> Any:
+        return response_body(self.request("PATCH", path, json=json))

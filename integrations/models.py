@@ -1,0 +1,49 @@
+"""What every per-organization provider connection has in common."""
+
+import secrets
+
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+
+from recruitflow.fields import EncryptedTextField
+from recruitflow.tenancy import TenantModel
+
+
+class ConnectionStatus(models.TextChoices):
+    NOT_CONNECTED = "not_connected", "Not connected"
+    CONNECTED = "connected", "Connected"
+    ERROR = "error", "Needs attention"
+    DISCONNECTED = "disconnected", "Disconnected"
+
+
+def _webhook_secret() -> str:
+    return secrets.token_hex(24)
+
+
+class ATSConnection(TenantModel):
+    """One organization's connection to an ATS: credentials (encrypted), where to reach it, who
+    acts on writes, and how it is doing."""
+
+    base_url = models.URLField(
+        help_text="Leave the default unless you use a regional host or the sandbox."
+    )
+    acting_user_id = models.CharField(
+        max_length=64,
+        blank=True,
+        help_text="The ATS user that notes and attachments are written as.",
+    )
+    status = models.CharField(
+        max_length=20, choices=ConnectionStatus.choices, default=ConnectionStatus.NOT_CONNECTED
+    )
+    last_error = models.TextField(blank=True)
+    last_checked_at = models.DateTimeField(null=True, blank=True)
+    webhook_secret = EncryptedTextField(default=_webhook_secret)
+    last_webhook_at = models.DateTimeField(null=True, blank=True)
+    poll_interval_minutes = models.PositiveSmallIntegerField(
+        default=15, validators=[MinValueValidator(1), MaxValueValidator(60)]
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        abstract = True
