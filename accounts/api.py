@@ -12,11 +12,12 @@ from recruitflow.api import ModelSerializer
 
 from . import selectors, services
 from .api_auth import IsOrganizationAdmin
-from .models import Membership, Organization
+from .models import TIME_ZONE_CHOICES, Membership, Organization
 
 
 class OrganizationSerializer(ModelSerializer):
     parent_id = serializers.IntegerField(read_only=True, allow_null=True)
+    time_zone = serializers.ChoiceField(choices=TIME_ZONE_CHOICES, required=False)
 
     class Meta:
         model = Organization

@@ -7,6 +7,7 @@ import zoneinfo
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
 from django.utils import timezone
@@ -16,6 +17,11 @@ from recruitflow.tenancy import TenantModel
 TIME_ZONE_CHOICES = [("UTC", "UTC")] + [
     (tz, tz) for tz in sorted(zoneinfo.available_timezones()) if "/" in tz
 ]
+
+
+def validate_time_zone(value: str) -> None:
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(f"{value!r} is not a time zone. Use a name like Europe/London.")
 
 
 class Role(models.TextChoices):
@@ -47,7 +53,7 @@ class Organization(models.Model):
     parent = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
     )
-    time_zone = models.CharField(max_length=64, default="UTC", choices=TIME_ZONE_CHOICES)
+    time_zone = models.CharField(max_length=64, default="UTC", validators=[validate_time_zone])
     brand_color = models.CharField(
         max_length=7,
         default="#2563eb",
