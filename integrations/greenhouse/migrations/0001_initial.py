@@ -9,41 +9,111 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('accounts', '0001_initial'),
+        ("accounts", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='GreenhouseConnection',
+            name="GreenhouseConnection",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('base_url', models.URLField(help_text='Leave the default unless you use a regional host or the sandbox.')),
-                ('acting_user_id', models.CharField(blank=True, help_text='The ATS user that notes and attachments are written as.', max_length=64)),
-                ('status', models.CharField(choices=[('not_connected', 'Not connected'), ('connected', 'Connected'), ('error', 'Needs attention'), ('disconnected', 'Disconnected')], default='not_connected', max_length=20)),
-                ('last_error', models.TextField(blank=True)),
-                ('last_checked_at', models.DateTimeField(blank=True, null=True)),
-                ('webhook_secret', recruitflow.fields.EncryptedTextField(default=integrations.models._webhook_secret)),
-                ('last_webhook_at', models.DateTimeField(blank=True, null=True)),
-                ('poll_interval_minutes', models.PositiveSmallIntegerField(default=15, validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(60)])),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('api_version', models.CharField(choices=[('v3', 'Harvest v3 (OAuth client credentials)'), ('v1', 'Harvest v1 (API key; Greenhouse retires it)')], default='v3', max_length=2)),
-                ('api_key', recruitflow.fields.EncryptedTextField(blank=True, help_text='Harvest v1 API key.')),
-                ('client_id', models.CharField(blank=True, max_length=200)),
-                ('client_secret', recruitflow.fields.EncryptedTextField(blank=True)),
-                ('token_url', models.URLField(blank=True, help_text="Leave empty for Greenhouse's own.")),
-                ('organization', models.ForeignKey(editable=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='accounts.organization')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "base_url",
+                    models.URLField(
+                        help_text="Leave the default unless you use a regional host or the sandbox."
+                    ),
+                ),
+                (
+                    "acting_user_id",
+                    models.CharField(
+                        blank=True,
+                        help_text="The ATS user that notes and attachments are written as.",
+                        max_length=64,
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("not_connected", "Not connected"),
+                            ("connected", "Connected"),
+                            ("error", "Needs attention"),
+                            ("disconnected", "Disconnected"),
+                        ],
+                        default="not_connected",
+                        max_length=20,
+                    ),
+                ),
+                ("last_error", models.TextField(blank=True)),
+                ("last_checked_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "webhook_secret",
+                    recruitflow.fields.EncryptedTextField(
+                        default=integrations.models._webhook_secret
+                    ),
+                ),
+                ("last_webhook_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "poll_interval_minutes",
+                    models.PositiveSmallIntegerField(
+                        default=15,
+                        validators=[
+                            django.core.validators.MinValueValidator(1),
+                            django.core.validators.MaxValueValidator(60),
+                        ],
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "api_version",
+                    models.CharField(
+                        choices=[
+                            ("v3", "Harvest v3 (OAuth client credentials)"),
+                            ("v1", "Harvest v1 (API key; Greenhouse retires it)"),
+                        ],
+                        default="v3",
+                        max_length=2,
+                    ),
+                ),
+                (
+                    "api_key",
+                    recruitflow.fields.EncryptedTextField(
+                        blank=True, help_text="Harvest v1 API key."
+                    ),
+                ),
+                ("client_id", models.CharField(blank=True, max_length=200)),
+                ("client_secret", recruitflow.fields.EncryptedTextField(blank=True)),
+                (
+                    "token_url",
+                    models.URLField(blank=True, help_text="Leave empty for Greenhouse's own."),
+                ),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        editable=False,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="accounts.organization",
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('organization',), name='one_greenhouse_per_org')],
+                "constraints": [
+                    models.UniqueConstraint(fields=("organization",), name="one_greenhouse_per_org")
+                ],
             },
             managers=[
-                ('objects', django.db.models.manager.Manager()),
-                ('unscoped', django.db.models.manager.Manager()),
+                ("objects", django.db.models.manager.Manager()),
+                ("unscoped", django.db.models.manager.Manager()),
             ],
         ),
     ]
