@@ -47,3 +47,24 @@ class ATSConnection(TenantModel):
 
     class Meta:
         abstract = True
+
+
+class ProviderCall(TenantModel):
+    """One attempt of one outbound call to a provider: the audit trail of every external call."""
+
+    provider = models.CharField(max_length=20)
+    method = models.CharField(max_length=8)
+    path = models.CharField(max_length=500)
+    status = models.PositiveSmallIntegerField(null=True, blank=True)
+    duration_ms = models.PositiveIntegerField(default=0)
+    attempt = models.PositiveSmallIntegerField(default=1)
+    error = models.TextField(blank=True)
+    sync_run_id = models.BigIntegerField(null=True, blank=True, db_index=True)
+    started_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+        indexes = [models.Index(fields=["organization", "provider", "-started_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.provider} {self.method} {self.path} → {self.status}"

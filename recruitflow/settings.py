@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "messaging",
     "scheduling",
     "interviews",
+    "integrations",
     "integrations.greenhouse",
     "integrations.lever",
 ]

@@ -1,0 +1,162 @@
+"""From a stored per-organization connection to a working provider adapter.
+
+Every HTTP attempt an adapter makes is recorded by a `CallRecorder` and written as
+`ProviderCall` rows when `flush()` is called (after a sync page commits, or at the end of a
+connection test), so a rolled-back sync transaction does not erase the record of its calls.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.utils import timezone
+
+from integrations.base import ATSProvider, PermissionCheck
+from integrations.greenhouse.models import GreenhouseConnection
+from integrations.greenhouse.provider import GreenhouseProvider
+from integrations.http import CallRecord, ProviderError
+from integrations.lever.models import LeverConnection
+from integrations.lever.provider import LeverProvider
+from integrations.models import ConnectionStatus, ProviderCall
+
+ATS_CONNECTION_MODELS = {"greenhouse": GreenhouseConnection, "lever": LeverConnection}
+
+
+def ats_connection_for(organization) -> GreenhouseConnection | LeverConnection | None:
+    """The organization's ATS connection (Greenhouse first), or None. Runs in its scope."""
+    for model in ATS_CONNECTION_MODELS.values():
+        connection = model.objects.filter(organization=organization).first()
+        if connection is not None and connection.status != ConnectionStatus.DISCONNECTED:
+            return connection
+    return None
+
+
+def provider_identifier(connection) -> str:
+    return "greenhouse" if isinstance(connection, GreenhouseConnection) else "lever"
+
+
+class CallRecorder:
+    """Collects the adapter's call records; `flush()` stores them as ProviderCall rows."""
+
+    def __init__(self, *, organization, provider: str, sync_run_id: int | None = None):
+        self.organization = organization
+        self.provider = provider
+        self.sync_run_id = sync_run_id
+        self.pending: list[CallRecord] = []
+        self.total = 0
+
+    def __call__(self, record: CallRecord) -> None:
+        self.pending.append(record)
+        self.total += 1
+
+    def flush(self) -> int:
+        records, self.pending = self.pending, []
+        ProviderCall.objects.bulk_create(
+            [
+                ProviderCall(
+                    organization=self.organization,
+                    provider=self.provider,
+                    method=r.method,
+                    path=(r.path or r.url)[:500],
+                    status=r.status,
+                    duration_ms=int(r.duration_ms),
+                    attempt=r.attempt,
+                    error=r.error or "",
+                    sync_run_id=self.sync_run_id,
+                    started_at=_aware(r.started_at),
+                )
+                for r in records
+            ]
+        )
+        return len(records)
+
+
+def _aware(started_at):
+    from datetime import UTC, datetime
+
+    if isinstance(started_at, datetime):
+        return started_at if started_at.tzinfo else started_at.replace(tzinfo=UTC)
+    return datetime.fromtimestamp(float(started_at), tz=UTC)
+
+
+def provider_for(connection, *, recorder: CallRecorder | None = None, **http_kwargs) -> ATSProvider:
+    """Build the production adapter for a stored connection."""
+    if recorder is not None:
+        http_kwargs["on_call"] = recorder
+    if isinstance(connection, GreenhouseConnection):
+        return GreenhouseProvider(
+            {
+                "api_version": connection.api_version,
+                "base_url": connection.base_url,
+                "api_key": connection.api_key,
+                "client_id": connection.client_id,
+                "client_secret": connection.client_secret,
+                "token_url": connection.token_url or None,
+                "acting_user_id": connection.acting_user_id or None,
+            },
+            **http_kwargs,
+        )
+    if isinstance(connection, LeverConnection):
+
+        def persist_tokens(tokens) -> None:
+            # Lever rotates refresh tokens: the old one is dead once a new one is issued.
+            connection.access_token = tokens.access_token
+            connection.refresh_token = tokens.refresh_token
+            connection.token_expires_at = tokens.expires_at
+            connection.save(update_fields=["access_token", "refresh_token", "token_expires_at"])
+
+        from django.conf import settings
+
+        return LeverProvider(
+            {
+                "api_key": connection.api_key or None,
+                "access_token": connection.access_token or None,
+                "refresh_token": connection.refresh_token or None,
+                "client_id": getattr(settings, "LEVER_CLIENT_ID", "") or None,
+                "client_secret": getattr(settings, "LEVER_CLIENT_SECRET", "") or None,
+                "auth_base": getattr(settings, "LEVER_AUTH_BASE", "") or None,
+                "base_url": connection.base_url,
+                "perform_as": connection.acting_user_id or None,
+            },
+            on_tokens=persist_tokens,
+            **http_kwargs,
+        )
+    raise TypeError(f"Not an ATS connection: {connection!r}")
+
+
+@dataclass
+class ConnectionTestResult:
+    ok: bool
+    checks: list[PermissionCheck]
+    error: str = ""
+
+    @property
+    def missing(self) -> list[PermissionCheck]:
+        return [check for check in self.checks if check.ok is False]
+
+
+def connection_test(connection) -> ConnectionTestResult:
+    """Check credentials and every permission the product needs; record the outcome on the
+    connection (status, last_error, last_checked_at) and the calls made."""
+    recorder = CallRecorder(
+        organization=connection.organization, provider=provider_identifier(connection)
+    )
+    try:
+        provider = provider_for(connection, recorder=recorder, max_attempts=2)
+        checks = provider.check_permissions()
+    except ProviderError as exc:
+        result = ConnectionTestResult(ok=False, checks=[], error=str(exc))
+    except ValueError as exc:
+        result = ConnectionTestResult(ok=False, checks=[], error=str(exc))
+    else:
+        missing = [c for c in checks if c.ok is False]
+        error = ""
+        if missing:
+            error = "Missing permissions: " + "; ".join(c.label for c in missing)
+        result = ConnectionTestResult(ok=not missing, checks=checks, error=error)
+    recorder.flush()
+    connection.status = ConnectionStatus.CONNECTED if result.ok else ConnectionStatus.ERROR
+    connection.last_error = result.error
+    connection.last_checked_at = timezone.now()
+    connection.save(update_fields=["status", "last_error", "last_checked_at", "updated_at"])
+    return result
