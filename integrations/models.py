@@ -20,6 +20,10 @@ def _webhook_secret() -> str:
     return secrets.token_hex(24)
 
 
+def _endpoint_token() -> str:
+    return secrets.token_urlsafe(18)
+
+
 class ATSConnection(TenantModel):
     """One organization's connection to an ATS: credentials (encrypted), where to reach it, who
     acts on writes, and how it is doing."""
@@ -38,6 +42,9 @@ class ATSConnection(TenantModel):
     last_error = models.TextField(blank=True)
     last_checked_at = models.DateTimeField(null=True, blank=True)
     webhook_secret = EncryptedTextField(default=_webhook_secret)
+    # The last part of this organization's webhook URL: routes a delivery to its connection
+    # before the signature is checked with that connection's secret.
+    endpoint_token = models.CharField(max_length=32, unique=True, default=_endpoint_token)
     last_webhook_at = models.DateTimeField(null=True, blank=True)
     poll_interval_minutes = models.PositiveSmallIntegerField(
         default=15, validators=[MinValueValidator(1), MaxValueValidator(60)]

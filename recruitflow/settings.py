@@ -304,6 +304,14 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
 
+# --- Providers ---------------------------------------------------------------------------------
+# Lever OAuth (partner app registered with Lever). Empty: Lever connects with an API key only.
+LEVER_CLIENT_ID = env("LEVER_CLIENT_ID", default="")
+LEVER_CLIENT_SECRET = env("LEVER_CLIENT_SECRET", default="")
+LEVER_AUTH_BASE = env("LEVER_AUTH_BASE", default="https://auth.lever.co")
+# Where the sandbox providers of `make run` listen. Empty hides the sandbox shortcuts.
+SANDBOX_URL = env("SANDBOX_URL", default="http://127.0.0.1:8100" if DEBUG else "").rstrip("/")
+
 # --- Demo --------------------------------------------------------------------------------------
 DEMO_EMAIL = env("DEMO_EMAIL", default="demo@recruitflow.test")
 DEMO_PASSWORD = env("DEMO_PASSWORD", default="recruitflow-demo")

@@ -45,6 +45,8 @@ urlpatterns = [
     path("interviews/", include("interviews.urls")),
     path("schedule/", include("scheduling.urls")),
     path("api/v1/", include(api_patterns)),
+    path("webhooks/", include("candidates.webhook_urls")),
+    path("settings/integrations/", include("integrations.urls")),
 ]
 
 if settings.SERVE_MEDIA:

@@ -1,0 +1,4 @@
+"""Inbound ATS webhooks: /webhooks/<provider>/<endpoint token>/."""
+
+app_name = "webhooks"
+urlpatterns: list = []

@@ -1,0 +1,4 @@
+"""Settings → Integrations: connect, test and watch each provider."""
+
+app_name = "integrations"
+urlpatterns: list = []
