@@ -70,7 +70,7 @@ def invitation_by_token(*, token: str) -> Invitation | None:
 
 
 def organization_api_keys(*, organization: Organization) -> QuerySet[ApiKey]:
-    return ApiKey.objects.filter(organization=organization)
+    return ApiKey.objects.filter(organization=organization).select_related("created_by")
 
 
 def organization_sub_accounts(*, organization: Organization) -> QuerySet[Organization]:

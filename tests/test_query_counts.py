@@ -1,0 +1,50 @@
+"""Pages cost the same number of queries whatever the size of the team."""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from accounts import services
+from recruitflow.tenancy import tenant_scope
+from tests.factories import add_member
+
+PAGES = ["/", "/settings/team/", "/settings/api-keys/", "/settings/organization/"]
+
+
+def _queries(client, url, **extra) -> int:
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get(url, **extra)
+    assert response.status_code == 200, url
+    return len(ctx.captured_queries)
+
+
+def _grow(org, owner, start: int, count: int) -> None:
+    with tenant_scope(org):
+        for n in range(start, start + count):
+            add_member(organization=org, email=f"member{n}@acme.test")
+            services.invitation_create(actor=owner, email=f"invitee{n}@acme.test", role="viewer")
+            services.api_key_create(actor=owner, name=f"key {n}", scope="read")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("url", PAGES)
+def test_page_query_count_does_not_grow_with_the_team(alice, client_for, url):
+    client = client_for(alice)
+    _grow(alice.organization, alice.membership, 0, 2)
+    client.get(url)  # warm caches (content types, session)
+    small = _queries(client, url)
+    _grow(alice.organization, alice.membership, 2, 20)
+    large = _queries(client, url)
+    assert large == small, f"{url}: {small} queries with 3 members, {large} with 23"
+
+
+@pytest.mark.django_db
+def test_member_api_query_count_does_not_grow(alice, client):
+    with tenant_scope(alice.organization):
+        _, raw = services.api_key_create(actor=alice.membership, name="count", scope="read")
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {raw}"}
+    _grow(alice.organization, alice.membership, 0, 2)
+    client.get("/api/v1/members/", **auth)
+    small = _queries(client, "/api/v1/members/", **auth)
+    _grow(alice.organization, alice.membership, 2, 20)
+    assert _queries(client, "/api/v1/members/", **auth) == small
