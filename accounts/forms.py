@@ -1,6 +1,40 @@
-from django import forms
+from functools import cache
 
-from .models import TIME_ZONE_CHOICES, ApiKeyScope, Organization, Role
+from django import forms
+from django.utils.html import format_html_join
+
+from .models import TIME_ZONE_CHOICES, ApiKeyScope, Organization, Role, validate_time_zone
+
+
+@cache
+def _time_zone_datalist() -> str:
+    options = format_html_join("", '<option value="{}">', ((tz,) for tz, _ in TIME_ZONE_CHOICES))
+    return f'<datalist id="time-zones">{options}</datalist>'
+
+
+class TimeZoneInput(forms.TextInput):
+    """A text box that suggests IANA zone names as you type (one shared datalist, rendered once:
+    a 600-option select costs tens of milliseconds per page)."""
+
+    def __init__(self, attrs=None):
+        super().__init__({"list": "time-zones", "autocomplete": "off", **(attrs or {})})
+
+    def render(self, name, value, attrs=None, renderer=None):
+        from django.utils.safestring import mark_safe
+
+        return mark_safe(super().render(name, value, attrs, renderer) + _time_zone_datalist())  # noqa: S308
+
+
+def time_zone_field(**kwargs) -> forms.CharField:
+    return forms.CharField(
+        max_length=64,
+        widget=TimeZoneInput(),
+        validators=[validate_time_zone],
+        help_text=kwargs.pop(
+            "help_text", "An IANA name such as Europe/London or America/New_York."
+        ),
+        **kwargs,
+    )
 
 
 class SignupOrganizationForm(forms.Form):
@@ -37,7 +71,9 @@ class SignupOrganizationForm(forms.Form):
 
 
 class OrganizationProfileForm(forms.ModelForm):
-    time_zone = forms.ChoiceField(choices=TIME_ZONE_CHOICES)
+    time_zone = time_zone_field(
+        help_text="Used when a candidate's own time zone is unknown. Start typing, e.g. Europe/."
+    )
 
     class Meta:
         model = Organization
@@ -45,7 +81,6 @@ class OrganizationProfileForm(forms.ModelForm):
         widgets = {"brand_color": forms.TextInput(attrs={"type": "color"})}
         help_texts = {
             "logo": "PNG or JPEG, shown on emails and candidate pages. Up to 2 MB.",
-            "time_zone": "Used when a candidate's own time zone is unknown.",
         }
 
     def clean_logo(self):
@@ -57,7 +92,7 @@ class OrganizationProfileForm(forms.ModelForm):
 
 class OrganizationCreateForm(forms.Form):
     name = forms.CharField(max_length=200, label="Organization name")
-    time_zone = forms.ChoiceField(choices=TIME_ZONE_CHOICES, initial="UTC")
+    time_zone = time_zone_field(initial="UTC")
 
 
 class InvitationForm(forms.Form):
