@@ -90,7 +90,10 @@ class Job(Mirrored):
 
 
 class Stage(Mirrored):
-    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="stages")
+    # None for ATSs whose stages are global to the account (Lever), not per job.
+    job = models.ForeignKey(
+        Job, null=True, blank=True, on_delete=models.CASCADE, related_name="stages"
+    )
     name = models.CharField(max_length=255)
     position = models.PositiveSmallIntegerField(default=0)
 

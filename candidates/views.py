@@ -1,8 +1,79 @@
-from django.shortcuts import render
+"""Candidates: the list with filters, and one candidate's page with its timeline."""
+
+from __future__ import annotations
+
+import zoneinfo
+from contextlib import contextmanager
+
+from django.core.paginator import Paginator
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.utils import timezone
 
 from recruitflow.decorators import organization_required
+
+from . import selectors
+
+PAGE_SIZE = 50
+
+
+@contextmanager
+def organization_time(organization):
+    """Render dates in the organization's time zone (the sidebar says which)."""
+    try:
+        zone = zoneinfo.ZoneInfo(organization.time_zone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        zone = zoneinfo.ZoneInfo("UTC")
+    with timezone.override(zone):
+        yield
+
+
+def render_in_org_time(request, template: str, context: dict, **kwargs):
+    with organization_time(request.organization):
+        return render(request, template, context, **kwargs)
 
 
 @organization_required
 def candidate_list(request):
-    return render(request, "candidates/list.html")
+    organization = request.organization
+    filters = selectors.CandidateFilters.from_query(request.GET)
+    paginator = Paginator(
+        selectors.candidate_search(organization=organization, filters=filters), PAGE_SIZE
+    )
+    page = paginator.get_page(request.GET.get("page"))
+    overview = selectors.ats_overview(organization=organization)
+    query = request.GET.copy()
+    query.pop("page", None)
+    context = {
+        "filters": filters,
+        "options": selectors.candidate_filter_options(
+            organization=organization, job_id=filters.job
+        ),
+        "page": page,
+        "total": paginator.count,
+        "status_counts": selectors.candidate_status_counts(
+            organization=organization, filters=filters
+        ),
+        "overview": overview,
+        "progress": (
+            selectors.sync_progress(overview.running_run) if overview.running_run else None
+        ),
+        "query_without_page": query.urlencode(),
+    }
+    return render_in_org_time(request, "candidates/list.html", context)
+
+
+@organization_required
+def candidate_detail(request, pk: int):
+    organization = request.organization
+    candidate = selectors.candidate_detail(organization=organization, pk=pk)
+    if candidate is None:
+        raise Http404
+    if candidate.merged_into_id and candidate.merged_into.deleted_at is None:
+        return redirect("candidates:detail", pk=candidate.merged_into_id)
+    context = {
+        "candidate": candidate,
+        "timeline": selectors.candidate_timeline(organization=organization, candidate=candidate),
+        "overview": selectors.ats_overview(organization=organization),
+    }
+    return render_in_org_time(request, "candidates/detail.html", context)

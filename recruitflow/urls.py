@@ -46,7 +46,7 @@ urlpatterns = [
     path("schedule/", include("scheduling.urls")),
     path("api/v1/", include(api_patterns)),
     path("webhooks/", include("candidates.webhook_urls")),
-    path("settings/integrations/", include("integrations.urls")),
+    path("settings/integrations/", include("candidates.integration_urls")),
 ]
 
 if settings.SERVE_MEDIA:

@@ -11,6 +11,8 @@ from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 
 from accounts import selectors as account_selectors
+from candidates import selectors as candidate_selectors
+from candidates.views import render_in_org_time
 
 from .decorators import organization_required, public
 
@@ -19,7 +21,12 @@ from .decorators import organization_required, public
 def dashboard(request):
     organization = request.organization
     members = account_selectors.organization_members(organization=organization)
+    ats = candidate_selectors.ats_overview(organization=organization)
     context = {
+        "ats": ats,
+        "ats_progress": (
+            candidate_selectors.sync_progress(ats.running_run) if ats.running_run else None
+        ),
         "member_count": members.count(),
         "pending_invitations": account_selectors.organization_invitations(
             organization=organization
@@ -27,14 +34,22 @@ def dashboard(request):
         "api_key_count": account_selectors.organization_api_keys(organization=organization)
         .filter(revoked_at__isnull=True)
         .count(),
-        "checklist": _onboarding_checklist(request, members.count()),
+        "checklist": _onboarding_checklist(
+            request, members.count(), ats_connected=bool(ats.connection)
+        ),
     }
-    return render(request, "dashboard.html", context)
+    return render_in_org_time(request, "dashboard.html", context)
 
 
-def _onboarding_checklist(request, member_count):
+def _onboarding_checklist(request, member_count, *, ats_connected: bool):
     organization = request.organization
     return [
+        {
+            "done": ats_connected,
+            "title": "Connect your applicant tracking system",
+            "text": "Greenhouse or Lever: candidates and stage changes flow in from there.",
+            "url_name": "integrations:index",
+        },
         {
             "done": bool(organization.logo) or organization.brand_color != "#2563eb",
             "title": "Brand your organization",

@@ -8,12 +8,20 @@ PORT=$(grep -E '^PORT=' .env 2>/dev/null | cut -d= -f2 || true)
 export PORT=${PORT:-8000}
 $PY manage.py migrate --noinput -v0
 $PY manage.py seed_demo
+# The settings decide (SANDBOX_URL defaults to the local sandbox when DEBUG=1).
+SANDBOX_URL=$($PY -c 'from recruitflow import settings; print(settings.SANDBOX_URL)' 2>/dev/null || true)
+if [ -n "${SANDBOX_URL}" ]; then
+  # In the background: wait for the sandbox and the web app, test the demo connection, request
+  # the first sync and point the sandbox's webhook here. The banner does not wait for it.
+  $PY manage.py seed_demo --wire-sandbox &
+fi
 cat <<BANNER
 
   RecruitFlow is starting at  http://127.0.0.1:${PORT}/
   Demo login:                 $(grep -E '^DEMO_EMAIL=' .env | cut -d= -f2- || echo demo@recruitflow.test) / $(grep -E '^DEMO_PASSWORD=' .env | cut -d= -f2- || echo recruitflow-demo)
   API docs:                   http://127.0.0.1:${PORT}/api/v1/docs/
-  Stop with Ctrl-C.
+${SANDBOX_URL:+  Sandbox ATS (Greenhouse):   ${SANDBOX_URL}/greenhouse/_sandbox/  (move a candidate, watch it arrive)
+}  Stop with Ctrl-C.
 
 BANNER
 exec .venv/bin/honcho start -f Procfile

@@ -50,6 +50,10 @@ def _plain_static_storage(settings):
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
     settings.SECURE_SSL_REDIRECT = False
+    # Throttle counters live in the cache; ids repeat across tests, so start each test clean.
+    from django.core.cache import cache
+
+    cache.clear()
     # Hashing with the production hasher costs ~0.3 s per user; tests make hundreds.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 

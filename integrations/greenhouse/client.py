@@ -35,6 +35,64 @@ WRITE_METHODS = frozenset({"POST", "PATCH", "PUT", "DELETE"})
 TOKEN_EXPIRY_MARGIN_S = 60
 
 
+V1_RATE_WINDOW_S = 10.0
+
+
+class WindowPacer:
+    """Keeps a Harvest v1 key under its per-window limit without ever drawing a 429.
+
+    Greenhouse v1 sends ``X-RateLimit-Limit``/``-Remaining`` on every response but the reset
+    time only with a 429, and its windows are fixed. The answer that shows ``Remaining ==
+    Limit - 1`` was the first call of a window, so that window ends no later than that
+    answer's arrival + the window length; when ``Remaining`` hits 0 we wait until then. In
+    steady state each cycle lasts exactly one window, so the pace reaches the full ceiling.
+    When a reset header is present the shared HTTP client already paces on it.
+    """
+
+    def __init__(
+        self,
+        window_s: float = V1_RATE_WINDOW_S,
+        *,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], Any] = time.sleep,
+        margin_s: float = 0.05,
+    ) -> None:
+        self.window_s = window_s
+        self.margin_s = margin_s
+        self._clock = clock
+        self._sleep = sleep
+        self._window_started_by: float | None = None
+        self._paused_until = 0.0
+        self._lock = threading.Lock()
+
+    def wait(self) -> None:
+        with self._lock:
+            wait = self._paused_until - self._clock()
+        if wait > 0:
+            self._sleep(wait)
+
+    def observe(self, response: requests.Response) -> None:
+        headers = response.headers
+        if "X-RateLimit-Reset" in headers:
+            return
+        try:
+            limit = int(float(headers["X-RateLimit-Limit"]))
+            remaining = int(float(headers["X-RateLimit-Remaining"]))
+        except (KeyError, ValueError):
+            return
+        now = self._clock()
+        with self._lock:
+            if remaining >= limit - 1:
+                self._window_started_by = now
+            if remaining <= 0:
+                started = self._window_started_by
+                # Unknown window start (another client shares the key): wait a whole window.
+                self._paused_until = (started if started is not None else now) + (
+                    self.window_s + self.margin_s
+                )
+                self._window_started_by = None
+
+
 def is_missing_permission(error: ProviderError) -> bool:
     """True when Greenhouse says the key lacks the endpoint permission (not a record-level 403)."""
     text = (getattr(error, "vendor_message", None) or vendor_message(error.body) or "").lower()
@@ -155,6 +213,7 @@ class HarvestV1Client:
             raise AuthError("Paste the Greenhouse Harvest API key.", code="missing_credentials")
         self.auth = HTTPBasicAuth(api_key.strip(), "")
         self.on_behalf_of = on_behalf_of
+        self.pacer = WindowPacer(sleep=http_kwargs.get("sleep") or time.sleep)
         self.http = http or HttpClient(
             base_url,
             vendor="Greenhouse",
@@ -176,7 +235,10 @@ class HarvestV1Client:
         headers = dict(kwargs.pop("headers", None) or {})
         if method in WRITE_METHODS:
             headers.update(self._write_headers())
-        return self.http.request(method, path, auth=self.auth, headers=headers, **kwargs)
+        self.pacer.wait()
+        response = self.http.request(method, path, auth=self.auth, headers=headers, **kwargs)
+        self.pacer.observe(response)
+        return response
 
     def get(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
         return response_body(self.request("GET", path, params=params))

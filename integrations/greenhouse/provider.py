@@ -267,6 +267,25 @@ class GreenhouseProvider(ATSProvider):
         for item in self.client.iter_all(self._path("candidates"), params):
             yield candidate_from_payload(item)
 
+    def iter_candidates_with_applications(
+        self, updated_after: datetime | None = None
+    ) -> Iterator[tuple[ExtCandidate, list[ExtApplication] | None]]:
+        """Each candidate with the full application objects Harvest embeds in it, so a full
+        sync needs no separate applications listing. The list is None when the payload does
+        not embed them (then list applications separately)."""
+        params = self._since("updated_after", updated_after)
+        for item in self.client.iter_all(self._path("candidates"), params):
+            embedded = item.get("applications")
+            applications = None
+            if isinstance(embedded, list):
+                cid = str(item["id"])
+                applications = [
+                    application_from_payload(a, candidate_id=cid)
+                    for a in embedded
+                    if isinstance(a, Mapping) and a.get("id") is not None
+                ]
+            yield candidate_from_payload(item), applications
+
     def iter_applications(self, updated_after: datetime | None = None) -> Iterator[ExtApplication]:
         # v1 has no updated_after for applications; last_activity_after is the documented one.
         params = self._since("last_activity_after", updated_after)

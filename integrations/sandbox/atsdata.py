@@ -364,7 +364,7 @@ def generate_company(
                 "site_admin": role == "admin",
                 "disabled": False,
                 "created_at": created,
-                "updated_at": created + rng.uniform(0, 100 * DAY),
+                "updated_at": min(now, created + rng.uniform(0, 100 * DAY)),
                 "role": role,
                 "office_ids": [rng.choice(co.offices)["id"]],
                 "department_ids": [rng.choice(co.departments)["id"]],
@@ -481,7 +481,7 @@ def generate_company(
             "created_at": created,
             "opened_at": None if status == "draft" else created + DAY,
             "closed_at": now - 5 * DAY if status == "closed" else None,
-            "updated_at": created + rng.uniform(2, 60) * DAY,
+            "updated_at": min(now, created + rng.uniform(2, 60) * DAY),
             "department_id": dept_rec["id"],
             "office_ids": [office_by_name[o]["id"] for o in offices],
             "hiring_team": {
@@ -601,9 +601,9 @@ def generate_company(
             depth += 1
         history = []
         t = applied
-        remaining = now - applied
         for d in range(1, depth + 1):
-            t += remaining * random_() * 0.5
+            # Each move happens between the previous one and `now`: nothing is in the future.
+            t += (now - t) * random_() * 0.5
             history.append([t, stage_ids[d - 1], stage_ids[d], job["hiring_team"]["recruiters"][0]])
         r = random_()
         status = "active"

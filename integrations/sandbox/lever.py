@@ -6,7 +6,8 @@ Paths are relative to the mount:
   Envelopes ``{"data": ...}`` / ``{"data": [...], "next": "<token>", "hasNext": bool}``;
   errors ``{"code": ..., "message": ...}``.  ``limit`` 1..100; ``offset`` only accepts tokens
   this server issued for the same query (anything else: 400 ``BadRequestError``).
-* ``/oauth/authorize`` and ``/oauth/token``: authorization-code flow with rotating refresh
+* ``/authorize`` and ``/oauth/token`` (like ``auth.lever.co``; ``/oauth/authorize`` is kept as
+  an alias): authorization-code flow with rotating refresh
   tokens (a refresh token is issued when the scope contains ``offline_access``).  Pass
   ``deny=1`` to the authorize URL (or set ``LeverState.oauth_deny``) to simulate a user
   declining consent.
@@ -722,7 +723,8 @@ class LeverApp:
             if fault["status"]:
                 code = "ServiceUnavailable" if fault["status"] == 503 else "InternalServerError"
                 raise LeverError(fault["status"], code, "Injected sandbox failure")
-        if path.rstrip("/") == "/oauth/authorize":
+        # The real Lever serves https://auth.lever.co/authorize (and /oauth/token).
+        if path.rstrip("/") in ("/authorize", "/oauth/authorize"):
             return self.authorize(request)
         if path.rstrip("/") == "/oauth/token":
             return self.token(request)

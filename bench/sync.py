@@ -1,0 +1,227 @@
+"""Benchmark of the ATS sync against the sandbox Greenhouse (Harvest v1) over loopback.
+
+    DATABASE_URL=postgres://... python bench/sync.py [--applications 50000]
+
+(a) full sync of N applications with the rate limit off → applications/s into the database;
+(b) full sync with the Greenhouse limit on → fraction of the ceiling reached and 429s. A full
+    sync of 50k applications needs only ~40 calls (candidates embed their applications), fewer
+    than one 50-per-10 s window, so the limit is scaled to 10 per 10 s to make it the
+    bottleneck (same window, same headers, same pacing code);
+(c) incremental poll after 1% of the applications moved stage → API calls and seconds.
+
+The sandbox runs in its own process (so its JSON rendering does not share our GIL), the sync
+runs here exactly as a worker runs it. Throwaway organizations are created and deleted.
+Human lines first, then one JSON line of figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "recruitflow.settings")
+
+import django  # noqa: E402
+
+django.setup()
+
+import requests  # noqa: E402
+from django.contrib.auth import get_user_model  # noqa: E402
+
+from accounts.models import Organization  # noqa: E402
+from accounts.services import organization_create  # noqa: E402
+from candidates import services  # noqa: E402
+from candidates.models import Application, Stage, StageTransition  # noqa: E402
+from integrations.greenhouse.models import GreenhouseConnection  # noqa: E402
+from integrations.models import ConnectionStatus, ProviderCall  # noqa: E402
+from recruitflow.tenancy import scopes_disabled, tenant_scope  # noqa: E402
+
+SANDBOX_SCRIPT = """
+import sys, time
+from integrations.sandbox.server import SandboxServer
+srv = SandboxServer(port=0, n_applications=int(sys.argv[1]), greenhouse_rate_limit=None)
+srv.start()
+print(srv.url, flush=True)
+while True:
+    time.sleep(3600)
+"""
+RATE_LIMIT = 10
+RATE_WINDOW_S = 10.0
+
+
+def start_sandbox(n_applications: int) -> tuple[subprocess.Popen, str]:
+    process = subprocess.Popen(
+        [sys.executable, "-c", SANDBOX_SCRIPT, str(n_applications)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    url = process.stdout.readline().strip()
+    if not url.startswith("http"):
+        process.kill()
+        raise SystemExit("The sandbox did not start.")
+    return process, url
+
+
+def control(url: str, path: str, body: dict) -> dict:
+    response = requests.post(f"{url}/greenhouse/_sandbox/api/{path}", json=body, timeout=30)
+    response.raise_for_status()
+    return response.json()
+
+
+def make_org(owner, name: str, sandbox_url: str) -> Organization:
+    org = organization_create(name=name, owner=owner)
+    with tenant_scope(org):
+        GreenhouseConnection.objects.create(
+            organization=org,
+            base_url=f"{sandbox_url}/greenhouse",
+            api_version="v1",
+            api_key="sandbox-harvest-key",
+            status=ConnectionStatus.CONNECTED,
+        )
+    return org
+
+
+def run_sync(org, *, full: bool = False):
+    with tenant_scope(org):
+        started = time.perf_counter()
+        sync_run = services.sync_request(organization=org, full=full, enqueue=False)
+        sync_run = services.sync_execute(sync_run=sync_run)
+        elapsed = time.perf_counter() - started
+    if sync_run.status != "succeeded":
+        raise SystemExit(f"Sync failed: {sync_run.error}")
+    return sync_run, elapsed
+
+
+def move_one_percent(org, sandbox_url: str, n: int) -> int:
+    """Move n active applications to another stage of their job, through the sandbox API."""
+    with tenant_scope(org):
+        stages_by_job: dict[int, list[str]] = {}
+        for job_id, ext in Stage.objects.values_list("job_id", "external_id"):
+            stages_by_job.setdefault(job_id, []).append(ext)
+        rows = list(
+            Application.objects.filter(status="active", stage__isnull=False)
+            .order_by("external_id")
+            .values_list("external_id", "job_id", "stage__external_id")[:n]
+        )
+    session = requests.Session()
+    for app_id, job_id, stage in rows:
+        target = next(s for s in stages_by_job[job_id] if s != stage)
+        response = session.post(
+            f"{sandbox_url}/greenhouse/_sandbox/api/applications/{app_id}/move",
+            json={"stage_id": int(target)},
+            timeout=30,
+        )
+        response.raise_for_status()
+    return len(rows)
+
+
+def delete_org(org) -> None:
+    with scopes_disabled():
+        org.delete()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--applications", type=int, default=50_000)
+    parser.add_argument("--skip-rate-limited", action="store_true")
+    args = parser.parse_args()
+    n = args.applications
+    database = django.db.connection.vendor
+    print(f"Sandbox Greenhouse with {n:,} applications; database: {database}")
+    process, url = start_sandbox(n)
+    owner = get_user_model().objects.create(username=f"bench-{time.time_ns()}@bench.invalid")
+    orgs = []
+    figures: dict = {"database": database, "applications": n}
+    try:
+        # (a) ---------------------------------------------------------------------------------
+        org = make_org(owner, "Bench sync (no limit)", url)
+        orgs.append(org)
+        full, seconds = run_sync(org)
+        rate = full.counts["applications"] / seconds
+        print(
+            f"(a) full sync, rate limit off: {full.counts['applications']:,} applications and "
+            f"{full.counts['candidates']:,} candidates in {seconds:.2f} s = {rate:,.0f} "
+            f"applications/s ({full.api_calls} API calls)"
+        )
+        figures["full_sync"] = {
+            "seconds": round(seconds, 2),
+            "applications_per_s": round(rate),
+            "candidates": full.counts["candidates"],
+            "api_calls": full.api_calls,
+            "transitions": full.counts["transitions"],
+        }
+
+        # (c) ---------------------------------------------------------------------------------
+        changed = move_one_percent(org, url, n // 100)
+        poll, poll_seconds = run_sync(org)
+        with tenant_scope(org):
+            transitions = StageTransition.objects.count()
+        budget = math.ceil(changed / 500) + 5
+        print(
+            f"(c) incremental poll after {changed} moves: {poll.api_calls} API calls "
+            f"(target ≤ {budget}), {poll_seconds:.2f} s (target < 2 s), "
+            f"{transitions} transitions"
+        )
+        figures["incremental_poll"] = {
+            "changed": changed,
+            "api_calls": poll.api_calls,
+            "call_budget": budget,
+            "seconds": round(poll_seconds, 2),
+            "transitions": transitions,
+        }
+
+        # (b) ---------------------------------------------------------------------------------
+        if not args.skip_rate_limited:
+            control(url, "rate_limit", {"limit": RATE_LIMIT})
+            limited_org = make_org(owner, "Bench sync (rate limited)", url)
+            orgs.append(limited_org)
+            limited, _ = run_sync(limited_org)
+            with tenant_scope(limited_org):
+                calls = list(
+                    ProviderCall.objects.filter(sync_run_id=limited.pk)
+                    .order_by("started_at")
+                    .values_list("started_at", "duration_ms", "status")
+                )
+            first = calls[0][0].timestamp()
+            last = calls[-1][0].timestamp()
+            span = last + calls[-1][1] / 1000 - first
+            # Greenhouse's windows are fixed (aligned to multiples of the window): the ceiling
+            # is the limit times the number of windows the sync's calls fell into.
+            windows = int(last // RATE_WINDOW_S) - int(first // RATE_WINDOW_S) + 1
+            fraction = len(calls) / (RATE_LIMIT * windows)
+            too_many = sum(1 for c in calls if c[2] == 429)
+            print(
+                f"(b) full sync, limit {RATE_LIMIT} per {RATE_WINDOW_S:.0f} s: {len(calls)} calls "
+                f"in {windows} windows ({span:.1f} s) = {fraction:.0%} of the ceiling, "
+                f"{too_many} × 429"
+            )
+            figures["rate_limited_sync"] = {
+                "limit_per_window": RATE_LIMIT,
+                "window_s": RATE_WINDOW_S,
+                "api_calls": len(calls),
+                "seconds": round(span, 2),
+                "windows": windows,
+                "fraction_of_ceiling": round(fraction, 3),
+                "http_429": too_many,
+            }
+    finally:
+        started = time.perf_counter()
+        for org in orgs:
+            delete_org(org)
+        owner.delete()
+        process.kill()
+        print(f"Cleaned up in {time.perf_counter() - started:.1f} s")
+    print(json.dumps(figures))
+
+
+if __name__ == "__main__":
+    main()

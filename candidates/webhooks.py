@@ -1,0 +1,96 @@
+"""Inbound ATS webhooks: /webhooks/greenhouse/<token>/ and /webhooks/lever/<token>/.
+
+Order matters: find the connection by the URL's token, verify the signature over the raw body
+(forged or missing → 403, nothing stored), store the raw event once (a replay answers 200 and
+stores nothing), answer at once; processing runs in a task after commit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+from django.http import Http404, HttpResponse, HttpResponseForbidden
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from candidates import services
+from integrations.greenhouse import webhooks as greenhouse_webhooks
+from integrations.greenhouse.models import GreenhouseConnection
+from integrations.lever import webhooks as lever_webhooks
+from integrations.lever.models import LeverConnection
+from integrations.models import ConnectionStatus
+from recruitflow.decorators import public
+from recruitflow.tenancy import scopes_disabled
+
+
+def _connection(model, token: str):
+    # Cross-tenant on purpose: the token in the URL is what names the organization.
+    with scopes_disabled():
+        connection = (
+            model.objects.select_related("organization")
+            .filter(endpoint_token=token, organization__is_active=True)
+            .exclude(status=ConnectionStatus.DISCONNECTED)
+            .first()
+        )
+    if connection is None:
+        raise Http404("Unknown webhook endpoint.")
+    return connection
+
+
+@csrf_exempt
+@public
+@require_POST
+def greenhouse(request, token: str):
+    connection = _connection(GreenhouseConnection, token)
+    raw = request.body
+    if not greenhouse_webhooks.verify_signature(
+        raw, request.headers.get(greenhouse_webhooks.SIGNATURE_HEADER), connection.webhook_secret
+    ):
+        return HttpResponseForbidden("Invalid signature.")
+    try:
+        action = greenhouse_webhooks.parse_event(raw).action
+    except greenhouse_webhooks.InvalidPayload as exc:
+        return HttpResponse(str(exc), status=400)
+    event_id = request.headers.get(greenhouse_webhooks.EVENT_ID_HEADER) or (
+        "sha256:" + hashlib.sha256(raw).hexdigest()[:64]
+    )
+    services.webhook_event_record(
+        connection=connection,
+        event_id=event_id,
+        action=action,
+        raw_body=raw,
+        ignore=action == "ping" or action not in greenhouse_webhooks.SUPPORTED_ACTIONS,
+    )
+    return HttpResponse("OK")
+
+
+@csrf_exempt
+@public
+@require_POST
+def lever(request, token: str):
+    connection = _connection(LeverConnection, token)
+    raw = request.body
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        return HttpResponseForbidden("Invalid signature.")
+    refusal = services.lever_delivery_check(connection=connection, body=body)
+    if refusal is not None:
+        return HttpResponseForbidden(refusal)
+    try:
+        parsed = lever_webhooks.parse_event(body)
+    except lever_webhooks.InvalidPayload as exc:
+        return HttpResponse(str(exc), status=400)
+    # Only token + triggeredAt are signed, so the (signed) token is the dedupe key: a replay
+    # with a changed body or id still collides.
+    services.webhook_event_record(
+        connection=connection,
+        event_id=str(parsed.token),
+        action=parsed.event,
+        raw_body=raw,
+        ignore=not parsed.supported,
+    )
+    return HttpResponse("OK")

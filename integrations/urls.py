@@ -1,4 +1,0 @@
-"""Settings → Integrations: connect, test and watch each provider."""
-
-app_name = "integrations"
-urlpatterns: list = []
