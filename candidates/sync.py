@@ -32,6 +32,7 @@ from itertools import islice
 from typing import Any
 
 import phonenumbers
+from django.conf import settings
 from django.db import connections, transaction
 from django.utils import timezone
 
@@ -70,7 +71,7 @@ CURSOR_OVERLAP = timedelta(minutes=5)
 REFERENCE_MAX_AGE = timedelta(hours=1)
 PAGE_SIZE = {"greenhouse": 500, "lever": 100}
 DEFAULT_PAGE_SIZE = 100
-DEFAULT_PHONE_REGION = "US"
+DEFAULT_PHONE_REGION = settings.PHONENUMBER_DEFAULT_REGION
 
 UNIQUE_KEY = ["organization", "provider", "external_id"]
 CANDIDATE_UPDATE_FIELDS = [
@@ -120,20 +121,41 @@ class SyncAborted(Exception):
 # --------------------------------------------------------------------------------------------
 
 
-def normalize_mobile_phone(phones: Iterable[tuple[str, str | None]]) -> str:
-    """The mobile number (else the first one) in E.164, or "" when it cannot be parsed."""
+# ATS users often type numbers in national form ("07700 900123"). After the candidate's own hints
+# and the default region, these regions are tried in turn; a national number is rarely valid in
+# another country's numbering plan, so the first valid reading is taken.
+FALLBACK_PHONE_REGIONS = ("GB", "CA", "AU", "IE", "DE", "FR", "ES", "IT", "NL", "IN")
+
+
+def region_hints_from_emails(emails: Iterable[str]) -> list[str]:
+    """Country regions suggested by email domains (anna@example.co.uk → GB)."""
+    hints = []
+    for email in emails:
+        tld = email.rsplit(".", 1)[-1].upper() if "." in email else ""
+        region = "GB" if tld == "UK" else tld
+        if region in phonenumbers.SUPPORTED_REGIONS:
+            hints.append(region)
+    return hints
+
+
+def normalize_mobile_phone(
+    phones: Iterable[tuple[str, str | None]], *, region_hints: Iterable[str] = ()
+) -> str:
+    """The mobile number (else the first one) in E.164, or "" when it cannot be read."""
     phones = list(phones)
     if not phones:
         return ""
     mobile = next((value for value, kind in phones if (kind or "").lower() == "mobile"), None)
     raw = mobile if mobile is not None else phones[0][0]
-    try:
-        number = phonenumbers.parse(raw, DEFAULT_PHONE_REGION)
-    except phonenumbers.NumberParseException:
-        return ""
-    if not phonenumbers.is_valid_number(number):
-        return ""
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    regions = dict.fromkeys([*region_hints, DEFAULT_PHONE_REGION, *FALLBACK_PHONE_REGIONS])
+    for region in regions:
+        try:
+            number = phonenumbers.parse(raw, region)
+        except phonenumbers.NumberParseException:
+            continue
+        if phonenumbers.is_valid_number(number):
+            return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    return ""
 
 
 def _email_or_blank(value: str) -> str:
@@ -151,7 +173,9 @@ def candidate_row(organization, provider: str, ext: ExtCandidate) -> Candidate:
         emails=[{"value": v, "type": t} for v, t in ext.emails],
         phones=[{"value": v, "type": t} for v, t in ext.phones],
         primary_email=_email_or_blank(ext.emails[0][0]) if ext.emails else "",
-        mobile_phone=normalize_mobile_phone(ext.phones),
+        mobile_phone=normalize_mobile_phone(
+            ext.phones, region_hints=region_hints_from_emails(v for v, _ in ext.emails)
+        ),
         tags=list(ext.tags),
         remote_updated_at=ext.updated_at,
         deleted_at=None,

@@ -275,7 +275,7 @@ SPECTACULAR_SETTINGS = {
 # --- Celery ------------------------------------------------------------------------------------
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="filesystem://")
 CELERY_BROKER_TRANSPORT_OPTIONS = {}
-BROKER_DIR = VAR_DIR / "broker"
+BROKER_DIR = Path(env("CELERY_BROKER_DIR", default=str(VAR_DIR / "broker")))
 if CELERY_BROKER_URL.startswith("filesystem://"):
     for folder in (BROKER_DIR, BROKER_DIR / "processed", BROKER_DIR / "control"):
         folder.mkdir(parents=True, exist_ok=True)
@@ -304,6 +304,10 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# --- Phone numbers -----------------------------------------------------------------------------
+# Region assumed for numbers typed without a country code (ISO 3166 code).
+PHONENUMBER_DEFAULT_REGION = env("PHONENUMBER_DEFAULT_REGION", default="US")
 
 # --- Providers ---------------------------------------------------------------------------------
 # Lever OAuth (partner app registered with Lever). Empty: Lever connects with an API key only.

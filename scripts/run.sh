@@ -1,10 +1,16 @@
 #!/usr/bin/env bash
-# `make run`: migrate, seed the demo organization, then web + worker + beat under honcho.
+# `make run`: migrate, seed the demo organization, then web + worker + beat + the sandbox
+# providers under honcho.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/bootstrap.sh
 PY=.venv/bin/python
-PORT=$(grep -E '^PORT=' .env 2>/dev/null | cut -d= -f2 || true)
+# An exported PORT wins over .env; links we send (webhooks, invitations) follow it.
+if [ -z "${PORT:-}" ]; then
+  PORT=$(grep -E '^PORT=' .env 2>/dev/null | cut -d= -f2 || true)
+else
+  export PUBLIC_BASE_URL=${PUBLIC_BASE_URL:-http://127.0.0.1:${PORT}}
+fi
 export PORT=${PORT:-8000}
 $PY manage.py migrate --noinput -v0
 $PY manage.py seed_demo
@@ -18,7 +24,7 @@ fi
 cat <<BANNER
 
   RecruitFlow is starting at  http://127.0.0.1:${PORT}/
-  Demo login:                 $(grep -E '^DEMO_EMAIL=' .env | cut -d= -f2- || echo demo@recruitflow.test) / $(grep -E '^DEMO_PASSWORD=' .env | cut -d= -f2- || echo recruitflow-demo)
+  Demo login:                 $($PY -c 'from recruitflow import settings as s; print(s.DEMO_EMAIL, "/", s.DEMO_PASSWORD)')
   API docs:                   http://127.0.0.1:${PORT}/api/v1/docs/
 ${SANDBOX_URL:+  Sandbox ATS (Greenhouse):   ${SANDBOX_URL}/greenhouse/_sandbox/  (move a candidate, watch it arrive)
 }  Stop with Ctrl-C.

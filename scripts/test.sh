@@ -9,5 +9,7 @@ echo "==> ruff"
 .venv/bin/ruff format --check .
 echo "==> makemigrations --check"
 .venv/bin/python manage.py makemigrations --check --dry-run
+# Keep test tasks away from a `make run` worker that may be polling var/broker.
+export CELERY_BROKER_DIR=${CELERY_BROKER_DIR:-var/test-broker}
 echo "==> pytest (database: ${DATABASE_URL:-sqlite}, broker: ${CELERY_BROKER_URL:-filesystem://})"
 exec .venv/bin/python -m pytest "$@"

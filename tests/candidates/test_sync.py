@@ -424,3 +424,17 @@ def test_admin_test_connection_names_missing_permissions_and_hides_secrets_when_
     assert shown == [f"{alice.organization}: missing Applications → GET: List Applications"]
     assert "sandbox-harvest-limited" not in page
     assert greenhouse_connection.webhook_secret not in page
+
+
+def test_national_numbers_are_read_in_the_right_country_when_synced():
+    from candidates.sync import normalize_mobile_phone, region_hints_from_emails
+
+    uk = normalize_mobile_phone(
+        [("07911 123456", "mobile")], region_hints=region_hints_from_emails(["a@example.co.uk"])
+    )
+    assert uk == "+447911123456"
+    # Without hints, a national UK mobile is still read (it is not a valid US number).
+    assert normalize_mobile_phone([("07911 123456", "mobile")]) == "+447911123456"
+    assert normalize_mobile_phone([("(415) 555-2671", "mobile")]) == "+14155552671"
+    assert normalize_mobile_phone([("+49 151 23456789", "mobile")]) == "+4915123456789"
+    assert normalize_mobile_phone([("call me maybe", "mobile")]) == ""
