@@ -147,8 +147,11 @@ def normalize_mobile_phone(
         return ""
     mobile = next((value for value, kind in phones if (kind or "").lower() == "mobile"), None)
     raw = mobile if mobile is not None else phones[0][0]
-    regions = dict.fromkeys([*region_hints, DEFAULT_PHONE_REGION, *FALLBACK_PHONE_REGIONS])
-    for region in regions:
+    regions = [*region_hints, DEFAULT_PHONE_REGION]
+    if raw.lstrip().startswith("0"):
+        # A national trunk prefix: written the way people outside North America write numbers.
+        regions += FALLBACK_PHONE_REGIONS
+    for region in dict.fromkeys(regions):
         try:
             number = phonenumbers.parse(raw, region)
         except phonenumbers.NumberParseException:
