@@ -144,7 +144,9 @@ class TenantMiddleware:
             if membership is not None:
                 request.membership = membership
                 request.organization = membership.organization
-                request.session["organization_id"] = membership.organization_id
+                if request.session.get("organization_id") != membership.organization_id:
+                    # Written only when it changes: a session write costs a commit per request.
+                    request.session["organization_id"] = membership.organization_id
 
         if request.path.startswith("/admin/") and request.user.is_staff:
             with scopes_disabled():
