@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import TypeVar
 
 # Identifiers we know how to load. Adding a provider = adding its package and its id here.
-KNOWN_PROVIDERS: tuple[str, ...] = ("greenhouse", "lever")
+KNOWN_PROVIDERS: tuple[str, ...] = ("greenhouse", "lever", "sendgrid", "twilio", "textus")
 
 _registry: dict[str, type] = {}
 

@@ -6,6 +6,9 @@ Mounts (``url`` = ``http://127.0.0.1:<port>``):
   ``{url}/greenhouse/auth/token``, sandbox screen ``{url}/greenhouse/_sandbox/``.
 * Lever API ``{url}/lever/v1``, OAuth ``{url}/lever/oauth/authorize`` and
   ``{url}/lever/oauth/token``, sandbox screen ``{url}/lever/_sandbox/``.
+* Twilio Messaging ``{url}/twilio/2010-04-01/...`` (phones ``{url}/twilio/_sandbox/``), SendGrid
+  ``{url}/sendgrid/v3/...`` (outbox ``{url}/sendgrid/_sandbox/``), TextUs Next ``{url}/textus/...``
+  (phones ``{url}/textus/_sandbox/``); see those modules for credentials.
 
 Default credentials:
 
@@ -42,6 +45,9 @@ from werkzeug.wrappers import Response
 
 from integrations.sandbox import greenhouse as gh
 from integrations.sandbox import lever as lv
+from integrations.sandbox import sendgrid as sg
+from integrations.sandbox import textus as tx
+from integrations.sandbox import twilio as tw
 from integrations.sandbox.atsdata import generate_company
 
 
@@ -60,7 +66,10 @@ def _root_app(environ, start_response):
         "<li><a href='/greenhouse/_sandbox/'>Sandbox Greenhouse</a> (Harvest v1 at "
         "<code>/greenhouse/v1</code>, v3 at <code>/greenhouse/v3</code>)</li>"
         "<li><a href='/lever/_sandbox/'>Sandbox Lever</a> (API at <code>/lever/v1</code>, "
-        "OAuth at <code>/lever/oauth/</code>)</li></ul></body></html>"
+        "OAuth at <code>/lever/oauth/</code>)</li>"
+        "<li><a href='/twilio/_sandbox/'>Sandbox Twilio phones</a></li>"
+        "<li><a href='/sendgrid/_sandbox/'>Sandbox SendGrid outbox</a></li>"
+        "<li><a href='/textus/_sandbox/'>Sandbox TextUs phones</a></li></ul></body></html>"
     )
     return Response(body, mimetype="text/html")(environ, start_response)
 
@@ -133,10 +142,19 @@ class SandboxServer:
             self.greenhouse.replay(saved.get("greenhouse", []))
             self.lever.replay(saved.get("lever", []))
         self.greenhouse.on_change = self.save
+        self.twilio = tw.TwilioState()
+        self.sendgrid = sg.SendGridState(retry_scale=webhook_retry_scale)
+        self.textus = tx.TextUsState(retry_scale=webhook_retry_scale)
         self.lever.on_change = self.save
         self.app = DispatcherMiddleware(
             _root_app,
-            {"/greenhouse": gh.GreenhouseApp(self.greenhouse), "/lever": lv.LeverApp(self.lever)},
+            {
+                "/greenhouse": gh.GreenhouseApp(self.greenhouse),
+                "/lever": lv.LeverApp(self.lever),
+                "/twilio": tw.TwilioApp(self.twilio),
+                "/sendgrid": sg.SendGridApp(self.sendgrid),
+                "/textus": tx.TextUsApp(self.textus),
+            },
         )
         self._server = None
         self._thread: threading.Thread | None = None
@@ -181,6 +199,10 @@ class SandboxServer:
             self._server = None
         self.greenhouse.dispatcher.stop()
         self.lever.dispatcher.stop()
+        self.twilio.scheduler.stop()
+        self.sendgrid.dispatcher.stop()
+        self.textus.scheduler.stop()
+        self.textus.dispatcher.stop()
 
     def __enter__(self) -> SandboxServer:
         return self.start()
@@ -202,6 +224,14 @@ class SandboxServer:
                 f"  Lever API           {u}/lever/v1  key: {lv.DEFAULT_API_KEY}",
                 f"  Lever OAuth         {u}/lever/oauth/authorize, {u}/lever/oauth/token "
                 f"client {lv.DEFAULT_CLIENT_ID} / {lv.DEFAULT_CLIENT_SECRET}",
+                f"  Twilio phones       {u}/twilio/_sandbox/",
+                f"  Twilio API          {u}/twilio/2010-04-01  account {tw.DEFAULT_ACCOUNT_SID} "
+                f"/ {tw.DEFAULT_AUTH_TOKEN}, service {tw.DEFAULT_SERVICE_SID}",
+                f"  SendGrid outbox     {u}/sendgrid/_sandbox/",
+                f"  SendGrid API        {u}/sendgrid/v3  key: {sg.DEFAULT_API_KEY}",
+                f"  TextUs phones       {u}/textus/_sandbox/",
+                f"  TextUs API          {u}/textus  token: {tx.DEFAULT_TOKEN} "
+                f"accounts: {', '.join(tx.DEFAULT_ACCOUNTS)}",
             ]
         )
 
