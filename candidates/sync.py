@@ -51,6 +51,7 @@ from candidates.models import (
     SyncStatus,
     TransitionSource,
 )
+from candidates.upsert import bulk_upsert
 from integrations.base import (
     ATSProvider,
     ExtApplication,
@@ -467,12 +468,11 @@ class MirrorWriter:
         rows = {c.external_id: candidate_row(self.organization, self.provider, c) for c in items}
         if not rows:
             return {}
-        Candidate.objects.bulk_create(
+        bulk_upsert(
+            Candidate,
             list(rows.values()),
-            update_conflicts=True,
             unique_fields=UNIQUE_KEY,
             update_fields=CANDIDATE_UPDATE_FIELDS,
-            batch_size=1000,
         )
         return {ext: row.pk for ext, row in rows.items() if row.pk is not None} or (
             self.candidate_ids(rows)
@@ -587,12 +587,11 @@ class MirrorWriter:
             if changed:
                 pending.append((row, old, old is None))
         if rows:
-            Application.objects.bulk_create(
+            bulk_upsert(
+                Application,
                 rows,
-                update_conflicts=True,
                 unique_fields=UNIQUE_KEY,
                 update_fields=APPLICATION_UPDATE_FIELDS,
-                batch_size=1000,
             )
         result.applications = len(rows)
         if pending:
