@@ -69,6 +69,9 @@ INSTALLED_APPS = [
     "integrations",
     "integrations.greenhouse",
     "integrations.lever",
+    "integrations.twilio",
+    "integrations.sendgrid",
+    "integrations.textus",
 ]
 
 MIDDLEWARE = [

@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class TwilioConfig(AppConfig):
+    name = "integrations.twilio"
+    label = "twilio"
+    verbose_name = "Twilio"
