@@ -60,7 +60,7 @@ class Conversation(TenantModel):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="+",
-        help_text="The team member who owns the conversation (the Inbox's \"Mine\" filter).",
+        help_text='The team member who owns the conversation (the Inbox\'s "Mine" filter).',
     )
     last_message_at = models.DateTimeField(null=True, blank=True, db_index=True)
     unread_count = models.PositiveIntegerField(default=0)

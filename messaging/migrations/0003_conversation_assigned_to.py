@@ -6,16 +6,22 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('messaging', '0002_release_held_schedule'),
+        ("messaging", "0002_release_held_schedule"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='conversation',
-            name='assigned_to',
-            field=models.ForeignKey(blank=True, help_text='The team member who owns the conversation (the Inbox\'s "Mine" filter).', null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="conversation",
+            name="assigned_to",
+            field=models.ForeignKey(
+                blank=True,
+                help_text='The team member who owns the conversation (the Inbox\'s "Mine" filter).',
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
     ]
