@@ -12,6 +12,7 @@ from typing import TypeVar
 
 # Identifiers we know how to load. Adding a provider = adding its package and its id here.
 KNOWN_PROVIDERS: tuple[str, ...] = ("greenhouse", "lever", "sendgrid", "twilio", "textus")
+KNOWN_PROVIDERS += ("cronofy",)  # calendars
 
 _registry: dict[str, type] = {}
 

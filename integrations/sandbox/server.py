@@ -9,6 +9,8 @@ Mounts (``url`` = ``http://127.0.0.1:<port>``):
 * Twilio Messaging ``{url}/twilio/2010-04-01/...`` (phones ``{url}/twilio/_sandbox/``), SendGrid
   ``{url}/sendgrid/v3/...`` (outbox ``{url}/sendgrid/_sandbox/``), TextUs Next ``{url}/textus/...``
   (phones ``{url}/textus/_sandbox/``); see those modules for credentials.
+* Cronofy ``{url}/cronofy`` (API and OAuth of the US data center; ``{url}/cronofy/uk`` etc. for
+  the others), people and calendars ``{url}/cronofy/_sandbox/``.
 
 Default credentials:
 
@@ -43,6 +45,7 @@ from werkzeug.middleware.dispatcher import DispatcherMiddleware
 from werkzeug.serving import WSGIRequestHandler, make_server
 from werkzeug.wrappers import Response
 
+from integrations.sandbox import cronofy as cy
 from integrations.sandbox import greenhouse as gh
 from integrations.sandbox import lever as lv
 from integrations.sandbox import sendgrid as sg
@@ -69,7 +72,8 @@ def _root_app(environ, start_response):
         "OAuth at <code>/lever/oauth/</code>)</li>"
         "<li><a href='/twilio/_sandbox/'>Sandbox Twilio phones</a></li>"
         "<li><a href='/sendgrid/_sandbox/'>Sandbox SendGrid outbox</a></li>"
-        "<li><a href='/textus/_sandbox/'>Sandbox TextUs phones</a></li></ul></body></html>"
+        "<li><a href='/textus/_sandbox/'>Sandbox TextUs phones</a></li>"
+        "<li><a href='/cronofy/_sandbox/'>Sandbox Cronofy calendars</a></li></ul></body></html>"
     )
     return Response(body, mimetype="text/html")(environ, start_response)
 
@@ -145,6 +149,7 @@ class SandboxServer:
         self.twilio = tw.TwilioState()
         self.sendgrid = sg.SendGridState(retry_scale=webhook_retry_scale)
         self.textus = tx.TextUsState(retry_scale=webhook_retry_scale)
+        self.cronofy = cy.CronofyState(seed=seed, retry_scale=webhook_retry_scale)
         self.lever.on_change = self.save
         self.app = DispatcherMiddleware(
             _root_app,
@@ -154,6 +159,7 @@ class SandboxServer:
                 "/twilio": tw.TwilioApp(self.twilio),
                 "/sendgrid": sg.SendGridApp(self.sendgrid),
                 "/textus": tx.TextUsApp(self.textus),
+                "/cronofy": cy.CronofyApp(self.cronofy),
             },
         )
         self._server = None
@@ -203,6 +209,7 @@ class SandboxServer:
         self.sendgrid.dispatcher.stop()
         self.textus.scheduler.stop()
         self.textus.dispatcher.stop()
+        self.cronofy.dispatcher.stop()
 
     def __enter__(self) -> SandboxServer:
         return self.start()
@@ -232,6 +239,9 @@ class SandboxServer:
                 f"  TextUs phones       {u}/textus/_sandbox/",
                 f"  TextUs API          {u}/textus  token: {tx.DEFAULT_TOKEN} "
                 f"accounts: {', '.join(tx.DEFAULT_ACCOUNTS)}",
+                f"  Cronofy calendars   {u}/cronofy/_sandbox/",
+                f"  Cronofy API/OAuth   {u}/cronofy (US; {u}/cronofy/uk … for other data centers)"
+                f"  client {cy.DEFAULT_CLIENT_ID} / {cy.DEFAULT_CLIENT_SECRET}",
             ]
         )
 
