@@ -1,6 +1,13 @@
 from django.contrib import admin
 
-from messaging.models import Conversation, Message, MessageEvent, MessagingPreferences, OptOutEntry
+from messaging.models import (
+    Conversation,
+    Message,
+    MessageEvent,
+    MessagingPreferences,
+    OptOutEntry,
+    ProviderWebhookEvent,
+)
 
 
 @admin.register(Conversation)
@@ -40,3 +47,24 @@ class OptOutEntryAdmin(admin.ModelAdmin):
 @admin.register(MessagingPreferences)
 class MessagingPreferencesAdmin(admin.ModelAdmin):
     list_display = ("organization", "sms_window_start", "sms_window_end")
+
+
+@admin.register(ProviderWebhookEvent)
+class ProviderWebhookEventAdmin(admin.ModelAdmin):
+    """Stored provider callbacks, for support: what arrived, when, and whether it applied."""
+
+    list_display = ("id", "organization", "provider", "kind", "received_at", "processed_at")
+    list_filter = ("provider", "kind")
+    search_fields = ("dedupe_key", "error")
+    readonly_fields = (
+        "provider",
+        "kind",
+        "dedupe_key",
+        "url",
+        "headers",
+        "raw_body",
+        "received_at",
+        "processed_at",
+        "attempts",
+        "error",
+    )

@@ -3,6 +3,7 @@ opt-out ledger and each organization's messaging preferences."""
 
 from __future__ import annotations
 
+import secrets
 from datetime import time
 
 from django.conf import settings
@@ -20,6 +21,10 @@ ALL_DAYS = [0, 1, 2, 3, 4, 5, 6]  # Monday = 0, as datetime.weekday()
 
 def _all_days() -> list[int]:
     return list(ALL_DAYS)
+
+
+def new_endpoint_token() -> str:
+    return secrets.token_urlsafe(24)
 
 
 class Channel(models.TextChoices):
@@ -127,7 +132,13 @@ class Message(TenantModel):
                 fields=["organization", "idempotency_key"],
                 condition=~Q(idempotency_key=""),
                 name="message_idempotency_key_once",
-            )
+            ),
+            # A provider that retries an inbound webhook must never make a second message.
+            models.UniqueConstraint(
+                fields=["organization", "provider_message_id"],
+                condition=Q(direction="inbound") & ~Q(provider_message_id=""),
+                name="inbound_message_once",
+            ),
         ]
         indexes = [
             models.Index(fields=["organization", "status", "channel"], name="message_org_status"),
@@ -217,6 +228,14 @@ class MessagingPreferences(TenantModel):
     email_days = models.JSONField(default=_all_days)
     help_reply = models.TextField(default=DEFAULT_HELP_REPLY)
     opt_out_footer = models.CharField(max_length=200, default=DEFAULT_OPT_OUT_FOOTER)
+    endpoint_token = models.CharField(
+        max_length=64,
+        unique=True,
+        default=new_endpoint_token,
+        editable=False,
+        help_text="Names the organization in the URLs providers call back "
+        "(/webhooks/twilio/<token>/..., /webhooks/textus/<token>/, /webhooks/sendgrid/<token>/...).",
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -235,3 +254,51 @@ class MessagingPreferences(TenantModel):
         if self.email_window_start and self.email_window_end:
             return self.email_window_start, self.email_window_end, list(self.email_days)
         return None
+
+
+class WebhookProvider(models.TextChoices):
+    TWILIO = "twilio", "Twilio"
+    TEXTUS = "textus", "TextUs"
+    SENDGRID = "sendgrid", "SendGrid"
+
+
+class WebhookKind(models.TextChoices):
+    STATUS = "status", "Delivery status"
+    INBOUND = "inbound", "Inbound text"
+    DELIVERY = "delivery", "Webhook delivery"
+    EVENTS = "events", "E-mail events"
+
+
+class ProviderWebhookEvent(TenantModel):
+    """A messaging provider's callback, stored exactly as received (after its signature was
+    verified) before it is applied. ``dedupe_key`` is the provider's own identity of the
+    callback (Twilio ``MessageSid:MessageStatus`` or the inbound ``MessageSid``, the TextUs
+    delivery id, a hash of a SendGrid batch): a retry finds the stored row instead of making a
+    second one. ``processed_at`` stays empty until it was applied; ``error`` says why not."""
+
+    provider = models.CharField(max_length=20, choices=WebhookProvider.choices)
+    kind = models.CharField(max_length=20, choices=WebhookKind.choices)
+    dedupe_key = models.CharField(max_length=200, blank=True)
+    url = models.TextField(help_text="The public URL the provider called (what Twilio signs).")
+    headers = models.JSONField(default=dict, blank=True)
+    raw_body = models.TextField(blank=True)
+    received_at = models.DateTimeField()
+    processed_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "provider", "dedupe_key"],
+                condition=~Q(dedupe_key=""),
+                name="provider_webhook_event_once",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["organization", "processed_at"], name="provider_webhook_pending")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.provider} {self.kind} {self.dedupe_key or self.pk}"

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db.models import QuerySet
+from django.urls import reverse
 
 from integrations.messaging import (
     DeliveryUpdate,
     EmailMessage,
     EmailProvider,
+    ProviderError,
     SendResult,
     SMSProvider,
     WebhookRequest,
@@ -31,6 +34,8 @@ from recruitflow.tenancy import scopes_disabled
 SANDBOX_ACCOUNT_SID = "ACsandbox00000000000000000000000000"
 SANDBOX_AUTH_TOKEN = "sandbox-auth-token"
 SANDBOX_SERVICE_SID = "MGsandbox00000000000000000000000000"
+SANDBOX_SERVICE_NUMBER = "+15005550100"  # the sandbox Messaging Service's number
+SANDBOX_NUMBER_PREFIX = "+1500"
 
 
 class MessagingNotConfigured(Exception):
@@ -44,8 +49,8 @@ class MessagingNotConfigured(Exception):
 
 def _provider_kwargs() -> dict[str, Any]:
     return {
-        "timeout": getattr(settings, "MESSAGING_PROVIDER_TIMEOUT_S", 10),
-        "max_attempts": getattr(settings, "MESSAGING_PROVIDER_MAX_ATTEMPTS", 3),
+        "timeout": settings.MESSAGING_PROVIDER_TIMEOUT_S,
+        "max_attempts": settings.MESSAGING_PROVIDER_MAX_ATTEMPTS,
     }
 
 
@@ -67,6 +72,53 @@ def sms_settings_for(organization):
     return _first_settings(organization, [("twilio", TwilioSettings), ("textus", TextUsSettings)])
 
 
+def sms_uses_sandbox(organization) -> bool:
+    """True when texts of ``organization`` go through the sandbox Twilio: no Twilio or TextUs
+    settings anywhere up its account tree, and ``SANDBOX_URL`` is set."""
+    return bool(settings.SANDBOX_URL) and sms_settings_for(organization)[1] is None
+
+
+def sandbox_sms_number(organization) -> str:
+    """The sandbox phone number texts of ``organization``'s account tree go out from.
+
+    Every tree gets its own number (derived from the root organization, so it needs no storage
+    and survives a sandbox restart): a candidate's reply reaches the number that texted them,
+    and that number's incoming-message URL is this tree's, never another customer's."""
+    root = organization.ancestors()[-1]
+    return f"{SANDBOX_NUMBER_PREFIX}{root.pk % 10**7:07d}"
+
+
+def sandbox_sms_sender(organization):
+    """``(owner, number)`` when texts of ``organization`` go out through the sandbox Twilio:
+    the number they are sent from and the organization it belongs to (the tree's root for the
+    default sandbox, else the organization holding the Twilio settings that point at the
+    sandbox). None when texting does not run on the sandbox."""
+    if not settings.SANDBOX_URL:
+        return None
+    identifier, row = sms_settings_for(organization)
+    if row is None:
+        return organization.ancestors()[-1], sandbox_sms_number(organization)
+    sandbox_twilio = settings.SANDBOX_URL.rstrip("/") + "/twilio"
+    if identifier != "twilio" or row.base_url.rstrip("/") != sandbox_twilio:
+        return None
+    number = row.from_number or (
+        SANDBOX_SERVICE_NUMBER if row.messaging_service_sid == SANDBOX_SERVICE_SID else ""
+    )
+    if not number:
+        return None
+    owner = next(org for org in organization.ancestors() if org.pk == row.organization_id)
+    return owner, number
+
+
+def _sandbox_twilio_config(organization) -> dict[str, Any]:
+    return {
+        "account_sid": SANDBOX_ACCOUNT_SID,
+        "auth_token": SANDBOX_AUTH_TOKEN,
+        "from_number": sandbox_sms_number(organization),
+        "base_url": settings.SANDBOX_URL.rstrip("/") + "/twilio",
+    }
+
+
 def sms_provider_for(organization) -> SMSProvider:
     """The SMS provider of ``organization``: its own settings, else the nearest ancestor's,
     else the sandbox Twilio (when ``SANDBOX_URL`` is set)."""
@@ -77,18 +129,50 @@ def sms_provider_for(organization) -> SMSProvider:
         if identifier == "twilio":
             return cls(row.provider_config(), **kwargs)
         return cls(row.provider_config(), timeout=kwargs["timeout"])
-    sandbox = getattr(settings, "SANDBOX_URL", "")
-    if not sandbox:
+    if not settings.SANDBOX_URL:
         raise MessagingNotConfigured(
-            "Texting is not set up: connect Twilio or TextUs in Settings → Integrations."
+            "Texting is not set up: connect Twilio or TextUs in Settings → Messaging."
         )
-    config = {
-        "account_sid": SANDBOX_ACCOUNT_SID,
-        "auth_token": SANDBOX_AUTH_TOKEN,
-        "messaging_service_sid": SANDBOX_SERVICE_SID,
-        "base_url": sandbox.rstrip("/") + "/twilio",
+    return get_provider_class("twilio")(_sandbox_twilio_config(organization), **kwargs)
+
+
+def callback_provider_for(organization, provider: str):
+    """``(adapter, None)`` whose key verifies ``provider``'s callbacks to ``organization`` —
+    the organization's own settings or the nearest ancestor's (the sandbox Twilio's auth token
+    when texting runs on the sandbox) — or ``(None, reason)`` when nothing could have signed
+    them."""
+    from integrations.sendgrid.models import SendGridSettings
+    from integrations.textus.models import TextUsSettings
+    from integrations.twilio.models import TwilioSettings
+
+    models_by_provider = {
+        "twilio": TwilioSettings,
+        "textus": TextUsSettings,
+        "sendgrid": SendGridSettings,
     }
-    return get_provider_class("twilio")(config, **kwargs)
+    _identifier, row = _first_settings(organization, [(provider, models_by_provider[provider])])
+    cls = get_provider_class(provider)
+    timeout = settings.MESSAGING_PROVIDER_TIMEOUT_S
+    if row is not None:
+        if provider == "textus" and not row.signing_secret:
+            return None, (
+                "The TextUs signing secret is not set: copy it from the TextUs webhook "
+                "integration into Settings → Messaging."
+            )
+        if provider == "sendgrid" and not row.event_public_key:
+            return None, (
+                "The SendGrid Event Webhook verification key is not set: copy it from SendGrid "
+                "(Mail Settings → Event Webhook → Signature Verification) into Settings → "
+                "Messaging."
+            )
+        try:
+            return cls(row.provider_config(), timeout=timeout), None
+        except ProviderError as exc:
+            return None, exc.message
+    if provider == "twilio" and sms_uses_sandbox(organization):
+        return cls(_sandbox_twilio_config(organization), timeout=timeout), None
+    names = {"twilio": "Twilio", "textus": "TextUs", "sendgrid": "SendGrid"}
+    return None, f"{names[provider]} is not connected for this organization."
 
 
 class DjangoEmailProvider(EmailProvider):
@@ -169,9 +253,67 @@ def opt_out_history(*, organization, phone: str) -> QuerySet[OptOutEntry]:
 
 
 def preferences_for(*, organization) -> MessagingPreferences:
-    """The organization's preferences, or the defaults (unsaved) when it never set any."""
-    prefs = MessagingPreferences.unscoped.filter(organization_id=organization.pk).first()
-    return prefs or MessagingPreferences(organization=organization)
+    """The organization's preferences row, created with the defaults the first time it is
+    needed (the row also holds the token of the organization's callback URLs)."""
+    prefs, _created = MessagingPreferences.unscoped.get_or_create(organization=organization)
+    return prefs
+
+
+@dataclass(frozen=True)
+class CallbackUrls:
+    """The public URLs providers call for one organization (what an admin pastes into the
+    provider's console; the sandbox and each Twilio send are given them directly)."""
+
+    twilio_status: str
+    twilio_inbound: str
+    textus: str
+    sendgrid_events: str
+
+
+def callback_urls(*, organization) -> CallbackUrls:
+    token = preferences_for(organization=organization).endpoint_token
+    base = settings.PUBLIC_BASE_URL.rstrip("/")
+
+    def url(name: str) -> str:
+        return base + reverse(f"messaging_webhooks:{name}", args=[token])
+
+    return CallbackUrls(
+        twilio_status=url("twilio-status"),
+        twilio_inbound=url("twilio-inbound"),
+        textus=url("textus"),
+        sendgrid_events=url("sendgrid-events"),
+    )
+
+
+def organization_subtree(organization) -> list:
+    """``organization`` and its active sub-accounts at any depth, the organization first."""
+    from accounts.models import Organization
+
+    found, frontier = [organization], [organization.pk]
+    seen = {organization.pk}
+    while frontier:
+        children = list(
+            Organization.objects.filter(parent_id__in=frontier, is_active=True).exclude(pk__in=seen)
+        )
+        found.extend(children)
+        frontier = [child.pk for child in children]
+        seen.update(frontier)
+    return found
+
+
+def organizations_sharing_sms_sender(*, organization, among: list) -> list:
+    """Those of ``among`` that text through the same provider settings as ``organization``
+    (its own or an ancestor's row, or the same sandbox number): one sender, so one opt-out
+    list at the provider."""
+
+    def sender(org):
+        if sms_uses_sandbox(org):
+            return ("sandbox", sandbox_sms_number(org))
+        identifier, row = sms_settings_for(org)
+        return (identifier, row.pk if row is not None else None)
+
+    mine = sender(organization)
+    return [org for org in among if sender(org) == mine]
 
 
 def candidate_time_zone(*, organization, candidate) -> ZoneGuess:
@@ -202,17 +344,46 @@ def conversation_messages(*, organization, conversation: Conversation) -> QueryS
 
 
 def message_find(
-    *, organization, our_id: str | int | None = None, provider_message_id: str | None = None
+    *,
+    organization,
+    our_id: str | int | None = None,
+    provider_message_id: str | None = None,
+    organizations: list | None = None,
 ) -> Message | None:
-    """A message by our id (as echoed back by the provider) or by the provider's id."""
-    qs = Message.unscoped.filter(organization_id=organization.pk)
+    """A message by our id (as echoed back by the provider) or by the provider's id, in
+    ``organization`` (or any of ``organizations``, for callbacks to a parent account that
+    also carry its sub-accounts' messages). Our id only counts when the provider's id, if both
+    are known, agrees."""
+    org_ids = [org.pk for org in organizations] if organizations else [organization.pk]
+    qs = Message.unscoped.filter(organization_id__in=org_ids)
     if our_id not in (None, ""):
         try:
             found = qs.filter(pk=int(str(our_id))).first()
         except ValueError:
             found = None
-        if found is not None:
+        if found is not None and (
+            not provider_message_id
+            or not found.provider_message_id
+            or found.provider_message_id == provider_message_id
+        ):
             return found
     if provider_message_id:
         return qs.filter(provider_message_id=provider_message_id).first()
     return None
+
+
+def latest_outbound_text(*, organizations: list, phone: str, sender: str = "") -> Message | None:
+    """The most recent text any of ``organizations`` sent to ``phone`` (from ``sender`` when
+    given and any were sent from it)."""
+    qs = Message.unscoped.filter(
+        organization_id__in=[org.pk for org in organizations],
+        channel="sms",
+        direction="outbound",
+        to_address=phone,
+        sent_at__isnull=False,
+    ).order_by("-sent_at", "-id")
+    if sender:
+        from_sender = qs.filter(from_address=sender).first()
+        if from_sender is not None:
+            return from_sender
+    return qs.first()

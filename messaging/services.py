@@ -3,8 +3,14 @@
 Sending is "durable before async": :func:`message_send` writes the Message row and commits;
 the Celery task :func:`messaging.tasks.message_deliver` then claims it with a conditional
 UPDATE (queued → sending) and calls the provider through :func:`message_deliver`. A send that
-may have reached the provider (an ambiguous timeout) ends ``unknown`` and is never resent
-automatically; one that provably did not is put back to ``queued`` for a retry.
+may have reached the provider (an ambiguous timeout, a 5xx) ends ``unknown`` and is never
+resent blindly: :func:`message_reconcile` asks the provider whether it has the text and either
+adopts it or puts the message back to ``queued``. One that provably did not reach it is put back
+to ``queued`` for a retry, and marked ``failed`` (with :func:`message_retry` as the way back)
+when the retries run out.
+
+Provider callbacks arrive through :mod:`messaging.webhooks`: each is stored raw
+(:func:`webhook_event_store`) and then applied once (:func:`webhook_event_apply`).
 """
 
 from __future__ import annotations
@@ -13,12 +19,12 @@ import contextlib
 import enum
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F
+from django.http import QueryDict
 from django.utils import timezone
 
 from candidates.models import Candidate, TimelineEvent
@@ -29,6 +35,7 @@ from integrations.messaging import (
     InboundSMS,
     InvalidNumber,
     OptedOut,
+    OptOutChange,
     ProviderError,
     RateLimited,
     TransientError,
@@ -37,7 +44,11 @@ from integrations.messaging import (
     sms_segments,
     twilio_error_explanation,
 )
+from integrations.sendgrid import webhooks as sendgrid_webhooks
+from integrations.textus import webhooks as textus_webhooks
+from integrations.twilio import webhooks as twilio_webhooks
 from messaging import selectors
+from messaging.email_layout import email_render
 from messaging.models import (
     Channel,
     Conversation,
@@ -48,13 +59,17 @@ from messaging.models import (
     OptOutAction,
     OptOutEntry,
     OptOutSource,
+    ProviderWebhookEvent,
+    WebhookProvider,
 )
 from messaging.quiet_hours import next_window_opening
+from recruitflow.tenancy import tenant_scope
 
 logger = logging.getLogger(__name__)
 
-# Where Twilio posts status callbacks; the webhook view that serves it comes with the inbox.
-TWILIO_STATUS_CALLBACK_PATH = "/webhooks/twilio/status/"
+# How long after an ambiguous send the provider is asked whether it has the text: long enough
+# for a request still in flight to have landed.
+RECONCILE_AFTER_S = 60
 
 # Provider statuses (normalized DeliveryStatus) → ours. Anything else is history only.
 DELIVERY_STATUS_MAP: dict[str, str] = {
@@ -88,6 +103,7 @@ class DeliveryOutcome(enum.StrEnum):
     UNKNOWN = "unknown"
     CANCELED = "canceled"
     NOT_CLAIMED = "not_claimed"
+    REQUEUED = "requeued"
 
 
 @dataclass(frozen=True)
@@ -127,6 +143,15 @@ def _enqueue(message: Message) -> None:
 
     organization_id, message_id = message.organization_id, message.pk
     transaction.on_commit(lambda: deliver_task.delay(organization_id, message_id))
+
+
+def _enqueue_reconcile(message: Message, *, countdown: float = RECONCILE_AFTER_S) -> None:
+    from messaging.tasks import message_reconcile as reconcile_task
+
+    organization_id, message_id = message.organization_id, message.pk
+    transaction.on_commit(
+        lambda: reconcile_task.apply_async((organization_id, message_id), countdown=countdown)
+    )
 
 
 def _channel_label(channel: str) -> str:
@@ -382,8 +407,29 @@ def messages_release_held(*, now: datetime | None = None) -> int:
     return released
 
 
-def _status_callback_url() -> str:
-    return settings.PUBLIC_BASE_URL.rstrip("/") + TWILIO_STATUS_CALLBACK_PATH
+def sandbox_sms_wire(*, organization) -> dict | None:
+    """Point the sandbox number ``organization`` texts from at its owner's incoming-text URL
+    (creating the number on the sandbox account first), through the sandbox Twilio's
+    IncomingPhoneNumbers API — what an admin does for a real number in the Twilio Console.
+    The owner is the tree's root on the default sandbox, else the organization whose Twilio
+    settings point at the sandbox (see ``selectors.sandbox_sms_sender``).
+
+    Run before every text sent through the sandbox (the sandbox keeps its numbers in memory, so
+    a restart forgets them; the check is one local call). Never raises: a sandbox that cannot
+    be reached is logged, and the send that follows reports it. Returns the number's record,
+    or None when texting does not run on the sandbox or the sandbox did not answer.
+    """
+    sender = selectors.sandbox_sms_sender(organization)
+    if sender is None:
+        return None
+    owner, number = sender
+    provider = selectors.sms_provider_for(organization)
+    inbound_url = selectors.callback_urls(organization=owner).twilio_inbound
+    try:
+        return provider.configure_incoming_number(number, sms_url=inbound_url, provision=True)
+    except ProviderError as exc:
+        logger.warning("Could not wire the sandbox number %s to %s: %s", number, inbound_url, exc)
+        return None
 
 
 def _finish(message: Message, *, status: str, event_raw: dict | None = None, **fields) -> None:
@@ -429,22 +475,34 @@ def message_deliver(*, organization, message_id: int) -> DeliveryResult:
     try:
         if message.channel == Channel.SMS:
             provider = selectors.sms_provider_for(organization)
+            sandbox_sms_wire(organization=organization)
+            status_callback = (
+                selectors.callback_urls(organization=organization).twilio_status
+                if provider.identifier == "twilio"
+                else None  # TextUs reports deliveries to the account's webhook instead
+            )
             result = provider.send(
                 message.to_address,
                 message.body,
                 our_message_id=str(message.pk),
-                status_callback=_status_callback_url(),
+                status_callback=status_callback,
             )
         else:
             provider = selectors.email_provider_for(organization)
             candidate = message.candidate
+            rendered = email_render(
+                organization=organization,
+                subject=message.subject,
+                html=message.html,
+                text=message.body,
+            )
             result = provider.send(
                 EmailMessage(
                     to_email=message.to_address,
                     to_name=candidate.full_name if candidate else None,
                     subject=message.subject,
-                    text=message.body,
-                    html=message.html or None,
+                    text=rendered.text,
+                    html=rendered.html,
                     message_id=str(message.pk),
                 )
             )
@@ -476,13 +534,20 @@ def message_deliver(*, organization, message_id: int) -> DeliveryResult:
         return DeliveryResult(DeliveryOutcome.FAILED)
     except ProviderError as exc:
         if is_ambiguous(exc):
-            # It may be on its way: never resend automatically; callbacks will tell.
-            _finish(
-                message,
-                status=MessageStatus.UNKNOWN,
-                error_code=str(exc.code or ""),
-                error_message=exc.message,
-            )
+            # It may be on its way: never resend blindly. Callbacks will tell, and the
+            # provider is asked once the request can no longer be in flight.
+            with transaction.atomic():
+                current = Message.objects.select_for_update().get(pk=message.pk)
+                if current.status != MessageStatus.SENDING:
+                    # A status callback got here first: the provider has it.
+                    return DeliveryResult(DeliveryOutcome.SENT)
+                _finish(
+                    current,
+                    status=MessageStatus.UNKNOWN,
+                    error_code=str(exc.code or ""),
+                    error_message=exc.message,
+                )
+                _enqueue_reconcile(current)
             return DeliveryResult(DeliveryOutcome.UNKNOWN)
         if isinstance(exc, TransientError):
             _finish(
@@ -501,18 +566,36 @@ def message_deliver(*, organization, message_id: int) -> DeliveryResult:
         )
         return DeliveryResult(DeliveryOutcome.FAILED)
 
+    _mark_sent(organization, message, provider_identifier=provider.identifier, result=result)
+    return DeliveryResult(DeliveryOutcome.SENT)
+
+
+def _mark_sent(organization, message: Message, *, provider_identifier: str, result) -> None:
+    """Record the provider's answer to a send. A status callback can overtake that answer
+    (SendGrid posts its first events at once): its news is kept, never set back to "sent"."""
     with transaction.atomic():
-        _finish(
-            message,
-            status=MessageStatus.SENT,
-            event_raw=dict(result.raw),
-            provider=provider.identifier,
-            provider_message_id=result.provider_message_id,
-            from_address=str(result.raw.get("from") or ""),
-            error_code="",
-            error_message="",
-            sent_at=timezone.now(),
-        )
+        current = Message.objects.select_for_update().get(pk=message.pk)
+        fields = {
+            "provider": provider_identifier,
+            "provider_message_id": current.provider_message_id or result.provider_message_id,
+            "from_address": str(result.raw.get("from") or "") or current.from_address,
+            "sent_at": current.sent_at or timezone.now(),
+        }
+        if current.status in (MessageStatus.SENDING, MessageStatus.UNKNOWN):
+            _finish(
+                current,
+                status=MessageStatus.SENT,
+                event_raw=dict(result.raw),
+                error_code="",
+                error_message="",
+                **fields,
+            )
+        else:
+            for name, value in fields.items():
+                setattr(current, name, value)
+            current.save(update_fields=[*fields])
+        for name in ("status", *fields):
+            setattr(message, name, getattr(current, name))
         _timeline(
             organization=organization,
             candidate=message.candidate,
@@ -524,7 +607,132 @@ def message_deliver(*, organization, message_id: int) -> DeliveryResult:
             channel=message.channel,
             source=message.source,
         )
-    return DeliveryResult(DeliveryOutcome.SENT)
+
+
+def message_reconcile(*, organization, message_id: int) -> DeliveryResult:
+    """Settle a message left ``unknown`` by an ambiguous send: ask the provider whether it has
+    a text with this body to this number since the message was due. Found → the message is
+    ``sent`` with the provider's id (its callbacks take it from there). Not found → Twilio
+    provably never created it, so it goes back to ``queued`` and is sent once more. Providers
+    that cannot be asked (TextUs, e-mail) stay ``unknown`` until their callbacks say otherwise
+    or a recruiter retries. A lookup that fails returns RETRY."""
+    message = Message.objects.filter(organization=organization, pk=message_id).first()
+    if message is None or message.status != MessageStatus.UNKNOWN:
+        return DeliveryResult(DeliveryOutcome.NOT_CLAIMED)
+    if message.channel != Channel.SMS:
+        return DeliveryResult(DeliveryOutcome.UNKNOWN)
+    try:
+        provider = selectors.sms_provider_for(organization)
+    except selectors.MessagingNotConfigured:
+        return DeliveryResult(DeliveryOutcome.UNKNOWN)
+    find_recent = getattr(provider, "find_recent", None)
+    if find_recent is None:
+        return DeliveryResult(DeliveryOutcome.UNKNOWN)
+    due = message.hold_until or message.created_at
+    known = set(
+        Message.objects.filter(
+            organization=organization, channel=Channel.SMS, to_address=message.to_address
+        )
+        .exclude(pk=message.pk)
+        .exclude(provider_message_id="")
+        .values_list("provider_message_id", flat=True)
+    )
+    try:
+        found = find_recent(
+            message.to_address, message.body, since=due - timedelta(minutes=1), exclude=known
+        )
+    except ProviderError as exc:
+        retry_after = exc.retry_after if isinstance(exc, RateLimited) else None
+        return DeliveryResult(DeliveryOutcome.RETRY, retry_after=retry_after)
+    with transaction.atomic():
+        message = Message.objects.select_for_update().get(pk=message.pk)
+        if message.status != MessageStatus.UNKNOWN:  # a callback settled it meanwhile
+            return DeliveryResult(DeliveryOutcome.NOT_CLAIMED)
+        if found is not None:
+            _mark_sent(organization, message, provider_identifier=provider.identifier, result=found)
+            return DeliveryResult(DeliveryOutcome.SENT)
+        _finish(
+            message,
+            status=MessageStatus.QUEUED,
+            event_raw={"reconciled": f"{provider.display_name} has no such text"},
+            error_message=f"{provider.display_name} never received this text; sending it again.",
+        )
+        _enqueue(message)
+    return DeliveryResult(DeliveryOutcome.REQUEUED)
+
+
+def message_give_up(*, organization, message_id: int) -> Message | None:
+    """The retries of a queued message ran out: mark it ``failed`` with the last error, so the
+    recruiter sees it and can retry it (:func:`message_retry`). None when it is no longer
+    queued."""
+    with transaction.atomic():
+        message = (
+            Message.objects.select_for_update()
+            .filter(organization=organization, pk=message_id, status=MessageStatus.QUEUED)
+            .first()
+        )
+        if message is None:
+            return None
+        last = message.error_message or "The provider could not be reached."
+        _finish(
+            message,
+            status=MessageStatus.FAILED,
+            error_message=(
+                f"Not sent after {message.attempts} attempts: {last} Use Retry to send it again."
+            ),
+        )
+        _timeline(
+            organization=organization,
+            candidate=message.candidate,
+            kind="message_failed",
+            summary=f"{_channel_label(message.channel)} not sent: {last}",
+            message_id=message.pk,
+            channel=message.channel,
+        )
+    return message
+
+
+def message_retry(*, organization, message_id: int, actor=None) -> Message:
+    """Send a ``failed`` or ``unknown`` message again (a recruiter's "Retry"). An ``unknown``
+    text is first looked up at the provider, so a text that did go out is never sent twice.
+    Raises :class:`CannotSend` with the reason when the message cannot be retried (another
+    state, or the number opted out since)."""
+    message = Message.objects.filter(organization=organization, pk=message_id).first()
+    if message is None or message.direction != Direction.OUTBOUND:
+        raise CannotSend("There is no such outgoing message.")
+    if message.status not in (MessageStatus.FAILED, MessageStatus.UNKNOWN):
+        raise CannotSend(
+            f"Only messages that failed or whose fate is unknown can be retried; this one is "
+            f"{message.get_status_display().lower()}."
+        )
+    if message.channel == Channel.SMS and selectors.is_locked(organization, message.to_address):
+        raise CannotSend(_opt_out_reason(organization, message.to_address))
+    if message.status == MessageStatus.UNKNOWN:
+        outcome = message_reconcile(organization=organization, message_id=message.pk).outcome
+        if outcome in (DeliveryOutcome.SENT, DeliveryOutcome.REQUEUED):
+            message.refresh_from_db()
+            return message
+        if outcome == DeliveryOutcome.RETRY:
+            raise CannotSend(
+                "The texting provider could not be asked whether this text went out, so it was "
+                "not sent again. Try again in a minute."
+            )
+    with transaction.atomic():
+        claimed = Message.objects.filter(
+            pk=message.pk, status__in=[MessageStatus.FAILED, MessageStatus.UNKNOWN]
+        ).update(status=MessageStatus.QUEUED, status_updated_at=timezone.now())
+        if claimed:
+            message.refresh_from_db()
+            MessageEvent.objects.create(
+                organization=organization,
+                message=message,
+                status=MessageStatus.QUEUED,
+                raw={"retried_by": getattr(actor, "pk", None)},
+                occurred_at=timezone.now(),
+            )
+            _enqueue(message)
+    message.refresh_from_db()
+    return message
 
 
 # --------------------------------------------------------------------------------------------
@@ -594,7 +802,7 @@ def message_status_apply(*, organization, update: DeliveryUpdate) -> Message | N
 
 
 @transaction.atomic
-def inbound_sms_receive(*, organization, inbound: InboundSMS) -> Message:
+def inbound_sms_receive(*, organization, inbound: InboundSMS, provider: str = "") -> Message:
     """Store a text from a candidate (matched by mobile number; unmatched texts are kept
     without a conversation), count it unread, and act on STOP / START / HELP."""
     existing = Message.objects.filter(
@@ -625,6 +833,7 @@ def inbound_sms_receive(*, organization, inbound: InboundSMS) -> Message:
         from_address=inbound.from_e164,
         body=inbound.body,
         status=MessageStatus.RECEIVED,
+        provider=provider,
         provider_message_id=inbound.provider_message_id,
         segments=segments,
         encoding=encoding,
@@ -684,3 +893,223 @@ def inbound_sms_receive(*, organization, inbound: InboundSMS) -> Message:
         keyword=keyword or "",
     )
     return message
+
+
+# --------------------------------------------------------------------------------------------
+# Callbacks to a tree of accounts
+# --------------------------------------------------------------------------------------------
+
+
+def _inbound_target(*, organization, subtree: list, inbound: InboundSMS):
+    """Which organization a text that arrived on ``organization``'s number belongs to.
+
+    The rule, for a number shared by an organization and its sub-accounts:
+    1. Only organizations of the tree (``organization`` and its sub-accounts at any depth)
+       with a candidate whose mobile number is the sender's are considered.
+    2. Of those, the one that most recently texted that candidate wins — preferring texts sent
+       from the number the reply arrived on — because a reply answers the last text.
+    3. No texts yet: ``organization`` itself when it has the candidate, else the organization
+       whose matching candidate changed most recently in the ATS.
+    4. No candidate anywhere in the tree: ``organization`` keeps it, unmatched.
+    """
+    from_phone = inbound.from_e164
+    by_id = {org.pk: org for org in subtree}
+    with_candidate = list(
+        dict.fromkeys(
+            Candidate.unscoped.filter(
+                organization_id__in=by_id, mobile_phone=from_phone, deleted_at__isnull=True
+            )
+            .order_by("-remote_updated_at", "-id")
+            .values_list("organization_id", flat=True)
+        )
+    )
+    if not with_candidate:
+        return organization
+    latest = selectors.latest_outbound_text(
+        organizations=[by_id[pk] for pk in with_candidate],
+        phone=from_phone,
+        sender=inbound.to_e164,
+    )
+    if latest is not None:
+        return by_id[latest.organization_id]
+    if organization.pk in with_candidate:
+        return organization
+    return by_id[with_candidate[0]]
+
+
+def _opt_out_everywhere(
+    *, organizations: list, phone: str, lock: bool, source: str, keyword: str = ""
+) -> int:
+    """Lock (or unlock) ``phone`` in each of ``organizations`` where it is not already so.
+    Returns how many ledgers changed."""
+    changed = 0
+    for org in organizations:
+        with tenant_scope(org):
+            if selectors.is_locked(org, phone) == lock:
+                continue
+            if lock:
+                opt_out_lock(organization=org, phone=phone, source=source, keyword=keyword)
+            else:
+                opt_out_unlock(organization=org, phone=phone, source=source, keyword=keyword)
+            changed += 1
+    return changed
+
+
+def inbound_sms_accept(*, organization, inbound: InboundSMS, provider: str = "") -> Message:
+    """A text that arrived at ``organization``'s incoming-text URL: stored once in the
+    organization it belongs to (see :func:`_inbound_target`), and a STOP or START applied to
+    every organization of the tree that texts from the same sender — the provider blocks the
+    sender for all of them, so none of them may text the number."""
+    subtree = selectors.organization_subtree(organization)
+    if inbound.provider_message_id:
+        existing = Message.unscoped.filter(
+            organization_id__in=[org.pk for org in subtree],
+            direction=Direction.INBOUND,
+            provider_message_id=inbound.provider_message_id,
+        ).first()
+        if existing is not None:  # a retry of a text already stored
+            return existing
+    target = _inbound_target(organization=organization, subtree=subtree, inbound=inbound)
+    with tenant_scope(target):
+        try:
+            message = inbound_sms_receive(organization=target, inbound=inbound, provider=provider)
+        except IntegrityError:
+            # The same text, stored by a concurrent delivery of the webhook.
+            return Message.unscoped.get(
+                organization_id=target.pk,
+                direction=Direction.INBOUND,
+                provider_message_id=inbound.provider_message_id,
+            )
+    if inbound.opt_out_keyword in ("stop", "start"):
+        sharing = selectors.organizations_sharing_sms_sender(
+            organization=organization, among=subtree
+        )
+        _opt_out_everywhere(
+            organizations=[org for org in sharing if org.pk != target.pk],
+            phone=inbound.from_e164,
+            lock=inbound.opt_out_keyword == "stop",
+            source=OptOutSource.KEYWORD,
+            keyword=inbound.body.strip(),
+        )
+    return message
+
+
+def opt_out_change_apply(*, organization, change: OptOutChange) -> int:
+    """The provider reports that ``change.phone`` opted out or back in (TextUs
+    ``contact.opted_out`` / ``contact.opted_in``): applied to every organization of the tree
+    that texts from the same sender. Changes that come with an inbound keyword text are left to
+    that text (:func:`inbound_sms_accept`). Returns how many ledgers changed."""
+    if change.source.endswith(":keyword") or not E164.match(change.phone or ""):
+        return 0
+    subtree = selectors.organization_subtree(organization)
+    sharing = selectors.organizations_sharing_sms_sender(organization=organization, among=subtree)
+    return _opt_out_everywhere(
+        organizations=sharing,
+        phone=change.phone,
+        lock=change.opted_out,
+        source=OptOutSource.PROVIDER_WEBHOOK,
+    )
+
+
+def message_status_route(*, organization, update: DeliveryUpdate) -> Message | None:
+    """Apply a delivery callback that arrived at ``organization``'s URL to the message it is
+    about — in the organization or one of its sub-accounts, whose texts and e-mails go out
+    through the same provider account. None when no message of the tree matches."""
+    subtree = selectors.organization_subtree(organization)
+    message = selectors.message_find(
+        organization=organization,
+        organizations=subtree,
+        our_id=update.our_message_id,
+        provider_message_id=update.provider_message_id,
+    )
+    if message is None:
+        return None
+    owner = next(org for org in subtree if org.pk == message.organization_id)
+    with tenant_scope(owner):
+        return message_status_apply(organization=owner, update=update)
+
+
+# --------------------------------------------------------------------------------------------
+# Stored provider callbacks
+# --------------------------------------------------------------------------------------------
+
+
+def webhook_event_store(
+    *,
+    organization,
+    provider: str,
+    kind: str,
+    dedupe_key: str,
+    url: str,
+    headers: dict,
+    raw_body: bytes,
+    error: str = "",
+) -> tuple[ProviderWebhookEvent, bool]:
+    """Store a verified callback as received. ``(event, False)`` when the provider already
+    delivered it (same ``dedupe_key``): nothing new is written."""
+    try:
+        with transaction.atomic():
+            event = ProviderWebhookEvent.objects.create(
+                organization=organization,
+                provider=provider,
+                kind=kind,
+                dedupe_key=dedupe_key[:200],
+                url=url,
+                headers=headers,
+                raw_body=raw_body.decode("utf-8", errors="replace"),
+                received_at=timezone.now(),
+                error=error,
+            )
+        return event, True
+    except IntegrityError:
+        event = ProviderWebhookEvent.objects.get(
+            organization=organization, provider=provider, dedupe_key=dedupe_key[:200]
+        )
+        return event, False
+
+
+def callback_records(event: ProviderWebhookEvent) -> list:
+    """The records in a stored callback, parsed by its provider's integration."""
+    if event.provider == WebhookProvider.TWILIO:
+        return twilio_webhooks.parse_webhook(
+            QueryDict(event.raw_body), url=event.url, now=event.received_at
+        )
+    if event.provider == WebhookProvider.TEXTUS:
+        return textus_webhooks.parse_delivery(event.raw_body)
+    if event.provider == WebhookProvider.SENDGRID:
+        return sendgrid_webhooks.parse_events(event.raw_body)
+    raise ValueError(f"Unknown provider {event.provider!r}.")
+
+
+def _callback_apply(*, organization, event: ProviderWebhookEvent) -> None:
+    for record in callback_records(event):
+        if isinstance(record, DeliveryUpdate):
+            message_status_route(organization=organization, update=record)
+        elif isinstance(record, InboundSMS):
+            inbound_sms_accept(organization=organization, inbound=record, provider=event.provider)
+        elif isinstance(record, OptOutChange):
+            opt_out_change_apply(organization=organization, change=record)
+
+
+def webhook_event_apply(*, organization, event_id: int) -> bool:
+    """Apply a stored callback, once: a second call (a provider retry, the retry task) finds
+    it processed and does nothing. False when applying failed — the event keeps the error and
+    stays unprocessed, so it can be applied again."""
+    try:
+        with transaction.atomic():
+            event = ProviderWebhookEvent.objects.select_for_update().get(
+                organization=organization, pk=event_id
+            )
+            if event.processed_at is not None:
+                return True
+            _callback_apply(organization=organization, event=event)
+            ProviderWebhookEvent.objects.filter(pk=event.pk).update(
+                processed_at=timezone.now(), error="", attempts=F("attempts") + 1
+            )
+        return True
+    except Exception as exc:  # the row keeps the error; the caller schedules another try
+        logger.exception("Applying provider callback %s failed", event_id)
+        ProviderWebhookEvent.objects.filter(organization=organization, pk=event_id).update(
+            error=f"{type(exc).__name__}: {exc}"[:2000], attempts=F("attempts") + 1
+        )
+        return False

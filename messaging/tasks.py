@@ -7,19 +7,49 @@ from celery import shared_task
 from recruitflow.tasks import OrganizationTask
 
 MAX_RETRIES = 6
+RECONCILE_RETRIES = 5
+CALLBACK_RETRIES = 8
+
+
+def _backoff(retries: int) -> int:
+    return min(600, 30 * 2**retries)
 
 
 @shared_task(base=OrganizationTask, bind=True, max_retries=MAX_RETRIES)
 def message_deliver(self, organization, message_id: int) -> str:
-    """Send one queued message. Provably-unsent transient failures retry with backoff."""
+    """Send one queued message. Provably-unsent transient failures retry with backoff; when
+    the retries run out the message is marked failed (and can be retried by hand)."""
     from messaging import services
 
     result = services.message_deliver(organization=organization, message_id=message_id)
     if result.outcome == services.DeliveryOutcome.RETRY:
-        countdown = result.retry_after or min(600, 30 * 2**self.request.retries)
         if self.request.retries < self.max_retries:
-            raise self.retry(countdown=countdown)
+            raise self.retry(countdown=result.retry_after or _backoff(self.request.retries))
+        services.message_give_up(organization=organization, message_id=message_id)
+        return str(services.DeliveryOutcome.FAILED)
     return str(result.outcome)
+
+
+@shared_task(base=OrganizationTask, bind=True, max_retries=RECONCILE_RETRIES)
+def message_reconcile(self, organization, message_id: int) -> str:
+    """Ask the provider about a message an ambiguous send left unknown."""
+    from messaging import services
+
+    result = services.message_reconcile(organization=organization, message_id=message_id)
+    if result.outcome == services.DeliveryOutcome.RETRY and self.request.retries < self.max_retries:
+        raise self.retry(countdown=result.retry_after or _backoff(self.request.retries))
+    return str(result.outcome)
+
+
+@shared_task(base=OrganizationTask, bind=True, max_retries=CALLBACK_RETRIES)
+def webhook_event_apply(self, organization, event_id: int) -> bool:
+    """Apply a stored provider callback that could not be applied when it arrived."""
+    from messaging import services
+
+    applied = services.webhook_event_apply(organization=organization, event_id=event_id)
+    if not applied and self.request.retries < self.max_retries:
+        raise self.retry(countdown=_backoff(self.request.retries))
+    return applied
 
 
 @shared_task

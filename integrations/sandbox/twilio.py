@@ -20,6 +20,12 @@ REST API
     first), ``GET .../Messages/{sid}.json``, ``POST .../Messages/{sid}.json`` with
     ``Status=canceled`` (scheduled only, else 30409) or ``Body=`` (redaction).
     Errors: ``{"code","message","more_info","status"}``.
+    ``GET|POST .../IncomingPhoneNumbers.json`` lists the account's numbers (``PhoneNumber``,
+    ``FriendlyName`` filters) or provisions one (``PhoneNumber`` or ``AreaCode``; ``SmsUrl``,
+    ``SmsMethod``, ``FriendlyName``; a number already on the account → 21422);
+    ``GET|POST|DELETE .../IncomingPhoneNumbers/{PN…}.json`` fetches, updates (``SmsUrl`` is
+    where texts to the number are posted) or releases one.  The default numbers are on the
+    account from the start.
 
 Delivery simulation (status callbacks, none for the initial status)
     ``sent`` after :attr:`TwilioState.sent_delay` then, :attr:`TwilioState.delivery_delay`
@@ -228,10 +234,9 @@ class TwilioState:
                 "status_callback": None,
             }
         }
-        self.numbers: dict[str, dict] = {
-            DEFAULT_SERVICE_NUMBER: {"service": DEFAULT_SERVICE_SID, "inbound_url": None},
-            DEFAULT_NUMBER: {"service": None, "inbound_url": None},
-        }
+        self.numbers: dict[str, dict] = {}
+        self.add_number(DEFAULT_SERVICE_NUMBER, DEFAULT_SERVICE_SID)
+        self.add_number(DEFAULT_NUMBER)
         self.outcomes: dict[str, tuple[str, int | None]] = {}
         self.suffix_outcomes = dict(DEFAULT_OUTCOMES)
         self.messages: dict[str, dict] = {}
@@ -289,9 +294,22 @@ class TwilioState:
 
     def add_number(
         self, number: str, service: str | None = None, inbound_url: str | None = None
-    ) -> None:
+    ) -> dict:
+        """Put ``number`` on the account (in ``service`` when given); texts to it go to
+        ``inbound_url`` (its ``SmsUrl``)."""
         with self.lock:
-            self.numbers[number] = {"service": service, "inbound_url": inbound_url}
+            now = time.time()
+            entry = {
+                "service": service,
+                "inbound_url": inbound_url,
+                "sid": self._new_sid("PN"),
+                "friendly_name": number,
+                "sms_method": "POST",
+                "status_callback": None,
+                "date_created": rfc2822(now),
+                "date_updated": rfc2822(now),
+            }
+            self.numbers[number] = entry
             if service:
                 svc = self.services.setdefault(
                     service,
@@ -305,6 +323,116 @@ class TwilioState:
                 )
                 if number not in svc["numbers"]:
                     svc["numbers"].append(number)
+            return entry
+
+    # incoming phone numbers (the account's numbers) ---------------------------------------------
+    def number_json(self, number: str) -> dict:
+        entry = self.numbers[number]
+        uri = f"/{API_VERSION}/Accounts/{self.account_sid}/IncomingPhoneNumbers/{entry['sid']}.json"
+        return {
+            "account_sid": self.account_sid,
+            "address_requirements": "none",
+            "api_version": API_VERSION,
+            "beta": False,
+            "capabilities": {"voice": True, "sms": True, "mms": True, "fax": False},
+            "date_created": entry["date_created"],
+            "date_updated": entry["date_updated"],
+            "friendly_name": entry["friendly_name"],
+            "origin": "twilio",
+            "phone_number": number,
+            "sid": entry["sid"],
+            "sms_application_sid": "",
+            "sms_fallback_method": "POST",
+            "sms_fallback_url": "",
+            "sms_method": entry["sms_method"],
+            "sms_url": entry["inbound_url"] or "",
+            "status": "in-use",
+            "status_callback": entry["status_callback"] or "",
+            "status_callback_method": "POST",
+            "uri": uri,
+            "voice_method": "POST",
+            "voice_url": "",
+        }
+
+    def number_by_sid(self, sid: str) -> str:
+        with self.lock:
+            for number, entry in self.numbers.items():
+                if entry["sid"] == sid:
+                    return number
+        raise TwilioError(
+            404,
+            20404,
+            f"The requested resource /{API_VERSION}/Accounts/{self.account_sid}/"
+            f"IncomingPhoneNumbers/{sid}.json was not found",
+        )
+
+    @staticmethod
+    def _check_sms_url(url: str | None) -> str | None:
+        url = (url or "").strip() or None
+        if url:
+            parts = urllib.parse.urlsplit(url)
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise TwilioError(400, 21502, f"SmsUrl is not a valid URL: {url}")
+        return url
+
+    @staticmethod
+    def _check_method(value: str | None, name: str) -> str:
+        method = (value or "POST").strip().upper()
+        if method not in ("GET", "POST"):
+            raise TwilioError(400, 20001, f"{name} must be GET or POST")
+        return method
+
+    def provision_number(self, form) -> dict:
+        """``POST IncomingPhoneNumbers.json``: buy ``PhoneNumber`` (or any number in
+        ``AreaCode``) and set its ``SmsUrl``."""
+        number = (form.get("PhoneNumber") or "").strip()
+        area = (form.get("AreaCode") or "").strip()
+        if not number and not area:
+            raise TwilioError(400, 20001, "Missing required parameter PhoneNumber or AreaCode")
+        sms_url = self._check_sms_url(form.get("SmsUrl"))
+        method = self._check_method(form.get("SmsMethod"), "SmsMethod")
+        with self.lock:
+            if not number:
+                if not (area.isdigit() and len(area) == 3):
+                    raise TwilioError(400, 21451, f"Invalid area code {area}")
+                number = next(
+                    f"+1{area}555{n:04d}"
+                    for n in range(10000)
+                    if f"+1{area}555{n:04d}" not in self.numbers
+                )
+            if not is_e164(number):
+                raise TwilioError(400, 21421, f"PhoneNumber {number} is invalid")
+            if number in self.numbers and self.numbers[number].get("sid"):
+                raise TwilioError(400, 21422, f"Phone number {number} is not available")
+            entry = self.add_number(number, None, sms_url)
+            entry["sms_method"] = method
+            entry["friendly_name"] = (form.get("FriendlyName") or number).strip()
+            entry["status_callback"] = (form.get("StatusCallback") or "").strip() or None
+            return self.number_json(number)
+
+    def update_number(self, sid: str, form) -> dict:
+        """``POST IncomingPhoneNumbers/{sid}.json``: change its ``SmsUrl`` and friends."""
+        number = self.number_by_sid(sid)
+        with self.lock:
+            entry = self.numbers[number]
+            if "SmsUrl" in form:
+                entry["inbound_url"] = self._check_sms_url(form.get("SmsUrl"))
+            if "SmsMethod" in form:
+                entry["sms_method"] = self._check_method(form.get("SmsMethod"), "SmsMethod")
+            if "FriendlyName" in form:
+                entry["friendly_name"] = form.get("FriendlyName") or number
+            if "StatusCallback" in form:
+                entry["status_callback"] = (form.get("StatusCallback") or "").strip() or None
+            entry["date_updated"] = rfc2822(time.time())
+            return self.number_json(number)
+
+    def release_number(self, sid: str) -> None:
+        number = self.number_by_sid(sid)
+        with self.lock:
+            entry = self.numbers.pop(number)
+            svc = self.services.get(entry.get("service") or "")
+            if svc and number in svc["numbers"]:
+                svc["numbers"].remove(number)
 
     def add_api_key(self, key_sid: str, secret: str) -> None:
         with self.lock:
@@ -635,7 +763,7 @@ class TwilioState:
                 ]
                 to = last[-1]["_sender"] if last else DEFAULT_SERVICE_NUMBER
             if to not in self.numbers:
-                self.numbers[to] = {"service": None, "inbound_url": None}
+                self.add_number(to)
             service = self.numbers[to].get("service")
             word = keyword(body)
             key = self._block_key(to, service)
@@ -818,6 +946,16 @@ API_MAP = Map(
             methods=["GET", "POST", "DELETE"],
             endpoint="message",
         ),
+        Rule(
+            f"/{API_VERSION}/Accounts/<account>/IncomingPhoneNumbers.json",
+            methods=["GET", "POST"],
+            endpoint="numbers",
+        ),
+        Rule(
+            f"/{API_VERSION}/Accounts/<account>/IncomingPhoneNumbers/<sid>.json",
+            methods=["GET", "POST", "DELETE"],
+            endpoint="number",
+        ),
     ],
     strict_slashes=False,
 )
@@ -895,6 +1033,18 @@ class TwilioApp:
                 raise TwilioError(503, 20503, "Service Unavailable")
             if fault["status"]:
                 raise TwilioError(int(fault["status"]), 20500, "Internal Server Error")
+        if endpoint == "numbers":
+            if request.method == "POST":
+                return json_response(st.provision_number(request.form), 201)
+            return self.list_numbers(request)
+        if endpoint == "number":
+            if request.method == "DELETE":
+                st.release_number(values["sid"])
+                return Response("", status=204)
+            if request.method == "POST":
+                return json_response(st.update_number(values["sid"], request.form))
+            with st.lock:
+                return json_response(st.number_json(st.number_by_sid(values["sid"])))
         if endpoint == "messages":
             if request.method == "POST":
                 msg = st.create_message(request.form)
@@ -949,6 +1099,49 @@ class TwilioApp:
         return json_response(
             {
                 "messages": [st.public(m) for m in chunk],
+                "start": page_no * size,
+                "end": page_no * size + max(0, len(chunk) - 1),
+                "page": page_no,
+                "page_size": size,
+                "uri": uri(page_no),
+                "first_page_uri": uri(0),
+                "next_page_uri": uri(page_no + 1) if has_next else None,
+                "previous_page_uri": uri(page_no - 1) if page_no > 0 else None,
+            }
+        )
+
+    def list_numbers(self, request: Request) -> Response:
+        st = self.state
+        try:
+            size = max(1, min(1000, int(request.args.get("PageSize", 50))))
+            page_no = max(0, int(request.args.get("Page", 0)))
+        except ValueError:
+            raise TwilioError(400, 20001, "Invalid paging parameter") from None
+        wanted = (request.args.get("PhoneNumber") or "").strip()
+        name = request.args.get("FriendlyName")
+        with st.lock:
+            found = [
+                st.number_json(number)
+                for number, entry in st.numbers.items()
+                if (not wanted or number == wanted)
+                and (name is None or entry["friendly_name"] == name)
+            ]
+        chunk = found[page_no * size : (page_no + 1) * size]
+        base = f"/{API_VERSION}/Accounts/{st.account_sid}/IncomingPhoneNumbers.json"
+        keep = [
+            (k, v)
+            for k, v in request.args.items(multi=True)
+            if k not in ("Page", "PageToken", "PageSize")
+        ]
+
+        def uri(p: int) -> str:
+            query = [*keep, ("PageSize", str(size)), ("Page", str(p))]
+            return f"{base}?{urllib.parse.urlencode(query)}"
+
+        has_next = (page_no + 1) * size < len(found)
+        return json_response(
+            {
+                "incoming_phone_numbers": chunk,
                 "start": page_no * size,
                 "end": page_no * size + max(0, len(chunk) - 1),
                 "page": page_no,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import random
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -419,6 +419,86 @@ class TwilioSMSProvider(SMSProvider):
             recipient=message.to,
             raw={"status": message.status, "error_message": message.error_message},
         )
+
+    def find_recent(
+        self, to_e164: str, body: str, *, since: datetime, exclude: Collection[str] = ()
+    ) -> SendResult | None:
+        """A text to ``to_e164`` with exactly ``body`` created at or after ``since`` (and not
+        one of the SIDs in ``exclude``, texts already accounted for), if Twilio has one: how a
+        send that ended ambiguously (a 5xx, a timeout) is reconciled before it is ever sent
+        again. None means Twilio never created it."""
+        messages = self._call(
+            lambda: self.client.messages.list(to=to_e164, limit=50), retry_safe=True
+        )
+        for message in messages:  # newest first
+            created = message.date_created
+            if created is not None and created < since:
+                break
+            if (
+                (message.direction or "").startswith("outbound")
+                and message.body == body
+                and message.sid not in exclude
+            ):
+                return SendResult(
+                    provider_message_id=str(message.sid),
+                    status=str(message.status or "queued"),
+                    raw={
+                        "sid": message.sid,
+                        "status": message.status,
+                        "to": message.to,
+                        "from": message.from_,
+                        "messaging_service_sid": message.messaging_service_sid,
+                        "error_code": message.error_code,
+                        "reconciled": True,
+                    },
+                )
+        return None
+
+    def configure_incoming_number(
+        self, phone_number: str, *, sms_url: str, provision: bool = False
+    ) -> dict[str, Any]:
+        """Point the account's number ``phone_number`` at ``sms_url`` for incoming texts
+        (IncomingPhoneNumbers ``SmsUrl``, method POST), as one does in the Twilio Console.
+        With ``provision`` a number the account does not have yet is bought first. Returns
+        ``{"sid", "phone_number", "sms_url", "changed"}``."""
+        found = self._call(
+            lambda: self.client.incoming_phone_numbers.list(phone_number=phone_number, limit=1),
+            retry_safe=True,
+        )
+        if found:
+            number = found[0]
+            if number.sms_url == sms_url and (number.sms_method or "POST").upper() == "POST":
+                return {
+                    "sid": number.sid,
+                    "phone_number": number.phone_number,
+                    "sms_url": number.sms_url,
+                    "changed": False,
+                }
+            number = self._call(
+                lambda: self.client.incoming_phone_numbers(number.sid).update(
+                    sms_url=sms_url, sms_method="POST"
+                ),
+                retry_safe=True,  # setting the same URL twice is harmless
+            )
+        elif provision:
+            number = self._call(
+                lambda: self.client.incoming_phone_numbers.create(
+                    phone_number=phone_number, sms_url=sms_url, sms_method="POST"
+                ),
+                retry_safe=False,
+            )
+        else:
+            raise NotFound(
+                f"The Twilio account has no number {phone_number}. Check the sending number "
+                "in the Twilio settings.",
+                code="20404",
+            )
+        return {
+            "sid": number.sid,
+            "phone_number": number.phone_number,
+            "sms_url": number.sms_url,
+            "changed": True,
+        }
 
     def is_opted_out(self, phone: str) -> bool | None:
         # Twilio keeps its opt-out list to itself; our mirror, fed by inbound STOP/START, is

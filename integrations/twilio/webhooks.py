@@ -2,8 +2,8 @@
 
 Twilio signs the full URL it called plus every POST parameter (sorted, multi-values sorted
 too), so verify over *all* received parameters — Twilio adds new ones without notice — and
-with the public URL (behind a proxy, ``request.build_absolute_uri()`` needs
-``SECURE_PROXY_SSL_HEADER``/``USE_X_FORWARDED_HOST`` to see the scheme and host Twilio used).
+with the public URL Twilio called: the deployment's public base URL plus the request's path and
+query (``messaging.webhooks`` does this), not whatever scheme and host a proxy hands the app.
 """
 
 from __future__ import annotations

@@ -154,7 +154,7 @@ def test_ambiguous_timeout_leaves_the_text_unknown_and_never_resends_it(
     assert len(_outbound(sandbox)) == 1
 
 
-def test_email_lands_in_the_outbox_with_text_and_html_when_no_sendgrid_is_set(
+def test_email_lands_in_the_outbox_with_text_and_branded_html_when_no_sendgrid_is_set(
     scoped, candidate, django_capture_on_commit_callbacks
 ):
     message, _ = _send(
@@ -176,8 +176,10 @@ def test_email_lands_in_the_outbox_with_text_and_html_when_no_sendgrid_is_set(
     assert sent.to == ["Sam Okafor <sam@example.com>"]
     assert sent.subject == "Your interview"
     assert sent.body == "See you at 10."
-    assert sent.alternatives[0][0] == "<p>See you at <b>10</b>.</p>"
-    assert sent.alternatives[0][1] == "text/html"
+    html, mimetype = sent.alternatives[0]
+    assert mimetype == "text/html"
+    assert "<p>See you at <b>10</b>.</p>" in html  # inside the organization's layout
+    assert scoped.name in html
 
 
 def test_status_update_from_another_organization_changes_nothing(

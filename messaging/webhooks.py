@@ -1,0 +1,265 @@
+"""Messaging provider callbacks: Twilio status and inbound texts, TextUs deliveries, SendGrid
+e-mail events. ``/webhooks/<provider>/<endpoint token>/...``; the token names the organization.
+
+Order matters: find the organization by the token, verify the provider's signature over the
+raw request with the organization's own key (or its nearest ancestor's — the account tree) —
+a forged, unsigned or stale callback gets 403 and nothing is stored — then store the callback
+raw, once per provider identity (a retry finds the stored row and changes nothing), then apply
+it. A callback that cannot be applied right away keeps its error and is applied by a task; the
+provider still gets its 2xx, because the callback is safely stored.
+
+Twilio signs the URL it called, so the signature is checked against the public URL
+(``PUBLIC_BASE_URL`` + path and query), not the one this process sees behind a proxy.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+
+from django.conf import settings
+from django.db import OperationalError, transaction
+from django.http import Http404, HttpResponse, HttpResponseBadRequest, HttpResponseForbidden
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from integrations.messaging import WebhookRequest
+from integrations.sendgrid import webhooks as sendgrid_webhooks
+from integrations.textus import webhooks as textus_webhooks
+from integrations.twilio import webhooks as twilio_webhooks
+from messaging import selectors, services
+from messaging.models import MessagingPreferences, WebhookKind, WebhookProvider
+from recruitflow.decorators import public
+from recruitflow.tenancy import scopes_disabled, tenant_scope
+
+logger = logging.getLogger(__name__)
+
+# Tries to apply a stored callback within the request before leaving it to the task.
+APPLY_PAUSES_S = (0, 0.1, 0.4)
+EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
+KEPT_HEADERS = (
+    "Content-Type",
+    "User-Agent",
+    twilio_webhooks.SIGNATURE_HEADER,
+    twilio_webhooks.IDEMPOTENCY_HEADER,
+    textus_webhooks.SIGNATURE_HEADER,
+    sendgrid_webhooks.SIGNATURE_HEADER,
+    sendgrid_webhooks.TIMESTAMP_HEADER,
+)
+
+
+def _organization(token: str):
+    # Cross-tenant on purpose: the token in the URL is what names the organization.
+    with scopes_disabled():
+        prefs = (
+            MessagingPreferences.unscoped.select_related("organization")
+            .filter(endpoint_token=token, organization__is_active=True)
+            .first()
+        )
+    if prefs is None:
+        raise Http404("Unknown webhook endpoint.")
+    return prefs.organization
+
+
+def _public_url(request) -> str:
+    return settings.PUBLIC_BASE_URL.rstrip("/") + request.get_full_path()
+
+
+def _headers(request) -> dict[str, str]:
+    return {name: request.headers[name] for name in KEPT_HEADERS if name in request.headers}
+
+
+def _digest(raw: bytes) -> str:
+    return "sha256:" + hashlib.sha256(raw).hexdigest()
+
+
+def _verified(request, organization, provider: str, url: str) -> str | None:
+    """None when the request is the provider's; else why it is refused."""
+    adapter, reason = selectors.callback_provider_for(organization, provider)
+    if adapter is None:
+        return f"Refused: {reason} Nothing was changed."
+    signed = WebhookRequest(
+        url=url, headers=request.headers, raw_body=request.body, params=request.POST
+    )
+    if adapter.verify_webhook(signed):
+        return None
+    return {
+        WebhookProvider.TWILIO: "Refused: the X-Twilio-Signature does not match this URL and "
+        "these parameters for this organization's Twilio auth token. Nothing was changed.",
+        WebhookProvider.TEXTUS: "Refused: the X-TextUs-Signature does not match the body for "
+        "this organization's TextUs signing secret. Nothing was changed.",
+        WebhookProvider.SENDGRID: "Refused: the SendGrid Event Webhook signature is missing, "
+        "does not match the body, or its timestamp is more than five minutes old. Nothing was "
+        "changed.",
+    }[provider]
+
+
+def _receive(request, organization, *, provider: str, kind: str, dedupe_key: str, url: str):
+    """Store, then apply (or leave to the retry task). Duplicates are answered, not applied.
+
+    A database too busy to take the row answers 500, so the provider sends it again."""
+    event = None
+    for pause in APPLY_PAUSES_S:  # a busy database usually frees up within a moment
+        time.sleep(pause)
+        try:
+            event, created = services.webhook_event_store(
+                organization=organization,
+                provider=provider,
+                kind=kind,
+                dedupe_key=dedupe_key,
+                url=url,
+                headers=_headers(request),
+                raw_body=request.body,
+            )
+        except OperationalError:
+            logger.warning("Could not store a %s callback yet; trying again.", provider)
+            continue
+        if not created and event.processed_at is not None:
+            return
+        if services.webhook_event_apply(organization=organization, event_id=event.pk):
+            return
+    if event is None:
+        raise OperationalError(f"The {provider} callback could not be stored.")
+    from messaging.tasks import webhook_event_apply
+
+    organization_id, event_id = organization.pk, event.pk
+    transaction.on_commit(
+        lambda: webhook_event_apply.apply_async((organization_id, event_id), countdown=30)
+    )
+
+
+def _malformed(request, organization, *, provider: str, kind: str, url: str, error: str):
+    """A signed body we cannot read: kept for support (nothing lost), answered 400."""
+    services.webhook_event_store(
+        organization=organization,
+        provider=provider,
+        kind=kind,
+        dedupe_key=_digest(request.body),
+        url=url,
+        headers=_headers(request),
+        raw_body=request.body,
+        error=error,
+    )
+    return HttpResponseBadRequest(error)
+
+
+def _twilio(request, token: str, *, kind: str) -> HttpResponse:
+    organization = _organization(token)
+    url = _public_url(request)
+    with tenant_scope(organization):
+        refusal = _verified(request, organization, WebhookProvider.TWILIO, url)
+        if refusal:
+            return HttpResponseForbidden(refusal)
+        params = request.POST
+        sid = params.get("MessageSid") or params.get("SmsSid")
+        if not sid:
+            return _malformed(
+                request,
+                organization,
+                provider=WebhookProvider.TWILIO,
+                kind=kind,
+                url=url,
+                error="The Twilio callback has no MessageSid.",
+            )
+        if twilio_webhooks.is_inbound(params):
+            dedupe_key = f"inbound:{sid}"
+        else:
+            status = params.get("MessageStatus") or params.get("SmsStatus") or ""
+            dedupe_key = f"status:{sid}:{status.lower()}"
+        _receive(
+            request,
+            organization,
+            provider=WebhookProvider.TWILIO,
+            kind=kind,
+            dedupe_key=dedupe_key,
+            url=url,
+        )
+    return HttpResponse(EMPTY_TWIML, content_type="text/xml")
+
+
+@csrf_exempt
+@public
+@require_POST
+def twilio_status(request, token: str):
+    """Twilio StatusCallback: queued → sent → delivered / undelivered / failed (ErrorCode)."""
+    return _twilio(request, token, kind=WebhookKind.STATUS)
+
+
+@csrf_exempt
+@public
+@require_POST
+def twilio_inbound(request, token: str):
+    """Twilio incoming-message webhook (a number's SmsUrl or a Messaging Service's inbound
+    URL); answered with empty TwiML."""
+    return _twilio(request, token, kind=WebhookKind.INBOUND)
+
+
+@csrf_exempt
+@public
+@require_POST
+def textus(request, token: str):
+    """TextUs webhook deliveries: message.received / delivered / failed, contact opt-outs."""
+    organization = _organization(token)
+    url = _public_url(request)
+    with tenant_scope(organization):
+        refusal = _verified(request, organization, WebhookProvider.TEXTUS, url)
+        if refusal:
+            return HttpResponseForbidden(refusal)
+        try:
+            textus_webhooks.parse_delivery(request.body)
+            body = json.loads(request.body)
+        except (textus_webhooks.InvalidPayload, ValueError) as exc:
+            return _malformed(
+                request,
+                organization,
+                provider=WebhookProvider.TEXTUS,
+                kind=WebhookKind.DELIVERY,
+                url=url,
+                error=str(exc),
+            )
+        delivery_id = body.get("id") if isinstance(body, dict) else None
+        _receive(
+            request,
+            organization,
+            provider=WebhookProvider.TEXTUS,
+            kind=WebhookKind.DELIVERY,
+            dedupe_key=str(delivery_id) if delivery_id else _digest(request.body),
+            url=url,
+        )
+    return HttpResponse("OK")
+
+
+@csrf_exempt
+@public
+@require_POST
+def sendgrid_events(request, token: str):
+    """SendGrid's signed Event Webhook: a batch of delivery and engagement events."""
+    organization = _organization(token)
+    url = _public_url(request)
+    with tenant_scope(organization):
+        refusal = _verified(request, organization, WebhookProvider.SENDGRID, url)
+        if refusal:
+            return HttpResponseForbidden(refusal)
+        try:
+            sendgrid_webhooks.parse_events(request.body)
+        except sendgrid_webhooks.InvalidPayload as exc:
+            return _malformed(
+                request,
+                organization,
+                provider=WebhookProvider.SENDGRID,
+                kind=WebhookKind.EVENTS,
+                url=url,
+                error=str(exc),
+            )
+        # Each event also has its own sg_event_id, deduplicated where it is applied.
+        _receive(
+            request,
+            organization,
+            provider=WebhookProvider.SENDGRID,
+            kind=WebhookKind.EVENTS,
+            dedupe_key=_digest(request.body),
+            url=url,
+        )
+    return HttpResponse("OK")
