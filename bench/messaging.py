@@ -1,0 +1,341 @@
+"""Benchmark of sending: texts and e-mails through a real Celery worker to the sandbox providers.
+
+    DATABASE_URL=postgres://... CELERY_BROKER_URL=redis://... \\
+        .venv/bin/python bench/messaging.py [--texts 1000] [--emails 500] [--live 200]
+
+Starts the sandbox (SandboxServer, in its own process so its HTTP handling does not share our
+GIL) and real Celery workers (a subprocess on the Redis broker when CELERY_BROKER_URL is set,
+else on a fresh filesystem:// broker folder), and creates a throwaway organization with the
+sandbox Twilio and SendGrid connected and one candidate per message.
+
+(a) Throughput: N texts and M e-mails are queued through ``messaging.services.message_send``
+    with no worker running, then a worker starts and drains them: messages handed to the
+    providers per second, from the sandbox's first acceptance to its last.
+(b) Latency: more messages are sent one after another while the worker runs: the time from
+    the start of each message_send to the provider's acceptance, p50 and p99.
+
+Everything is counted from what the sandbox received (its own records and clock), not from our
+database. Quiet hours are bypassed so the figures do not depend on the time of day. Runs on
+Postgres (DATABASE_URL) or the local SQLite. Human lines first, then one JSON line of figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "recruitflow.settings")
+
+# The worker and this process must share a broker no other worker reads (a `make run` worker
+# polls var/broker): a private folder for the filesystem broker.
+BROKER_URL = os.environ.get("CELERY_BROKER_URL", "") or "filesystem://"
+BROKER_DIR = None
+if BROKER_URL.startswith("filesystem://"):
+    BROKER_DIR = tempfile.mkdtemp(prefix="bench-messaging-broker-")
+    os.environ["CELERY_BROKER_URL"] = "filesystem://"
+    os.environ["CELERY_BROKER_DIR"] = BROKER_DIR
+# Status callbacks of the sandbox go nowhere (refused at once): this run measures sending.
+os.environ["PUBLIC_BASE_URL"] = "http://127.0.0.1:9"
+
+import django  # noqa: E402
+
+django.setup()
+
+import requests  # noqa: E402
+from django.contrib.auth import get_user_model  # noqa: E402
+from django.db import connection  # noqa: E402
+
+from accounts.services import organization_create  # noqa: E402
+from candidates.models import Candidate  # noqa: E402
+from integrations.sendgrid.models import SendGridSettings  # noqa: E402
+from integrations.twilio.models import TwilioSettings  # noqa: E402
+from messaging import selectors, services  # noqa: E402
+from messaging.models import Channel, Message, MessageStatus  # noqa: E402
+from recruitflow.tenancy import scopes_disabled, tenant_scope  # noqa: E402
+
+SANDBOX_SCRIPT = """
+import time
+from integrations.sandbox.server import SandboxServer
+srv = SandboxServer(port=0, n_candidates=1)
+srv.start()
+print(srv.url, flush=True)
+while True:
+    time.sleep(3600)
+"""
+SENDGRID_KEY = "SG.sandbox-key"
+UNFINISHED = (MessageStatus.QUEUED, MessageStatus.SENDING)
+
+
+def start_sandbox() -> tuple[subprocess.Popen, str]:
+    process = subprocess.Popen(
+        [sys.executable, "-c", SANDBOX_SCRIPT], cwd=ROOT, stdout=subprocess.PIPE, text=True
+    )
+    url = process.stdout.readline().strip()
+    if not url.startswith("http"):
+        process.kill()
+        raise SystemExit("The sandbox did not start.")
+    # No delivery callbacks during the run: nothing but the sends competes for the machine.
+    requests.post(
+        f"{url}/twilio/_sandbox/api/config",
+        json={"sent_delay": 3600, "delivery_delay": 3600},
+        timeout=10,
+    ).raise_for_status()
+    return process, url
+
+
+def start_worker(pool: str, concurrency: int) -> subprocess.Popen:
+    return subprocess.Popen(
+        [
+            sys.executable, "-m", "celery", "-A", "recruitflow", "worker",
+            "--loglevel", "warning", "--pool", pool, "--concurrency", str(concurrency),
+            "--without-gossip", "--without-mingle", "--without-heartbeat",
+        ],
+        cwd=ROOT,
+        env=os.environ.copy(),
+        stdout=subprocess.DEVNULL,  # the banner; warnings and errors still reach stderr
+    )  # fmt: skip
+
+
+def make_org(owner, sandbox_url: str, n_candidates: int):
+    org = organization_create(name=f"Bench messaging {time.time_ns()}", owner=owner)
+    with tenant_scope(org):
+        TwilioSettings.objects.create(
+            organization=org,
+            account_sid=selectors.SANDBOX_ACCOUNT_SID,
+            auth_token=selectors.SANDBOX_AUTH_TOKEN,
+            messaging_service_sid=selectors.SANDBOX_SERVICE_SID,
+            base_url=f"{sandbox_url}/twilio",
+        )
+        SendGridSettings.objects.create(
+            organization=org,
+            api_key=SENDGRID_KEY,
+            from_email="talent@bench.test",
+            from_name="Bench Talent",
+            base_url=f"{sandbox_url}/sendgrid",
+        )
+        candidates = Candidate.objects.bulk_create(
+            [
+                Candidate(
+                    organization=org,
+                    provider="greenhouse",
+                    external_id=f"bench-{n}",
+                    first_name="Candidate",
+                    last_name=str(n),
+                    mobile_phone=f"+4477009{n:05d}",
+                    primary_email=f"candidate{n}@bench.test",
+                )
+                for n in range(n_candidates)
+            ]
+        )
+    return org, candidates
+
+
+def sandbox_received(sandbox_url: str) -> dict[str, float]:
+    """Provider message id → when the sandbox accepted it (its clock: time.time())."""
+    received: dict[str, float] = {}
+    texts = requests.get(f"{sandbox_url}/twilio/_sandbox/api/messages", timeout=60).json()
+    for text in texts:
+        if text.get("direction") == "outbound-api":
+            received[text["sid"]] = text["sandbox"]["history"][0]["at"]
+    mails = requests.get(f"{sandbox_url}/sendgrid/_sandbox/api/mails", timeout=60).json()
+    for mail in mails:
+        received[mail["id"]] = mail["received_at"]
+    return received
+
+
+def send(org, candidate, channel: str, key: str, source: str = "bench") -> tuple[int, float]:
+    started = time.time()
+    message = services.message_send(
+        organization=org,
+        candidate=candidate,
+        channel=channel,
+        subject="Your application" if channel == Channel.EMAIL else "",
+        body=f"Hello {candidate.last_name}, thanks for applying. Can we call you this week?",
+        source=source,
+        idempotency_key=key,
+        respect_quiet_hours=False,
+    )
+    return message.pk, started
+
+
+def wait_for(org, sandbox_url: str, expected: int, timeout: float) -> dict[str, float]:
+    """What the sandbox received, once it has ``expected`` messages and none of ours is still
+    queued or sending (or at the timeout)."""
+    deadline = time.monotonic() + timeout
+    received: dict[str, float] = {}
+    while time.monotonic() < deadline:
+        received = sandbox_received(sandbox_url)
+        with tenant_scope(org):
+            unfinished = Message.objects.filter(status__in=UNFINISHED).count()
+        if len(received) >= expected and unfinished == 0:
+            break
+        time.sleep(0.25)
+    return received
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    index = min(len(ordered) - 1, max(0, round(fraction * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def queue(org, candidates, n_texts: int, n_emails: int, tag: str) -> dict[int, float]:
+    """Queue the messages, texts and e-mails interleaved as journeys would; our id → when its
+    message_send started."""
+    plan = sorted(
+        [(Channel.SMS, i) for i in range(n_texts)] + [(Channel.EMAIL, i) for i in range(n_emails)],
+        key=lambda item: item[1],
+    )
+    queued: dict[int, float] = {}
+    with tenant_scope(org):
+        for channel, i in plan:
+            pk, at = send(org, candidates[i], channel, f"{tag}-{channel}-{i}")
+            queued[pk] = at
+    return queued
+
+
+def matched(org, queued: dict[int, float], received: dict[str, float]) -> list[tuple[float, float]]:
+    """(queued at, accepted at) of each of ``queued`` the sandbox received."""
+    with tenant_scope(org):
+        ours = dict(
+            Message.objects.filter(pk__in=list(queued)).values_list("provider_message_id", "pk")
+        )
+    return [
+        (queued[ours[provider_id]], accepted_at)
+        for provider_id, accepted_at in received.items()
+        if provider_id in ours
+    ]
+
+
+def statuses_of(org, queued) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    with tenant_scope(org):
+        for status in Message.objects.filter(pk__in=list(queued)).values_list("status", flat=True):
+            counts[status] = counts.get(status, 0) + 1
+    return counts
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--texts", type=int, default=1000)
+    parser.add_argument("--emails", type=int, default=500)
+    parser.add_argument(
+        "--live", type=int, default=200, help="messages sent while the worker runs (latency)"
+    )
+    parser.add_argument("--pool", default="prefork", choices=["prefork", "threads", "solo"])
+    parser.add_argument("--concurrency", type=int, default=4)
+    parser.add_argument("--timeout", type=float, default=900)
+    args = parser.parse_args()
+    n_texts, n_emails = args.texts, args.emails
+    live_texts, live_emails = args.live - args.live // 3, args.live // 3
+    database = connection.vendor
+    broker = "redis" if BROKER_URL.startswith("redis") else "filesystem"
+    print(
+        f"{n_texts:,} texts and {n_emails:,} e-mails, then {args.live:,} more live, through a "
+        f"Celery worker ({args.pool}, concurrency {args.concurrency}); database: {database}, "
+        f"broker: {broker}"
+    )
+    sandbox, sandbox_url = start_sandbox()
+    owner = get_user_model().objects.create(username=f"bench-{time.time_ns()}@bench.invalid")
+    worker = None
+    org = None
+    figures: dict = {
+        "database": database,
+        "broker": broker,
+        "pool": args.pool,
+        "concurrency": args.concurrency,
+        "texts": n_texts,
+        "emails": n_emails,
+    }
+    try:
+        org, candidates = make_org(owner, sandbox_url, max(n_texts, n_emails, args.live, 1))
+        run = time.time_ns()
+
+        # (a) Throughput: a backlog queued with no worker running, then drained by one.
+        started = time.time()
+        backlog = queue(org, candidates, n_texts, n_emails, f"backlog-{run}")
+        queue_seconds = time.time() - started
+        print(
+            f"(a) queued a backlog of {len(backlog):,} messages through message_send in "
+            f"{queue_seconds:.1f} s ({len(backlog) / queue_seconds:,.0f}/s)"
+        )
+        worker_started = time.time()
+        worker = start_worker(args.pool, args.concurrency)
+        received = wait_for(org, sandbox_url, len(backlog), args.timeout)
+        pairs = matched(org, backlog, received)
+        accepted = sorted(at for _, at in pairs)
+        drain = accepted[-1] - accepted[0] if len(accepted) > 1 else float("nan")
+        rate = (len(accepted) - 1) / drain if len(accepted) > 1 else 0.0
+        print(
+            f"    the worker started handing them over after {accepted[0] - worker_started:.1f} s; "
+            f"the sandbox received {len(accepted):,} of {len(backlog):,} in {drain:.2f} s = "
+            f"{rate:,.1f} messages/s handed to the providers"
+        )
+        figures["throughput"] = {
+            "queued": len(backlog),
+            "received_by_sandbox": len(accepted),
+            "seconds": round(drain, 3),
+            "messages_per_s": round(rate, 1),
+            "statuses": statuses_of(org, backlog),
+        }
+
+        # (b) Latency: messages sent one after another while the worker runs.
+        before = len(received)
+        started = time.time()
+        live = queue(org, candidates, live_texts, live_emails, f"live-{run}")
+        live_seconds = time.time() - started
+        received = wait_for(org, sandbox_url, before + len(live), args.timeout)
+        latencies = [
+            accepted_at - queued_at for queued_at, accepted_at in matched(org, live, received)
+        ]
+        p50, p99 = percentile(latencies, 0.50), percentile(latencies, 0.99)
+        print(
+            f"(b) {len(live):,} messages sent live at {len(live) / live_seconds:,.1f}/s: "
+            f"message_send → provider accepted p50 {p50 * 1000:,.0f} ms, p99 "
+            f"{p99 * 1000:,.0f} ms, max {max(latencies, default=0) * 1000:,.0f} ms "
+            f"({len(latencies):,} received)"
+        )
+        figures["latency"] = {
+            "sent": len(live),
+            "received_by_sandbox": len(latencies),
+            "send_rate_per_s": round(len(live) / live_seconds, 1),
+            "p50_ms": round(p50 * 1000, 1),
+            "p99_ms": round(p99 * 1000, 1),
+            "max_ms": round(max(latencies, default=0) * 1000, 1),
+            "statuses": statuses_of(org, live),
+        }
+        figures["messages_per_s"] = figures["throughput"]["messages_per_s"]
+        figures["latency_p50_ms"] = figures["latency"]["p50_ms"]
+        figures["latency_p99_ms"] = figures["latency"]["p99_ms"]
+    finally:
+        if worker is not None:
+            worker.terminate()
+            try:
+                worker.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                worker.kill()
+        sandbox.kill()
+        cleanup = time.perf_counter()
+        with scopes_disabled():
+            if org is not None:
+                org.delete()
+            owner.delete()
+        if BROKER_DIR:
+            shutil.rmtree(BROKER_DIR, ignore_errors=True)
+        print(f"Cleaned up in {time.perf_counter() - cleanup:.1f} s")
+    print(json.dumps(figures))
+
+
+if __name__ == "__main__":
+    main()
