@@ -63,6 +63,7 @@ from integrations.base import (
     ExtUser,
     NotFound,
 )
+from recruitflow.tasks import send_task_by_name
 
 logger = logging.getLogger(__name__)
 
@@ -631,6 +632,7 @@ class MirrorWriter:
             )
             result.transitions = len(transitions)
             result.created_transitions = transitions
+            announce_transitions(self, transitions, provider_event_id=provider_event_id)
         for old_candidate, new_candidate in moved_candidates:
             # The application now belongs to another person: the ATS merged them.
             if not Application.objects.filter(candidate_id=old_candidate).exists():
@@ -666,6 +668,29 @@ class MirrorWriter:
             .filter(external_id=external_id, deleted_at__isnull=True)
             .update(deleted_at=at)
         )
+
+
+def announce_transitions(
+    writer: MirrorWriter, transitions: list[StageTransition], *, provider_event_id: str = ""
+) -> None:
+    """Once the transaction that wrote ``transitions`` commits, ask Journeys to match them.
+    The task is sent by name: candidates does not import journeys (journeys' beat sweep catches
+    anything a lost message misses)."""
+    ids = [t.pk for t in transitions if t.pk is not None]
+    if not ids and provider_event_id:  # inserted with ignore_conflicts: no ids returned
+        ids = list(
+            writer._mirror(StageTransition)
+            .filter(provider_event_id=provider_event_id)
+            .values_list("pk", flat=True)
+        )
+    if not ids:
+        return
+    organization_id = writer.organization.pk
+
+    def send() -> None:
+        send_task_by_name("journeys.match_transitions", [organization_id, ids])
+
+    transaction.on_commit(send)
 
 
 # --------------------------------------------------------------------------------------------

@@ -177,8 +177,14 @@ class JourneyStep(TenantModel):
     version = models.ForeignKey(JourneyVersion, on_delete=models.CASCADE, related_name="steps")
     position = models.PositiveSmallIntegerField()
     kind = models.CharField(max_length=30, choices=StepKind.choices)
+    # RESTRICT (here, on runs' versions and on step runs' steps): a template a step sends
+    # cannot be deleted on its own, yet deleting a whole organization is not blocked.
     message_template = models.ForeignKey(
-        MessageTemplate, null=True, blank=True, on_delete=models.PROTECT, related_name="steps"
+        MessageTemplate,
+        null=True,
+        blank=True,
+        on_delete=models.RESTRICT,
+        related_name="steps",
     )
     config = models.JSONField(default=dict, blank=True)
 
@@ -219,7 +225,7 @@ class JourneyRun(TenantModel):
     """One candidate going through one version of a journey, started by one transition."""
 
     journey = models.ForeignKey(Journey, on_delete=models.CASCADE, related_name="runs")
-    version = models.ForeignKey(JourneyVersion, on_delete=models.PROTECT, related_name="runs")
+    version = models.ForeignKey(JourneyVersion, on_delete=models.RESTRICT, related_name="runs")
     transition = models.ForeignKey(
         "candidates.StageTransition", on_delete=models.CASCADE, related_name="journey_runs"
     )
@@ -231,6 +237,11 @@ class JourneyRun(TenantModel):
     )
     status = models.CharField(max_length=20, choices=RunStatus.choices, default=RunStatus.ACTIVE)
     reason = models.CharField(max_length=500, blank=True)
+    exit_rule = models.CharField(
+        max_length=30,
+        blank=True,
+        help_text="The exit rule (an ExitRule value, or “condition”) that ended the run.",
+    )
     started_at = models.DateTimeField()
     finished_at = models.DateTimeField(null=True, blank=True)
 
@@ -261,7 +272,7 @@ class StepRun(TenantModel):
     dispatcher (``select_for_update(skip_locked=True)``)."""
 
     run = models.ForeignKey(JourneyRun, on_delete=models.CASCADE, related_name="step_runs")
-    step = models.ForeignKey(JourneyStep, on_delete=models.PROTECT, related_name="+")
+    step = models.ForeignKey(JourneyStep, on_delete=models.RESTRICT, related_name="+")
     position = models.PositiveSmallIntegerField()
     status = models.CharField(
         max_length=20, choices=StepRunStatus.choices, default=StepRunStatus.PENDING
@@ -271,6 +282,9 @@ class StepRun(TenantModel):
         "messaging.Message", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     reason = models.CharField(max_length=500, blank=True)
+    held_until = models.DateTimeField(
+        null=True, blank=True, help_text="When a send held for quiet hours goes out."
+    )
     attempts = models.PositiveSmallIntegerField(default=0)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -280,7 +294,10 @@ class StepRun(TenantModel):
         constraints = [
             models.UniqueConstraint(fields=["run", "position"], name="one_step_run_per_position")
         ]
-        indexes = [models.Index(fields=["status", "due_at"], name="step_run_due")]
+        indexes = [
+            models.Index(fields=["status", "due_at"], name="step_run_due"),
+            models.Index(fields=["status", "finished_at"], name="step_run_finished"),
+        ]
 
     def __str__(self) -> str:
         return f"Step {self.position} of run {self.run_id} ({self.status})"
@@ -288,9 +305,13 @@ class StepRun(TenantModel):
 
 class MatchCursor(TenantModel):
     """The last StageTransition id matched against journeys, per organization: the sweep that
-    catches transitions whose on-commit match task was lost."""
+    catches transitions whose on-commit match task was lost. Also how far the exit sweep has
+    read replies/bookings (timeline events) and opt-outs, and the row matching locks so two
+    matches of one organization run one after the other."""
 
     last_transition_id = models.BigIntegerField(default=0)
+    last_event_id = models.BigIntegerField(default=0)
+    last_opt_out_id = models.BigIntegerField(default=0)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

@@ -1,13 +1,668 @@
-from django.shortcuts import render
+"""Journeys pages: the list, the one-page builder (steps edited in place with htmx; every form
+also works as a plain POST), activation, simulation and dry run, and the runs of a journey."""
 
-from recruitflow.decorators import organization_required
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.db.models import Count, Max, Prefetch, Q
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import reswap, retarget
+
+from candidates.models import Candidate
+from candidates.selectors import CandidateFilters, candidate_search
+from candidates.views import organization_time, render_in_org_time
+from recruitflow.decorators import editor_required, organization_required
+
+from . import editing, selectors, services, simulation, templating
+from .forms import (
+    AddStepForm,
+    CriteriaNames,
+    ExitRulesForm,
+    JourneyCreateForm,
+    SimulateForm,
+    TriggerForm,
+    criteria_options,
+    describe_step,
+    describe_trigger,
+    step_form_class,
+)
+from .models import (
+    Journey,
+    JourneyRun,
+    JourneyStep,
+    MessageTemplate,
+    RunStatus,
+    StepKind,
+    StepRun,
+    StepRunStatus,
+    TemplateChannel,
+)
+
+RUNS_PAGE_SIZE = 50
+
+
+# ----------------------------------------------------------------------------------------------
+# helpers
+# ----------------------------------------------------------------------------------------------
+
+
+def _journey(request, pk: int) -> Journey:
+    journey = (
+        Journey.objects.filter(organization=request.organization, pk=pk)
+        .select_related("current_version")
+        .first()
+    )
+    if journey is None:
+        raise Http404("No such journey in your organization.")
+    return journey
+
+
+def _step(journey: Journey, step_id: int) -> JourneyStep:
+    step = (
+        JourneyStep.objects.filter(
+            organization=journey.organization_id, pk=step_id, version__journey=journey
+        )
+        .select_related("message_template")
+        .first()
+    )
+    if step is None:
+        raise Http404("No such step in this journey.")
+    return step
+
+
+def _error_text(exc: ValidationError) -> str:
+    return " ".join(exc.messages)
+
+
+def _in_progress(journey: Journey) -> int:
+    return JourneyRun.objects.filter(
+        organization=journey.organization_id, journey=journey, status=RunStatus.ACTIVE
+    ).count()
+
+
+def _steps_of(journey: Journey) -> list[JourneyStep]:
+    if journey.current_version_id is None:
+        return []
+    steps = list(
+        JourneyStep.objects.filter(
+            organization=journey.organization_id, version_id=journey.current_version_id
+        )
+        .select_related("message_template")
+        .order_by("position", "id")
+    )
+    sample = None
+    for step in steps:
+        step.summary = describe_step(step)
+        step.preview = None
+        if step.message_template is not None:
+            if sample is None:
+                sample = templating.sample_context(journey.organization)
+            try:
+                step.preview = templating.render(step.message_template, sample)
+            except templating.TemplateInvalid as exc:
+                step.preview_error = str(exc)
+    return steps
+
+
+def _template_counts(organization) -> dict[str, int]:
+    rows = (
+        MessageTemplate.objects.filter(organization=organization)
+        .order_by()
+        .values("channel")
+        .annotate(n=Count("id"))
+    )
+    counts = {row["channel"]: row["n"] for row in rows}
+    return {channel: counts.get(channel, 0) for channel in TemplateChannel.values}
+
+
+def _step_form(step: JourneyStep, data=None):
+    return step_form_class(step.kind)(data, step=step, prefix=f"step-{step.pk}")
+
+
+def _steps_context(request, journey: Journey, *, open_step: int | None = None, form=None) -> dict:
+    """What the steps list (and the version header beside it) show."""
+    steps = _steps_of(journey)
+    for step in steps:
+        step.form = None
+        if step.pk == open_step:
+            step.form = form if form is not None else _step_form(step)
+    return {
+        "journey": journey,
+        "version": journey.current_version,
+        "steps": steps,
+        "can_edit": request.membership.can_edit,
+        "add_form": AddStepForm(),
+        "in_progress": _in_progress(journey),
+        "template_counts": _template_counts(request.organization),
+        "pause_explanation": services.PAUSE_EXPLANATION,
+        "activate_explanation": services.ACTIVATE_EXPLANATION,
+    }
+
+
+def _builder(request, journey: Journey, **overrides):
+    organization = request.organization
+    context = _steps_context(
+        request,
+        journey,
+        open_step=overrides.pop("open_step", None),
+        form=overrides.pop("step_form", None),
+    )
+    names = CriteriaNames.for_versions(
+        organization=organization, versions=[journey.current_version]
+    )
+    runs_total = JourneyRun.objects.filter(organization=organization, journey=journey).count()
+    context.update(
+        {
+            "trigger_form": overrides.pop("trigger_form", None)
+            or TriggerForm(journey=journey, options=criteria_options(organization=organization)),
+            "exit_form": overrides.pop("exit_form", None) or ExitRulesForm(journey=journey),
+            "summary": describe_trigger(journey.current_version, names),
+            "runs_total": runs_total,
+        }
+    )
+    context.update(overrides)
+    return render_in_org_time(request, "journeys/builder.html", context)
+
+
+def _steps_response(request, journey: Journey, *, open_step=None, form=None, anchor=""):
+    """The steps card for htmx (with the version header swapped out of band), or a redirect
+    back to the builder for a plain form post."""
+    journey.refresh_from_db()
+    if not request.htmx:
+        url = reverse("journeys:builder", args=[journey.pk])
+        if open_step:
+            url += f"?edit={open_step}"
+        return redirect(url + (f"#{anchor}" if anchor else "#steps"))
+    context = _steps_context(request, journey, open_step=open_step, form=form)
+    return _render_steps(request, context)
+
+
+def _render_steps(request, context: dict) -> HttpResponse:
+    """The whole steps card, replacing whatever element the request targeted (a save inside
+    one step can renumber the others, or start a new version with new step ids)."""
+    response = render_in_org_time(request, "journeys/_journey_steps.html", {**context, "oob": True})
+    return reswap(retarget(response, "#steps"), "outerHTML")
+
+
+# ----------------------------------------------------------------------------------------------
+# The list and a new journey
+# ----------------------------------------------------------------------------------------------
 
 
 @organization_required
 def journey_list(request):
-    return render(request, "journeys/list.html")
+    organization = request.organization
+    journeys = list(
+        Journey.objects.filter(organization=organization)
+        .select_related("current_version")
+        .annotate(
+            in_progress=Count("runs", filter=Q(runs__status=RunStatus.ACTIVE)),
+            completed=Count("runs", filter=Q(runs__status=RunStatus.COMPLETED)),
+            last_fired=Max("runs__started_at"),
+        )
+        .order_by("name", "id")
+    )
+    names = CriteriaNames.for_versions(
+        organization=organization, versions=[j.current_version for j in journeys]
+    )
+    for journey in journeys:
+        journey.summary = describe_trigger(journey.current_version, names)
+    context = {
+        "journeys": journeys,
+        "template_counts": _template_counts(organization),
+        "can_edit": request.membership.can_edit,
+    }
+    return render_in_org_time(request, "journeys/list.html", context)
+
+
+@editor_required
+def journey_new(request):
+    form = JourneyCreateForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            journey = editing.journey_start(
+                organization=request.organization,
+                name=form.cleaned_data["name"],
+                trigger=form.cleaned_data["trigger"],
+                stale_days=form.cleaned_data.get("stale_days"),
+                user=request.user,
+            )
+        except ValidationError as exc:
+            _add_errors(form, exc)
+        else:
+            messages.success(
+                request,
+                f"“{journey.name}” created. Choose its stages and jobs, then add the steps it "
+                "takes.",
+            )
+            return redirect("journeys:builder", pk=journey.pk)
+    return render(
+        request,
+        "journeys/builder_new.html",
+        {"form": form, "template_counts": _template_counts(request.organization)},
+    )
+
+
+# ----------------------------------------------------------------------------------------------
+# The builder
+# ----------------------------------------------------------------------------------------------
 
 
 @organization_required
-def library(request):
-    return render(request, "journeys/library.html")
+@require_GET
+def journey_builder(request, pk: int):
+    journey = _journey(request, pk)
+    open_step = None
+    if request.membership.can_edit and (request.GET.get("edit") or "").isdigit():
+        open_step = int(request.GET["edit"])
+    return _builder(request, journey, open_step=open_step)
+
+
+@editor_required
+@require_POST
+def journey_trigger_save(request, pk: int):
+    journey = _journey(request, pk)
+    form = TriggerForm(
+        request.POST, journey=journey, options=criteria_options(organization=request.organization)
+    )
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            editing.journey_update(journey=journey, name=data["name"])
+            editing.journey_trigger_update(
+                journey=journey,
+                user=request.user,
+                trigger=data["trigger"],
+                stale_days=data.get("stale_days"),
+                exit_rules=journey.current_version.exit_rules if journey.current_version else [],
+                **{name: data[name] for name in TriggerForm.CRITERIA},
+            )
+        except ValidationError as exc:
+            _add_errors(form, exc)
+        else:
+            messages.success(request, "Trigger and criteria saved.")
+            return redirect(reverse("journeys:builder", args=[journey.pk]) + "#trigger")
+    journey.refresh_from_db()
+    return _builder(request, journey, trigger_form=form)
+
+
+def _add_errors(form, exc: ValidationError) -> None:
+    if hasattr(exc, "error_dict"):
+        for name, errors in exc.error_dict.items():
+            form.add_error(name if name in form.fields else None, errors)
+    else:
+        form.add_error(None, exc)
+
+
+@editor_required
+@require_POST
+def journey_exit_rules_save(request, pk: int):
+    journey = _journey(request, pk)
+    form = ExitRulesForm(request.POST, journey=journey)
+    version = journey.current_version
+    if form.is_valid() and version is not None:
+        try:
+            editing.journey_trigger_update(
+                journey=journey,
+                user=request.user,
+                trigger=version.trigger,
+                stale_days=version.stale_days,
+                exit_rules=form.cleaned_data["exit_rules"],
+                **{name: getattr(version, name) for name in editing.CRITERIA_FIELDS},
+            )
+        except ValidationError as exc:
+            _add_errors(form, exc)
+        else:
+            messages.success(request, "Exit rules saved.")
+            return redirect(reverse("journeys:builder", args=[journey.pk]) + "#exit-rules")
+    return _builder(request, journey, exit_form=form)
+
+
+@editor_required
+@require_POST
+def journey_activate(request, pk: int):
+    journey = _journey(request, pk)
+    try:
+        services.journey_activate(journey=journey, user=request.user)
+    except ValidationError as exc:
+        messages.error(request, f"“{journey.name}” can't be activated: {_error_text(exc)}")
+    else:
+        messages.success(
+            request,
+            f"“{journey.name}” is active: candidates who match its trigger from now on start it.",
+        )
+    return _back(request, journey)
+
+
+@editor_required
+@require_POST
+def journey_pause(request, pk: int):
+    journey = _journey(request, pk)
+    try:
+        services.journey_pause(journey=journey, user=request.user)
+    except ValidationError as exc:
+        messages.error(request, f"“{journey.name}” can't be paused: {_error_text(exc)}")
+    else:
+        messages.success(
+            request,
+            f"“{journey.name}” is paused. {services.PAUSE_EXPLANATION}",
+        )
+    return _back(request, journey)
+
+
+def _back(request, journey: Journey):
+    if request.POST.get("back") == "list":
+        return redirect("journeys:list")
+    return redirect("journeys:builder", pk=journey.pk)
+
+
+@editor_required
+@require_POST
+def journey_delete(request, pk: int):
+    journey = _journey(request, pk)
+    try:
+        editing.journey_delete(journey=journey)
+    except ValidationError as exc:
+        messages.error(request, _error_text(exc))
+        return redirect("journeys:builder", pk=journey.pk)
+    messages.success(request, f"“{journey.name}” deleted.")
+    return redirect("journeys:list")
+
+
+# ----------------------------------------------------------------------------------------------
+# Steps (htmx partials; plain posts redirect back to the builder)
+# ----------------------------------------------------------------------------------------------
+
+
+@editor_required
+@require_POST
+def step_add(request, pk: int):
+    journey = _journey(request, pk)
+    form = AddStepForm(request.POST)
+    if not form.is_valid():
+        return _steps_error(request, journey, "Choose which kind of step to add.")
+    try:
+        step = editing.journey_step_add(
+            journey=journey,
+            kind=form.cleaned_data["kind"],
+            user=request.user,
+            position=form.cleaned_data.get("position"),
+        )
+    except ValidationError as exc:
+        return _steps_error(request, journey, _error_text(exc))
+    # Sends and waits have something to choose: open the new step's settings at once.
+    open_step = step.pk if step.kind != StepKind.EXIT else None
+    return _steps_response(request, journey, open_step=open_step, anchor=f"step-{step.pk}")
+
+
+def _steps_error(request, journey: Journey, text: str):
+    if request.htmx:
+        context = _steps_context(request, journey)
+        context["steps_error"] = text
+        return _render_steps(request, context)
+    messages.error(request, text)
+    return redirect(reverse("journeys:builder", args=[journey.pk]) + "#steps")
+
+
+@organization_required
+@require_GET
+def step_detail(request, pk: int, step_id: int):
+    """One step as shown in the list (htmx: cancel an edit)."""
+    journey = _journey(request, pk)
+    step = _step(journey, step_id)
+    if not request.htmx:
+        return redirect(reverse("journeys:builder", args=[journey.pk]) + f"#step-{step.pk}")
+    context = _steps_context(request, journey)
+    item = next((s for s in context["steps"] if s.pk == step.pk), None)
+    if item is None:  # a step of an earlier version: show the current list instead
+        return _render_steps(request, context)
+    context.update({"step": item, "count": len(context["steps"])})
+    return render_in_org_time(request, "journeys/_step.html", context)
+
+
+@editor_required
+def step_edit(request, pk: int, step_id: int):
+    """GET: the step's settings form. POST: save them."""
+    journey = _journey(request, pk)
+    step = _step(journey, step_id)
+    if request.method == "GET":
+        if not request.htmx:
+            return redirect(
+                reverse("journeys:builder", args=[journey.pk]) + f"?edit={step.pk}#step-{step.pk}"
+            )
+        context = _steps_context(request, journey, open_step=step.pk)
+        item = next((s for s in context["steps"] if s.pk == step.pk), None)
+        if item is None:
+            return _render_steps(request, context)
+        context.update({"step": item, "count": len(context["steps"])})
+        return render_in_org_time(request, "journeys/_step.html", context)
+    if request.method != "POST":
+        return HttpResponse(status=405)
+    form = _step_form(step, request.POST)
+    if form.is_valid():
+        try:
+            saved = editing.journey_step_configure(
+                journey=journey,
+                step=step,
+                user=request.user,
+                message_template=form.template(),
+                config=form.config(),
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            return _steps_response(request, journey, anchor=f"step-{saved.pk}")
+    if request.htmx:
+        context = _steps_context(request, journey, open_step=step.pk, form=form)
+        item = next((s for s in context["steps"] if s.pk == step.pk), None)
+        if item is not None:
+            context.update({"step": item, "count": len(context["steps"])})
+            return render_in_org_time(request, "journeys/_step.html", context)
+        return _render_steps(request, context)
+    return _builder(request, journey, open_step=step.pk, step_form=form)
+
+
+@editor_required
+@require_POST
+def step_move(request, pk: int, step_id: int):
+    journey = _journey(request, pk)
+    step = _step(journey, step_id)
+    offset = -1 if request.POST.get("direction") == "up" else 1
+    try:
+        moved = editing.journey_step_move(
+            journey=journey, step=step, offset=offset, user=request.user
+        )
+    except ValidationError as exc:
+        return _steps_error(request, journey, _error_text(exc))
+    return _steps_response(request, journey, anchor=f"step-{moved.pk}")
+
+
+@editor_required
+@require_POST
+def step_remove(request, pk: int, step_id: int):
+    journey = _journey(request, pk)
+    step = _step(journey, step_id)
+    try:
+        editing.journey_step_remove(journey=journey, step=step, user=request.user)
+    except ValidationError as exc:
+        return _steps_error(request, journey, _error_text(exc))
+    return _steps_response(request, journey)
+
+
+# ----------------------------------------------------------------------------------------------
+# Simulation and dry run
+# ----------------------------------------------------------------------------------------------
+
+
+def _entries_chart(entries, *, days: int, now) -> dict:
+    """Entries per day as bars for a server-rendered SVG (heights are attributes, which the
+    CSP allows; no inline styles)."""
+    today = timezone.localtime(now).date()
+    first = today - timedelta(days=days - 1)
+    counts = {first + timedelta(days=n): 0 for n in range(days)}
+    for entry in entries:
+        day = timezone.localtime(entry.entered_at).date()
+        if day in counts:
+            counts[day] += 1
+    peak = max(counts.values(), default=0) or 1
+    height, width = 80, max(4, min(24, 720 // days))
+    bars = []
+    for index, (day, count) in enumerate(sorted(counts.items())):
+        bar_height = round(count * height / peak) if count else 0
+        bars.append(
+            {
+                "x": index * width,
+                "y": height - bar_height,
+                "width": max(1, width - 2),
+                "height": bar_height,
+                "day": day,
+                "count": count,
+            }
+        )
+    return {
+        "bars": bars,
+        "width": width * days,
+        "height": height,
+        "peak": max(counts.values(), default=0),
+        "first": first,
+        "last": today,
+    }
+
+
+@organization_required
+@require_GET
+def journey_simulate(request, pk: int):
+    journey = _journey(request, pk)
+    form = SimulateForm(request.GET or {"days": 30})
+    report, chart = None, None
+    if journey.current_version is None:
+        form.add_error(None, "This journey has no version to simulate yet.")
+    elif form.is_valid():
+        now = timezone.now()
+        report = simulation.simulate(
+            version=journey.current_version, days=form.cleaned_data["days"], now=now
+        )
+        with organization_time(request.organization):  # days as the organization counts them
+            chart = _entries_chart(report.entries, days=form.cleaned_data["days"], now=now)
+    context = {
+        "journey": journey,
+        "version": journey.current_version,
+        "form": form,
+        "report": report,
+        "chart": chart,
+        "tab": "simulate",
+    }
+    return render_in_org_time(request, "journeys/simulate.html", context)
+
+
+@organization_required
+@require_GET
+def journey_dry_run(request, pk: int):
+    journey = _journey(request, pk)
+    organization = request.organization
+    q = (request.GET.get("q") or "").strip()[:200]
+    matches = []
+    if q:
+        matches = list(
+            candidate_search(organization=organization, filters=CandidateFilters(q=q))[:20]
+        )
+    candidate, result, error = None, None, ""
+    raw_id = request.GET.get("candidate") or ""
+    if raw_id.isdigit():
+        candidate = Candidate.objects.filter(organization=organization, pk=int(raw_id)).first()
+        if candidate is None:
+            error = "That candidate isn't in your organization. Search for them by name or email."
+        elif journey.current_version is None:
+            error = "This journey has no version to try yet."
+        else:
+            result = simulation.dry_run(version=journey.current_version, candidate=candidate)
+    elif raw_id:
+        error = "Choose a candidate from the search results."
+    context = {
+        "journey": journey,
+        "version": journey.current_version,
+        "q": q,
+        "matches": matches,
+        "candidate": candidate,
+        "dry_run": result,
+        "error": error,
+        "tab": "dry_run",
+    }
+    return render_in_org_time(request, "journeys/simulate.html", context)
+
+
+# ----------------------------------------------------------------------------------------------
+# Runs
+# ----------------------------------------------------------------------------------------------
+
+
+def _current_step_run(run: JourneyRun) -> StepRun | None:
+    step_runs = run.loaded_step_runs
+    waiting = [
+        s
+        for s in step_runs
+        if s.status in (StepRunStatus.PENDING, StepRunStatus.RUNNING, StepRunStatus.HELD)
+    ]
+    if waiting:
+        return waiting[0]
+    return step_runs[-1] if step_runs else None
+
+
+@organization_required
+@require_GET
+def journey_runs(request, pk: int):
+    journey = _journey(request, pk)
+    organization = request.organization
+    status = request.GET.get("status") or ""
+    if status not in RunStatus.values:
+        status = ""
+    counts = selectors.run_counts(organization=organization, journey=journey)
+    tabs = [("", "All", counts["all"])] + [
+        (value, label, counts[value]) for value, label in RunStatus.choices
+    ]
+    step_runs = (
+        StepRun.objects.filter(organization=organization)
+        .select_related("step__message_template")
+        .order_by("position", "id")
+    )
+    runs = (
+        selectors.runs_for(organization=organization, journey=journey, status=status or None)
+        .select_related("candidate", "version", "application__job")
+        .prefetch_related(Prefetch("step_runs", queryset=step_runs, to_attr="loaded_step_runs"))
+    )
+    page = Paginator(runs, RUNS_PAGE_SIZE).get_page(request.GET.get("page"))
+    for run in page:
+        current = _current_step_run(run)
+        run.current = current
+        run.current_summary = describe_step(current.step) if current else ""
+    context = {
+        "journey": journey,
+        "version": journey.current_version,
+        "tabs": tabs,
+        "status": status,
+        "page": page,
+    }
+    return render_in_org_time(request, "journeys/runs.html", context)
+
+
+@organization_required
+@require_GET
+def journey_run_detail(request, pk: int, run_id: int):
+    journey = _journey(request, pk)
+    organization = request.organization
+    run = selectors.run_detail(organization=organization, run_id=run_id, journey=journey)
+    if run is None:
+        raise Http404("No such run of this journey.")
+    step_runs = run.step_run_list
+    for step_run in step_runs:
+        step_run.summary = describe_step(step_run.step)
+    context = {"journey": journey, "run": run, "step_runs": step_runs}
+    return render_in_org_time(request, "journeys/runs_detail.html", context)

@@ -10,7 +10,7 @@ organization id as its first argument; the base loads the organization and runs 
     sync_organization.delay_on_commit(org.pk, full=True)
 """
 
-from celery import Task
+from celery import Task, current_app
 
 from recruitflow.tenancy import tenant_scope
 
@@ -32,3 +32,15 @@ class OrganizationTask(Task):
         from django.db import transaction
 
         transaction.on_commit(lambda: self.delay(*args, **kwargs))
+
+
+def send_task_by_name(name: str, args: list) -> None:
+    """Queue a task of a higher app by its name, so the lower app does not import it (design
+    §3). With ``CELERY_TASK_ALWAYS_EAGER`` (tests, one-process setups) a task sent by name would
+    otherwise never run: it runs in process instead."""
+    app = current_app
+    if app.conf.task_always_eager:
+        app.loader.import_default_modules()
+        app.tasks[name].apply(args=args, throw=app.conf.task_eager_propagates)
+        return
+    app.send_task(name, args=args)

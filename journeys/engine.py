@@ -1,0 +1,772 @@
+"""The Journeys engine: matching stage transitions to journeys, runs, steps and exit rules.
+
+How a candidate goes through a journey:
+
+1. **Matching** (:func:`transitions_match`). The ATS mirror writes StageTransition rows and,
+   after its transaction commits, sends the task ``journeys.match_transitions`` by name
+   (candidates never imports journeys). Each transition yields trigger kinds (entered a stage,
+   application created, rejected, hired); the trigger index (JourneyTriggerKey: organization,
+   trigger, lower-cased stage name or "" for any stage) is read with one query per batch, the
+   remaining criteria are checked in memory, and JourneyRun rows are inserted with
+   ``ignore_conflicts`` on (journey, transition): a transition that arrives twice (webhook and
+   poll, or the safety sweep) starts one run. Matching of one organization is serialized on its
+   MatchCursor row, so "which runs did this call create" is exact.
+2. **Exit rules on ATS changes** are applied in the same call: a later transition of the same
+   application that leaves the run's trigger stage, rejects or hires cancels the pending steps of
+   active runs whose journey has that rule, at once.
+3. **Steps** are StepRun rows created one at a time: the first right away (and executed right
+   after commit through the ``journeys.run_steps`` task), each next one when its predecessor
+   finishes, with ``due_at`` = when it may run (a wait's row is due when the wait ends). Due rows
+   are claimed by the dispatcher with ``select_for_update(skip_locked=True)`` and a conditional
+   UPDATE pending → running that commits before the step does anything.
+4. **At most once toward a candidate.** A send step renders its Library template and calls
+   ``messaging.services.message_send`` with the idempotency key ``journey-step:<id>``; the outbox
+   row is the record of the send. A step found ``running`` after
+   ``JOURNEYS_STEP_TIMEOUT_SECONDS`` lost its worker: one that contacts the candidate becomes
+   ``unknown`` (shown on the timeline, never resent automatically; the run stops there), one that
+   does not (wait, condition) is simply retried.
+5. **Exit rules on candidate events** (replied, booked, opted out): checked before every step,
+   and a sweep on each dispatcher tick reads new "replied"/"booked" timeline events and opt-out
+   locks since the last tick and cancels the matching runs at once.
+
+Step kinds are handled by a registry (:data:`STEP_HANDLERS`); scheduling requests and video
+interviews plug in with :func:`register_step_handler` when their features exist. Until then
+``journey_activate`` refuses journeys that use them.
+
+This module holds matching, runs and step execution; the built-in step kinds are in
+``journeys.steps``, the exit rules in ``journeys.exits``, the beat sweeps in
+``journeys.dispatcher`` and the Celery tasks in ``journeys.tasks``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
+from itertools import islice
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from candidates.models import (
+    ApplicationStatus,
+    Job,
+    StageTransition,
+    TimelineEvent,
+)
+from journeys.models import (
+    JourneyRun,
+    JourneyStep,
+    JourneyTriggerKey,
+    JourneyVersion,
+    MatchCursor,
+    RunStatus,
+    StepKind,
+    StepRun,
+    StepRunStatus,
+    TriggerKind,
+)
+from journeys.services import stage_key
+
+logger = logging.getLogger(__name__)
+
+MATCH_BATCH = 500
+RUN_STEPS_CHUNK = 50
+# The longest chain of steps one call executes back to back (a journey has at most 50 steps).
+MAX_CHAIN = 60
+CONDITION_EXIT = "condition"
+ANY_JOB = "*"
+DELETED_EXIT = "deleted"
+SOURCE = "journey"
+
+
+def step_timeout() -> timedelta:
+    return timedelta(seconds=getattr(settings, "JOURNEYS_STEP_TIMEOUT_SECONDS", 120))
+
+
+def chunked(items: Iterable, size: int):
+    iterator = iter(items)
+    while chunk := list(islice(iterator, size)):
+        yield chunk
+
+
+# --------------------------------------------------------------------------------------------
+# Triggers and criteria (shared with the simulation)
+# --------------------------------------------------------------------------------------------
+
+
+def stage_changed(transition) -> bool:
+    if transition.to_stage_id and transition.from_stage_id:
+        return transition.to_stage_id != transition.from_stage_id
+    return stage_key(transition.to_stage_name) != stage_key(transition.from_stage_name)
+
+
+def transition_triggers(transition) -> list[str]:
+    """The trigger kinds a transition fires. A new application also enters its first stage."""
+    triggers = []
+    if transition.is_new_application:
+        triggers.append(TriggerKind.APPLICATION_CREATED)
+    if transition.to_stage_name and stage_changed(transition):
+        triggers.append(TriggerKind.ENTERED_STAGE)
+    for status, trigger in (
+        (ApplicationStatus.REJECTED, TriggerKind.REJECTED),
+        (ApplicationStatus.HIRED, TriggerKind.HIRED),
+    ):
+        if transition.to_status == status and transition.from_status != status:
+            triggers.append(trigger)
+    return triggers
+
+
+def _ids(values) -> set[str]:
+    return {str(v) for v in values or ()}
+
+
+def normalized_words(values) -> set[str]:
+    return {stage_key(str(v)) for v in values or () if str(v).strip()}
+
+
+def criteria_match(
+    version: JourneyVersion,
+    *,
+    transition,
+    application,
+    candidate,
+    job_offices: dict[int, set[int]],
+    job_departments: dict[int, set[int]],
+) -> bool:
+    """Whether a transition meets the version's criteria (empty lists mean "any")."""
+    if version.stage_names and stage_key(transition.to_stage_name) not in normalized_words(
+        version.stage_names
+    ):
+        return False
+    job_id = transition.job_id or (application.job_id if application else None)
+    if version.job_ids and str(job_id) not in _ids(version.job_ids):
+        return False
+    if version.office_ids and not (
+        {str(o) for o in job_offices.get(job_id, ())} & _ids(version.office_ids)
+    ):
+        return False
+    if version.department_ids and not (
+        {str(d) for d in job_departments.get(job_id, ())} & _ids(version.department_ids)
+    ):
+        return False
+    status = transition.to_status or (application.status if application else "")
+    if version.statuses and status not in {str(s) for s in version.statuses}:
+        return False
+    if version.tags and not (
+        normalized_words(candidate.tags if candidate else ()) & normalized_words(version.tags)
+    ):
+        return False
+    source = application.source_name if application else ""
+    return not (version.sources and stage_key(source) not in normalized_words(version.sources))
+
+
+def job_relations(job_ids: Iterable[int], *, offices: bool = True, departments: bool = True):
+    """``({job: {office ids}}, {job: {department ids}})`` with one query each."""
+    job_ids = [j for j in set(job_ids) if j]
+    job_offices: dict[int, set[int]] = defaultdict(set)
+    job_departments: dict[int, set[int]] = defaultdict(set)
+    if job_ids and offices:
+        for job_id, office_id in Job.offices.through.objects.filter(job_id__in=job_ids).values_list(
+            "job_id", "office_id"
+        ):
+            job_offices[job_id].add(office_id)
+    if job_ids and departments:
+        for job_id, department_id in Job.departments.through.objects.filter(
+            job_id__in=job_ids
+        ).values_list("job_id", "department_id"):
+            job_departments[job_id].add(department_id)
+    return job_offices, job_departments
+
+
+def trigger_reason(trigger: str, *, transition, job_name: str = "", stale_days=None) -> str:
+    """Why a candidate entered, in words: "moved to Onsite Interview (Sales Rep)"."""
+    job = f" ({job_name})" if job_name else ""
+    if trigger == TriggerKind.APPLICATION_CREATED:
+        return f"applied{' to ' + job_name if job_name else ''}"
+    if trigger == TriggerKind.REJECTED:
+        return f"rejected{job}"
+    if trigger == TriggerKind.HIRED:
+        return f"hired{job}"
+    if trigger == TriggerKind.STALE_IN_STAGE:
+        return f"in {transition.to_stage_name or 'the stage'}{job} for {stale_days} days"
+    return f"moved to {transition.to_stage_name or 'a new stage'}{job}"
+
+
+# --------------------------------------------------------------------------------------------
+# The step-handler registry
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class StepContext:
+    organization: object
+    step_run: StepRun
+    step: JourneyStep
+    run: JourneyRun
+    now: datetime
+
+
+@dataclass
+class StepOutcome:
+    """What a step did. ``end`` finishes the run with that RunStatus; ``continue_at`` is the
+    time the next step counts from (default: now)."""
+
+    status: str
+    reason: str = ""
+    message: object = None
+    held_until: datetime | None = None
+    continue_at: datetime | None = None
+    end: str | None = None
+    exit_rule: str = ""
+    events: list[dict] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class StepHandler:
+    run: Callable[[StepContext], StepOutcome]
+    # A step that contacts the candidate is never retried after its worker died: it becomes
+    # "unknown" instead (at most once toward a candidate).
+    contacts_candidate: bool
+
+
+STEP_HANDLERS: dict[str, StepHandler] = {}
+
+
+def register_step_handler(kind: str, *, contacts_candidate: bool):
+    """Register the function that executes steps of ``kind`` (scheduling requests and video
+    interviews register theirs from their own apps)."""
+
+    def decorator(func: Callable[[StepContext], StepOutcome]):
+        STEP_HANDLERS[kind] = StepHandler(func, contacts_candidate)
+        return func
+
+    return decorator
+
+
+def timeline_event(kind: str, summary: str, detail: str = "", **data) -> dict:
+    return {"kind": kind, "summary": summary[:500], "detail": detail, "data": data}
+
+
+# --------------------------------------------------------------------------------------------
+# Timeline helpers
+# --------------------------------------------------------------------------------------------
+
+
+def run_event(run: JourneyRun, kind: str, summary: str, detail: str = "", **data) -> dict:
+    return timeline_event(
+        kind,
+        summary,
+        detail,
+        journey_id=run.journey_id,
+        journey=run.journey.name,
+        run_id=run.pk,
+        version=run.version.number,
+        **data,
+    )
+
+
+def exited_summary(run: JourneyRun, reason: str) -> str:
+    return f"Left journey “{run.journey.name}”: {reason}"
+
+
+def write_events(organization, run: JourneyRun, events: list[dict], now: datetime) -> None:
+    if not events:
+        return
+    TimelineEvent.objects.bulk_create(
+        TimelineEvent(
+            organization=organization,
+            candidate_id=run.candidate_id,
+            application_id=run.application_id,
+            kind=e["kind"],
+            summary=e["summary"],
+            detail=e["detail"],
+            data=e["data"],
+            occurred_at=now,
+        )
+        for e in events
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Waits
+# --------------------------------------------------------------------------------------------
+
+
+def wait_end(base: datetime, config: dict, *, zone: str | None) -> datetime:
+    """When a wait that starts at ``base`` ends: after a duration, or at the next chosen weekday
+    and time in ``zone`` (the candidate's)."""
+    if config.get("mode", "duration") == "until":
+        hours, _, minutes = str(config.get("time") or "09:00").partition(":")
+        at = time(int(hours), int(minutes or 0))
+        weekdays = {int(d) for d in config.get("weekdays") or range(7)}
+        tz = ZoneInfo(zone or "UTC")
+        local = base.astimezone(tz)
+        for offset in range(0, 8):
+            day = local.date() + timedelta(days=offset)
+            if day.weekday() not in weekdays:
+                continue
+            moment = datetime.combine(day, at, tzinfo=tz).astimezone(ZoneInfo("UTC"))
+            if moment > base:
+                return moment
+        return base + timedelta(days=7)
+    return base + timedelta(
+        days=int(config.get("days") or 0),
+        hours=int(config.get("hours") or 0),
+        minutes=int(config.get("minutes") or 0),
+    )
+
+
+def _zone_for(organization, candidate) -> str:
+    from messaging.selectors import candidate_time_zone
+
+    return candidate_time_zone(organization=organization, candidate=candidate).zone
+
+
+def _due_at(organization, step: JourneyStep, base: datetime, candidate) -> datetime:
+    if step.kind != StepKind.WAIT:
+        return base
+    zone = _zone_for(organization, candidate) if step.config.get("mode") == "until" else None
+    return wait_end(base, step.config, zone=zone)
+
+
+# --------------------------------------------------------------------------------------------
+# Matching
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class MatchResult:
+    transitions: int = 0
+    runs_created: int = 0
+    runs_exited: int = 0
+    first_steps: list[int] = field(default_factory=list)
+
+    def add(self, other: MatchResult) -> None:
+        self.transitions += other.transitions
+        self.runs_created += other.runs_created
+        self.runs_exited += other.runs_exited
+        self.first_steps.extend(other.first_steps)
+
+
+def lock_cursor(organization) -> MatchCursor:
+    """The organization's MatchCursor, row-locked until the transaction ends (an UPDATE takes
+    the lock on Postgres and SQLite's write lock), so matches of one organization serialize."""
+    now = timezone.now()
+    if not MatchCursor.objects.filter(organization=organization).update(updated_at=now):
+        MatchCursor.objects.bulk_create(
+            [MatchCursor(organization=organization)], ignore_conflicts=True
+        )
+        MatchCursor.objects.filter(organization=organization).update(updated_at=now)
+    return MatchCursor.objects.get(organization=organization)
+
+
+def transitions_match(*, organization, transition_ids: Iterable[int]) -> MatchResult:
+    """Match stage transitions against the organization's active journeys: start at most one
+    run per (journey, transition), apply the exit rules the transitions fire, and queue the new
+    runs' first steps to run right after commit. Safe to call again with the same ids."""
+    from journeys import exits
+
+    ids = sorted({int(i) for i in transition_ids})
+    result = MatchResult()
+    for chunk in chunked(ids, MATCH_BATCH):
+        with transaction.atomic():
+            lock_cursor(organization)
+            transitions = list(
+                StageTransition.objects.filter(pk__in=chunk)
+                .select_related("application", "candidate")
+                .order_by("pk")
+            )
+            # Exits first: they concern runs started by earlier transitions, and the runs this
+            # batch starts need not be read back for them.
+            exited = exits.exit_on_transitions(organization, transitions)
+            batch = _match_batch(organization, transitions)
+            batch.runs_exited += exited
+            batch.transitions = len(transitions)
+        result.add(batch)
+    return result
+
+
+def _match_batch(organization, transitions: list[StageTransition]) -> MatchResult:
+    fired = {t.pk: transition_triggers(t) for t in transitions}
+    triggers = {trigger for kinds in fired.values() for trigger in kinds}
+    if not triggers:
+        return MatchResult()
+    keys = {stage_key(t.to_stage_name) for t in transitions} | {""}
+    # (trigger, stage key) → job id (or ANY_JOB) → versions: a transition is checked only
+    # against the journeys of its trigger, its stage and its job.
+    index: dict[tuple[str, str], dict[str, list[JourneyVersion]]] = defaultdict(
+        lambda: defaultdict(list)
+    )
+    versions: dict[int, JourneyVersion] = {}
+    for key in JourneyTriggerKey.objects.filter(
+        trigger__in=triggers, stage_key__in=keys, version__journey__is_active=True
+    ).select_related("version__journey"):
+        version = key.version
+        if version.journey.current_version_id != version.pk:
+            continue
+        versions[version.pk] = version
+        for job in _ids(version.job_ids) or {ANY_JOB}:
+            index[(key.trigger, key.stage_key)][job].append(version)
+    if not index:
+        return MatchResult()
+    job_offices, job_departments = job_relations(
+        (t.job_id or t.application.job_id for t in transitions),
+        offices=any(v.office_ids for v in versions.values()),
+        departments=any(v.department_ids for v in versions.values()),
+    )
+    wanted: list[tuple[JourneyVersion, StageTransition, str]] = []
+    for t in transitions:
+        application, candidate = t.application, t.candidate
+        if application.deleted_at or candidate.deleted_at:
+            continue
+        seen = set()
+        job = str(t.job_id or application.job_id)
+        for trigger in fired[t.pk]:
+            for key in (stage_key(t.to_stage_name), ""):
+                by_job = index.get((trigger, key))
+                if not by_job:
+                    continue
+                for version in (*by_job.get(job, ()), *by_job.get(ANY_JOB, ())):
+                    if version.journey_id in seen or _before_activation(version, t.observed_at):
+                        continue
+                    if criteria_match(
+                        version,
+                        transition=t,
+                        application=application,
+                        candidate=candidate,
+                        job_offices=job_offices,
+                        job_departments=job_departments,
+                    ):
+                        seen.add(version.journey_id)
+                        wanted.append((version, t, trigger))
+    return start_runs(organization, wanted)
+
+
+def _before_activation(version: JourneyVersion, moment) -> bool:
+    """Journeys start for what happens from their activation on: a transition observed earlier
+    (replayed by the safety sweep, or while the journey was paused) never starts one."""
+    activated_at = version.journey.activated_at
+    return activated_at is not None and moment < activated_at
+
+
+def start_runs(
+    organization, wanted: list[tuple[JourneyVersion, StageTransition, str]]
+) -> MatchResult:
+    """Insert the runs (once per journey and transition), their first step rows and the
+    "entered" timeline events; queue the first steps that are due now. Call inside the
+    organization's cursor lock."""
+    from journeys import tasks
+
+    result = MatchResult()
+    if not wanted:
+        return result
+    now = timezone.now()
+    existing = set(
+        JourneyRun.objects.filter(
+            transition_id__in={t.pk for _, t, _ in wanted},
+            journey_id__in={v.journey_id for v, _, _ in wanted},
+        ).values_list("journey_id", "transition_id")
+    )
+    fresh = [(v, t, trig) for v, t, trig in wanted if (v.journey_id, t.pk) not in existing]
+    if not fresh:
+        return result
+    JourneyRun.objects.bulk_create(
+        [
+            JourneyRun(
+                organization=organization,
+                journey_id=v.journey_id,
+                version=v,
+                transition=t,
+                application_id=t.application_id,
+                candidate_id=t.candidate_id,
+                status=RunStatus.ACTIVE,
+                started_at=now,
+            )
+            for v, t, _ in fresh
+        ],
+        ignore_conflicts=True,
+    )
+    run_ids = {
+        (journey_id, transition_id): pk
+        for pk, journey_id, transition_id in JourneyRun.objects.filter(
+            transition_id__in={t.pk for _, t, _ in fresh},
+            journey_id__in={v.journey_id for v, _, _ in fresh},
+        ).values_list("pk", "journey_id", "transition_id")
+    }
+    job_names = dict(
+        Job.objects.filter(pk__in={t.job_id for _, t, _ in fresh if t.job_id}).values_list(
+            "pk", "name"
+        )
+    )
+    first_steps: dict[int, JourneyStep] = {}
+    for step in JourneyStep.objects.filter(version_id__in={v.pk for v, _, _ in fresh}).order_by(
+        "version_id", "-position", "-id"
+    ):
+        first_steps[step.version_id] = step  # the last one written is the lowest position
+    step_runs, events, empty_runs = [], [], []
+    for version, t, trigger in fresh:
+        run_id = run_ids.get((version.journey_id, t.pk))
+        if run_id is None:
+            continue
+        result.runs_created += 1
+        job_name = job_names.get(t.job_id, "")
+        why = trigger_reason(
+            trigger, transition=t, job_name=job_name, stale_days=version.stale_days
+        )
+        events.append(
+            TimelineEvent(
+                organization=organization,
+                candidate_id=t.candidate_id,
+                application_id=t.application_id,
+                kind="journey_entered",
+                summary=f"Entered journey “{version.journey.name}”: {why}"[:500],
+                data={
+                    "journey_id": version.journey_id,
+                    "journey": version.journey.name,
+                    "run_id": run_id,
+                    "version": version.number,
+                    "trigger": trigger,
+                    "transition_id": t.pk,
+                },
+                occurred_at=now,
+            )
+        )
+        step = first_steps.get(version.pk)
+        if step is None:
+            empty_runs.append(run_id)
+            continue
+        step_runs.append(
+            StepRun(
+                organization=organization,
+                run_id=run_id,
+                step=step,
+                position=step.position,
+                status=StepRunStatus.PENDING,
+                due_at=_due_at(organization, step, now, t.candidate),
+            )
+        )
+    StepRun.objects.bulk_create(step_runs, ignore_conflicts=True)
+    TimelineEvent.objects.bulk_create(events)
+    if empty_runs:
+        JourneyRun.objects.filter(pk__in=empty_runs).update(
+            status=RunStatus.COMPLETED, reason="The journey has no steps.", finished_at=now
+        )
+    due_now = list(
+        StepRun.objects.filter(
+            run_id__in=[s.run_id for s in step_runs], status=StepRunStatus.PENDING, due_at__lte=now
+        ).values_list("pk", flat=True)
+    )
+    result.first_steps = due_now
+    organization_id = organization.pk
+    for chunk in chunked(due_now, RUN_STEPS_CHUNK):
+        transaction.on_commit(lambda ids=chunk: tasks.run_steps.delay(organization_id, ids))
+    return result
+
+
+# --------------------------------------------------------------------------------------------
+# Executing steps
+# --------------------------------------------------------------------------------------------
+
+
+def _claim(pk: int, now: datetime) -> bool:
+    """pending → running for one due row (a plain conditional UPDATE by primary key: whoever
+    moves it runs it). A run that ended or a paused journey is checked after loading."""
+    return bool(
+        StepRun.objects.filter(pk=pk, status=StepRunStatus.PENDING, due_at__lte=now).update(
+            status=StepRunStatus.RUNNING, started_at=now, attempts=F("attempts") + 1
+        )
+    )
+
+
+def step_runs_execute(*, organization, step_run_ids: Iterable[int]) -> int:
+    """Claim and execute the given step rows that are due (the first steps of new runs, right
+    after their commit). Rows already claimed elsewhere, not yet due, or of a paused journey
+    are left alone. Returns how many steps ran, chains included."""
+    executed = 0
+    for pk in step_run_ids:
+        now = timezone.now()
+        if _claim(pk, now):
+            executed += execute_claimed(organization=organization, step_run_id=pk)
+    return executed
+
+
+def execute_claimed(*, organization, step_run_id: int) -> int:
+    """Execute a step already claimed (``running``, committed) and then every following step
+    that is due at once. Returns how many steps ran."""
+    executed = 0
+    current: int | None = step_run_id
+    while current is not None and executed < MAX_CHAIN:
+        executed += 1
+        current = _execute_one(organization, current)
+    return executed
+
+
+def _load(step_run_id: int) -> StepRun:
+    # Two small joins plan much faster than one across eight tables (Postgres plans every
+    # statement: Django binds parameters client-side).
+    step_run = StepRun.objects.select_related("step__message_template").get(pk=step_run_id)
+    step_run.run = JourneyRun.objects.select_related(
+        "journey", "version", "transition", "application", "candidate"
+    ).get(pk=step_run.run_id)
+    return step_run
+
+
+def _execute_one(organization, step_run_id: int) -> int | None:
+    from journeys import exits
+
+    step_run = _load(step_run_id)
+    run, step = step_run.run, step_run.step
+    now = timezone.now()
+    if step_run.status != StepRunStatus.RUNNING:
+        return None
+    if run.status != RunStatus.ACTIVE:
+        return _record(
+            organization, step_run, StepOutcome(StepRunStatus.CANCELED, "The run had ended."), now
+        )
+    if not run.journey.is_active:  # paused: the step waits for the journey to be activated
+        StepRun.objects.filter(pk=step_run.pk, status=StepRunStatus.RUNNING).update(
+            status=StepRunStatus.PENDING
+        )
+        return None
+    found = exits.exit_check(organization, run)
+    if found:
+        rule, reason = found
+        StepRun.objects.filter(pk=step_run.pk, status=StepRunStatus.RUNNING).update(
+            status=StepRunStatus.PENDING
+        )
+        exits.runs_exit(organization, [(run, rule, reason)])
+        return None
+    handler = STEP_HANDLERS.get(step.kind)
+    if handler is None:
+        reason = (
+            f"Step {step.position} ({step.get_kind_display()}) can't run: that kind of step is "
+            "not available yet."
+        )
+        outcome = StepOutcome(
+            StepRunStatus.FAILED,
+            reason,
+            end=RunStatus.FAILED,
+            events=[
+                run_event(
+                    run, "journey_step_failed", f"Journey “{run.journey.name}” stopped", reason
+                )
+            ],
+        )
+        return _record(organization, step_run, outcome, now)
+    try:
+        outcome = handler.run(
+            StepContext(organization=organization, step_run=step_run, step=step, run=run, now=now)
+        )
+    except Exception:
+        logger.exception("Step run %s of run %s crashed", step_run.pk, run.pk)
+        if handler.contacts_candidate:
+            return None  # left running: the recovery sweep marks it unknown, never resends
+        outcome = StepOutcome(
+            StepRunStatus.FAILED,
+            f"Step {step.position} failed with an unexpected error; the journey stopped here.",
+            end=RunStatus.FAILED,
+        )
+    return _record(organization, step_run, outcome, now)
+
+
+def _record(organization, step_run: StepRun, outcome: StepOutcome, now: datetime) -> int | None:
+    """Store what a step did and create the next step's row; return the next row's id when it
+    is due now and was claimed (the caller runs it at once)."""
+    run = step_run.run
+    with transaction.atomic():
+        updated = StepRun.objects.filter(pk=step_run.pk, status=StepRunStatus.RUNNING).update(
+            status=outcome.status,
+            reason=outcome.reason[:500],
+            message=outcome.message,
+            held_until=outcome.held_until,
+            finished_at=now,
+        )
+        if not updated:
+            return None  # declared lost meanwhile (it took longer than the step timeout)
+        write_events(organization, run, outcome.events, now)
+        if outcome.status == StepRunStatus.CANCELED:
+            return None
+        if outcome.end:
+            JourneyRun.objects.filter(pk=run.pk, status=RunStatus.ACTIVE).update(
+                status=outcome.end,
+                reason=outcome.reason[:500],
+                exit_rule=outcome.exit_rule,
+                finished_at=now,
+            )
+            if outcome.end == RunStatus.COMPLETED:
+                write_events(organization, run, [_completed_event(run)], now)
+            return None
+        following = (
+            JourneyStep.objects.filter(version_id=run.version_id, position__gt=step_run.position)
+            .order_by("position", "id")
+            .first()
+        )
+        if following is None:
+            complete_if_finished(organization, run, now)
+            return None
+        base = outcome.continue_at or now
+        due = _due_at(organization, following, base, run.candidate)
+        StepRun.objects.bulk_create(
+            [
+                StepRun(
+                    organization_id=run.organization_id,
+                    run_id=run.pk,
+                    step=following,
+                    position=following.position,
+                    status=StepRunStatus.PENDING,
+                    due_at=due,
+                )
+            ],
+            ignore_conflicts=True,
+        )
+    if due > timezone.now():
+        return None
+    nxt = (
+        StepRun.objects.filter(run_id=run.pk, position=following.position)
+        .values_list("pk", flat=True)
+        .first()
+    )
+    now = timezone.now()
+    if nxt and _claim(nxt, now):
+        return nxt
+    return None
+
+
+def _completed_event(run: JourneyRun) -> dict:
+    return run_event(run, "journey_completed", f"Finished journey “{run.journey.name}”")
+
+
+def complete_if_finished(organization, run: JourneyRun, now: datetime) -> bool:
+    """Complete a run whose last step ran, unless a send of it is still held for quiet hours:
+    until that text or e-mail goes out the run stays active, so its exit rules can still
+    withdraw it."""
+    open_steps = StepRun.objects.filter(
+        run_id=run.pk,
+        status__in=[StepRunStatus.PENDING, StepRunStatus.RUNNING, StepRunStatus.HELD],
+    )
+    if open_steps.exists():
+        return False
+    last = (
+        JourneyStep.objects.filter(version_id=run.version_id)
+        .order_by("-position")
+        .values_list("position", flat=True)
+        .first()
+    )
+    if last is not None and not StepRun.objects.filter(run_id=run.pk, position=last).exists():
+        return False
+    if JourneyRun.objects.filter(pk=run.pk, status=RunStatus.ACTIVE).update(
+        status=RunStatus.COMPLETED, reason="Every step ran.", finished_at=now
+    ):
+        write_events(organization, run, [_completed_event(run)], now)
+        return True
+    return False
+
+
+# The built-in step kinds register themselves (send e-mail/text, wait, condition, exit).
+from journeys import steps as _builtin_steps  # noqa: E402,F401

@@ -1,0 +1,136 @@
+"""Celery tasks of the Journeys engine: thin wrappers that load by id and call the engine.
+
+``journeys.match_transitions`` is sent *by name* from the ATS mirror (candidates does not import
+journeys). The dispatcher, the match sweep and the stale-in-stage starter run on beat (schedules
+registered by the journeys migrations, editable in the Django admin).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+
+from recruitflow.tasks import OrganizationTask
+from recruitflow.tenancy import scopes_disabled, tenant_scope
+
+logger = logging.getLogger(__name__)
+
+# Small batches: a claimed row counts as running from its claim, so a batch must finish well
+# within JOURNEYS_STEP_TIMEOUT_SECONDS. One tick stops after DISPATCH_MAX_BATCHES; the next tick
+# (or a concurrent one on another worker: rows are claimed with skip_locked) takes the rest.
+DISPATCH_BATCH = 25
+DISPATCH_MAX_BATCHES = 200
+
+
+@shared_task(name="journeys.match_transitions", base=OrganizationTask)
+def match_transitions(organization, transition_ids: list[int]) -> int:
+    """Match new stage transitions of one organization; returns how many runs started."""
+    from journeys import engine
+
+    return engine.transitions_match(
+        organization=organization, transition_ids=transition_ids
+    ).runs_created
+
+
+@shared_task(name="journeys.run_steps", base=OrganizationTask)
+def run_steps(organization, step_run_ids: list[int]) -> int:
+    """Run the first steps of new runs right after the match committed."""
+    from journeys import engine
+
+    return engine.step_runs_execute(organization=organization, step_run_ids=step_run_ids)
+
+
+def _organizations(ids) -> dict:
+    from accounts.models import Organization
+
+    return {org.pk: org for org in Organization.objects.filter(pk__in=set(ids), is_active=True)}
+
+
+@shared_task(name="journeys.dispatch_due")
+def dispatch_due() -> int:
+    """Beat, every few seconds: recover steps whose worker died, follow journey messages in the
+    outbox, apply reply/booking/opt-out exit rules, then claim and run due steps in batches
+    (``select_for_update(skip_locked=True)``, so several workers can dispatch at once)."""
+    from journeys import dispatcher, engine, exits
+    from journeys.models import Journey
+
+    with scopes_disabled():
+        # Organizations that have journeys at all (a small table); the sweeps below read only
+        # recent or pending rows of each.
+        busy = set(Journey.objects.values_list("organization_id", flat=True).distinct())
+    organizations = _organizations(busy)
+    for organization in organizations.values():
+        with tenant_scope(organization):
+            dispatcher.step_runs_recover(organization=organization)
+            dispatcher.step_runs_reconcile(organization=organization)
+            exits.runs_exit_sweep(organization=organization)
+    executed = 0
+    for _ in range(DISPATCH_MAX_BATCHES):
+        claimed = dispatcher.step_runs_claim_due(limit=DISPATCH_BATCH)
+        if not claimed:
+            break
+        organizations = _organizations(org_id for org_id, _ in claimed)
+        for org_id, step_run_id in claimed:
+            organization = organizations.get(org_id)
+            if organization is None:
+                continue
+            with tenant_scope(organization):
+                try:
+                    executed += engine.execute_claimed(
+                        organization=organization, step_run_id=step_run_id
+                    )
+                except Exception:  # one broken run must not stop the others
+                    logger.exception("Dispatching step run %s failed", step_run_id)
+    return executed
+
+
+@shared_task(name="journeys.match_sweep")
+def match_sweep() -> int:
+    """Beat, every minute: match transitions whose on-commit match task was lost, in the
+    organizations where matching can do something (active journeys, or runs an ATS change may
+    end)."""
+    from candidates.models import StageTransition
+    from journeys import dispatcher
+    from journeys.models import JourneyRun, JourneyTriggerKey, MatchCursor, RunStatus
+
+    started = 0
+    with scopes_disabled():
+        candidates = set(
+            JourneyTriggerKey.objects.values_list("organization_id", flat=True).distinct()
+        ) | set(
+            JourneyRun.objects.filter(status=RunStatus.ACTIVE)
+            .values_list("organization_id", flat=True)
+            .distinct()
+        )
+        cursors = dict(MatchCursor.objects.values_list("organization_id", "last_transition_id"))
+        pending = [
+            org_id
+            for org_id in candidates
+            if StageTransition.objects.filter(
+                organization_id=org_id, pk__gt=cursors.get(org_id, 0)
+            ).exists()
+        ]
+    for organization in _organizations(pending).values():
+        with tenant_scope(organization):
+            started += dispatcher.transitions_match_pending(organization=organization).runs_created
+    return started
+
+
+@shared_task(name="journeys.start_stale_runs")
+def start_stale_runs() -> int:
+    """Beat, every ten minutes: start runs of "stale in stage for N days" journeys."""
+    from journeys import dispatcher
+    from journeys.models import JourneyTriggerKey, TriggerKind
+
+    with scopes_disabled():
+        ids = set(
+            JourneyTriggerKey.objects.filter(trigger=TriggerKind.STALE_IN_STAGE).values_list(
+                "organization_id", flat=True
+            )
+        )
+    started = 0
+    for organization in _organizations(ids).values():
+        with tenant_scope(organization):
+            started += dispatcher.stale_runs_start(organization=organization).runs_created
+    return started
