@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "integrations.twilio",
     "integrations.sendgrid",
     "integrations.textus",
+    "integrations.cronofy",
 ]
 
 MIDDLEWARE = [
@@ -104,6 +105,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "recruitflow.context_processors.shell",
+                "messaging.context_processors.inbox",
             ],
         },
     },
@@ -269,6 +271,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "SCHEMA_PATH_PREFIX": "/api/v1",
+    "ENUM_NAME_OVERRIDES": {"MessageChannelEnum": "messaging.models.Channel"},
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "recruitflow.api.document_error_responses",
@@ -288,6 +291,9 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "processed_folder": str(BROKER_DIR / "processed"),
         "store_processed": False,
         "control_folder": str(BROKER_DIR / "control"),
+        # The folder is listed this often for new work (the transport's default is 1 s, which
+        # would cap an out-of-the-box worker at a few tasks per second).
+        "polling_interval": env.float("CELERY_BROKER_POLL_S", default=0.1),
     }
 CELERY_RESULT_BACKEND = env("CELERY_RESULT_BACKEND", default="django-db")
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
@@ -319,6 +325,18 @@ LEVER_CLIENT_SECRET = env("LEVER_CLIENT_SECRET", default="")
 LEVER_AUTH_BASE = env("LEVER_AUTH_BASE", default="https://auth.lever.co")
 # Where the sandbox providers of `make run` listen. Empty hides the sandbox shortcuts.
 SANDBOX_URL = env("SANDBOX_URL", default="http://127.0.0.1:8100" if DEBUG else "").rstrip("/")
+# Texting and e-mail providers: seconds to wait for one HTTP call, and attempts per call for
+# failures the provider provably did not act on (connection refused, 429).
+MESSAGING_PROVIDER_TIMEOUT_S = env.float("MESSAGING_PROVIDER_TIMEOUT_S", default=10)
+MESSAGING_PROVIDER_MAX_ATTEMPTS = env.int("MESSAGING_PROVIDER_MAX_ATTEMPTS", default=3)
+
+# --- Journeys engine ---------------------------------------------------------------------------
+# How often beat runs the dispatcher (due steps, exit sweeps); read when the schedule is created.
+JOURNEYS_DISPATCH_INTERVAL_SECONDS = env.int("JOURNEYS_DISPATCH_INTERVAL_SECONDS", default=5)
+# A step still "running" after this long lost its worker: a send becomes "unknown" (never resent).
+JOURNEYS_STEP_TIMEOUT_SECONDS = env.int("JOURNEYS_STEP_TIMEOUT_SECONDS", default=120)
+# The match sweep advances its cursor only past transitions at least this old.
+JOURNEYS_MATCH_SETTLE_SECONDS = env.int("JOURNEYS_MATCH_SETTLE_SECONDS", default=60)
 
 # --- Demo --------------------------------------------------------------------------------------
 DEMO_EMAIL = env("DEMO_EMAIL", default="demo@recruitflow.test")

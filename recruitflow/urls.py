@@ -7,7 +7,10 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from accounts import api as accounts_api
 from accounts import views as account_views
 from accounts.urls import settings_patterns
-from journeys.views import library
+from journeys import api as journeys_api
+from journeys import api_templates
+from journeys.library_views import library_index
+from messaging import api as messaging_api
 
 from . import views
 from .decorators import public
@@ -18,6 +21,55 @@ api_patterns = (
         path("organization/", accounts_api.OrganizationView.as_view(), name="organization"),
         path("members/", accounts_api.MemberListView.as_view(), name="member-list"),
         path("members/<int:pk>/", accounts_api.MemberDetailView.as_view(), name="member-detail"),
+        path(
+            "message-templates/",
+            api_templates.MessageTemplateListView.as_view(),
+            name="message-template-list",
+        ),
+        path(
+            "message-templates/<int:pk>/",
+            api_templates.MessageTemplateDetailView.as_view(),
+            name="message-template-detail",
+        ),
+        path("journeys/", journeys_api.JourneyListView.as_view(), name="journey-list"),
+        path("journeys/<int:pk>/", journeys_api.JourneyDetailView.as_view(), name="journey-detail"),
+        path(
+            "journeys/<int:pk>/activate/",
+            journeys_api.JourneyActivateView.as_view(),
+            name="journey-activate",
+        ),
+        path(
+            "journeys/<int:pk>/pause/",
+            journeys_api.JourneyPauseView.as_view(),
+            name="journey-pause",
+        ),
+        path(
+            "journeys/<int:pk>/runs/",
+            journeys_api.JourneyRunListView.as_view(),
+            name="journey-run-list",
+        ),
+        path(
+            "journey-runs/<int:pk>/",
+            journeys_api.JourneyRunDetailView.as_view(),
+            name="journey-run-detail",
+        ),
+        path(
+            "conversations/",
+            messaging_api.ConversationListView.as_view(),
+            name="conversation-list",
+        ),
+        path(
+            "conversations/<int:pk>/",
+            messaging_api.ConversationDetailView.as_view(),
+            name="conversation-detail",
+        ),
+        path(
+            "conversations/<int:pk>/messages/",
+            messaging_api.ConversationMessageListView.as_view(),
+            name="conversation-message-list",
+        ),
+        path("messages/", messaging_api.MessageSendView.as_view(), name="message-send"),
+        path("opt-outs/", messaging_api.OptOutListView.as_view(), name="opt-out-list"),
         path("schema/", public(SpectacularAPIView.as_view()), name="schema"),
         path(
             "docs/",
@@ -40,13 +92,16 @@ urlpatterns = [
     path("settings/", include(settings_patterns)),
     path("candidates/", include("candidates.urls")),
     path("journeys/", include("journeys.urls")),
-    path("library/", library, name="library"),
+    path("library/", library_index, name="library"),
+    path("library/", include("journeys.library_urls")),
     path("inbox/", include("messaging.urls")),
     path("interviews/", include("interviews.urls")),
     path("schedule/", include("scheduling.urls")),
     path("api/v1/", include(api_patterns)),
     path("webhooks/", include("candidates.webhook_urls")),
+    path("webhooks/", include("messaging.webhook_urls")),
     path("settings/integrations/", include("candidates.integration_urls")),
+    path("settings/messaging/", include("messaging.settings_urls")),
 ]
 
 if settings.SERVE_MEDIA:

@@ -27,6 +27,7 @@ cat <<BANNER
   Demo login:                 $($PY -c 'from recruitflow import settings as s; print(s.DEMO_EMAIL, "/", s.DEMO_PASSWORD)')
   API docs:                   http://127.0.0.1:${PORT}/api/v1/docs/
 ${SANDBOX_URL:+  Sandbox ATS (Greenhouse):   ${SANDBOX_URL}/greenhouse/_sandbox/  (move a candidate, watch it arrive)
+}${SANDBOX_URL:+  Sandbox phones (Twilio):    ${SANDBOX_URL}/twilio/_sandbox/  (texts we send; reply or STOP as the candidate)
 }  Stop with Ctrl-C.
 
 BANNER

@@ -13,13 +13,56 @@ from tests.outsider_walk import walk
 
 @pytest.fixture
 def victim(alice, bob):
-    """Alice's organization with something of everything: members, an invitation, an API key."""
-    with tenant_scope(alice.organization):
+    """Alice's organization with something of everything: members, an invitation, an API key,
+    the ATS mirror, a conversation, an opt-out, a Library template and a journey with a run, so
+    every object URL is tried with ids and tokens that exist."""
+    from django.utils import timezone
+
+    from journeys import services as journey_services
+    from journeys.models import JourneyRun
+    from messaging import selectors as messaging_selectors
+    from messaging import services as messaging_services
+    from messaging.models import Channel, Conversation, Direction, Message, MessageStatus
+    from tests.journeys.conftest import add_steps, build_ats
+
+    organization = alice.organization
+    ats = build_ats(organization)
+    candidate = ats.candidate(first_name="Victor", last_name="Victim")
+    _, transition = ats.apply(candidate, stage="Onsite Interview", new=True)
+    template = ats.template("Acme onsite invite", "sms")
+    with tenant_scope(organization):
         services.invitation_create(
             actor=alice.membership, email="carol@acme.test", role=Role.VIEWER
         )
         services.api_key_create(actor=alice.membership, name="Acme warehouse", scope="write")
-    return alice.organization
+        messaging_selectors.preferences_for(organization=organization)  # webhook token
+        conversation = Conversation.objects.create(organization=organization, candidate=candidate)
+        Message.objects.create(
+            organization=organization,
+            conversation=conversation,
+            candidate=candidate,
+            channel=Channel.SMS,
+            direction=Direction.INBOUND,
+            to_address="+15005550006",
+            from_address=candidate.mobile_phone,
+            body="Acme, see you Tuesday",
+            status=MessageStatus.RECEIVED,
+        )
+        messaging_services.opt_out_lock(
+            organization=organization, phone="+442079460018", source="manual", actor=alice.user
+        )
+        journey = journey_services.journey_create(organization=organization, name="Acme onsite")
+        add_steps(journey.current_version, [("send_sms", template)])
+        JourneyRun.objects.create(
+            organization=organization,
+            journey=journey,
+            version=journey.current_version,
+            transition=transition,
+            application=transition.application,
+            candidate=candidate,
+            started_at=timezone.now(),
+        )
+    return organization
 
 
 @pytest.fixture
@@ -33,7 +76,12 @@ def outsider_key(mallory):
 def test_no_url_leaks_or_changes_another_organizations_data_when_walked_as_an_outsider(
     victim, mallory, outsider_key
 ):
-    report = walk(victim=victim, outsider_user=mallory.user, outsider_api_key=outsider_key)
+    report = walk(
+        victim=victim,
+        outsider_user=mallory.user,
+        outsider_api_key=outsider_key,
+        extra_markers=("Victim", "Acme, see you Tuesday", "Acme onsite"),
+    )
 
     assert not report.problems, "\n".join(map(str, report.problems))
     # The walk really visited the app's pages, its API and its object URLs.

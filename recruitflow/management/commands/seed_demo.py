@@ -1,3 +1,7 @@
+"""`seed_demo`: the demo organization of `make run`. It lives in `recruitflow` because it wires
+every domain (accounts, the ATS mirror, messaging, the Library and journeys) and only the
+project package may import them all (design §3)."""
+
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
@@ -6,8 +10,9 @@ from accounts.services import demo_seed
 
 class Command(BaseCommand):
     help = (
-        "Create (or refresh) the demo organization and its login, connected to the sandbox "
-        "Greenhouse when SANDBOX_URL is set. Safe to run repeatedly."
+        "Create (or refresh) the demo organization and its login, with the Library's example "
+        "templates, connected to the sandbox Greenhouse and the sandbox phone when SANDBOX_URL "
+        "is set. Safe to run repeatedly."
     )
 
     def add_arguments(self, parser):
@@ -15,37 +20,56 @@ class Command(BaseCommand):
             "--wire-sandbox",
             action="store_true",
             help="Also wait for the sandbox and the web app to answer, test the connection, "
-            "request the first sync and point the sandbox's webhook at this app (what "
-            "`make run` does in the background).",
+            "request the first sync, point the sandbox's webhook and phone number at this app "
+            "and add the example journey (what `make run` does in the background).",
         )
         parser.add_argument("--wait", type=float, default=120, help="Seconds to wait at most.")
 
     def handle(self, *args, **options):
+        from candidates.demo import demo_greenhouse_connect, demo_sandbox_wire
+        from journeys.demo import demo_message_templates, demo_onsite_journey_when_synced
+
         organization = demo_seed(email=settings.DEMO_EMAIL, password=settings.DEMO_PASSWORD)
         sandbox = settings.SANDBOX_URL
+        log = lambda line: self.stdout.write(f"[demo] {line}")  # noqa: E731
         if options["wire_sandbox"]:
             if not sandbox:
                 self.stderr.write("SANDBOX_URL is empty: nothing to wire.")
                 return
-            # The ATS wiring belongs to `candidates` (it starts syncs); imported here, at the
-            # edge, so `accounts` itself stays free of it.
-            from candidates.demo import demo_sandbox_wire
-
-            demo_sandbox_wire(
+            wired = demo_sandbox_wire(
                 organization=organization,
                 sandbox_url=sandbox,
                 public_base_url=settings.PUBLIC_BASE_URL,
                 wait_seconds=options["wait"],
-                log=lambda line: self.stdout.write(f"[demo] {line}"),
+                log=log,
             )
+            self._wire_phone(organization, log)
+            if wired:
+                demo_onsite_journey_when_synced(
+                    organization=organization, wait_seconds=options["wait"], log=log
+                )
             return
         if sandbox:
-            from candidates.demo import demo_greenhouse_connect
-
             demo_greenhouse_connect(organization=organization, sandbox_url=sandbox)
+            demo_message_templates(organization=organization)
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo organization '{organization.name}' ready: "
                 f"sign in as {settings.DEMO_EMAIL} / {settings.DEMO_PASSWORD}"
             )
         )
+
+    def _wire_phone(self, organization, log) -> None:
+        """Point the demo's sandbox number at this app, so a text typed on the sandbox phone
+        reaches the Inbox before the product has texted anyone."""
+        from messaging.services import sandbox_sms_wire
+        from recruitflow.tenancy import tenant_scope
+
+        try:
+            with tenant_scope(organization):
+                wired = sandbox_sms_wire(organization=organization)
+        except Exception as exc:  # the demo still works; the first text wires it again
+            log(f"Sandbox phone number not wired yet: {exc}")
+            return
+        if wired:
+            log(f"Sandbox phone number {wired.get('phone_number', '')} → this app's Inbox")
