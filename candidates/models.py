@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.db import models
 
+from accounts.models import validate_time_zone
 from recruitflow.tenancy import TenantModel
 
 
@@ -111,6 +112,14 @@ class Candidate(Mirrored):
     phones = models.JSONField(default=list, blank=True)  # [{"value": ..., "type": ...}]
     primary_email = models.EmailField(blank=True, db_index=True)
     mobile_phone = models.CharField(max_length=32, blank=True, help_text="E.164")
+    time_zone = models.CharField(
+        max_length=64,
+        blank=True,
+        validators=[validate_time_zone],
+        help_text="The candidate's own time zone when known (set by a team member or chosen on a "
+        "booking page); our field, never overwritten by a sync.",
+    )
+    time_zone_source = models.CharField(max_length=200, blank=True)
     tags = models.JSONField(default=list, blank=True)
     remote_updated_at = models.DateTimeField(null=True, blank=True)
     merged_into = models.ForeignKey(

@@ -15,10 +15,12 @@ from django.db.models import Q
 from django.utils import timezone
 
 from candidates.models import (
+    Candidate,
     Provider,
     SyncKind,
     SyncRun,
     SyncStatus,
+    TimelineEvent,
     TransitionSource,
     WebhookEvent,
 )
@@ -427,3 +429,23 @@ def lever_delivery_check(*, connection, body: dict, now=None) -> str | None:
 
 
 LEVER_MAX_AGE = timedelta(minutes=5)
+
+
+@transaction.atomic
+def candidate_time_zone_set(*, organization, candidate, time_zone: str, actor=None) -> None:
+    """Record the candidate's own time zone (empty clears it): it comes first when quiet hours
+    and send times are worked out. Kept on the timeline."""
+    name = (actor.get_full_name() or actor.email) if actor is not None else ""
+    source = f"set by {name}" if time_zone and name else ("set explicitly" if time_zone else "")
+    Candidate.objects.filter(organization=organization, pk=candidate.pk).update(
+        time_zone=time_zone, time_zone_source=source
+    )
+    candidate.time_zone, candidate.time_zone_source = time_zone, source
+    TimelineEvent.objects.create(
+        organization=organization,
+        candidate=candidate,
+        kind="time_zone_set" if time_zone else "time_zone_cleared",
+        summary=f"Time zone set to {time_zone}" if time_zone else "Time zone cleared",
+        detail=source,
+        occurred_at=timezone.now(),
+    )

@@ -315,6 +315,8 @@ def simulate(
             phone=candidate.mobile_phone,
             office_locations=locations.get(candidate.pk, ()),
             organization_zone=organization.time_zone,
+            explicit_zone=candidate.time_zone,
+            explicit_source=candidate.time_zone_source,
         )
         entry = SimulatedEntry(
             candidate_id=candidate.pk,

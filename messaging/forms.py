@@ -6,6 +6,8 @@ import uuid
 
 from django import forms
 
+from accounts.forms import TimeZoneInput
+from accounts.models import validate_time_zone
 from messaging.inbox import SMS_MAX_CHARS
 from messaging.models import Channel
 
@@ -79,3 +81,15 @@ class ComposeForm(forms.Form):
 
 class AssignForm(forms.Form):
     to = forms.ChoiceField(choices=[("me", "Me"), ("nobody", "Nobody")])
+
+
+class TimeZoneForm(forms.Form):
+    """The candidate's own time zone (empty: work it out from the phone number and office)."""
+
+    time_zone = forms.CharField(
+        max_length=64,
+        required=False,
+        widget=TimeZoneInput(),
+        validators=[validate_time_zone],
+        help_text="An IANA name such as Europe/London; leave empty to go back to the best guess.",
+    )

@@ -296,9 +296,25 @@ def zone_from_location(location: str | None) -> ZoneGuess | None:
 
 
 def candidate_zone(
-    *, phone: str | None, office_locations: Iterable[str] = (), organization_zone: str
+    *,
+    phone: str | None,
+    office_locations: Iterable[str] = (),
+    organization_zone: str,
+    explicit_zone: str = "",
+    explicit_source: str = "",
 ) -> ZoneGuess:
-    """The candidate's most likely zone and why we think so."""
+    """The candidate's most likely zone and why we think so: an explicit value (set by a team
+    member or chosen on a booking page), else the phone number's region, else the job's office,
+    else the organization's zone."""
+    if explicit_zone:
+        try:
+            ZoneInfo(explicit_zone)
+        except (ZoneInfoNotFoundError, ValueError):
+            pass
+        else:
+            return ZoneGuess(
+                explicit_zone, f"{explicit_zone}, {explicit_source or 'set explicitly'}"
+            )
     guess = zone_from_phone(phone)
     if guess:
         return guess

@@ -332,6 +332,8 @@ def candidate_time_zone(*, organization, candidate) -> ZoneGuess:
         phone=candidate.mobile_phone,
         office_locations=locations,
         organization_zone=organization.time_zone,
+        explicit_zone=candidate.time_zone,
+        explicit_source=candidate.time_zone_source,
     )
 
 

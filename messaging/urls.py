@@ -11,6 +11,7 @@ urlpatterns = [
     path("<int:pk>/poll/", views.thread_poll, name="thread-poll"),
     path("<int:pk>/send/", views.send, name="send"),
     path("<int:pk>/assign/", views.assign, name="assign"),
+    path("<int:pk>/time-zone/", views.time_zone, name="time-zone"),
     path("<int:pk>/lock/", views.lock, name="lock"),
     path("<int:pk>/unlock/", views.unlock, name="unlock"),
     path("<int:pk>/messages/<int:message_id>/retry/", views.retry, name="retry"),

@@ -23,9 +23,10 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from candidates import selectors as candidate_selectors
+from candidates import services as candidate_services
 from integrations.messaging import E164
 from messaging import inbox, selectors, services
-from messaging.forms import AssignForm, ComposeForm
+from messaging.forms import AssignForm, ComposeForm, TimeZoneForm
 from messaging.models import Channel, OptOutSource
 from recruitflow.decorators import editor_required, organization_required
 
@@ -163,6 +164,9 @@ def _thread_context(request, conversation, *, state: dict | None = None, form=No
             else ""
         ),
         "can_edit": can_edit,
+        "time_zone_form": TimeZoneForm(
+            initial={"time_zone": candidate.time_zone}, auto_id="thread-%s"
+        ),
         "can_lock": can_edit and bool(E164.match(phone)) and not lock.locked,
         "can_unlock": can_edit and lock.manual,
         "form": form,
@@ -377,6 +381,26 @@ def assign(request, pk: int):
             organization=request.organization, conversation=conversation, assignee=assignee
         )
     if getattr(request, "htmx", None):
+        return _regions(request, conversation)
+    return redirect(_thread_url(conversation))
+
+
+@require_POST
+@editor_required
+def time_zone(request, pk: int):
+    """Set (or clear) the candidate's own time zone: it comes first for quiet hours."""
+    conversation = _conversation_or_404(request, pk)
+    form = TimeZoneForm(request.POST)
+    if form.is_valid():
+        candidate_services.candidate_time_zone_set(
+            organization=request.organization,
+            candidate=conversation.candidate,
+            time_zone=form.cleaned_data["time_zone"],
+            actor=request.user,
+        )
+    else:
+        flash.error(request, " ".join(form.errors["time_zone"]))
+    if getattr(request, "htmx", None) and form.is_valid():
         return _regions(request, conversation)
     return redirect(_thread_url(conversation))
 

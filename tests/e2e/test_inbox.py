@@ -243,7 +243,7 @@ def test_email_reply_needs_a_subject_and_the_picker_hides_without_the_library(
     expect(page.locator("[data-template-picker]")).to_be_hidden()
     # Texting is not set up here: e-mail is the only channel, and the page says why.
     expect(page.locator("[data-channel-off=sms]")).to_contain_text(
-        "Texting is not set up: connect Twilio or TextUs in Settings → Integrations."
+        "Texting is not set up: connect Twilio or TextUs in Settings → Messaging."
     )
     expect(page.locator("input[data-channel-radio][value=email]")).to_be_checked()
     expect(page.locator("[data-segment-counter]")).to_be_hidden()

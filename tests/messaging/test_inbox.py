@@ -3,6 +3,7 @@ opt-out lock in the composer, live updates by polling, and what each role may do
 
 from __future__ import annotations
 
+import html
 import re
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -391,6 +392,35 @@ def test_assign_to_me_and_unassign_from_the_thread(alice, client_for, candidate)
     assert "Unassigned" in response.content.decode()
 
 
+def test_recruiter_sets_the_candidates_own_time_zone_and_it_wins_over_the_phone_number(
+    alice, client_for, candidate
+):
+    conversation = _message(alice.organization, candidate, "Hi")
+    client = client_for(alice)
+    page = html.unescape(client.get(f"/inbox/{conversation.pk}/").content.decode())
+    assert "from the phone number's country (+44, GB)" in page
+
+    client.post(f"/inbox/{conversation.pk}/time-zone/", {"time_zone": "Asia/Tokyo"})
+    page = html.unescape(client.get(f"/inbox/{conversation.pk}/").content.decode())
+    assert "Asia/Tokyo, set by" in page
+    with tenant_scope(alice.organization):
+        candidate.refresh_from_db()
+        assert candidate.time_zone == "Asia/Tokyo"
+        assert candidate.events.filter(kind="time_zone_set").exists()
+
+    response = client.post(
+        f"/inbox/{conversation.pk}/time-zone/", {"time_zone": "Mars/Olympus"}, follow=True
+    )
+    assert "'Mars/Olympus' is not a time zone" in html.unescape(response.content.decode())
+    with tenant_scope(alice.organization):
+        candidate.refresh_from_db()
+        assert candidate.time_zone == "Asia/Tokyo"  # a bad value changes nothing
+
+    client.post(f"/inbox/{conversation.pk}/time-zone/", {"time_zone": ""})
+    page = html.unescape(client.get(f"/inbox/{conversation.pk}/").content.decode())
+    assert "from the phone number's country (+44, GB)" in page
+
+
 # --------------------------------------------------------------------------------------------
 # Replying
 # --------------------------------------------------------------------------------------------
@@ -754,7 +784,7 @@ def test_composer_says_texting_is_not_set_up_when_there_is_no_provider(
 
     html = client_for(alice).get(f"/inbox/{conversation.pk}/").content.decode()
 
-    assert "Texting is not set up: connect Twilio or TextUs in Settings → Integrations." in html
+    assert "Texting is not set up: connect Twilio or TextUs in Settings → Messaging." in html
     assert 'value="sms"' not in html
 
 
