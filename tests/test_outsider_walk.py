@@ -11,6 +11,15 @@ from recruitflow.tenancy import scopes_disabled, tenant_scope
 from tests.outsider_walk import walk
 
 
+@pytest.fixture(autouse=True)
+def _no_rate_limit_during_the_walk(monkeypatch):
+    """The walk makes thousands of requests with one key; a 429 would hide what the view itself
+    answers. The rate limit has its own tests (tests/test_api.py)."""
+    from accounts.api_auth import OrganizationRateThrottle
+
+    monkeypatch.setitem(OrganizationRateThrottle.THROTTLE_RATES, "organization", "1000000/min")
+
+
 @pytest.fixture
 def victim(alice, bob):
     """Alice's organization with something of everything: members, an invitation, an API key,
