@@ -38,6 +38,7 @@ from journeys.models import (
     TriggerKind,
 )
 from journeys.services import stage_key
+from messaging import services as messaging_services
 
 # --------------------------------------------------------------------------------------------
 # Exit rules
@@ -93,7 +94,6 @@ def runs_exit(organization, exits: list[tuple[JourneyRun, str, str]]) -> int:
     """End active runs because an exit rule fired: the run becomes ``exited`` with the rule and
     reason, its pending steps are canceled (and a send held for quiet hours is withdrawn from
     the outbox), and the timeline says why. Returns how many runs this call ended."""
-    from messaging.models import Message, MessageStatus
 
     now = timezone.now()
     ended = 0
@@ -119,12 +119,10 @@ def runs_exit(organization, exits: list[tuple[JourneyRun, str, str]]) -> int:
             withdrawn = 0
             if held_messages:
                 # Our own outbox rows, still waiting for quiet hours to end: never let them go.
-                withdrawn = Message.objects.filter(
-                    pk__in=held_messages, status=MessageStatus.HELD
-                ).update(
-                    status=MessageStatus.CANCELED,
-                    error_message=f"Canceled: the candidate left the journey ({reason}).",
-                    status_updated_at=now,
+                withdrawn = messaging_services.messages_withdraw_held(
+                    organization=organization,
+                    message_ids=held_messages,
+                    reason=f"Canceled: the candidate left the journey ({reason}).",
                 )
             detail = []
             if canceled:

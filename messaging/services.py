@@ -205,11 +205,10 @@ def opt_out_lock(
 ) -> OptOutEntry:
     """Lock ``phone``: a new ledger entry (history is never rewritten) and every queued or held
     text to it canceled."""
-    entry = OptOutEntry.objects.create(
+    entry = _opt_out_record(
         organization=organization,
         phone=phone,
         locked=True,
-        action=OptOutAction.LOCK,
         source=source,
         keyword=keyword,
         actor=actor,
@@ -234,15 +233,32 @@ def opt_out_unlock(
     message: Message | None = None,
 ) -> OptOutEntry:
     """Unlock ``phone`` (the candidate opted back in): a new ledger entry."""
-    return OptOutEntry.objects.create(
+    return _opt_out_record(
         organization=organization,
         phone=phone,
         locked=False,
-        action=OptOutAction.UNLOCK,
         source=source,
         keyword=keyword,
         actor=actor,
         message=message,
+    )
+
+
+def _opt_out_record(*, organization, phone: str, locked: bool, **fields) -> OptOutEntry:
+    """One ledger row (the ledger is append-only: history is never rewritten)."""
+    action = OptOutAction.LOCK if locked else OptOutAction.UNLOCK
+    return OptOutEntry.objects.create(
+        organization=organization, phone=phone, locked=locked, action=action, **fields
+    )
+
+
+def messages_withdraw_held(*, organization, message_ids, reason: str) -> int:
+    """Cancel those of ``message_ids`` still held for quiet hours (a guarded update: a message
+    that went out meanwhile is left alone). Returns how many were withdrawn."""
+    return Message.objects.filter(
+        organization=organization, pk__in=list(message_ids), status=MessageStatus.HELD
+    ).update(
+        status=MessageStatus.CANCELED, error_message=reason[:1000], status_updated_at=timezone.now()
     )
 
 

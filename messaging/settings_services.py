@@ -37,6 +37,7 @@ from integrations.messaging import MessagingTransientError
 from integrations.sendgrid.models import SendGridSettings
 from integrations.textus.models import TextUsSettings
 from integrations.twilio.models import TwilioSettings
+from messaging import selectors
 from messaging.models import MessagingPreferences
 
 PREFERENCE_FIELDS = frozenset(
@@ -125,8 +126,7 @@ def messaging_preferences_update(*, organization, **changes: Any) -> MessagingPr
 
 def _ensure_preferences(organization) -> MessagingPreferences:
     """The preferences row (it carries the organization's webhook address)."""
-    prefs, _ = MessagingPreferences.objects.get_or_create(organization=organization)
-    return prefs
+    return selectors.preferences_for(organization=organization)
 
 
 # --------------------------------------------------------------------------------------------
