@@ -16,6 +16,19 @@ def _secret_input(**attrs) -> forms.PasswordInput:
     return forms.PasswordInput(render_value=False, attrs={"autocomplete": "off", **attrs})
 
 
+def keep_stored_secrets(form: forms.BaseForm, stored: dict[str, str]) -> None:
+    """Make ``form``'s secret fields optional and say which value is saved (masked): an empty
+    submission keeps it. Used by every provider settings form."""
+    for name, value in stored.items():
+        field = form.fields[name]
+        field.required = False
+        if value:
+            field.help_text = (
+                f"Saved ({mask_secret(value)}). Leave empty to keep it; type a new one to "
+                f"replace it. {field.help_text}"
+            ).strip()
+
+
 class _SecretKeepingForm(forms.ModelForm):
     """Secret fields keep their stored value when submitted empty."""
 
@@ -26,15 +39,7 @@ class _SecretKeepingForm(forms.ModelForm):
         self.stored_secrets = {
             name: getattr(self.instance, name, "") or "" for name in self.secret_fields
         }
-        for name in self.secret_fields:
-            field = self.fields[name]
-            field.required = False
-            stored = self.stored_secrets[name]
-            if stored:
-                field.help_text = (
-                    f"Saved ({mask_secret(stored)}). Leave empty to keep it; type a new one to "
-                    "replace it."
-                )
+        keep_stored_secrets(self, self.stored_secrets)
 
     def secret(self, name: str) -> str:
         """The value that will be stored: the typed one, or the saved one."""

@@ -17,13 +17,13 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from django import forms
 from django.conf import settings
 
+from integrations.forms import keep_stored_secrets
 from integrations.messaging import sms_segments
 from integrations.sendgrid.models import DEFAULT_BASE_URL as SENDGRID_DEFAULT_BASE_URL
 from integrations.textus.models import DEFAULT_BASE_URL as TEXTUS_DEFAULT_BASE_URL
 from integrations.twilio.models import DEFAULT_BASE_URL as TWILIO_DEFAULT_BASE_URL
 from messaging.models import DEFAULT_HELP_REPLY, DEFAULT_OPT_OUT_FOOTER
 from messaging.settings_services import window_problems
-from recruitflow.fields import mask_secret
 
 DAY_CHOICES = [
     (0, "Monday"),
@@ -211,15 +211,7 @@ class _ProviderForm(forms.Form):
         self.stored_secrets = {
             name: (stored_secrets or {}).get(name, "") for name in self.secret_fields
         }
-        for name in self.secret_fields:
-            field = self.fields[name]
-            field.required = False
-            stored = self.stored_secrets[name]
-            if stored:
-                field.help_text = (
-                    f"Saved ({mask_secret(stored)}). Leave empty to keep it; type a new one to "
-                    f"replace it. {field.help_text}"
-                ).strip()
+        keep_stored_secrets(self, self.stored_secrets)
 
     def secret(self, name: str) -> str:
         """The value that will be stored: the one typed now, or the saved one."""
