@@ -12,6 +12,8 @@ from recruitflow.tenancy import TenantModel
 class Provider(models.TextChoices):
     GREENHOUSE = "greenhouse", "Greenhouse"
     LEVER = "lever", "Lever"
+    # Candidates who first reached us through a public scheduling link (not in an ATS yet).
+    RECRUITFLOW = "recruitflow", "RecruitFlow"
 
 
 class ApplicationStatus(models.TextChoices):

@@ -80,6 +80,41 @@ MERGE_FIELDS: tuple[MergeField, ...] = (
         "Where the candidate picks an interview time (from the journey's scheduling step).",
     ),
     MergeField(
+        "interview.title", "Interview title", "Interview", "Onsite interview · Sales Rep"
+    ),
+    MergeField(
+        "interview.when",
+        "Interview date and time",
+        "Interview",
+        "Tuesday 3 March 2026, 14:00–14:45 (Europe/London)",
+        "In the candidate's time zone, with the zone named.",
+    ),
+    MergeField("interview.duration", "Interview length", "Interview", "45 minutes"),
+    MergeField("interview.location", "Interview location", "Interview", "12 King St, London"),
+    MergeField(
+        "interview.video_link",
+        "Video meeting link",
+        "Interview",
+        "https://meet.example.com/abc-defg-hij",
+    ),
+    MergeField(
+        "interview.interviewers", "Interviewers", "Interview", "Morgan Lee and Sam Patel"
+    ),
+    MergeField(
+        "interview.reschedule_link",
+        "Reschedule link",
+        "Interview",
+        "https://example.com/schedule/sample/reschedule",
+        "Where the candidate picks another time for a booked interview.",
+    ),
+    MergeField(
+        "interview.cancel_link",
+        "Cancel link",
+        "Interview",
+        "https://example.com/schedule/sample/cancel",
+        "Where the candidate cancels a booked interview.",
+    ),
+    MergeField(
         "interview_link",
         "Video interview link",
         "Links",

@@ -104,6 +104,9 @@ class Message(TenantModel):
     subject = models.CharField(max_length=500, blank=True)
     body = models.TextField(blank=True)
     html = models.TextField(blank=True)
+    # E-mail attachments: [{"filename": "invite.ics", "mimetype": "text/calendar; method=REQUEST",
+    # "content": "<text>"}] (text content only, e.g. calendar invitations).
+    attachments = models.JSONField(default=list, blank=True)
     status = models.CharField(
         max_length=20, choices=MessageStatus.choices, default=MessageStatus.QUEUED
     )

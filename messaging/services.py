@@ -294,12 +294,14 @@ def message_send(
     idempotency_key: str = "",
     at: datetime | None = None,
     respect_quiet_hours: bool = True,
+    attachments: list[dict] | None = None,
 ) -> Message:
     """Queue a text or e-mail to ``candidate`` (the outbox row is committed before any provider
     call). Outside the quiet-hours window the row is ``held`` until the window opens. ``at`` is
     the earliest send time (default now). Raises :class:`CannotSend` with the reason when the
     candidate has no address or opted out (recorded as ``message_skipped`` on the timeline).
-    The same ``idempotency_key`` returns the first Message."""
+    The same ``idempotency_key`` returns the first Message. ``attachments`` (e-mail only):
+    ``[{"filename", "mimetype", "content"}]`` with text content."""
     if idempotency_key:
         existing = Message.objects.filter(
             organization=organization, idempotency_key=idempotency_key
@@ -367,6 +369,7 @@ def message_send(
                 subject=subject,
                 body=body,
                 html=html,
+                attachments=list(attachments or []) if channel == Channel.EMAIL else [],
                 status=MessageStatus.HELD if hold_until else MessageStatus.QUEUED,
                 hold_until=hold_until,
                 idempotency_key=idempotency_key,
@@ -520,6 +523,10 @@ def message_deliver(*, organization, message_id: int) -> DeliveryResult:
                     text=rendered.text,
                     html=rendered.html,
                     message_id=str(message.pk),
+                    attachments=[
+                        (a["filename"], a["content"].encode(), a["mimetype"])
+                        for a in message.attachments or []
+                    ],
                 )
             )
     except selectors.MessagingNotConfigured as exc:

@@ -11,6 +11,7 @@ from journeys import api as journeys_api
 from journeys import api_templates
 from journeys.library_views import library_index
 from messaging import api as messaging_api
+from scheduling import api_urls as scheduling_api_urls
 
 from . import views
 from .decorators import public
@@ -70,6 +71,7 @@ api_patterns = (
         ),
         path("messages/", messaging_api.MessageSendView.as_view(), name="message-send"),
         path("opt-outs/", messaging_api.OptOutListView.as_view(), name="opt-out-list"),
+        *scheduling_api_urls.urlpatterns,
         path("schema/", public(SpectacularAPIView.as_view()), name="schema"),
         path(
             "docs/",
@@ -94,14 +96,18 @@ urlpatterns = [
     path("journeys/", include("journeys.urls")),
     path("library/", library_index, name="library"),
     path("library/", include("journeys.library_urls")),
+    path("library/scheduling/", include("scheduling.library_urls")),
     path("inbox/", include("messaging.urls")),
     path("interviews/", include("interviews.urls")),
     path("schedule/", include("scheduling.urls")),
+    path("s/", include("scheduling.public_urls")),
     path("api/v1/", include(api_patterns)),
     path("webhooks/", include("candidates.webhook_urls")),
     path("webhooks/", include("messaging.webhook_urls")),
+    path("webhooks/", include("scheduling.webhook_urls")),
     path("settings/integrations/", include("candidates.integration_urls")),
     path("settings/messaging/", include("messaging.settings_urls")),
+    path("settings/calendars/", include("scheduling.settings_urls")),
 ]
 
 if settings.SERVE_MEDIA:
