@@ -548,7 +548,9 @@ def write_key(alice):
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 def test_message_template_api_conforms_to_its_schema(case, write_key):
-    from schemathesis.specs.openapi.checks import ignored_auth
+    from schemathesis.specs.openapi.checks import ignored_auth, positive_data_acceptance
 
     response = case.call(headers={"Authorization": f"Bearer {write_key}"})
-    case.validate_response(response, excluded_checks=[ignored_auth])
+    # Rules across fields (a text message has no subject or HTML body) are not expressible in
+    # the schema: a 400 naming them is the right answer to such a generated body.
+    case.validate_response(response, excluded_checks=[ignored_auth, positive_data_acceptance])
