@@ -1,0 +1,55 @@
+"""The import rule of docs/ARCHITECTURE.md, checked on every module (function-level imports
+included): an app imports only apps below it, so a lower app can never reach up."""
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+# Higher number = higher layer. Apps of the same layer do not import each other.
+LAYER = {
+    "accounts": 0,
+    "integrations": 1,
+    "candidates": 2,
+    "messaging": 3,
+    "journeys": 4,
+    "scheduling": 5,
+    "interviews": 5,
+    "recruitflow": 6,
+}
+# What of `recruitflow` is wiring (above every app) rather than a shared helper.
+WIRING = ("recruitflow.urls", "recruitflow.management", "recruitflow.views", "recruitflow.celery")
+
+
+def _imports(path: Path):
+    tree = ast.parse(path.read_text(), filename=str(path))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                yield node.lineno, alias.name
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            yield node.lineno, node.module
+
+
+def _modules():
+    for app in LAYER:
+        for path in sorted((ROOT / app).rglob("*.py")):
+            if "migrations" in path.parts:
+                continue
+            yield app, path
+
+
+@pytest.mark.parametrize("app", [a for a in LAYER if a != "recruitflow"])
+def test_apps_import_only_lower_layers(app):
+    wrong = []
+    for owner, path in _modules():
+        if owner != app:
+            continue
+        for line, module in _imports(path):
+            target = module.split(".")[0]
+            if target == "recruitflow" and not module.startswith(WIRING):
+                continue  # the cross-cutting helpers (tenancy, fields, tasks, decorators, api)
+            if target in LAYER and target != app and LAYER[target] >= LAYER[app]:
+                wrong.append(f"{path.relative_to(ROOT)}:{line} imports {module}")
+    assert not wrong, "Imports must point down (docs/ARCHITECTURE.md):\n" + "\n".join(wrong)
