@@ -449,3 +449,86 @@ def candidate_time_zone_set(*, organization, candidate, time_zone: str, actor=No
         detail=source,
         occurred_at=timezone.now(),
     )
+
+
+@transaction.atomic
+def candidate_find_or_create_public(
+    *, organization, first_name: str, last_name: str, email: str, phone: str
+) -> tuple[Candidate, bool]:
+    """The candidate who filled in a public scheduling link: ``(candidate, created)``.
+
+    A candidate of the organization (not deleted, not merged away) whose primary e-mail matches
+    case-insensitively is reused, and gets the mobile number only when theirs is empty (we never
+    overwrite what the ATS or a team member recorded). Otherwise a RecruitFlow candidate is
+    created. The phone is optional; when given it is stored in E.164, read in
+    ``PHONENUMBER_DEFAULT_REGION`` unless it starts with a country code. Raises
+    ``ValidationError`` keyed by field ("first_name", "email", "phone") saying what to fix;
+    nothing is written then.
+    """
+    import uuid
+
+    import phonenumbers
+    from django.conf import settings
+    from django.core.exceptions import ValidationError
+    from django.core.validators import validate_email
+
+    first_name, last_name = (first_name or "").strip(), (last_name or "").strip()
+    email, phone = (email or "").strip(), (phone or "").strip()
+    errors: dict[str, list[str]] = {}
+    if not first_name:
+        errors["first_name"] = ["Enter your first name."]
+    try:
+        validate_email(email)
+    except ValidationError:
+        errors["email"] = [
+            f"“{email}” is not an e-mail address. Enter one like name@example.com."
+            if email
+            else "Enter your e-mail address."
+        ]
+    mobile = ""
+    if phone:
+        try:
+            number = phonenumbers.parse(phone, settings.PHONENUMBER_DEFAULT_REGION)
+        except phonenumbers.NumberParseException:
+            number = None
+        if number is None or not phonenumbers.is_valid_number(number):
+            errors["phone"] = [
+                f"“{phone}” is not a phone number we can read. Enter it with the country "
+                "code, like +44 7700 900123, or leave it empty."
+            ]
+        else:
+            mobile = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    if errors:
+        raise ValidationError(errors)
+
+    candidate = (
+        Candidate.objects.select_for_update()
+        .filter(
+            organization=organization,
+            primary_email__iexact=email,
+            deleted_at__isnull=True,
+            merged_into__isnull=True,
+        )
+        .order_by("-synced_at", "-pk")
+        .first()
+    )
+    if candidate is not None:
+        if mobile and not candidate.mobile_phone:
+            phones = [*candidate.phones, {"value": mobile, "type": "mobile"}]
+            Candidate.objects.filter(organization=organization, pk=candidate.pk).update(
+                mobile_phone=mobile, phones=phones
+            )
+            candidate.mobile_phone, candidate.phones = mobile, phones
+        return candidate, False
+    candidate = Candidate.objects.create(
+        organization=organization,
+        provider=Provider.RECRUITFLOW,
+        external_id=uuid.uuid4().hex,
+        first_name=first_name,
+        last_name=last_name,
+        primary_email=email,
+        emails=[{"value": email, "type": "personal"}],
+        mobile_phone=mobile,
+        phones=[{"value": mobile, "type": "mobile"}] if mobile else [],
+    )
+    return candidate, True

@@ -79,9 +79,7 @@ MERGE_FIELDS: tuple[MergeField, ...] = (
         "https://example.com/schedule/sample",
         "Where the candidate picks an interview time (from the journey's scheduling step).",
     ),
-    MergeField(
-        "interview.title", "Interview title", "Interview", "Onsite interview · Sales Rep"
-    ),
+    MergeField("interview.title", "Interview title", "Interview", "Onsite interview · Sales Rep"),
     MergeField(
         "interview.when",
         "Interview date and time",
@@ -97,9 +95,7 @@ MERGE_FIELDS: tuple[MergeField, ...] = (
         "Interview",
         "https://meet.example.com/abc-defg-hij",
     ),
-    MergeField(
-        "interview.interviewers", "Interviewers", "Interview", "Morgan Lee and Sam Patel"
-    ),
+    MergeField("interview.interviewers", "Interviewers", "Interview", "Morgan Lee and Sam Patel"),
     MergeField(
         "interview.reschedule_link",
         "Reschedule link",
@@ -974,26 +970,36 @@ def message_template_copy(*, template: MessageTemplate, actor=None) -> MessageTe
 
 
 def template_uses(template: MessageTemplate) -> list[str]:
-    """What refers to this template ("2 journey steps (in Onsite invitations)"), from every
-    relation other models declare to it, so a journey step that sends it blocks its deletion."""
+    """What refers to this template ("2 journey steps (in Onsite invitations)", "1 scheduling
+    template (Onsite interview)"), from every relation other models declare to it, so anything
+    that sends it blocks its deletion. A row using the template twice counts once."""
     from django.core.exceptions import FieldError
 
-    uses = []
+    rows_by_model: dict = {}
     for relation in template._meta.related_objects:
         if not (relation.one_to_many or relation.one_to_one) or relation.related_model is None:
             continue
         model = relation.related_model
         manager = getattr(model, "unscoped", model._default_manager)
-        rows = manager.filter(**{relation.field.name: template})
-        count = rows.count()
-        if not count:
+        ids = manager.filter(**{relation.field.name: template}).values_list("pk", flat=True)
+        rows_by_model.setdefault(model, set()).update(ids)
+    uses = []
+    for model, ids in rows_by_model.items():
+        if not ids:
             continue
+        rows = getattr(model, "unscoped", model._default_manager).filter(pk__in=ids)
+        count = len(ids)
         noun = model._meta.verbose_name if count == 1 else model._meta.verbose_name_plural
         try:  # journey steps: name the journeys
-            journeys = sorted(set(rows.values_list("version__journey__name", flat=True)))
+            names = sorted(set(rows.values_list("version__journey__name", flat=True)))
         except FieldError:
-            journeys = []
-        where = f" (in {', '.join(journeys)})" if journeys else ""
+            try:  # named rows (scheduling templates): name them
+                names = sorted(set(rows.values_list("name", flat=True)))
+            except FieldError:
+                names = []
+        where = f" (in {', '.join(names)})" if names else ""
+        if names and not hasattr(model, "version"):
+            where = f" ({', '.join(names)})"
         uses.append(f"{count} {noun}{where}")
     return uses
 

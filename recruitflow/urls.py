@@ -101,6 +101,7 @@ urlpatterns = [
     path("interviews/", include("interviews.urls")),
     path("schedule/", include("scheduling.urls")),
     path("s/", include("scheduling.public_urls")),
+    path("calendar/", include("scheduling.feed_urls")),
     path("api/v1/", include(api_patterns)),
     path("webhooks/", include("candidates.webhook_urls")),
     path("webhooks/", include("messaging.webhook_urls")),

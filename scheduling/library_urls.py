@@ -1,4 +1,14 @@
-from django.urls import path  # noqa: F401
+"""Library → Scheduling templates (mounted at /library/scheduling/)."""
+
+from django.urls import path
+
+from . import library_views as views
 
 app_name = "scheduling_library"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.template_list, name="list"),
+    path("new/", views.template_create, name="create"),
+    path("<int:pk>/", views.template_edit, name="edit"),
+    path("<int:pk>/copy/", views.template_copy, name="copy"),
+    path("<int:pk>/delete/", views.template_delete, name="delete"),
+]

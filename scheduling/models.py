@@ -16,8 +16,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from recruitflow.tenancy import TenantModel
 from accounts.models import validate_time_zone
+from recruitflow.tenancy import TenantModel
 
 
 def new_link_token() -> str:
@@ -45,13 +45,15 @@ MESSAGE_KINDS: tuple[tuple[str, str], ...] = (
 MESSAGE_LABELS = dict(MESSAGE_KINDS)
 
 
-def _message_field(label: str, channel: str):
+def _message_field(label: str, channel: str, name: str):
+    # A named reverse relation, so the Library can say a scheduling template uses the message
+    # (journeys.templating.template_uses reads every relation to MessageTemplate).
     return models.ForeignKey(
         "journeys.MessageTemplate",
         null=True,
         blank=True,
         on_delete=models.PROTECT,
-        related_name="+",
+        related_name=f"scheduling_{name}_uses",
         verbose_name=f"{label} ({channel})",
     )
 
@@ -86,16 +88,16 @@ class SchedulingTemplate(TenantModel):
     reminder_delay_hours = models.PositiveSmallIntegerField(
         default=48, help_text="Send the Reminder to Schedule when still unbooked after this long."
     )
-    request_email = _message_field("Request to Schedule", "e-mail")
-    request_sms = _message_field("Request to Schedule", "text")
-    reminder_email = _message_field("Reminder to Schedule", "e-mail")
-    reminder_sms = _message_field("Reminder to Schedule", "text")
-    invitation_email = _message_field("Interview Invitation", "e-mail")
-    invitation_sms = _message_field("Interview Invitation", "text")
-    day_before_email = _message_field("Day Before Interview Reminder", "e-mail")
-    day_before_sms = _message_field("Day Before Interview Reminder", "text")
-    cancellation_email = _message_field("Cancellation Notification", "e-mail")
-    cancellation_sms = _message_field("Cancellation Notification", "text")
+    request_email = _message_field("Request to Schedule", "e-mail", "request_email")
+    request_sms = _message_field("Request to Schedule", "text", "request_sms")
+    reminder_email = _message_field("Reminder to Schedule", "e-mail", "reminder_email")
+    reminder_sms = _message_field("Reminder to Schedule", "text", "reminder_sms")
+    invitation_email = _message_field("Interview Invitation", "e-mail", "invitation_email")
+    invitation_sms = _message_field("Interview Invitation", "text", "invitation_sms")
+    day_before_email = _message_field("Day Before Interview Reminder", "e-mail", "day_before_email")
+    day_before_sms = _message_field("Day Before Interview Reminder", "text", "day_before_sms")
+    cancellation_email = _message_field("Cancellation Notification", "e-mail", "cancellation_email")
+    cancellation_sms = _message_field("Cancellation Notification", "text", "cancellation_sms")
     # The public link ("generic link for e-mail campaigns"): many candidates, one URL.
     public_token = models.CharField(max_length=64, unique=True, default=new_link_token)
     public_link_enabled = models.BooleanField(default=False)

@@ -71,7 +71,67 @@ def victim(alice, bob):
             candidate=candidate,
             started_at=timezone.now(),
         )
+        _scheduling_rows(organization, alice.user, candidate, transition.application)
     return organization
+
+
+def _scheduling_rows(organization, user, candidate, application):
+    """A scheduling template with a request and a booking, a built-in calendar with busy time."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from scheduling.models import (
+        BookedSlot,
+        Booking,
+        BusyBlock,
+        MemberCalendar,
+        RequestSource,
+        RequestStatus,
+        SchedulingRequest,
+        SchedulingTemplate,
+        SchedulingTemplateMember,
+    )
+
+    start = timezone.now().replace(microsecond=0) + timedelta(days=3)
+    MemberCalendar.objects.create(organization=organization, user=user)
+    BusyBlock.objects.create(
+        organization=organization,
+        user=user,
+        title="Acme board meeting",
+        start=start - timedelta(hours=3),
+        end=start - timedelta(hours=2),
+    )
+    template = SchedulingTemplate.objects.create(
+        organization=organization,
+        name="Acme onsite loop",
+        event_title="Acme onsite loop",
+        public_link_enabled=True,
+    )
+    SchedulingTemplateMember.objects.create(organization=organization, template=template, user=user)
+    for status in (RequestStatus.PENDING, RequestStatus.BOOKED):
+        request = SchedulingRequest.objects.create(
+            organization=organization,
+            template=template,
+            candidate=candidate,
+            application=application,
+            source=RequestSource.RECRUITER,
+            status=status,
+            expires_at=start + timedelta(days=7),
+        )
+    booking = Booking.objects.create(
+        organization=organization,
+        request=request,
+        template=template,
+        candidate=candidate,
+        start=start,
+        end=start + timedelta(minutes=45),
+        title="Acme onsite loop",
+        attendee_ids=[user.pk],
+    )
+    BookedSlot.objects.create(
+        organization=organization, booking=booking, user=user, start=booking.start, end=booking.end
+    )
 
 
 @pytest.fixture
@@ -89,7 +149,12 @@ def test_no_url_leaks_or_changes_another_organizations_data_when_walked_as_an_ou
         victim=victim,
         outsider_user=mallory.user,
         outsider_api_key=outsider_key,
-        extra_markers=("Victim", "Acme, see you Tuesday", "Acme onsite"),
+        extra_markers=(
+            "Victim",
+            "Acme, see you Tuesday",
+            "Acme onsite",
+            "Acme board meeting",
+        ),
     )
 
     assert not report.problems, "\n".join(map(str, report.problems))

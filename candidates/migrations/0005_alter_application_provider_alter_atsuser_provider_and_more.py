@@ -4,65 +4,141 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('candidates', '0004_candidate_time_zone'),
+        ("candidates", "0004_candidate_time_zone"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='application',
-            name='provider',
-            field=models.CharField(choices=[('greenhouse', 'Greenhouse'), ('lever', 'Lever'), ('recruitflow', 'RecruitFlow')], max_length=20),
+            model_name="application",
+            name="provider",
+            field=models.CharField(
+                choices=[
+                    ("greenhouse", "Greenhouse"),
+                    ("lever", "Lever"),
+                    ("recruitflow", "RecruitFlow"),
+                ],
+                max_length=20,
+            ),
         ),
         migrations.AlterField(
-            model_name='atsuser',
-            name='provider',
-            field=models.CharField(choices=[('greenhouse', 'Greenhouse'), ('lever', 'Lever'), ('recruitflow', 'RecruitFlow')], max_length=20),
+            model_name="atsuser",
+            name="provider",
+            field=models.CharField(
+                choices=[
+                    ("greenhouse", "Greenhouse"),
+                    ("lever", "Lever"),
+                    ("recruitflow", "RecruitFlow"),
+                ],
+                max_length=20,
+            ),
         ),
         migrations.AlterField(
-            model_name='candidate',
-            name='provider',
-            field=models.CharField(choices=[('greenhouse', 'Greenhouse'), ('lever', 'Lever'), ('recruitflow', 'RecruitFlow')], max_length=20),
+            model_name="candidate",
+            name="provider",
+            field=models.CharField(
+                choices=[
+                    ("greenhouse", "Greenhouse"),
+                    ("lever", "Lever"),
+                    ("recruitflow", "RecruitFlow"),
+                ],
+                max_length=20,
+            ),
         ),
         migrations.AlterField(
-            model_name='department',
-            name='provider',
-            field=models.CharField(choices=[('greenhouse', 'Greenhouse'), ('lever', 'Lever'), ('recruitflow', 'RecruitFlow')], max_length=20),
+            model_name="department",
+            name="provider",
+            field=models.CharField(
+                choices=[
+                    ("greenhouse", "Greenhouse"),
+                    ("lever", "Lever"),
+                    ("recruitflow", "RecruitFlow"),
+                ],
+                max_length=20,
+            ),
         ),
         migrations.AlterField(
-            model_name='job',
-            name='provider',
-            field=models.CharField(choices=[('greenhouse', 'Greenhouse'), ('lever', 'Lever'), ('recruitflow', 'RecruitFlow')], max_length=20),
+            model_name="job",
+            name="provider",
+            field=models.CharField(
+                choices=[
+                    ("greenhouse", "Greenhouse"),
+                    ("lever", "Lever"),
+                    ("recruitflow", "RecruitFlow"),
+                ],
+                max_length=20,
+            ),
         ),
         migrations.AlterField(
-            model_name='office',
-            name='provider',
-            field=models.CharField(choices=[('greenhouse', 'Greenhouse'), ('lever', 'Lever'), ('recruitflow', 'RecruitFlow')], max_length=20),
+            model_name="office",
+            name="provider",
+            field=models.CharField(
+                choices=[
+                    ("greenhouse", "Greenhouse"),
+                    ("lever", "Lever"),
+                    ("recruitflow", "RecruitFlow"),
+                ],
+                max_length=20,
+            ),
         ),
         migrations.AlterField(
-            model_name='stage',
-            name='provider',
-            field=models.CharField(choices=[('greenhouse', 'Greenhouse'), ('lever', 'Lever'), ('recruitflow', 'RecruitFlow')], max_length=20),
+            model_name="stage",
+            name="provider",
+            field=models.CharField(
+                choices=[
+                    ("greenhouse", "Greenhouse"),
+                    ("lever", "Lever"),
+                    ("recruitflow", "RecruitFlow"),
+                ],
+                max_length=20,
+            ),
         ),
         migrations.AlterField(
-            model_name='stagetransition',
-            name='provider',
-            field=models.CharField(choices=[('greenhouse', 'Greenhouse'), ('lever', 'Lever'), ('recruitflow', 'RecruitFlow')], max_length=20),
+            model_name="stagetransition",
+            name="provider",
+            field=models.CharField(
+                choices=[
+                    ("greenhouse", "Greenhouse"),
+                    ("lever", "Lever"),
+                    ("recruitflow", "RecruitFlow"),
+                ],
+                max_length=20,
+            ),
         ),
         migrations.AlterField(
-            model_name='synccursor',
-            name='provider',
-            field=models.CharField(choices=[('greenhouse', 'Greenhouse'), ('lever', 'Lever'), ('recruitflow', 'RecruitFlow')], max_length=20),
+            model_name="synccursor",
+            name="provider",
+            field=models.CharField(
+                choices=[
+                    ("greenhouse", "Greenhouse"),
+                    ("lever", "Lever"),
+                    ("recruitflow", "RecruitFlow"),
+                ],
+                max_length=20,
+            ),
         ),
         migrations.AlterField(
-            model_name='syncrun',
-            name='provider',
-            field=models.CharField(choices=[('greenhouse', 'Greenhouse'), ('lever', 'Lever'), ('recruitflow', 'RecruitFlow')], max_length=20),
+            model_name="syncrun",
+            name="provider",
+            field=models.CharField(
+                choices=[
+                    ("greenhouse", "Greenhouse"),
+                    ("lever", "Lever"),
+                    ("recruitflow", "RecruitFlow"),
+                ],
+                max_length=20,
+            ),
         ),
         migrations.AlterField(
-            model_name='webhookevent',
-            name='provider',
-            field=models.CharField(choices=[('greenhouse', 'Greenhouse'), ('lever', 'Lever'), ('recruitflow', 'RecruitFlow')], max_length=20),
+            model_name="webhookevent",
+            name="provider",
+            field=models.CharField(
+                choices=[
+                    ("greenhouse", "Greenhouse"),
+                    ("lever", "Lever"),
+                    ("recruitflow", "RecruitFlow"),
+                ],
+                max_length=20,
+            ),
         ),
     ]

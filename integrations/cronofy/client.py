@@ -109,7 +109,7 @@ def map_error(response: requests.Response) -> ProviderError | None:
         if error == "invalid_client":
             return AuthError(
                 f"Cronofy rejected the client ID or client secret ({said}). Copy both again "
-                "from the Cronofy developer dashboard into Settings → Integrations → Cronofy.",
+                "from the Cronofy developer dashboard into Settings → Calendars.",
                 status=status,
                 code=error,
                 body=body,
@@ -237,7 +237,7 @@ class CronofyClient:
         if not client_id or not client_secret:
             raise ValueError(
                 "Cronofy needs the application's client ID and client secret: copy them from "
-                "the Cronofy developer dashboard into Settings → Integrations → Cronofy."
+                "the Cronofy developer dashboard into Settings → Calendars."
             )
         self.client_id = client_id
         self.client_secret = client_secret

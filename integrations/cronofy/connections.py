@@ -52,7 +52,7 @@ def provider_for(
     if row is None:
         raise CronofyNotConfigured(
             "Cronofy is not set up: add the application's client ID, client secret and data "
-            "center in Settings → Integrations → Cronofy."
+            "center in Settings → Calendars."
         )
     if recorder is not None:
         kwargs["on_call"] = recorder
@@ -150,7 +150,7 @@ def service_account(settings_row: CronofySettings, provider: CronofyProvider) ->
     if not settings_row.enterprise_connected:
         raise CronofyNotConfigured(
             "Enterprise Connect is not authorized: an administrator of the calendar domain "
-            "must authorize it first in Settings → Integrations → Cronofy."
+            "must authorize it first in Settings → Calendars."
         )
     provider.token_refresher = _locked_refresher(
         provider,
@@ -268,7 +268,7 @@ def connection_request_enterprise_connect(
     row = cronofy_settings_for(organization)
     if row is None:
         raise CronofyNotConfigured(
-            "Cronofy is not set up: add it in Settings → Integrations → Cronofy."
+            "Cronofy is not set up: add it in Settings → Calendars."
         )
     recorder = _recorder(organization)
     provider = provider_for(organization, recorder=recorder)

@@ -67,7 +67,7 @@ def check_signature(
     if not secret:
         raise InvalidSignature(
             "Cronofy is not set up for this organization: add the application's client secret "
-            "in Settings → Integrations → Cronofy."
+            "in Settings → Calendars."
         )
     if not header or not header.strip():
         raise InvalidSignature(
@@ -76,7 +76,7 @@ def check_signature(
     if not verify_signature(raw_body, header, [secret, previous_secret]):
         raise InvalidSignature(
             f"The {SIGNATURE_HEADER} signature matches neither the client secret stored in "
-            "Settings → Integrations → Cronofy nor the previous one. If the client secret was "
+            "Settings → Calendars nor the previous one. If the client secret was "
             "changed in the Cronofy developer dashboard, paste the new one there (keep the old "
             "one as the previous secret until the change is complete)."
         )

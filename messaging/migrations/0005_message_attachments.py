@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('messaging', '0004_webhooks'),
+        ("messaging", "0004_webhooks"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='message',
-            name='attachments',
+            model_name="message",
+            name="attachments",
             field=models.JSONField(blank=True, default=list),
         ),
     ]

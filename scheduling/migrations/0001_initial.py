@@ -9,217 +9,648 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('accounts', '0001_initial'),
-        ('candidates', '0005_alter_application_provider_alter_atsuser_provider_and_more'),
-        ('journeys', '0005_restrict_instead_of_protect'),
+        ("accounts", "0001_initial"),
+        ("candidates", "0005_alter_application_provider_alter_atsuser_provider_and_more"),
+        ("journeys", "0005_restrict_instead_of_protect"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='SchedulingTemplate',
+            name="SchedulingTemplate",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=200)),
-                ('event_title', models.CharField(help_text="The calendar event's title; merge fields such as {{ candidate.full_name }} and {{ job.name }} are filled in.", max_length=200)),
-                ('description', models.TextField(blank=True, help_text='Shown to the candidate on the booking page and in the invitation.')),
-                ('duration_minutes', models.PositiveSmallIntegerField(default=45)),
-                ('location', models.CharField(blank=True, max_length=300)),
-                ('video_link', models.URLField(blank=True, max_length=500)),
-                ('time_zone', models.CharField(default='UTC', max_length=64, validators=[accounts.models.validate_time_zone])),
-                ('windows', models.JSONField(default=scheduling.models._default_windows)),
-                ('minimum_notice_hours', models.PositiveSmallIntegerField(default=24)),
-                ('horizon_days', models.PositiveSmallIntegerField(default=14)),
-                ('buffer_before_minutes', models.PositiveSmallIntegerField(default=0)),
-                ('buffer_after_minutes', models.PositiveSmallIntegerField(default=0)),
-                ('slot_interval_minutes', models.PositiveSmallIntegerField(default=30)),
-                ('daily_limit', models.PositiveSmallIntegerField(blank=True, help_text='Interviews per interviewer per day; empty: no limit.', null=True)),
-                ('reminder_delay_hours', models.PositiveSmallIntegerField(default=48, help_text='Send the Reminder to Schedule when still unbooked after this long.')),
-                ('public_token', models.CharField(default=scheduling.models.new_link_token, max_length=64, unique=True)),
-                ('public_link_enabled', models.BooleanField(default=False)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('cancellation_email', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='journeys.messagetemplate', verbose_name='Cancellation Notification (e-mail)')),
-                ('cancellation_sms', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='journeys.messagetemplate', verbose_name='Cancellation Notification (text)')),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('day_before_email', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='journeys.messagetemplate', verbose_name='Day Before Interview Reminder (e-mail)')),
-                ('day_before_sms', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='journeys.messagetemplate', verbose_name='Day Before Interview Reminder (text)')),
-                ('invitation_email', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='journeys.messagetemplate', verbose_name='Interview Invitation (e-mail)')),
-                ('invitation_sms', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='journeys.messagetemplate', verbose_name='Interview Invitation (text)')),
-                ('organization', models.ForeignKey(editable=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='accounts.organization')),
-                ('reminder_email', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='journeys.messagetemplate', verbose_name='Reminder to Schedule (e-mail)')),
-                ('reminder_sms', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='journeys.messagetemplate', verbose_name='Reminder to Schedule (text)')),
-                ('request_email', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='journeys.messagetemplate', verbose_name='Request to Schedule (e-mail)')),
-                ('request_sms', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='journeys.messagetemplate', verbose_name='Request to Schedule (text)')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=200)),
+                (
+                    "event_title",
+                    models.CharField(
+                        help_text="The calendar event's title; merge fields such as {{ candidate.full_name }} and {{ job.name }} are filled in.",
+                        max_length=200,
+                    ),
+                ),
+                (
+                    "description",
+                    models.TextField(
+                        blank=True,
+                        help_text="Shown to the candidate on the booking page and in the invitation.",
+                    ),
+                ),
+                ("duration_minutes", models.PositiveSmallIntegerField(default=45)),
+                ("location", models.CharField(blank=True, max_length=300)),
+                ("video_link", models.URLField(blank=True, max_length=500)),
+                (
+                    "time_zone",
+                    models.CharField(
+                        default="UTC",
+                        max_length=64,
+                        validators=[accounts.models.validate_time_zone],
+                    ),
+                ),
+                ("windows", models.JSONField(default=scheduling.models._default_windows)),
+                ("minimum_notice_hours", models.PositiveSmallIntegerField(default=24)),
+                ("horizon_days", models.PositiveSmallIntegerField(default=14)),
+                ("buffer_before_minutes", models.PositiveSmallIntegerField(default=0)),
+                ("buffer_after_minutes", models.PositiveSmallIntegerField(default=0)),
+                ("slot_interval_minutes", models.PositiveSmallIntegerField(default=30)),
+                (
+                    "daily_limit",
+                    models.PositiveSmallIntegerField(
+                        blank=True,
+                        help_text="Interviews per interviewer per day; empty: no limit.",
+                        null=True,
+                    ),
+                ),
+                (
+                    "reminder_delay_hours",
+                    models.PositiveSmallIntegerField(
+                        default=48,
+                        help_text="Send the Reminder to Schedule when still unbooked after this long.",
+                    ),
+                ),
+                (
+                    "public_token",
+                    models.CharField(
+                        default=scheduling.models.new_link_token, max_length=64, unique=True
+                    ),
+                ),
+                ("public_link_enabled", models.BooleanField(default=False)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "cancellation_email",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="journeys.messagetemplate",
+                        verbose_name="Cancellation Notification (e-mail)",
+                    ),
+                ),
+                (
+                    "cancellation_sms",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="journeys.messagetemplate",
+                        verbose_name="Cancellation Notification (text)",
+                    ),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "day_before_email",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="journeys.messagetemplate",
+                        verbose_name="Day Before Interview Reminder (e-mail)",
+                    ),
+                ),
+                (
+                    "day_before_sms",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="journeys.messagetemplate",
+                        verbose_name="Day Before Interview Reminder (text)",
+                    ),
+                ),
+                (
+                    "invitation_email",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="journeys.messagetemplate",
+                        verbose_name="Interview Invitation (e-mail)",
+                    ),
+                ),
+                (
+                    "invitation_sms",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="journeys.messagetemplate",
+                        verbose_name="Interview Invitation (text)",
+                    ),
+                ),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        editable=False,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="accounts.organization",
+                    ),
+                ),
+                (
+                    "reminder_email",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="journeys.messagetemplate",
+                        verbose_name="Reminder to Schedule (e-mail)",
+                    ),
+                ),
+                (
+                    "reminder_sms",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="journeys.messagetemplate",
+                        verbose_name="Reminder to Schedule (text)",
+                    ),
+                ),
+                (
+                    "request_email",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="journeys.messagetemplate",
+                        verbose_name="Request to Schedule (e-mail)",
+                    ),
+                ),
+                (
+                    "request_sms",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="journeys.messagetemplate",
+                        verbose_name="Request to Schedule (text)",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['name', 'id'],
+                "ordering": ["name", "id"],
             },
             managers=[
-                ('objects', django.db.models.manager.Manager()),
-                ('unscoped', django.db.models.manager.Manager()),
+                ("objects", django.db.models.manager.Manager()),
+                ("unscoped", django.db.models.manager.Manager()),
             ],
         ),
         migrations.CreateModel(
-            name='SchedulingRequest',
+            name="SchedulingRequest",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('token', models.CharField(default=scheduling.models.new_link_token, max_length=64, unique=True)),
-                ('status', models.CharField(choices=[('pending', 'Waiting for the candidate'), ('booked', 'Booked'), ('cancelled', 'Cancelled'), ('expired', 'Expired')], default='pending', max_length=20)),
-                ('source', models.CharField(choices=[('journey', 'Journey'), ('recruiter', 'Recruiter'), ('public_link', 'Public scheduling link'), ('api', 'API')], max_length=20)),
-                ('step_run_id', models.BigIntegerField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('expires_at', models.DateTimeField()),
-                ('reminder_sent_at', models.DateTimeField(blank=True, null=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('application', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='candidates.application')),
-                ('candidate', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='scheduling_requests', to='candidates.candidate')),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('organization', models.ForeignKey(editable=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='accounts.organization')),
-                ('template', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='requests', to='scheduling.schedulingtemplate')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "token",
+                    models.CharField(
+                        default=scheduling.models.new_link_token, max_length=64, unique=True
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Waiting for the candidate"),
+                            ("booked", "Booked"),
+                            ("cancelled", "Cancelled"),
+                            ("expired", "Expired"),
+                        ],
+                        default="pending",
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "source",
+                    models.CharField(
+                        choices=[
+                            ("journey", "Journey"),
+                            ("recruiter", "Recruiter"),
+                            ("public_link", "Public scheduling link"),
+                            ("api", "API"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("step_run_id", models.BigIntegerField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("expires_at", models.DateTimeField()),
+                ("reminder_sent_at", models.DateTimeField(blank=True, null=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "application",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="candidates.application",
+                    ),
+                ),
+                (
+                    "candidate",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="scheduling_requests",
+                        to="candidates.candidate",
+                    ),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        editable=False,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="accounts.organization",
+                    ),
+                ),
+                (
+                    "template",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="requests",
+                        to="scheduling.schedulingtemplate",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
+                "ordering": ["-created_at", "-id"],
             },
             managers=[
-                ('objects', django.db.models.manager.Manager()),
-                ('unscoped', django.db.models.manager.Manager()),
+                ("objects", django.db.models.manager.Manager()),
+                ("unscoped", django.db.models.manager.Manager()),
             ],
         ),
         migrations.CreateModel(
-            name='Booking',
+            name="Booking",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('start', models.DateTimeField(db_index=True)),
-                ('end', models.DateTimeField()),
-                ('status', models.CharField(choices=[('confirmed', 'Confirmed'), ('cancelled', 'Cancelled')], default='confirmed', max_length=20)),
-                ('title', models.CharField(max_length=300)),
-                ('location', models.CharField(blank=True, max_length=300)),
-                ('video_link', models.URLField(blank=True, max_length=500)),
-                ('candidate_time_zone', models.CharField(default='UTC', max_length=64, validators=[accounts.models.validate_time_zone])),
-                ('ics_uid', models.CharField(default=scheduling.models.new_ics_uid, max_length=100, unique=True)),
-                ('sequence', models.PositiveIntegerField(default=0)),
-                ('attendee_ids', models.JSONField(default=list)),
-                ('reschedule_count', models.PositiveSmallIntegerField(default=0)),
-                ('cancelled_at', models.DateTimeField(blank=True, null=True)),
-                ('cancelled_by', models.CharField(blank=True, choices=[('candidate', 'The candidate'), ('recruiter', 'A team member'), ('interviewer', 'An interviewer deleted the calendar event')], max_length=20)),
-                ('cancel_reason', models.TextField(blank=True)),
-                ('day_before_sent_at', models.DateTimeField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('candidate', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='bookings', to='candidates.candidate')),
-                ('organization', models.ForeignKey(editable=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='accounts.organization')),
-                ('request', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='booking', to='scheduling.schedulingrequest')),
-                ('template', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='bookings', to='scheduling.schedulingtemplate')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("start", models.DateTimeField(db_index=True)),
+                ("end", models.DateTimeField()),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("confirmed", "Confirmed"), ("cancelled", "Cancelled")],
+                        default="confirmed",
+                        max_length=20,
+                    ),
+                ),
+                ("title", models.CharField(max_length=300)),
+                ("location", models.CharField(blank=True, max_length=300)),
+                ("video_link", models.URLField(blank=True, max_length=500)),
+                (
+                    "candidate_time_zone",
+                    models.CharField(
+                        default="UTC",
+                        max_length=64,
+                        validators=[accounts.models.validate_time_zone],
+                    ),
+                ),
+                (
+                    "ics_uid",
+                    models.CharField(
+                        default=scheduling.models.new_ics_uid, max_length=100, unique=True
+                    ),
+                ),
+                ("sequence", models.PositiveIntegerField(default=0)),
+                ("attendee_ids", models.JSONField(default=list)),
+                ("reschedule_count", models.PositiveSmallIntegerField(default=0)),
+                ("cancelled_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "cancelled_by",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("candidate", "The candidate"),
+                            ("recruiter", "A team member"),
+                            ("interviewer", "An interviewer deleted the calendar event"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("cancel_reason", models.TextField(blank=True)),
+                ("day_before_sent_at", models.DateTimeField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "candidate",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="bookings",
+                        to="candidates.candidate",
+                    ),
+                ),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        editable=False,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="accounts.organization",
+                    ),
+                ),
+                (
+                    "request",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="booking",
+                        to="scheduling.schedulingrequest",
+                    ),
+                ),
+                (
+                    "template",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="bookings",
+                        to="scheduling.schedulingtemplate",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['start', 'id'],
+                "ordering": ["start", "id"],
             },
             managers=[
-                ('objects', django.db.models.manager.Manager()),
-                ('unscoped', django.db.models.manager.Manager()),
+                ("objects", django.db.models.manager.Manager()),
+                ("unscoped", django.db.models.manager.Manager()),
             ],
         ),
         migrations.CreateModel(
-            name='SchedulingTemplateMember',
+            name="SchedulingTemplateMember",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('required', models.BooleanField(default=True)),
-                ('organization', models.ForeignKey(editable=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='accounts.organization')),
-                ('template', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='members', to='scheduling.schedulingtemplate')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("required", models.BooleanField(default=True)),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        editable=False,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="accounts.organization",
+                    ),
+                ),
+                (
+                    "template",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="members",
+                        to="scheduling.schedulingtemplate",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-required', 'id'],
+                "ordering": ["-required", "id"],
             },
             managers=[
-                ('objects', django.db.models.manager.Manager()),
-                ('unscoped', django.db.models.manager.Manager()),
+                ("objects", django.db.models.manager.Manager()),
+                ("unscoped", django.db.models.manager.Manager()),
             ],
         ),
         migrations.CreateModel(
-            name='BookedSlot',
+            name="BookedSlot",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('start', models.DateTimeField()),
-                ('end', models.DateTimeField()),
-                ('required', models.BooleanField(default=True)),
-                ('active', models.BooleanField(default=True)),
-                ('organization', models.ForeignKey(editable=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='accounts.organization')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('booking', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='holds', to='scheduling.booking')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("start", models.DateTimeField()),
+                ("end", models.DateTimeField()),
+                ("required", models.BooleanField(default=True)),
+                ("active", models.BooleanField(default=True)),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        editable=False,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="accounts.organization",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "booking",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="holds",
+                        to="scheduling.booking",
+                    ),
+                ),
             ],
             options={
-                'indexes': [models.Index(fields=['organization', 'user', 'start'], name='hold_org_user_start')],
-                'constraints': [models.UniqueConstraint(condition=models.Q(('active', True)), fields=('user', 'start'), name='member_slot_once')],
+                "indexes": [
+                    models.Index(
+                        fields=["organization", "user", "start"], name="hold_org_user_start"
+                    )
+                ],
+                "constraints": [
+                    models.UniqueConstraint(
+                        condition=models.Q(("active", True)),
+                        fields=("user", "start"),
+                        name="member_slot_once",
+                    )
+                ],
             },
             managers=[
-                ('objects', django.db.models.manager.Manager()),
-                ('unscoped', django.db.models.manager.Manager()),
+                ("objects", django.db.models.manager.Manager()),
+                ("unscoped", django.db.models.manager.Manager()),
             ],
         ),
         migrations.CreateModel(
-            name='BusyBlock',
+            name="BusyBlock",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('title', models.CharField(blank=True, max_length=200)),
-                ('start', models.DateTimeField()),
-                ('end', models.DateTimeField()),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('organization', models.ForeignKey(editable=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='accounts.organization')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("title", models.CharField(blank=True, max_length=200)),
+                ("start", models.DateTimeField()),
+                ("end", models.DateTimeField()),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        editable=False,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="accounts.organization",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['start', 'id'],
-                'indexes': [models.Index(fields=['organization', 'user', 'start'], name='busy_org_user')],
-                'constraints': [models.CheckConstraint(condition=models.Q(('end__gt', models.F('start'))), name='busy_ends_later')],
+                "ordering": ["start", "id"],
+                "indexes": [
+                    models.Index(fields=["organization", "user", "start"], name="busy_org_user")
+                ],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("end__gt", models.F("start"))), name="busy_ends_later"
+                    )
+                ],
             },
             managers=[
-                ('objects', django.db.models.manager.Manager()),
-                ('unscoped', django.db.models.manager.Manager()),
+                ("objects", django.db.models.manager.Manager()),
+                ("unscoped", django.db.models.manager.Manager()),
             ],
         ),
         migrations.CreateModel(
-            name='MemberCalendar',
+            name="MemberCalendar",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('time_zone', models.CharField(default='UTC', max_length=64, validators=[accounts.models.validate_time_zone])),
-                ('working_hours', models.JSONField(default=scheduling.models._default_windows)),
-                ('feed_token', models.CharField(default=scheduling.models.new_link_token, max_length=64, unique=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('organization', models.ForeignKey(editable=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='accounts.organization')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "time_zone",
+                    models.CharField(
+                        default="UTC",
+                        max_length=64,
+                        validators=[accounts.models.validate_time_zone],
+                    ),
+                ),
+                ("working_hours", models.JSONField(default=scheduling.models._default_windows)),
+                (
+                    "feed_token",
+                    models.CharField(
+                        default=scheduling.models.new_link_token, max_length=64, unique=True
+                    ),
+                ),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        editable=False,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="accounts.organization",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('organization', 'user'), name='member_calendar_once')],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("organization", "user"), name="member_calendar_once"
+                    )
+                ],
             },
             managers=[
-                ('objects', django.db.models.manager.Manager()),
-                ('unscoped', django.db.models.manager.Manager()),
+                ("objects", django.db.models.manager.Manager()),
+                ("unscoped", django.db.models.manager.Manager()),
             ],
         ),
         migrations.AddConstraint(
-            model_name='schedulingtemplate',
-            constraint=models.UniqueConstraint(fields=('organization', 'name'), name='scheduling_template_name_once'),
+            model_name="schedulingtemplate",
+            constraint=models.UniqueConstraint(
+                fields=("organization", "name"), name="scheduling_template_name_once"
+            ),
         ),
         migrations.AddIndex(
-            model_name='schedulingrequest',
-            index=models.Index(fields=['organization', 'status'], name='request_org_status'),
+            model_name="schedulingrequest",
+            index=models.Index(fields=["organization", "status"], name="request_org_status"),
         ),
         migrations.AddConstraint(
-            model_name='schedulingrequest',
-            constraint=models.UniqueConstraint(condition=models.Q(('step_run_id__isnull', False)), fields=('organization', 'step_run_id'), name='one_request_per_step_run'),
+            model_name="schedulingrequest",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("step_run_id__isnull", False)),
+                fields=("organization", "step_run_id"),
+                name="one_request_per_step_run",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='booking',
-            constraint=models.CheckConstraint(condition=models.Q(('end__gt', models.F('start'))), name='booking_ends_later'),
+            model_name="booking",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("end__gt", models.F("start"))), name="booking_ends_later"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='schedulingtemplatemember',
-            constraint=models.UniqueConstraint(fields=('template', 'user'), name='template_member_once'),
+            model_name="schedulingtemplatemember",
+            constraint=models.UniqueConstraint(
+                fields=("template", "user"), name="template_member_once"
+            ),
         ),
     ]

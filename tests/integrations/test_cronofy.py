@@ -212,7 +212,7 @@ def test_each_data_center_has_its_api_and_app_host_and_the_sdk_uses_them():
 
 
 def test_missing_application_credentials_say_where_to_put_them():
-    with pytest.raises(ValueError, match="Settings → Integrations → Cronofy"):
+    with pytest.raises(ValueError, match="Settings → Calendars"):
         CronofyClient(client_id="", client_secret="")
 
 
@@ -596,7 +596,7 @@ def test_a_wrong_stored_secret_gives_an_error_that_says_what_to_fix(sandbox, rec
         misconfigured.check_webhook(delivered["body"], delivered["headers"])
     message = str(error.value)
     assert (
-        "matches neither the client secret stored in Settings → Integrations → Cronofy" in message
+        "matches neither the client secret stored in Settings → Calendars" in message
     )
     assert "paste the new one there" in message
     with pytest.raises(InvalidSignature, match="no Cronofy-HMAC-SHA256 header"):
@@ -699,7 +699,7 @@ def test_a_sub_account_uses_its_parents_cronofy_settings(org, cronofy_settings, 
 
 
 def test_without_settings_the_error_says_where_to_add_them(mallory):
-    with pytest.raises(connections.CronofyNotConfigured, match="Settings → Integrations → Cronofy"):
+    with pytest.raises(connections.CronofyNotConfigured, match="Settings → Calendars"):
         connections.provider_for(mallory.organization)
 
 

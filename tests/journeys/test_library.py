@@ -55,7 +55,7 @@ def test_library_shows_message_templates_and_what_comes_later(alice, client_for)
     make_template(alice.organization)
     page = client_for(alice).get(reverse("library")).content.decode()
     assert "Message templates" in page and "1</strong> e-mail" in page
-    assert "Scheduling templates" in page and "Comes with scheduling" in page
+    assert "Scheduling templates" in page and "0</strong> scheduling templates" in page
     assert "Interview templates" in page and "Comes with video interviews" in page
     assert reverse("library") == reverse("library:index") == "/library/"
 

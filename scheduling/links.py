@@ -1,0 +1,58 @@
+"""Signed links: the candidate's scheduling link, a template's public link, a member's feed.
+
+The database keeps a random token per request / template / calendar; the URL carries that token
+*signed* with the project's secret key (``<token>:<signature>``, a salt per kind of link). A URL
+converter signs on ``reverse`` and checks on resolve, so views receive the bare token and code
+builds links with ``reverse("booking:page", args=[request.token])`` as usual. A token read out
+of the database (a backup, a log) is not a working link without the secret, and a tampered URL
+resolves to an empty token, which matches nothing (404).
+"""
+
+from __future__ import annotations
+
+from django.core import signing
+
+
+class _SignedToken:
+    # Loose on purpose: a bare or tampered token still reaches the view, as "" (a 404 page).
+    regex = r"[A-Za-z0-9_:\-]+"
+    salt = ""
+
+    def to_python(self, value: str) -> str:
+        try:
+            return signing.Signer(salt=self.salt).unsign(value)
+        except signing.BadSignature:
+            return ""
+
+    def to_url(self, value: str) -> str:
+        if not value:
+            raise ValueError("A link needs a token.")
+        return signing.Signer(salt=self.salt).sign(value)
+
+
+class RequestTokenConverter(_SignedToken):
+    salt = "scheduling.request"
+
+
+class PublicTokenConverter(_SignedToken):
+    salt = "scheduling.public-link"
+
+
+class FeedTokenConverter(_SignedToken):
+    salt = "scheduling.calendar-feed"
+
+
+def register() -> None:
+    """Make ``<request_token:…>``, ``<public_token:…>`` and ``<feed_token:…>`` usable in URL
+    patterns (idempotent: every URL module that uses them calls it first)."""
+    from django.urls import register_converter
+    from django.urls.converters import get_converters
+
+    known = get_converters()
+    for name, converter in (
+        ("request_token", RequestTokenConverter),
+        ("public_token", PublicTokenConverter),
+        ("feed_token", FeedTokenConverter),
+    ):
+        if name not in known:
+            register_converter(converter, name)

@@ -1,0 +1,338 @@
+"""The five scheduling messages: render one for a request or a booking and send it.
+
+A scheduling template names, for each message kind, a Library e-mail and/or a Library text
+message (``<kind>_email`` / ``<kind>_sms``). :func:`notify` renders every configured channel with
+the candidate's merge fields plus the scheduling link and the interview (its time in the
+candidate's own zone, with the zone named) and queues it through the messaging outbox. The
+Interview Invitation e-mail carries the booking's ``.ics`` (METHOD:REQUEST) and the Cancellation
+Notification e-mail the cancelling ``.ics`` (METHOD:CANCEL), so calendar apps update the same
+event.
+
+Each send has an idempotency key, so running a notification twice (a retried task, two beat
+ticks) queues one message per channel.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.urls import reverse
+from django.utils import timezone
+
+from .models import MESSAGE_LABELS, Booking, BookingStatus, SchedulingRequest, SchedulingTemplate
+
+KINDS = ("request", "reminder", "invitation", "day_before", "cancellation")
+CHANNELS = ("email", "sms")
+CHANNEL_LABELS = {"email": "e-mail", "sms": "text message"}
+SOURCE = "scheduling"
+
+# ----------------------------------------------------------------------------------------------
+# Links and words
+# ----------------------------------------------------------------------------------------------
+
+
+def _absolute(name: str, token: str) -> str:
+    return settings.PUBLIC_BASE_URL + reverse(name, args=[token])
+
+
+def request_link(request: SchedulingRequest) -> str:
+    """The candidate's booking page (absolute URL)."""
+    return _absolute("booking:page", request.token)
+
+
+def reschedule_link(request: SchedulingRequest) -> str:
+    return _absolute("booking:reschedule", request.token)
+
+
+def cancel_link(request: SchedulingRequest) -> str:
+    return _absolute("booking:cancel", request.token)
+
+
+def person_name(user) -> str:
+    return (user.get_full_name() or "").strip() or user.email or user.get_username()
+
+
+def join_names(names: list[str]) -> str:
+    """``A``, ``A and B``, ``A, B and C``."""
+    if len(names) <= 1:
+        return "".join(names)
+    return f"{', '.join(names[:-1])} and {names[-1]}"
+
+
+def duration_words(minutes: int) -> str:
+    hours, rest = divmod(int(minutes), 60)
+    parts = []
+    if hours:
+        parts.append(f"{hours} hour" + ("s" if hours > 1 else ""))
+    if rest or not hours:
+        parts.append(f"{rest} minute" + ("" if rest == 1 else "s"))
+    return " ".join(parts)
+
+
+def when_long(start: datetime, end: datetime, zone: str) -> str:
+    """``Tuesday 3 March 2026, 14:00–14:45 (Europe/London)``."""
+    tz = ZoneInfo(zone)
+    local_start, local_end = start.astimezone(tz), end.astimezone(tz)
+    day = f"{local_start:%A} {local_start.day} {local_start:%B %Y}"
+    if local_end.date() == local_start.date():
+        return f"{day}, {local_start:%H:%M}–{local_end:%H:%M} ({zone})"
+    end_day = f"{local_end:%A} {local_end.day} {local_end:%B %Y}"
+    return f"{day}, {local_start:%H:%M} – {end_day}, {local_end:%H:%M} ({zone})"
+
+
+def when_short(start: datetime, end: datetime, zone: str) -> str:
+    """``Tue 3 Mar 14:00–14:45 (Europe/London)``."""
+    tz = ZoneInfo(zone)
+    local_start, local_end = start.astimezone(tz), end.astimezone(tz)
+    day = f"{local_start:%a} {local_start.day} {local_start:%b}"
+    if local_end.date() == local_start.date():
+        return f"{day} {local_start:%H:%M}–{local_end:%H:%M} ({zone})"
+    end_day = f"{local_end:%a} {local_end.day} {local_end:%b}"
+    return f"{day} {local_start:%H:%M} – {end_day} {local_end:%H:%M} ({zone})"
+
+
+# ----------------------------------------------------------------------------------------------
+# People and titles
+# ----------------------------------------------------------------------------------------------
+
+
+def template_interviewers(template: SchedulingTemplate) -> list:
+    """Users of the template's members, required ones first."""
+    from django.contrib.auth import get_user_model
+
+    ids = list(template.members.filter(required=True).values_list("user_id", flat=True))
+    users = {u.pk: u for u in get_user_model().objects.filter(pk__in=ids)}
+    return [users[pk] for pk in ids if pk in users]
+
+
+def booking_attendees(booking: Booking) -> list[tuple[object, bool]]:
+    """``(user, required)`` of the members invited to ``booking``, in invitation order. The
+    role is the one of the member's latest hold (a reschedule writes new holds)."""
+    from django.contrib.auth import get_user_model
+
+    roles: dict[int, bool] = {}
+    for user_id, required in booking.holds.order_by("id").values_list("user_id", "required"):
+        roles[user_id] = required
+    ids = [int(pk) for pk in booking.attendee_ids or []]
+    users = {u.pk: u for u in get_user_model().objects.filter(pk__in=ids)}
+    return [(users[pk], roles.get(pk, True)) for pk in ids if pk in users]
+
+
+def event_title(*, template: SchedulingTemplate, context: dict) -> str:
+    """The template's event title with its merge fields filled in (the plain title when it
+    cannot render: the Library editor refuses such titles, older rows keep working)."""
+    from journeys import templating
+
+    try:
+        text = templating.render_parts(
+            channel=templating.SMS, text_body=template.event_title, context=context
+        ).text
+    except (templating.TemplateInvalid, ValueError, TypeError):
+        text = template.event_title
+    return " ".join(text.split()) or template.name
+
+
+# ----------------------------------------------------------------------------------------------
+# Sending
+# ----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One channel of one notification: queued (``message``) or not (``reason``)."""
+
+    channel: str
+    template_name: str
+    message: object | None = None
+    reason: str = ""
+
+    @property
+    def sent(self) -> bool:
+        return self.message is not None
+
+
+@dataclass
+class NotifyResult:
+    kind: str
+    deliveries: list[Delivery] = field(default_factory=list)
+
+    @property
+    def label(self) -> str:
+        return MESSAGE_LABELS[self.kind]
+
+    @property
+    def sent(self) -> list[Delivery]:
+        return [d for d in self.deliveries if d.sent]
+
+    @property
+    def skipped(self) -> list[Delivery]:
+        return [d for d in self.deliveries if not d.sent]
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.deliveries)
+
+    def channels_sent(self) -> str:
+        """``"e-mail and text message"`` (what went out), or ``""``."""
+        return join_names([CHANNEL_LABELS[d.channel] for d in self.sent])
+
+    def problems(self) -> list[str]:
+        return [
+            f"{self.label} {CHANNEL_LABELS[d.channel]} not sent: {d.reason}" for d in self.skipped
+        ]
+
+
+def interview_fields(
+    *,
+    request: SchedulingRequest,
+    booking: Booking | None,
+    title: str,
+) -> dict:
+    template = request.template
+    fields = {
+        "title": title,
+        "duration": duration_words(template.duration_minutes),
+        "location": template.location,
+        "video_link": template.video_link,
+        "interviewers": join_names([person_name(u) for u in template_interviewers(template)]),
+        "when": "",
+        "reschedule_link": "",
+        "cancel_link": "",
+    }
+    if booking is not None:
+        minutes = int((booking.end - booking.start).total_seconds() // 60)
+        fields.update(
+            title=booking.title,
+            duration=duration_words(minutes),
+            location=booking.location,
+            video_link=booking.video_link,
+            interviewers=join_names([person_name(u) for u, _ in booking_attendees(booking)]),
+            when=when_long(booking.start, booking.end, booking.candidate_time_zone),
+        )
+        if booking.status == BookingStatus.CONFIRMED:
+            fields.update(
+                reschedule_link=reschedule_link(request), cancel_link=cancel_link(request)
+            )
+    return fields
+
+
+def message_context(
+    *, organization, request: SchedulingRequest, booking: Booking | None = None
+) -> dict:
+    """The merge context of a scheduling message (also used for the event title)."""
+    from journeys import templating
+
+    base = templating.merge_context(
+        organization=organization, candidate=request.candidate, application=request.application
+    )
+    title = booking.title if booking else event_title(template=request.template, context=base)
+    return templating.merge_context(
+        organization=organization,
+        candidate=request.candidate,
+        application=request.application,
+        extra={
+            "scheduling_link": request_link(request),
+            "interview": interview_fields(request=request, booking=booking, title=title),
+        },
+    )
+
+
+def _idempotency_key(kind: str, channel: str, request, booking) -> str:
+    if kind in ("invitation", "day_before") and booking is not None:
+        # A reschedule (sequence + 1) sends a new invitation and a new day-before reminder.
+        return f"sched-{request.pk}-{kind}-{booking.sequence}-{channel}"
+    return f"sched-{request.pk}-{kind}-{channel}"
+
+
+def _attachments(kind: str, *, organization, booking: Booking | None) -> list[dict]:
+    from .ics import booking_ics
+
+    if booking is None:
+        return []
+    if kind == "invitation":
+        method, filename = "REQUEST", "invite.ics"
+    elif kind == "cancellation":
+        method, filename = "CANCEL", "cancel.ics"
+    else:
+        return []
+    return [
+        {
+            "filename": filename,
+            "mimetype": f"text/calendar; method={method}",
+            "content": booking_ics(booking, method=method, organization=organization),
+        }
+    ]
+
+
+def notify(
+    *,
+    organization,
+    kind: str,
+    request: SchedulingRequest,
+    booking: Booking | None = None,
+) -> NotifyResult:
+    """Render and queue message ``kind`` for ``request`` (and its ``booking``) on every channel
+    the template configures. A channel that cannot go out (no address, opted out, a template
+    that cannot render) is a skipped :class:`Delivery` with the reason; messaging records
+    address and opt-out skips on the timeline, this function records render failures."""
+    from journeys import templating
+    from messaging.services import CannotSend, message_send
+
+    if kind not in KINDS:
+        raise ValueError(f"Unknown scheduling message {kind!r}; use one of {', '.join(KINDS)}.")
+    template = request.template
+    result = NotifyResult(kind)
+    context = None
+    for channel in CHANNELS:
+        library_template = template.message_template(kind, channel)
+        if library_template is None:
+            continue
+        if context is None:
+            context = message_context(organization=organization, request=request, booking=booking)
+        try:
+            rendered = templating.render(library_template, context)
+        except (templating.TemplateInvalid, ValueError, TypeError) as exc:
+            reason = (
+                f"the Library template “{library_template.name}” can't be rendered ({exc}); "
+                "fix it in the Library"
+            )
+            result.deliveries.append(Delivery(channel, library_template.name, reason=reason))
+            _record_problem(organization=organization, request=request, kind=kind, reason=reason)
+            continue
+        try:
+            message = message_send(
+                organization=organization,
+                candidate=request.candidate,
+                channel=channel,
+                body=rendered.text,
+                subject=rendered.subject,
+                html=rendered.html,
+                source=SOURCE,
+                idempotency_key=_idempotency_key(kind, channel, request, booking),
+                attachments=_attachments(kind, organization=organization, booking=booking)
+                if channel == "email"
+                else None,
+            )
+        except CannotSend as exc:
+            result.deliveries.append(Delivery(channel, library_template.name, reason=exc.reason))
+            continue
+        result.deliveries.append(Delivery(channel, library_template.name, message=message))
+    return result
+
+
+def _record_problem(*, organization, request: SchedulingRequest, kind: str, reason: str) -> None:
+    from candidates.models import TimelineEvent
+
+    TimelineEvent.objects.create(
+        organization=organization,
+        candidate=request.candidate,
+        application=request.application,
+        kind="message_skipped",
+        summary=f"{MESSAGE_LABELS[kind]} not sent"[:500],
+        detail=reason,
+        data={"source": SOURCE, "request_id": request.pk, "message": kind},
+        occurred_at=timezone.now(),
+    )
