@@ -17,7 +17,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from . import services
+from . import engine, services
 from .models import (
     ConditionCheck,
     ExitRule,
@@ -30,8 +30,8 @@ from .models import (
     TriggerKind,
 )
 
-# The step kinds the builder offers today. Scheduling requests and video interviews plug into
-# the same interface when the Schedule and Interviews pages ship their Library templates.
+# The built-in step kinds the builder offers. Other apps add theirs (scheduling requests, video
+# interviews) with ``journeys.engine.register_step_kind``: see :func:`builder_step_kinds`.
 BUILDER_STEP_KINDS = [
     StepKind.SEND_EMAIL,
     StepKind.SEND_SMS,
@@ -56,6 +56,20 @@ MAX_STEPS = 50
 _TIME = re.compile(r"([01][0-9]|2[0-3]):[0-5][0-9]")
 
 
+def builder_step_kinds() -> list[str]:
+    """Every step kind the builder offers: the built-in ones, then the plugged-in ones."""
+    return [*BUILDER_STEP_KINDS, *(k for k in engine.STEP_KINDS if k not in BUILDER_STEP_KINDS)]
+
+
+def plugin_kind(kind: str) -> engine.PluginStepKind | None:
+    """The registration of a plugged-in step kind (None for built-in or unknown kinds)."""
+    return engine.STEP_KINDS.get(kind)
+
+
+def _kind_label(kind: str) -> str:
+    return StepKind(kind).label if kind in StepKind.values else str(kind)
+
+
 def default_step_config(kind: str) -> dict[str, Any]:
     """What a newly added step starts with: a complete, sensible setting to adjust."""
     if kind == StepKind.WAIT:
@@ -73,16 +87,46 @@ def _whole_number(value, label: str, *, low: int, high: int) -> int:
     return value
 
 
-def clean_step_config(kind: str, config: Any) -> dict[str, Any]:
+def _clean_plugin_config(
+    plugin: engine.PluginStepKind, config: dict, organization
+) -> dict[str, Any]:
+    """``{field: id}`` (or ``{}`` while nothing is chosen). With the organization, the id must
+    be one of the choices the builder offers it."""
+    unknown = set(config) - {plugin.field}
+    if unknown:
+        raise ValidationError(
+            f"“{plugin.label}” takes only {plugin.field}, not {', '.join(sorted(unknown))}."
+        )
+    value = config.get(plugin.field)
+    if value is None:
+        return {}
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValidationError(
+            f"{plugin.field} must be the id of a {plugin.field_label.lower()} (a whole number)."
+        )
+    if organization is not None and value not in plugin.option_ids(organization):
+        raise ValidationError(
+            f"There is no {plugin.field_label.lower()} {value} in your organization: choose one "
+            "from the list (or create one in the Library)."
+        )
+    return {plugin.field: value}
+
+
+def clean_step_config(kind: str, config: Any, *, organization=None) -> dict[str, Any]:
     """The normalized ``config`` of a step of ``kind`` (see ``JourneyStep``), or a
-    ValidationError that says what is wrong and how to fix it."""
-    if kind not in BUILDER_STEP_KINDS:
-        offered = ", ".join(str(k) for k in BUILDER_STEP_KINDS)
+    ValidationError that says what is wrong and how to fix it. ``organization`` lets a
+    plugged-in kind check that the chosen item exists there."""
+    offered_kinds = builder_step_kinds()
+    if kind not in offered_kinds:
+        offered = ", ".join(str(k) for k in offered_kinds)
         raise ValidationError(f"“{kind}” is not a step you can add yet. Use one of: {offered}.")
     if config is None:
         config = {}
     if not isinstance(config, dict):
         raise ValidationError("Step settings must be an object (for example {}).")
+    plugin = plugin_kind(kind)
+    if plugin is not None:
+        return _clean_plugin_config(plugin, config, organization)
     if kind == StepKind.WAIT:
         mode = config.get("mode", "duration")
         if mode == "duration":
@@ -143,7 +187,7 @@ def clean_step_config(kind: str, config: Any) -> dict[str, Any]:
         return {"check": check, "expect": expect}
     if config:
         raise ValidationError(
-            f"“{StepKind(kind).label}” takes no settings here; leave them empty ({{}})."
+            f"“{_kind_label(kind)}” takes no settings here; leave them empty ({{}})."
         )
     return {}
 
@@ -341,7 +385,11 @@ def journey_step_add(
     position: int | None = None,
 ) -> JourneyStep:
     """Add a step of ``kind`` at ``position`` (1-based; default: at the end)."""
-    config = clean_step_config(kind, default_step_config(kind) if config is None else config)
+    config = clean_step_config(
+        kind,
+        default_step_config(kind) if config is None else config,
+        organization=journey.organization,
+    )
     message_template = clean_step_template(kind, message_template)
     journey = _locked(journey)
     version = _editable_version(journey, user)
@@ -377,8 +425,8 @@ def journey_step_configure(
     message_template: MessageTemplate | None = None,
     config: dict | None = None,
 ) -> JourneyStep:
-    """Set a step's template (send steps) and settings (waits and conditions)."""
-    config = clean_step_config(step.kind, config)
+    """Set a step's template (send steps) and settings (waits, conditions, plugged-in kinds)."""
+    config = clean_step_config(step.kind, config, organization=journey.organization)
     message_template = clean_step_template(step.kind, message_template)
     journey = _locked(journey)
     if (
@@ -444,7 +492,7 @@ def journey_steps_replace(*, journey: Journey, steps: list[dict], user=None) -> 
     for number, item in enumerate(steps, start=1):
         kind = item.get("kind")
         try:
-            config = clean_step_config(kind, item.get("config"))
+            config = clean_step_config(kind, item.get("config"), organization=journey.organization)
             template = clean_step_template(kind, item.get("message_template"))
         except ValidationError as exc:
             errors[f"steps[{number}]"] = exc.messages

@@ -29,9 +29,11 @@ How a candidate goes through a journey:
    and a sweep on each dispatcher tick reads new "replied"/"booked" timeline events and opt-out
    locks since the last tick and cancels the matching runs at once.
 
-Step kinds are handled by a registry (:data:`STEP_HANDLERS`); scheduling requests and video
-interviews plug in with :func:`register_step_handler` when their features exist. Until then
-``journey_activate`` refuses journeys that use them.
+Step kinds are handled by a registry (:data:`STEP_HANDLERS`). A higher app (scheduling, video
+interviews) plugs a whole step kind in with :func:`register_step_kind`: its runner, what the
+builder offers to choose from, how a step reads, and what stops a journey using it from being
+activated (:data:`STEP_KINDS`). Journeys never imports those apps; a kind nobody registered is
+refused by ``journey_activate``.
 
 This module holds matching, runs and step execution; the built-in step kinds are in
 ``journeys.steps``, the exit rules in ``journeys.exits``, the beat sweeps in
@@ -239,14 +241,85 @@ STEP_HANDLERS: dict[str, StepHandler] = {}
 
 
 def register_step_handler(kind: str, *, contacts_candidate: bool):
-    """Register the function that executes steps of ``kind`` (scheduling requests and video
-    interviews register theirs from their own apps)."""
+    """Register the function that executes steps of ``kind`` (the built-in kinds; a higher app
+    adds a whole kind, builder included, with :func:`register_step_kind`)."""
 
     def decorator(func: Callable[[StepContext], StepOutcome]):
         STEP_HANDLERS[kind] = StepHandler(func, contacts_candidate)
         return func
 
     return decorator
+
+
+@dataclass(frozen=True)
+class PluginStepKind:
+    """A step kind another app adds to journeys. Its step stores one choice in ``config``
+    (``{field: <id>}``, e.g. ``{"template_id": 7}``), picked in the builder from
+    ``options(organization)``.
+
+    - ``options(organization) -> [(id, label), ...]``: what the builder's select offers.
+    - ``describe(config, organization) -> str``: the step in one line, e.g.
+      "Send scheduling request: Onsite interview".
+    - ``problems(organization, config) -> [str, ...]``: why a step so configured can't run
+      (a missing or deleted choice, an unusable one), each finishing the sentence
+      "Step 2 (Send scheduling request) can't run yet: …". Empty when it can run.
+    - ``field_label``: the select's label; ``empty_text`` and ``create_url()`` /
+      ``create_label``: what the builder shows when there is nothing to choose yet.
+    """
+
+    kind: str
+    label: str
+    field: str
+    field_label: str
+    options: Callable[[object], list[tuple[int, str]]]
+    describe: Callable[[dict, object], str]
+    problems: Callable[[object, dict], list[str]]
+    empty_text: str = ""
+    create_url: Callable[[], str] | None = None
+    create_label: str = ""
+
+    def option_ids(self, organization) -> set[int]:
+        return {int(pk) for pk, _ in self.options(organization)}
+
+
+STEP_KINDS: dict[str, PluginStepKind] = {}
+
+
+def register_step_kind(
+    kind: str,
+    *,
+    run: Callable[[StepContext], StepOutcome],
+    contacts_candidate: bool,
+    options: Callable[[object], list[tuple[int, str]]],
+    describe: Callable[[dict, object], str],
+    problems: Callable[[object, dict], list[str]],
+    field_label: str,
+    field: str = "template_id",
+    empty_text: str = "",
+    create_url: Callable[[], str] | None = None,
+    create_label: str = "",
+) -> PluginStepKind:
+    """Plug a step kind (one of :class:`journeys.models.StepKind`) into the engine and the
+    builder: ``run`` executes its steps, the rest is described on :class:`PluginStepKind`.
+    Registering again replaces the earlier registration (an app's ``ready()`` may run twice in
+    tests)."""
+    if kind not in StepKind.values:
+        raise ValueError(f"{kind!r} is not a journey step kind (see journeys.models.StepKind).")
+    STEP_HANDLERS[kind] = StepHandler(run, contacts_candidate)
+    plugin = PluginStepKind(
+        kind=kind,
+        label=StepKind(kind).label,
+        field=field,
+        field_label=field_label,
+        options=options,
+        describe=describe,
+        problems=problems,
+        empty_text=empty_text,
+        create_url=create_url,
+        create_label=create_label,
+    )
+    STEP_KINDS[kind] = plugin
+    return plugin
 
 
 def timeline_event(kind: str, summary: str, detail: str = "", **data) -> dict:

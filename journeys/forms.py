@@ -12,7 +12,7 @@ from django.core.exceptions import ValidationError
 from candidates.models import Application, ApplicationStatus, Candidate, Department, Job, Office
 from candidates.selectors import candidate_filter_options
 
-from .editing import WEEKDAY_NAMES, clean_step_config
+from .editing import WEEKDAY_NAMES, builder_step_kinds, clean_step_config, plugin_kind
 from .models import (
     ConditionCheck,
     ExitRule,
@@ -194,6 +194,9 @@ def describe_step(step: JourneyStep) -> str:
         return f"Continue only if not: {check.lower()}"
     if step.kind == StepKind.EXIT:
         return "Exit the journey"
+    plugin = plugin_kind(step.kind)
+    if plugin is not None:
+        return plugin.describe(config, step.organization)
     return step.get_kind_display()
 
 
@@ -357,19 +360,14 @@ class ExitRulesForm(forms.Form):
 
 
 class AddStepForm(forms.Form):
-    kind = forms.ChoiceField(
-        choices=[
-            (k.value, k.label)
-            for k in (
-                StepKind.SEND_EMAIL,
-                StepKind.SEND_SMS,
-                StepKind.WAIT,
-                StepKind.CONDITION,
-                StepKind.EXIT,
-            )
-        ]
-    )
+    """The kinds the builder offers: the built-in ones and those other apps plugged in."""
+
+    kind = forms.ChoiceField(choices=())
     position = forms.IntegerField(required=False, min_value=1)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["kind"].choices = [(k, StepKind(k).label) for k in builder_step_kinds()]
 
 
 # ----------------------------------------------------------------------------------------------
@@ -390,9 +388,9 @@ class StepForm(forms.Form):
     def template(self) -> MessageTemplate | None:
         return None
 
-    def _check_config(self, config: dict) -> dict:
+    def _check_config(self, config: dict, *, organization=None) -> dict:
         try:
-            return clean_step_config(self.step.kind, config)
+            return clean_step_config(self.step.kind, config, organization=organization)
         except ValidationError as exc:
             raise forms.ValidationError(exc.messages) from exc
 
@@ -512,7 +510,48 @@ class ConditionStepForm(StepForm):
         return self._config
 
 
+class PluginStepForm(StepForm):
+    """A plugged-in step kind (e.g. "Send scheduling request"): one select of what its app
+    offers (``PluginStepKind.options``), stored as ``{field: id}``."""
+
+    choice = forms.TypedChoiceField(choices=(), coerce=int, empty_value=None)
+
+    def __init__(self, *args, step: JourneyStep, **kwargs):
+        self.plugin = plugin_kind(step.kind)
+        config = step.config or {}
+        kwargs.setdefault("initial", {"choice": config.get(self.plugin.field)})
+        super().__init__(*args, step=step, **kwargs)
+        self.organization = step.organization
+        options = self.plugin.options(self.organization)
+        self.has_options = bool(options)
+        label = self.plugin.field_label
+        field = self.fields["choice"]
+        field.label = label
+        field.choices = [("", f"Choose a {label.lower()}…"), *options]
+        field.error_messages["required"] = f"Choose the {label.lower()} this step uses."
+        field.error_messages["invalid_choice"] = (
+            f"That {label.lower()} is no longer in the Library: choose another one."
+        )
+
+    @property
+    def create_url(self) -> str:
+        return self.plugin.create_url() if self.plugin.create_url else ""
+
+    def clean(self):
+        data = super().clean()
+        if not self.errors:
+            self._config = self._check_config(
+                {self.plugin.field: data["choice"]}, organization=self.organization
+            )
+        return data
+
+    def config(self):
+        return self._config
+
+
 def step_form_class(kind: str) -> type[StepForm]:
+    if plugin_kind(kind) is not None:
+        return PluginStepForm
     if kind in (StepKind.SEND_EMAIL, StepKind.SEND_SMS):
         return SendStepForm
     if kind == StepKind.WAIT:

@@ -10,7 +10,7 @@ from rest_framework import exceptions, serializers
 from candidates.models import ApplicationStatus, Department, Job, Office
 from recruitflow.api import StrictCharField
 
-from .editing import BUILDER_STEP_KINDS, MAX_STALE_DAYS, MAX_STEPS, MAX_WAIT_DAYS
+from .editing import MAX_STALE_DAYS, MAX_STEPS, MAX_WAIT_DAYS, builder_step_kinds
 from .forms import CriteriaNames, describe_trigger
 from .models import (
     ConditionCheck,
@@ -118,6 +118,24 @@ STEP_SCHEMA = {
         _step_variant([StepKind.WAIT], config=_WAIT_UNTIL, config_required=True),
         _step_variant([StepKind.CONDITION], config=_CONDITION, config_required=True),
         _step_variant([StepKind.EXIT], config=_NO_SETTINGS, config_required=False),
+        # Steps other apps plug in (a scheduling request) name their Library template by id.
+        _step_variant(
+            [StepKind.SEND_SCHEDULING_REQUEST],
+            config={
+                "type": "object",
+                "properties": {
+                    "template_id": {
+                        "type": "integer",
+                        "minimum": 1,
+                        "maximum": MAX_ID,
+                        "description": "A scheduling template of the Library "
+                        "(/api/v1/scheduling-templates/).",
+                    }
+                },
+                "additionalProperties": False,
+            },
+            config_required=True,
+        ),
     ],
 }
 _OTHER_TRIGGERS = [t for t in TriggerKind.values if t != TriggerKind.STALE_IN_STAGE]
@@ -225,11 +243,19 @@ class CriteriaSerializer(serializers.Serializer):
 
 class StepSerializer(serializers.Serializer):
     position = serializers.IntegerField(read_only=True)
-    kind = serializers.ChoiceField(choices=[(k.value, k.label) for k in BUILDER_STEP_KINDS])
+    kind = serializers.ChoiceField(choices=[])
     message_template_id = serializers.IntegerField(
         min_value=1, max_value=MAX_ID, allow_null=True, required=False
     )
     config = serializers.JSONField(required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The built-in kinds and those plugged in by other apps (known once apps are ready).
+        self.fields["kind"].choices = [
+            (kind, StepKind(kind).label if kind in StepKind.values else kind)
+            for kind in builder_step_kinds()
+        ]
 
     def to_representation(self, step):
         return {

@@ -141,7 +141,7 @@ def _copy_version(journey: Journey, source: JourneyVersion, user) -> JourneyVers
 def activation_problems(version: JourneyVersion | None) -> list[str]:
     """Why a version cannot run, in words for a recruiter (empty when it can)."""
     from journeys import templating
-    from journeys.engine import STEP_HANDLERS
+    from journeys.engine import STEP_HANDLERS, STEP_KINDS
 
     if version is None:
         return ["The journey has no steps yet: add at least one step."]
@@ -165,6 +165,15 @@ def activation_problems(version: JourneyVersion | None) -> list[str]:
                 "when its Library templates ship. Remove the step to activate the journey."
                 if step.kind in StepKind.values
                 else f"{label} is not a step the engine knows. Remove it."
+            )
+            continue
+        plugin = STEP_KINDS.get(step.kind)
+        if plugin is not None:
+            # The app that plugged the kind in says what stops it (a missing or deleted choice,
+            # an unusable one), finishing "… can't run yet: …".
+            problems.extend(
+                f"{label} can't run yet: {problem}"
+                for problem in plugin.problems(version.organization, step.config or {})
             )
             continue
         channel = SEND_CHANNELS.get(step.kind)

@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from candidates.models import Application, ApplicationStatus, StageTransition, TimelineEvent
 from journeys.engine import (
+    STEP_KINDS,
     chunked,
     criteria_match,
     job_relations,
@@ -159,6 +160,9 @@ def step_label(step: JourneyStep) -> str:
         check = config.get("check")
         label = ConditionCheck(check).label if check in ConditionCheck.values else str(check)
         return f"Continue only if: {label}{'' if config.get('expect', True) else ' (is not)'}"
+    plugin = STEP_KINDS.get(step.kind)
+    if plugin is not None:
+        return plugin.describe(config, step.organization)
     return step.get_kind_display()
 
 
@@ -560,6 +564,19 @@ def _walk(entry, steps, t, after, exits, candidate_events, ledger, windows, unti
         elif step.kind == StepKind.EXIT:
             stopped = "exit"
             entry.steps.append(SimulatedStep(step.position, step.kind, label, EXIT, at=moment))
+        elif step.kind in STEP_KINDS:
+            # A step another app plugs in (a scheduling request): it contacts the candidate now.
+            entry.steps.append(
+                SimulatedStep(
+                    step.position,
+                    step.kind,
+                    label,
+                    SEND,
+                    at=moment,
+                    note=f"{_local(moment, entry.zone)} ({entry.zone})",
+                    in_future=moment > until,
+                )
+            )
         else:
             stopped = entry.exited_reason = (
                 f"Stopped at step {step.position}: {step.get_kind_display()} is not available yet"

@@ -595,9 +595,7 @@ def test_a_wrong_stored_secret_gives_an_error_that_says_what_to_fix(sandbox, rec
     with pytest.raises(InvalidSignature) as error:
         misconfigured.check_webhook(delivered["body"], delivered["headers"])
     message = str(error.value)
-    assert (
-        "matches neither the client secret stored in Settings → Calendars" in message
-    )
+    assert "matches neither the client secret stored in Settings → Calendars" in message
     assert "paste the new one there" in message
     with pytest.raises(InvalidSignature, match="no Cronofy-HMAC-SHA256 header"):
         misconfigured.check_webhook(delivered["body"], {"Content-Type": "application/json"})

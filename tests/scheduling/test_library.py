@@ -337,7 +337,9 @@ def test_a_message_template_a_scheduling_template_uses_cannot_be_deleted(
     response = client_for(alice).post(
         reverse("library:template_delete", args=[message.pk]), follow=True
     )
-    assert "can&#x27;t be deleted" in response.content.decode()
+    page = response.content.decode()
+    # The Library names what uses it, so the recruiter knows where to change it.
+    assert "is used by 1 scheduling template (Onsite interview)" in page
     with tenant_scope(sched_org):
         assert MessageTemplate.objects.filter(pk=message.pk).exists()
 

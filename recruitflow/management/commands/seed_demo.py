@@ -1,5 +1,5 @@
 """`seed_demo`: the demo organization of `make run`. It lives in `recruitflow` because it wires
-every domain (accounts, the ATS mirror, messaging, the Library and journeys) and only the
+every domain (accounts, the ATS mirror, messaging, the Library, journeys and scheduling) and only the
 project package may import them all (design §3)."""
 
 from django.conf import settings
@@ -11,8 +11,8 @@ from accounts.services import demo_seed
 class Command(BaseCommand):
     help = (
         "Create (or refresh) the demo organization and its login, with the Library's example "
-        "templates, connected to the sandbox Greenhouse and the sandbox phone when SANDBOX_URL "
-        "is set. Safe to run repeatedly."
+        "templates and scheduling template, connected to the sandbox Greenhouse and the "
+        "sandbox phone when SANDBOX_URL is set. Safe to run repeatedly."
     )
 
     def add_arguments(self, parser):
@@ -21,13 +21,15 @@ class Command(BaseCommand):
             action="store_true",
             help="Also wait for the sandbox and the web app to answer, test the connection, "
             "request the first sync, point the sandbox's webhook and phone number at this app "
-            "and add the example journey (what `make run` does in the background).",
+            "and add the example journey with its scheduling step (what `make run` does in the "
+            "background).",
         )
         parser.add_argument("--wait", type=float, default=120, help="Seconds to wait at most.")
 
     def handle(self, *args, **options):
         from candidates.demo import demo_greenhouse_connect, demo_sandbox_wire
         from journeys.demo import demo_message_templates, demo_onsite_journey_when_synced
+        from scheduling.demo import demo_scheduling_step, demo_scheduling_template
 
         organization = demo_seed(email=settings.DEMO_EMAIL, password=settings.DEMO_PASSWORD)
         sandbox = settings.SANDBOX_URL
@@ -44,10 +46,15 @@ class Command(BaseCommand):
                 log=log,
             )
             self._wire_phone(organization, log)
+            # The scheduling part of the example: its five messages in the Library, the
+            # scheduling template "Onsite interview · Sales Rep" (public link on) and, once the
+            # example journey exists, its "Send scheduling request" step.
+            demo_scheduling_template(organization=organization)
             if wired:
                 demo_onsite_journey_when_synced(
                     organization=organization, wait_seconds=options["wait"], log=log
                 )
+            demo_scheduling_step(organization=organization, log=log)
             return
         if sandbox:
             demo_greenhouse_connect(organization=organization, sandbox_url=sandbox)
