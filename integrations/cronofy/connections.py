@@ -267,9 +267,7 @@ def connection_request_enterprise_connect(
     waits ("Waiting for authorization") until the signed result reaches ``callback_url``."""
     row = cronofy_settings_for(organization)
     if row is None:
-        raise CronofyNotConfigured(
-            "Cronofy is not set up: add it in Settings → Calendars."
-        )
+        raise CronofyNotConfigured("Cronofy is not set up: add it in Settings → Calendars.")
     recorder = _recorder(organization)
     provider = provider_for(organization, recorder=recorder)
     account = service_account(row, provider)
