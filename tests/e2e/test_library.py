@@ -37,7 +37,7 @@ def test_recruiter_writes_a_text_with_live_preview_segments_and_errors(
     sign_in(page, base)
 
     page.locator(".sidebar").get_by_role("link", name="Library").click()
-    expect(page.locator("#library-scheduling-templates")).to_contain_text("Comes with scheduling")
+    expect(page.locator("#library-scheduling-templates")).to_contain_text("0 scheduling templates")
     page.locator("#library-message-templates").get_by_role("link", name="New text message").click()
     expect(page.get_by_role("heading", name="New text message")).to_be_visible()
     # The preview starts with the most recent candidate.
