@@ -128,13 +128,16 @@ STEP_SCHEMA = {
                         "type": "integer",
                         "minimum": 1,
                         "maximum": MAX_ID,
+                        "nullable": True,
                         "description": "A scheduling template of the Library "
                         "(/api/v1/scheduling-templates/).",
                     }
                 },
                 "additionalProperties": False,
+                "description": "Empty while no template is chosen (such a journey can't be "
+                "activated), like a send step without its message template.",
             },
-            config_required=True,
+            config_required=False,
         ),
     ],
 }
