@@ -181,6 +181,23 @@ class ConnectResult:
     problems: list[str] = field(default_factory=list)
 
 
+def oauth_return_matches(request, session_key: str, *, per_user: bool) -> bool:
+    """Whether a return from Cronofy's authorization page answers the press of a button in
+    this browser: the ``state`` it carries equals the one remembered in the session (once:
+    it is forgotten here), for the same organization (and person, when ``per_user``)."""
+    from django.utils.crypto import constant_time_compare
+
+    pending = request.session.pop(session_key, None) or {}
+    state = request.GET.get("state", "")
+    return bool(
+        pending.get("state")
+        and state
+        and constant_time_compare(state, pending["state"])
+        and pending.get("organization") == request.organization.pk
+        and (not per_user or pending.get("user") == request.user.pk)
+    )
+
+
 def cronofy_available(organization) -> bool:
     return connections.cronofy_settings_for(organization) is not None
 

@@ -416,6 +416,29 @@ def _to_booked(token: str, zone: str, done: str):
 # --------------------------------------------------------------------------------------------
 
 
+def _change(http_request, scheduling_request, write, *, start, zone, done, booking=None):
+    """Book or move through ``write``; a lost race or a refusal shows the picker again with
+    fresh times and says why, a closed request goes back to its page."""
+    try:
+        write()
+    except services.SlotTaken:
+        return _render_picker(
+            http_request,
+            scheduling_request,
+            zone=zone,
+            booking=booking,
+            notice=f"Someone has just booked {_slot_label(start, zone)}. Please pick another time.",
+            status=409,
+        )
+    except services.RequestClosed:
+        return redirect("booking:page", scheduling_request.token)
+    except services.SchedulingError as exc:
+        return _render_picker(
+            http_request, scheduling_request, zone=zone, booking=booking, error=str(exc), status=400
+        )
+    return _to_booked(scheduling_request.token, zone, done)
+
+
 @public
 @never_cache
 @require_http_methods(VIEW_METHODS)
@@ -444,25 +467,16 @@ def page(http_request, scheduling_request: SchedulingRequest):
             error="Pick one of the times below to book your interview.",
             status=400,
         )
-    try:
-        services.booking_book(
+    return _change(
+        http_request,
+        scheduling_request,
+        lambda: services.booking_book(
             organization=organization, request=scheduling_request, start=start, time_zone=zone
-        )
-    except services.SlotTaken:
-        return _render_picker(
-            http_request,
-            scheduling_request,
-            zone=zone,
-            notice=f"Someone has just booked {_slot_label(start, zone)}. Please pick another time.",
-            status=409,
-        )
-    except services.RequestClosed:
-        return redirect("booking:page", scheduling_request.token)
-    except services.SchedulingError as exc:
-        return _render_picker(
-            http_request, scheduling_request, zone=zone, error=str(exc), status=400
-        )
-    return _to_booked(scheduling_request.token, zone, "booked")
+        ),
+        start=start,
+        zone=zone,
+        done="booked",
+    )
 
 
 @public
@@ -530,26 +544,17 @@ def reschedule(http_request, scheduling_request: SchedulingRequest):
         return _render_picker(
             http_request, scheduling_request, zone=zone, booking=booking, error=error, status=400
         )
-    try:
-        services.booking_reschedule(
+    return _change(
+        http_request,
+        scheduling_request,
+        lambda: services.booking_reschedule(
             organization=organization, booking=booking, start=start, time_zone=zone
-        )
-    except services.SlotTaken:
-        return _render_picker(
-            http_request,
-            scheduling_request,
-            zone=zone,
-            booking=booking,
-            notice=f"Someone has just booked {_slot_label(start, zone)}. Please pick another time.",
-            status=409,
-        )
-    except services.RequestClosed:
-        return redirect("booking:page", scheduling_request.token)
-    except services.SchedulingError as exc:
-        return _render_picker(
-            http_request, scheduling_request, zone=zone, booking=booking, error=str(exc), status=400
-        )
-    return _to_booked(scheduling_request.token, zone, "moved")
+        ),
+        start=start,
+        zone=zone,
+        done="moved",
+        booking=booking,
+    )
 
 
 @public

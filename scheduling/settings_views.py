@@ -11,7 +11,6 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect
 from django.urls import reverse
-from django.utils.crypto import constant_time_compare
 from django.views.decorators.http import require_POST
 
 from accounts.models import Organization
@@ -160,15 +159,8 @@ def enterprise_start(request):
 
 @admin_required
 def enterprise_callback(request):
-    pending = request.session.pop(SESSION_ENTERPRISE, None) or {}
-    state = request.GET.get("state", "")
     back = reverse("calendar_settings:index") + "#enterprise-connect"
-    if (
-        not pending.get("state")
-        or not state
-        or not constant_time_compare(state, pending["state"])
-        or pending.get("organization") != request.organization.pk
-    ):
+    if not cal.oauth_return_matches(request, SESSION_ENTERPRISE, per_user=False):
         messages.error(
             request,
             "That Enterprise Connect authorization could not be matched to a request from this "

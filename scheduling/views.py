@@ -18,7 +18,6 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.crypto import constant_time_compare
 from django.views.decorators.http import require_POST
 
 from accounts.models import Membership
@@ -407,16 +406,8 @@ def cronofy_connect(request):
 @organization_required
 def cronofy_callback(request):
     """Cronofy sends the person back here with a code (or an error)."""
-    pending = request.session.pop(SESSION_OAUTH, None) or {}
-    state = request.GET.get("state", "")
     back = reverse("scheduling:calendar") + "#connect"
-    if (
-        not pending.get("state")
-        or not state
-        or not constant_time_compare(state, pending["state"])
-        or pending.get("organization") != request.organization.pk
-        or pending.get("user") != request.user.pk
-    ):
+    if not cal.oauth_return_matches(request, SESSION_OAUTH, per_user=True):
         messages.error(
             request,
             "That calendar authorization could not be matched to a “Connect calendar” press in "
