@@ -673,8 +673,10 @@ def test_a_candidate_in_new_york_sees_their_own_times_and_books_in_a_browser(
         expect(page.locator("#tz")).to_have_value("America/New_York")
 
         # Switching the zone re-lists the times without a button press.
+        page.wait_for_load_state("domcontentloaded")  # booking.js listens from here on
         page.select_option("#tz", "Europe/London")
         expect(page.locator(".booking-zone-current")).to_have_text("Times shown in Europe/London")
+        page.wait_for_load_state("domcontentloaded")
         page.select_option("#tz", "America/New_York")
         expect(page.locator(".booking-zone-current")).to_have_text(
             "Times shown in America/New_York"
