@@ -270,6 +270,19 @@ class CallbackUrls:
     sendgrid_events: str
 
 
+def organization_for_endpoint(token: str):
+    """The active organization whose webhook endpoint token is ``token``, or None. Crosses
+    tenants on purpose: the token in a provider's callback URL is what names the organization
+    (messaging callbacks and Cronofy notifications share it)."""
+    with scopes_disabled():
+        prefs = (
+            MessagingPreferences.unscoped.select_related("organization")
+            .filter(endpoint_token=token, organization__is_active=True)
+            .first()
+        )
+    return prefs.organization if prefs is not None else None
+
+
 def callback_urls(*, organization) -> CallbackUrls:
     token = preferences_for(organization=organization).endpoint_token
     base = settings.PUBLIC_BASE_URL.rstrip("/")

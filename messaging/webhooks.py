@@ -30,9 +30,10 @@ from integrations.sendgrid import webhooks as sendgrid_webhooks
 from integrations.textus import webhooks as textus_webhooks
 from integrations.twilio import webhooks as twilio_webhooks
 from messaging import selectors, services
-from messaging.models import MessagingPreferences, WebhookKind, WebhookProvider
+from messaging.models import WebhookKind, WebhookProvider
+from messaging.selectors import organization_for_endpoint
 from recruitflow.decorators import public
-from recruitflow.tenancy import scopes_disabled, tenant_scope
+from recruitflow.tenancy import tenant_scope
 
 logger = logging.getLogger(__name__)
 
@@ -51,16 +52,10 @@ KEPT_HEADERS = (
 
 
 def _organization(token: str):
-    # Cross-tenant on purpose: the token in the URL is what names the organization.
-    with scopes_disabled():
-        prefs = (
-            MessagingPreferences.unscoped.select_related("organization")
-            .filter(endpoint_token=token, organization__is_active=True)
-            .first()
-        )
-    if prefs is None:
+    organization = organization_for_endpoint(token)
+    if organization is None:
         raise Http404("Unknown webhook endpoint.")
-    return prefs.organization
+    return organization
 
 
 def _public_url(request) -> str:

@@ -36,6 +36,7 @@ from integrations.cronofy.models import CalendarConnection, CalendarConnectionSt
 
 from . import availability as av
 from .models import BookedSlot, Booking, BusyBlock, MemberCalendar, SchedulingTemplateMember
+from .notify import person_name
 
 logger = logging.getLogger(__name__)
 
@@ -73,10 +74,6 @@ EVENT_PREFIX = "rf-booking-"
 # --------------------------------------------------------------------------------------------
 # Names and working hours
 # --------------------------------------------------------------------------------------------
-
-
-def person_name(user) -> str:
-    return (user.get_full_name() or "").strip() or user.email or user.get_username()
 
 
 def _zone_name(name: str | None, fallback: str) -> str:

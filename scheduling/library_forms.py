@@ -13,11 +13,11 @@ from django import forms
 from journeys.models import MessageTemplate
 
 from .models import MESSAGE_KINDS
+from .notify import person_name
 from .template_services import (
     NUMBER_LIMITS,
     WEEKDAYS,
     default_values,
-    person_name,
     template_values,
 )
 

@@ -112,3 +112,36 @@ def feed_busy_blocks(*, organization, user, now: datetime | None = None) -> list
             organization=organization, user=user, end__gte=now - timedelta(days=FEED_PAST_DAYS)
         ).order_by("start", "id")
     )
+
+
+def team_members(*, organization) -> list:
+    """The organization's memberships with their users, by name."""
+    from accounts.models import Membership
+
+    return list(
+        Membership.objects.filter(organization=organization)
+        .select_related("user")
+        .order_by("user__first_name", "user__email")
+    )
+
+
+def pending_connections(*, organization) -> dict:
+    """Calendar connections still waiting for authorization, by user id."""
+    from integrations.cronofy.models import CalendarConnection, CalendarConnectionStatus
+
+    return {
+        c.user_id: c
+        for c in CalendarConnection.objects.filter(
+            organization=organization, status=CalendarConnectionStatus.PENDING
+        )
+    }
+
+
+def busy_blocks_ahead(*, organization, user, now: datetime | None = None, limit: int = 200):
+    """A member's built-in busy time that has not ended yet, earliest first."""
+    now = now or timezone.now()
+    return list(
+        BusyBlock.objects.filter(organization=organization, user=user, end__gte=now).order_by(
+            "start", "id"
+        )[:limit]
+    )

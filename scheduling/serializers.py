@@ -26,10 +26,10 @@ from .models import (
     SchedulingRequest,
     SchedulingTemplate,
 )
+from .notify import person_name
 from .template_services import (
     NUMBER_LIMITS,
     TEXT_LIMITS,
-    person_name,
     public_link_url,
 )
 

@@ -22,6 +22,7 @@ from datetime import datetime, time, timedelta
 
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from candidates.models import TimelineEvent
@@ -808,8 +809,6 @@ def _expire_due(*, organization, now: datetime) -> int:
 
 
 def _send_reminders_to_schedule(*, organization, now: datetime) -> int:
-    from django.db.models import Q
-
     sent = 0
     waiting = (
         SchedulingRequest.objects.filter(
@@ -857,8 +856,6 @@ def _send_reminders_to_schedule(*, organization, now: datetime) -> int:
 
 
 def _send_day_before(*, organization, now: datetime) -> int:
-    from django.db.models import Q
-
     sent = 0
     due = list(
         Booking.objects.filter(

@@ -13,13 +13,11 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from accounts.models import Organization
 from candidates.views import render_in_org_time
 from integrations.cronofy import connections
 from integrations.cronofy.models import CalendarConnection, CalendarConnectionStatus
 from integrations.http import ProviderError
 from recruitflow.decorators import admin_required
-from recruitflow.tenancy import scopes_disabled
 from scheduling import calendar_services as cal
 from scheduling.forms import CronofySettingsForm
 
@@ -71,10 +69,8 @@ def _render(request, *, form=None, status: int = 200):
     organization = request.organization
     own = cal.own_cronofy_settings(organization)
     applying = connections.cronofy_settings_for(organization)
-    owner = None
-    if applying is not None and own is None:
-        with scopes_disabled():  # the ancestor that lends its settings
-            owner = Organization.objects.filter(pk=applying.organization_id).first()
+    # The ancestor that lends its settings, when the organization has none of its own.
+    owner = applying.organization if applying is not None and own is None else None
     connected = CalendarConnection.objects.filter(
         organization=organization, status=CalendarConnectionStatus.CONNECTED
     ).count()

@@ -34,6 +34,7 @@ from .models import (
     SchedulingTemplate,
     SchedulingTemplateMember,
 )
+from .notify import person_name
 
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 CHANNELS = (("email", "e-mail"), ("sms", "text message"))
@@ -140,10 +141,6 @@ def team_members(organization) -> list:
         .objects.filter(pk__in=user_ids, is_active=True)
         .order_by("first_name", "last_name", "email", "id")
     )
-
-
-def person_name(user) -> str:
-    return user.get_full_name() or user.email or user.get_username()
 
 
 def public_link_url(template: SchedulingTemplate) -> str:

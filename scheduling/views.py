@@ -20,10 +20,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from accounts.models import Membership
 from candidates.views import render_in_org_time
 from integrations.cronofy import connections
-from integrations.cronofy.models import CalendarConnection, CalendarConnectionStatus
 from integrations.http import ProviderError
 from recruitflow.decorators import admin_required, editor_required, organization_required
 from scheduling import availability as av
@@ -36,6 +34,7 @@ from scheduling.models import (
     CancelledBy,
     SchedulingTemplate,
 )
+from scheduling.notify import person_name
 
 logger = logging.getLogger(__name__)
 
@@ -48,10 +47,6 @@ def _zone(organization) -> str:
         return av.resolve_zone(organization.time_zone or "UTC").key
     except av.AvailabilityInputError:
         return "UTC"
-
-
-def _user_name(user) -> str:
-    return user.get_full_name() or user.email
 
 
 def oauth_redirect_uri() -> str:
@@ -94,25 +89,16 @@ def interviews_per_day(*, organization, zone: str, now: datetime, days: int = CH
 
 
 def _team(organization, viewer) -> list[dict]:
-    members = list(
-        Membership.objects.filter(organization=organization)
-        .select_related("user")
-        .order_by("user__first_name", "user__email")
-    )
+    members = selectors.team_members(organization=organization)
     statuses = calendars.calendar_statuses(
         organization=organization, users=[m.user for m in members]
     )
-    pending = {
-        c.user_id: c
-        for c in CalendarConnection.objects.filter(
-            organization=organization, status=CalendarConnectionStatus.PENDING
-        )
-    }
+    pending = selectors.pending_connections(organization=organization)
     return [
         {
             "membership": m,
             "user": m.user,
-            "name": _user_name(m.user),
+            "name": person_name(m.user),
             "is_me": m.user_id == viewer.pk,
             "status": statuses.get(m.user_id) or statuses.get(m.user.pk),
             "pending": pending.get(m.user_id),
@@ -132,7 +118,7 @@ def _schedule_context(request, *, cancel_forms: dict | None = None) -> dict:
             "booking": b,
             "start": b.start.astimezone(tz),
             "end": b.end.astimezone(tz),
-            "interviewers": [_user_name(user) for user in getattr(b, "attendees", [])],
+            "interviewers": [person_name(user) for user in getattr(b, "attendees", [])],
             "cancel_form": (cancel_forms or {}).get(b.pk) or CancelBookingForm(prefix=f"b{b.pk}"),
         }
         for b in bookings
@@ -209,7 +195,7 @@ def booking_cancel(request, pk: int):
 def connect_by_email(request):
     """Enterprise Connect: ask Cronofy for a teammate's calendar by their e-mail address."""
     organization = request.organization
-    members = list(Membership.objects.filter(organization=organization).select_related("user"))
+    members = selectors.team_members(organization=organization)
     form = ConnectByEmailForm(request.POST, members=members, auto_id="connect_%s")
     if not form.is_valid():
         problems = "; ".join(f"{e}" for errors in form.errors.values() for e in errors)
@@ -236,7 +222,7 @@ def connect_by_email(request):
         messages.success(
             request,
             f"Asked Cronofy for {form.cleaned_data['email']}'s calendar for "
-            f"{_user_name(member.user)}. Their status changes to Connected as soon as Cronofy "
+            f"{person_name(member.user)}. Their status changes to Connected as soon as Cronofy "
             "confirms (usually within a minute).",
         )
     return redirect(reverse("scheduling:schedule") + "#team")
@@ -256,7 +242,7 @@ def _calendar_context(request, *, hours_form=None, busy_form=None) -> dict:
     now = timezone.now()
     blocks = [
         {"block": b, "start": b.start.astimezone(tz), "end": b.end.astimezone(tz)}
-        for b in BusyBlock.objects.filter(organization=organization, user=user, end__gte=now)[:200]
+        for b in selectors.busy_blocks_ahead(organization=organization, user=user, now=now)
     ]
     connection = cal.connection_for(organization=organization, user=user)
     settings_row = connections.cronofy_settings_for(organization)

@@ -31,9 +31,9 @@ from integrations.cronofy.webhooks import (
     parse_service_account_callback,
 )
 from integrations.http import ProviderError
-from messaging.models import MessagingPreferences
+from messaging.selectors import organization_for_endpoint
 from recruitflow.decorators import public
-from recruitflow.tenancy import scopes_disabled, tenant_scope
+from recruitflow.tenancy import tenant_scope
 
 from . import calendars
 
@@ -44,16 +44,10 @@ DEDUPE_SECONDS = 24 * 3600
 
 
 def _organization(token: str):
-    # Cross-tenant on purpose: the token in the URL is what names the organization.
-    with scopes_disabled():
-        prefs = (
-            MessagingPreferences.unscoped.select_related("organization")
-            .filter(endpoint_token=token, organization__is_active=True)
-            .first()
-        )
-    if prefs is None:
+    organization = organization_for_endpoint(token)
+    if organization is None:
         raise Http404("Unknown webhook endpoint.")
-    return prefs.organization
+    return organization
 
 
 def _refusal(request, organization) -> str | None:

@@ -14,15 +14,11 @@ from integrations.cronofy.models import CalendarConnection, CalendarConnectionSt
 from recruitflow.tenancy import tenant_scope
 from scheduling import calendars, services
 from scheduling.models import (
-    BookedSlot,
-    Booking,
     BusyBlock,
     MemberCalendar,
-    RequestSource,
-    RequestStatus,
-    SchedulingRequest,
 )
 from tests.factories import add_member
+from tests.scheduling.helpers import booked as book
 
 from .conftest import LONDON, MONDAY
 
@@ -40,37 +36,6 @@ def at(day: datetime, hhmm: str) -> datetime:
 def starts_on(slots, day: datetime) -> list[str]:
     """The slot starts on ``day`` as London wall times (GMT in March = UTC)."""
     return [f"{s.start:%H:%M}" for s in slots if s.start.date() == day.date()]
-
-
-def book(organization, template, candidate, users, start, minutes=45) -> Booking:
-    """A confirmed booking holding ``users`` (rows as the booking service leaves them)."""
-    request = SchedulingRequest.objects.create(
-        organization=organization,
-        template=template,
-        candidate=candidate,
-        source=RequestSource.RECRUITER,
-        status=RequestStatus.BOOKED,
-        expires_at=start + timedelta(days=7),
-    )
-    booking = Booking.objects.create(
-        organization=organization,
-        request=request,
-        template=template,
-        candidate=candidate,
-        start=start,
-        end=start + timedelta(minutes=minutes),
-        title="Onsite interview · Sales Rep",
-        attendee_ids=[user.pk for user in users],
-    )
-    for user in users:
-        BookedSlot.objects.create(
-            organization=organization,
-            booking=booking,
-            user=user,
-            start=booking.start,
-            end=booking.end,
-        )
-    return booking
 
 
 # --------------------------------------------------------------------------------------------

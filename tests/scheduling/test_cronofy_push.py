@@ -28,14 +28,11 @@ from messaging.selectors import preferences_for
 from recruitflow.tenancy import tenant_scope
 from scheduling import calendars, services
 from scheduling.models import (
-    BookedSlot,
     Booking,
     BookingStatus,
     CancelledBy,
-    RequestSource,
-    RequestStatus,
-    SchedulingRequest,
 )
+from tests.scheduling.helpers import booked
 
 ANA = "ana.interviewer@sandbox.test"
 BEN = "ben.hiring@sandbox.test"
@@ -108,32 +105,14 @@ def connect(sched_org, cronofy_settings):
 
 
 def book(organization, template, candidate, users, start) -> Booking:
-    """A confirmed booking holding ``users``, as the booking service leaves it."""
-    with tenant_scope(organization):
-        request = SchedulingRequest.objects.create(
-            organization=organization,
-            template=template,
-            candidate=candidate,
-            source=RequestSource.RECRUITER,
-            status=RequestStatus.BOOKED,
-            expires_at=start + timedelta(days=7),
-        )
-        booking = Booking.objects.create(
-            organization=organization,
-            request=request,
-            template=template,
-            candidate=candidate,
-            start=start,
-            end=start + timedelta(minutes=45),
-            title="Onsite interview · Sales Rep",
-            video_link="https://meet.example.com/onsite",
-            attendee_ids=[user.pk for user in users],
-        )
-        for user in users:
-            BookedSlot.objects.create(
-                organization=organization, booking=booking, user=user, start=start, end=booking.end
-            )
-    return booking
+    return booked(
+        organization,
+        template,
+        candidate,
+        users,
+        start,
+        video_link="https://meet.example.com/onsite",
+    )
 
 
 def in_three_days(hour: int) -> datetime:

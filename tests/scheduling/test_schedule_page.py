@@ -27,6 +27,7 @@ from scheduling.models import (
     SchedulingTemplateMember,
 )
 from tests.factories import add_member
+from tests.scheduling.helpers import booked
 
 SCHEDULE = reverse("scheduling:schedule")
 EMPTY_ADVICE = (
@@ -72,31 +73,16 @@ def sam(org):
 
 
 def make_booking(org, template, candidate, start, *, attendees, minutes=45) -> Booking:
-    with tenant_scope(org):
-        request = SchedulingRequest.objects.create(
-            organization=org,
-            template=template,
-            candidate=candidate,
-            source=RequestSource.RECRUITER,
-            status=RequestStatus.BOOKED,
-            expires_at=start + timedelta(days=7),
-        )
-        booking = Booking.objects.create(
-            organization=org,
-            request=request,
-            template=template,
-            candidate=candidate,
-            start=start,
-            end=start + timedelta(minutes=minutes),
-            title=template.event_title,
-            candidate_time_zone="Europe/Lisbon",
-            attendee_ids=[user.pk for user in attendees],
-        )
-        for user in attendees:
-            BookedSlot.objects.create(
-                organization=org, booking=booking, user=user, start=booking.start, end=booking.end
-            )
-    return booking
+    return booked(
+        org,
+        template,
+        candidate,
+        attendees,
+        start,
+        minutes=minutes,
+        title=template.event_title,
+        candidate_time_zone="Europe/Lisbon",
+    )
 
 
 def make_pending(org, template, candidate, **fields) -> SchedulingRequest:
