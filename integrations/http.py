@@ -399,6 +399,7 @@ class HttpClient:
         rate_limit_reserve: int = 0,
         max_wait: float = 120,
         jitter: Callable[[], float] = random.random,
+        rate_limit_backoff_base: float = 2.0,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
@@ -416,6 +417,7 @@ class HttpClient:
         self.rate_limit_reserve = rate_limit_reserve
         self.max_wait = max_wait
         self._jitter = jitter
+        self.rate_limit_backoff_base = rate_limit_backoff_base
         self._pacing = _PacingState()
 
     # -- helpers ---------------------------------------------------------------------------
@@ -429,6 +431,17 @@ class HttpClient:
         """Exponential backoff with jitter for the wait after failed ``attempt`` (1-based)."""
         ceiling = min(self.backoff_max, self.backoff_base * (2 ** (attempt - 1)))
         # "Equal jitter": at least half the ceiling, so waits still grow.
+        return ceiling / 2 + self._jitter() * ceiling / 2
+
+    def rate_limit_backoff(self, attempt: int) -> float:
+        """The least wait after a 429 on ``attempt``: equal-jitter backoff from
+        ``rate_limit_backoff_base`` (1-2 s, 2-4 s, 4-8 s, ...).
+
+        A ``Retry-After`` epoch that has already passed (Greenhouse rounds it to the second, and
+        clocks differ) or a reset header that says "now" would otherwise send every remaining
+        attempt at once into a window that is still closed.
+        """
+        ceiling = min(self.backoff_max, self.rate_limit_backoff_base * (2 ** (attempt - 1)))
         return ceiling / 2 + self._jitter() * ceiling / 2
 
     def _wait_for_pacing(self) -> None:
@@ -575,7 +588,10 @@ class HttpClient:
                 if server_wait is not None and server_wait > self.max_wait:
                     raise self._exhausted(response, server_wait, attempt)
                 if not last_attempt:
-                    wait = server_wait if server_wait is not None else self.backoff(attempt)
+                    if status == 429:
+                        wait = max(server_wait or 0.0, self.rate_limit_backoff(attempt))
+                    else:
+                        wait = server_wait if server_wait is not None else self.backoff(attempt)
                     self.sleep(wait)
                     continue
                 raise self._exhausted(response, server_wait, attempt)

@@ -117,6 +117,54 @@ def test_x_ratelimit_reset_is_used_when_a_429_has_no_retry_after(httpserver, htt
     assert fake_time.sleeps == [4.0]
 
 
+def test_a_retry_after_epoch_already_passed_still_waits_a_jittered_backoff_when_a_429_comes(
+    httpserver, fake_time, calls
+):
+    # Greenhouse rounds the epoch to the second: it can be in the past on arrival while the
+    # window is still closed. Retrying at once would burn every attempt in milliseconds.
+    httpserver.expect_oneshot_request("/x").respond_with_json(
+        {}, status=429, headers={"Retry-After": str(int(NOW - 1))}
+    )
+    httpserver.expect_oneshot_request("/x").respond_with_json({"ok": True})
+    http = HttpClient(
+        httpserver.url_for("/"),
+        sleep=fake_time.sleep,
+        clock=fake_time.clock,
+        on_call=calls.append,
+        jitter=lambda: 0.5,
+    )
+
+    assert http.request("GET", "/x").json() == {"ok": True}
+
+    assert fake_time.sleeps == [1.5]  # 1-2 s on the first 429, here half-way by the jitter
+    assert [c.status for c in calls] == [429, 200]
+
+
+def test_waits_grow_after_each_429_and_rate_limited_is_raised_when_passed_epochs_keep_coming(
+    httpserver, fake_time, calls
+):
+    httpserver.expect_request("/x").respond_with_handler(
+        lambda request: Response(
+            "{}", status=429, headers={"Retry-After": str(int(fake_time.now - 1))}
+        )
+    )
+    http = HttpClient(
+        httpserver.url_for("/"),
+        sleep=fake_time.sleep,
+        clock=fake_time.clock,
+        on_call=calls.append,
+        jitter=lambda: 0.0,
+    )
+
+    with pytest.raises(RateLimited) as excinfo:
+        http.request("GET", "/x")
+
+    assert fake_time.sleeps == [1.0, 2.0, 4.0, 8.0]
+    assert len(calls) == 5
+    assert "rate limiting us (429 after 5 attempt(s))" in str(excinfo.value)
+    assert excinfo.value.permanent is False
+
+
 def test_retry_after_http_date_is_understood():
     when = datetime.fromtimestamp(NOW + 30, tz=UTC)
 
