@@ -1,0 +1,497 @@
+"""Fault drills: journeys drained by real Celery worker processes while things break.
+
+Used by the marked tests in ``tests/drills/`` (small, bounded, in CI) and by ``bench/faults.py``
+(larger). A drill needs Postgres and a Redis broker (``DATABASE_URL`` / ``CELERY_BROKER_URL``):
+worker processes are started with ``celery -A recruitflow worker`` against the database the
+caller's Django connection uses, so they see what the drill wrote.
+
+What a drill does:
+1. An organization texting through the sandbox Twilio at any hour, a job with its stages, and
+   ``runs`` candidates (distinct UK mobile numbers) each with an application; an active journey
+   whose one step texts the candidate when they enter "Onsite Interview".
+2. Every application moves to that stage (a StageTransition each, as the ATS mirror records
+   them) and matching is queued by task name.
+3. While the workers drain the runs, the faults asked for happen at random moments: ``kill -9`` of
+   a pool child or of a worker's main process (a replacement worker is started, as a supervisor
+   would), ``pg_terminate_backend`` of every database connection the workers hold, provider
+   faults (500 before acting, a reply that arrives after the worker gave up).
+4. The drill plays beat itself: every few seconds it sends every enabled periodic task by name,
+   so the sweeps run as they would in production, only more often.
+5. It waits until nothing is left to do, then counts from the sandbox Twilio's own records:
+   duplicates (a phone that received the text more than once), lost (a candidate who should have
+   received it and did not) and stuck (messages, step runs, runs or webhook events in a state
+   nothing will move them out of).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import time as clock
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# Deadlines shortened so that the sweeps act within a drill (production defaults are minutes).
+DRILL_ENV = {
+    "JOURNEYS_STEP_TIMEOUT_SECONDS": "8",
+    "JOURNEYS_MATCH_SETTLE_SECONDS": "3",
+    "JOURNEYS_DISPATCH_INTERVAL_SECONDS": "1",
+    "MESSAGING_STUCK_AFTER_SECONDS": "8",
+    "WEBHOOK_EVENTS_STUCK_AFTER_SECONDS": "8",
+    "MESSAGING_PROVIDER_TIMEOUT_S": "2",
+    "PUBLIC_BASE_URL": "http://127.0.0.1:9",
+}
+
+SMS_STEP_BODY = "Hi {{ candidate.first_name }}, you're invited to the onsite interview."
+
+
+@dataclass
+class DrillResult:
+    runs: int
+    sent: int
+    duplicates: int
+    lost: int
+    stuck: dict
+    recovery_seconds: float
+    drain_seconds: float
+    faults: Counter = field(default_factory=Counter)
+
+    @property
+    def stuck_total(self) -> int:
+        return sum(self.stuck.values())
+
+    def as_dict(self) -> dict:
+        return {
+            "runs": self.runs,
+            "sent": self.sent,
+            "duplicates": self.duplicates,
+            "lost": self.lost,
+            "stuck": self.stuck_total,
+            "stuck_by_kind": self.stuck,
+            "drain_s": round(self.drain_seconds, 1),
+            "recovery_s": round(self.recovery_seconds, 1),
+            "faults": dict(self.faults),
+        }
+
+
+def database_url() -> str:
+    """The URL of the database this process's Django connection uses (the test database under
+    pytest), for the worker processes."""
+    from django.db import connection
+
+    s = connection.settings_dict
+    user = s.get("USER") or "postgres"
+    password = f":{s['PASSWORD']}" if s.get("PASSWORD") else ""
+    host = s.get("HOST") or "127.0.0.1"
+    port = s.get("PORT") or 5432
+    return f"postgres://{user}{password}@{host}:{port}/{s['NAME']}"
+
+
+class WorkerPool:
+    """Real ``celery worker`` processes (prefork), started and killed like a supervisor would."""
+
+    def __init__(self, *, count: int, concurrency: int, env: dict, log_dir: Path):
+        self.count = count
+        self.concurrency = concurrency
+        self.env = env
+        self.log_dir = log_dir
+        self.processes: list[subprocess.Popen] = []
+        self._serial = 0
+        log_dir.mkdir(parents=True, exist_ok=True)
+
+    def start_one(self) -> subprocess.Popen:
+        self._serial += 1
+        log = (self.log_dir / f"drill-worker-{self._serial}.log").open("w")
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "recruitflow",
+                "worker",
+                "--pool=prefork",
+                f"--concurrency={self.concurrency}",
+                "--loglevel=WARNING",
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+                "-n",
+                f"drill{self._serial}@%h",
+            ],
+            cwd=ROOT,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        self.processes.append(process)
+        return process
+
+    def start(self) -> None:
+        for _ in range(self.count):
+            self.start_one()
+
+    def alive(self) -> list[subprocess.Popen]:
+        return [p for p in self.processes if p.poll() is None]
+
+    @staticmethod
+    def children(pid: int) -> list[int]:
+        try:
+            with open(f"/proc/{pid}/task/{pid}/children") as fh:
+                return [int(c) for c in fh.read().split()]
+        except OSError:
+            return []
+
+    def kill_child(self, rng: random.Random) -> bool:
+        """``kill -9`` one pool child of a random worker (the main process forks a new one)."""
+        candidates = [c for p in self.alive() for c in self.children(p.pid)]
+        if not candidates:
+            return False
+        os.kill(rng.choice(candidates), signal.SIGKILL)
+        return True
+
+    def kill_main(self, rng: random.Random) -> bool:
+        """``kill -9`` a worker's main process and its children, then start a replacement."""
+        alive = self.alive()
+        if not alive:
+            return False
+        victim = rng.choice(alive)
+        for child in self.children(victim.pid):
+            os.kill(child, signal.SIGKILL)
+        victim.kill()
+        victim.wait(10)
+        self.start_one()
+        return True
+
+    def stop(self) -> None:
+        for process in self.alive():
+            os.killpg(process.pid, signal.SIGTERM)
+        deadline = time.monotonic() + 20
+        for process in self.processes:
+            try:
+                process.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait(5)
+
+
+def drop_worker_connections() -> int:
+    """Terminate every other backend connected to this database (the workers' connections)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        return cursor.fetchone()[0]
+
+
+def play_beat() -> int:
+    """Send every enabled periodic task by name, as beat would when each falls due."""
+    from django_celery_beat.models import PeriodicTask
+
+    from recruitflow.celery import app
+
+    sent = 0
+    for task in PeriodicTask.objects.filter(enabled=True).exclude(task=""):
+        args = json.loads(task.args or "[]")
+        kwargs = json.loads(task.kwargs or "{}")
+        app.send_task(task.task, args=args, kwargs=kwargs)
+        sent += 1
+    return sent
+
+
+class Drill:
+    """One organization, ``runs`` candidates, one journey; see the module docstring."""
+
+    def __init__(self, *, sandbox, runs: int = 300, seed: int = 7, label: str = "drill"):
+        self.sandbox = sandbox
+        self.runs = runs
+        self.rng = random.Random(seed)
+        self.label = label
+        self.organization = None
+        self.applications: list = []
+        self.phones: list[str] = []
+
+    # -- set up --------------------------------------------------------------------------
+    def setup(self) -> None:
+        from django.contrib.auth import get_user_model
+        from django.utils import timezone
+
+        from accounts.services import organization_create
+        from candidates.models import Application, Candidate, Job, Stage
+        from integrations.twilio.models import TwilioSettings
+        from journeys import services as journey_services
+        from journeys.models import JourneyStep, MessageTemplate
+        from messaging.models import MessagingPreferences
+        from messaging.selectors import (
+            SANDBOX_ACCOUNT_SID,
+            SANDBOX_AUTH_TOKEN,
+            SANDBOX_SERVICE_SID,
+        )
+        from recruitflow.tenancy import tenant_scope
+
+        suffix = f"{self.label}-{int(time.time() * 1000)}"
+        owner = get_user_model().objects.create_user(
+            username=f"owner-{suffix}", email=f"owner-{suffix}@drill.test", password="x"
+        )
+        org = organization_create(name=f"Drill {suffix}", owner=owner)
+        self.organization = org
+        box = self.sandbox
+        box.twilio.reset()
+        # Status callbacks go nowhere; the drill counts what the provider recorded.
+        box.twilio.configure(
+            sent_delay=0.0, delivery_delay=0.0, inbound_url=None, callback_retries=0
+        )
+        now = timezone.now()
+        with tenant_scope(org):
+            TwilioSettings.objects.create(
+                organization=org,
+                account_sid=SANDBOX_ACCOUNT_SID,
+                auth_token=SANDBOX_AUTH_TOKEN,
+                messaging_service_sid=SANDBOX_SERVICE_SID,
+                base_url=f"{box.url}/twilio",
+            )
+            MessagingPreferences.objects.update_or_create(
+                organization=org,
+                defaults={"sms_window_start": clock(0, 0), "sms_window_end": clock(23, 59)},
+            )
+            job = Job.objects.create(
+                organization=org, provider="greenhouse", external_id="drill-job",
+                name="Sales Rep", status="open",
+            )  # fmt: skip
+            stages = {
+                name: Stage.objects.create(
+                    organization=org, provider="greenhouse", external_id=f"drill-s{i}",
+                    job=job, name=name, position=i,
+                )  # fmt: skip
+                for i, name in enumerate(("Phone Interview", "Onsite Interview"))
+            }
+            candidates = Candidate.objects.bulk_create(
+                Candidate(
+                    organization=org, provider="greenhouse", external_id=f"drill-c{i}",
+                    first_name=f"Drill{i}", last_name="Candidate",
+                    mobile_phone=f"+4477009{i:05d}", primary_email=f"c{i}@drill.test",
+                )  # fmt: skip
+                for i in range(self.runs)
+            )
+            self.phones = [c.mobile_phone for c in candidates]
+            assert len(set(self.phones)) == self.runs, "phone numbers must be distinct"
+            self.applications = Application.objects.bulk_create(
+                Application(
+                    organization=org, provider="greenhouse", external_id=f"drill-a{i}",
+                    candidate=c, job=job, stage=stages["Phone Interview"],
+                    stage_name="Phone Interview", applied_at=now, last_activity_at=now,
+                    stage_entered_at=now,
+                )  # fmt: skip
+                for i, c in enumerate(candidates)
+            )
+            self.onsite = stages["Onsite Interview"]
+            template = MessageTemplate.objects.create(
+                organization=org, name="Onsite invite", channel="sms", text_body=SMS_STEP_BODY
+            )
+            journey = journey_services.journey_create(organization=org, name="Onsite invite")
+            version = journey.current_version
+            version.trigger = "entered_stage"
+            version.stage_names = ["Onsite Interview"]
+            version.job_ids = [job.pk]
+            version.save()
+            JourneyStep.objects.create(
+                organization=org, version=version, position=1, kind="send_sms",
+                message_template=template, config={},
+            )  # fmt: skip
+            journey_services.journey_activate(journey=journey)
+            self.journey = journey
+
+    # -- the work ------------------------------------------------------------------------
+    def move_everyone(self, batch: int = 50) -> None:
+        """Every application enters Onsite Interview; matching is queued by name per batch."""
+        from django.utils import timezone
+
+        from candidates.models import Application, StageTransition
+        from recruitflow.celery import app
+        from recruitflow.tenancy import tenant_scope
+
+        org = self.organization
+        with tenant_scope(org):
+            for start in range(0, len(self.applications), batch):
+                chunk = self.applications[start : start + batch]
+                now = timezone.now()
+                Application.objects.filter(pk__in=[a.pk for a in chunk]).update(
+                    stage=self.onsite, stage_name="Onsite Interview", stage_entered_at=now
+                )
+                transitions = StageTransition.objects.bulk_create(
+                    StageTransition(
+                        organization=org, provider="greenhouse", application=a,
+                        candidate_id=a.candidate_id, job_id=a.job_id,
+                        from_stage_id=a.stage_id, from_stage_name="Phone Interview",
+                        to_stage=self.onsite, to_stage_name="Onsite Interview",
+                        from_status="active", to_status="active", observed_at=now,
+                        source="webhook", provider_event_id=f"{self.label}-{a.pk}",
+                    )  # fmt: skip
+                    for a in chunk
+                )
+                app.send_task(
+                    "journeys.match_transitions", args=[org.pk, [t.pk for t in transitions]]
+                )
+
+    # -- counting ------------------------------------------------------------------------
+    def texts_by_phone(self) -> Counter:
+        self.sandbox.twilio.wait_idle(5)
+        wanted = set(self.phones)
+        return Counter(
+            m["to"]
+            for m in list(self.sandbox.twilio.messages.values())
+            if m.get("direction") == "outbound-api" and m.get("to") in wanted
+        )
+
+    def stuck(self) -> dict:
+        """Rows in a state that only a sweep (or nothing) would move them out of."""
+        from candidates.models import WebhookEvent
+        from journeys.models import JourneyRun, StepRun
+        from messaging.models import Message, ProviderWebhookEvent
+        from recruitflow.tenancy import tenant_scope
+
+        with tenant_scope(self.organization):
+            messages = Counter(
+                Message.objects.filter(direction="outbound")
+                .exclude(
+                    status__in=["sent", "delivered", "read", "undelivered", "failed", "canceled", "skipped"]
+                )
+                .values_list("status", flat=True)
+            )
+            steps = Counter(
+                StepRun.objects.exclude(
+                    status__in=["done", "skipped", "failed", "canceled"]
+                ).values_list("status", flat=True)
+            )
+            runs = JourneyRun.objects.filter(status="active").count()
+            events = WebhookEvent.objects.filter(state="received").count()
+            provider_events = ProviderWebhookEvent.objects.filter(processed_at__isnull=True).count()
+        stuck = {f"message_{k}": v for k, v in messages.items()}
+        stuck.update({f"step_{k}": v for k, v in steps.items()})
+        if runs:
+            stuck["runs_unfinished"] = runs
+        if events:
+            stuck["webhook_events_received"] = events
+        if provider_events:
+            stuck["provider_events_unapplied"] = provider_events
+        return stuck
+
+    def settle(self, *, timeout: float, beat_every: float = 2.0) -> float:
+        """Play beat until nothing is stuck or ``timeout``; returns the seconds it took."""
+        started = time.monotonic()
+        while time.monotonic() - started < timeout:
+            play_beat()
+            time.sleep(beat_every)
+            if not self.stuck():
+                break
+        return time.monotonic() - started
+
+    # -- a whole drill -------------------------------------------------------------------
+    def run(
+        self,
+        *,
+        workers: int = 2,
+        concurrency: int = 2,
+        child_kills: int = 0,
+        main_kills: int = 0,
+        connection_drops: int = 0,
+        provider_500s: int = 0,
+        provider_late_replies: int = 0,
+        chaos_seconds: float = 20.0,
+        settle_timeout: float = 120.0,
+        env: dict | None = None,
+        log_dir: Path | None = None,
+    ) -> DrillResult:
+        from recruitflow.celery import app
+
+        worker_env = {
+            **os.environ,
+            **DRILL_ENV,
+            **(env or {}),
+            "DATABASE_URL": database_url(),
+        }
+        worker_env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        self.setup()
+        app.control.purge()
+        pool = WorkerPool(
+            count=workers,
+            concurrency=concurrency,
+            env=worker_env,
+            log_dir=log_dir or ROOT / "var" / "drills",
+        )
+        faults: Counter = Counter()
+        stop_beat = threading.Event()
+
+        def beat_loop():
+            from django.db import connection
+
+            try:
+                while not stop_beat.wait(2.0):
+                    try:
+                        play_beat()
+                    except Exception:  # noqa: BLE001 — a dropped connection: next tick
+                        connection.close()
+            finally:
+                connection.close()
+
+        started = time.monotonic()
+        pool.start()
+        beat = threading.Thread(target=beat_loop, daemon=True)
+        try:
+            time.sleep(3)  # the workers connect to Redis and the database
+            for _ in range(provider_500s):
+                self.sandbox.twilio.inject_fault(status=500, count=1)
+            for _ in range(provider_late_replies):
+                self.sandbox.twilio.inject_fault(status=None, count=1, delay=3.0)
+            faults["provider_500"] = provider_500s
+            faults["provider_late_reply"] = provider_late_replies
+            self.move_everyone()
+            beat.start()
+            planned = (
+                ["child_kill"] * child_kills
+                + ["main_kill"] * main_kills
+                + ["connection_drop"] * connection_drops
+            )
+            self.rng.shuffle(planned)
+            moments = sorted(self.rng.uniform(0.2, chaos_seconds) for _ in planned)
+            chaos_start = time.monotonic()
+            for moment, fault in zip(moments, planned, strict=True):
+                time.sleep(max(0.0, chaos_start + moment - time.monotonic()))
+                if fault == "child_kill" and pool.kill_child(self.rng):
+                    faults[fault] += 1
+                elif fault == "main_kill" and pool.kill_main(self.rng):
+                    faults[fault] += 1
+                elif fault == "connection_drop":
+                    drop_worker_connections()
+                    faults[fault] += 1
+            drain_seconds = time.monotonic() - started
+            stop_beat.set()
+            beat.join(10)
+            recovery = self.settle(timeout=settle_timeout)
+        finally:
+            stop_beat.set()
+            pool.stop()
+        counts = self.texts_by_phone()
+        return DrillResult(
+            runs=self.runs,
+            sent=sum(counts.values()),
+            duplicates=sum(c - 1 for c in counts.values() if c > 1),
+            lost=sum(1 for phone in self.phones if counts[phone] == 0),
+            stuck=self.stuck(),
+            recovery_seconds=recovery,
+            drain_seconds=drain_seconds,
+            faults=faults,
+        )
