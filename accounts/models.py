@@ -42,6 +42,9 @@ ROLE_HELP = {
 
 ADMIN_ROLES = {Role.OWNER, Role.ADMIN}
 EDITOR_ROLES = {Role.OWNER, Role.ADMIN, Role.RECRUITER}
+# Roles that see only the candidates of the jobs whose hiring team (synced from the ATS) includes
+# them, matched by the member's e-mail address; every other role sees every candidate.
+HIRING_TEAM_ROLES = {Role.HIRING_MANAGER}
 
 
 class Organization(models.Model):
@@ -103,6 +106,10 @@ class Membership(TenantModel):
     @property
     def can_edit(self) -> bool:
         return self.role in EDITOR_ROLES
+
+    @property
+    def sees_only_hiring_team_candidates(self) -> bool:
+        return self.role in HIRING_TEAM_ROLES
 
 
 def _invitation_token() -> str:

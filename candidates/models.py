@@ -85,6 +85,10 @@ class Job(Mirrored):
     coordinators = models.ManyToManyField(AtsUser, blank=True, related_name="coordinating_jobs")
     hiring_managers = models.ManyToManyField(AtsUser, blank=True, related_name="managed_jobs")
 
+    # The job's hiring team, as the ATS keeps it (Greenhouse `hiring_team`; Lever's posting owner
+    # and hiring manager): a hiring manager member sees the candidates of these jobs only.
+    HIRING_TEAM = ("recruiters", "coordinators", "hiring_managers")
+
     class Meta(Mirrored.Meta):
         ordering = ["name"]
 
@@ -237,6 +241,8 @@ class SyncStatus(models.TextChoices):
     SUCCEEDED = "succeeded", "Succeeded"
     FAILED = "failed", "Failed"
     SKIPPED = "skipped", "Skipped (another sync was running)"
+    # The ATS kept rate limiting us: the run stopped and resumes from its cursor at resume_at.
+    DEFERRED = "deferred", "Paused (rate limited)"
 
 
 class SyncRun(TenantModel):
@@ -252,6 +258,7 @@ class SyncRun(TenantModel):
     phase = models.CharField(max_length=40, blank=True)
     api_calls = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True)
+    resume_at = models.DateTimeField(null=True, blank=True)  # when a deferred run picks up again
 
     class Meta:
         ordering = ["-started_at"]
@@ -288,6 +295,11 @@ class WebhookEvent(TenantModel):
     processed_at = models.DateTimeField(null=True, blank=True)
     state = models.CharField(max_length=20, choices=State.choices, default=State.RECEIVED)
     error = models.TextField(blank=True)
+    # When the sweep should queue it (again): set while it still needs processing (received,
+    # or failed on a transient error), empty once it is done or failed for good.
+    next_attempt_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    # How many times the sweep has queued it; the sweep gives up after a few.
+    attempts = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
         ordering = ["-received_at"]

@@ -14,6 +14,7 @@ from integrations.connections import ats_connection_for, provider_identifier
 from .models import (
     Application,
     ApplicationStatus,
+    AtsUser,
     Candidate,
     Department,
     Job,
@@ -111,6 +112,44 @@ def sync_progress(run: SyncRun) -> dict:
         "finished": run.status != SyncStatus.RUNNING,
         "is_full": run.kind == SyncKind.FULL,
     }
+
+
+# ----------------------------------------------------------------------------------------------
+# Who sees which candidates
+# ----------------------------------------------------------------------------------------------
+
+
+def hiring_team_jobs(*, organization, email: str) -> QuerySet[Job]:
+    """The jobs whose hiring team (recruiters, coordinators, hiring managers, as synced from the
+    ATS) includes the ATS user with this e-mail address."""
+    if not email:
+        return Job.unscoped.none()
+    team_members = AtsUser.unscoped.filter(
+        organization_id=organization.pk, email__iexact=email
+    ).values("pk")
+    on_team = Q()
+    for relation in Job.HIRING_TEAM:
+        on_team |= Q(**{f"{relation}__in": team_members})
+    return Job.unscoped.filter(on_team, organization_id=organization.pk).distinct()
+
+
+def visible_candidate_ids(*, organization, membership) -> QuerySet | None:
+    """The ids of the candidates `membership` may see, as a query, or None for all of them.
+
+    A hiring manager sees the candidates with a live application on a job whose hiring team
+    includes them (their member e-mail is the ATS user's e-mail); everyone else sees every
+    candidate. The request's tenant scope applies this to every read of a candidate's rows
+    (`recruitflow.tenancy`), so a page or API view cannot forget it."""
+    if not membership.sees_only_hiring_team_candidates:
+        return None
+    jobs = hiring_team_jobs(organization=organization, email=membership.user.email)
+    # Applications are themselves a candidate's rows: read them with a plain queryset so the
+    # restriction being defined does not apply to its own definition.
+    return (
+        QuerySet(model=Application)
+        .filter(organization_id=organization.pk, deleted_at__isnull=True, job__in=jobs.values("pk"))
+        .values("candidate_id")
+    )
 
 
 # ----------------------------------------------------------------------------------------------
