@@ -185,6 +185,53 @@ class WorkerPool:
                 process.wait(5)
 
 
+class PrivateBroker:
+    """A Redis server of the drill's own (so an outage harms nobody else), used as the broker by
+    the workers and by this process while it is installed."""
+
+    def __init__(self, port: int, log_dir: Path):
+        self.port = port
+        self.url = f"redis://127.0.0.1:{port}/0"
+        self.log_dir = log_dir
+        self.process: subprocess.Popen | None = None
+        self._previous_url = None
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--dir", str(self.log_dir)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        deadline = time.monotonic() + 10
+        import socket
+
+        while time.monotonic() < deadline:
+            with socket.socket() as sock:
+                if sock.connect_ex(("127.0.0.1", self.port)) == 0:
+                    return
+            time.sleep(0.05)
+        raise RuntimeError(f"redis-server did not start on port {self.port}")
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(10)
+
+    def install(self) -> None:
+        from recruitflow.celery import app
+
+        self._previous_url = app.conf.broker_url
+        app.conf.broker_url = self.url
+        app._after_fork()  # forget pooled connections to the previous broker
+
+    def uninstall(self) -> None:
+        from recruitflow.celery import app
+
+        if self._previous_url is not None:
+            app.conf.broker_url = self._previous_url
+            app._after_fork()
+
+
 def drop_worker_connections() -> int:
     """Terminate every other backend connected to this database (the workers' connections)."""
     from django.db import connection
@@ -223,6 +270,7 @@ class Drill:
         self.organization = None
         self.applications: list = []
         self.phones: list[str] = []
+        self.enqueue_failures = 0
 
     # -- set up --------------------------------------------------------------------------
     def setup(self) -> None:
@@ -273,16 +321,24 @@ class Drill:
             )  # fmt: skip
             stages = {
                 name: Stage.objects.create(
-                    organization=org, provider="greenhouse", external_id=f"drill-s{i}",
-                    job=job, name=name, position=i,
+                    organization=org,
+                    provider="greenhouse",
+                    external_id=f"drill-s{i}",
+                    job=job,
+                    name=name,
+                    position=i,
                 )  # fmt: skip
                 for i, name in enumerate(("Phone Interview", "Onsite Interview"))
             }
             candidates = Candidate.objects.bulk_create(
                 Candidate(
-                    organization=org, provider="greenhouse", external_id=f"drill-c{i}",
-                    first_name=f"Drill{i}", last_name="Candidate",
-                    mobile_phone=f"+4477009{i:05d}", primary_email=f"c{i}@drill.test",
+                    organization=org,
+                    provider="greenhouse",
+                    external_id=f"drill-c{i}",
+                    first_name=f"Drill{i}",
+                    last_name="Candidate",
+                    mobile_phone=f"+4477009{i:05d}",
+                    primary_email=f"c{i}@drill.test",
                 )  # fmt: skip
                 for i in range(self.runs)
             )
@@ -290,9 +346,15 @@ class Drill:
             assert len(set(self.phones)) == self.runs, "phone numbers must be distinct"
             self.applications = Application.objects.bulk_create(
                 Application(
-                    organization=org, provider="greenhouse", external_id=f"drill-a{i}",
-                    candidate=c, job=job, stage=stages["Phone Interview"],
-                    stage_name="Phone Interview", applied_at=now, last_activity_at=now,
+                    organization=org,
+                    provider="greenhouse",
+                    external_id=f"drill-a{i}",
+                    candidate=c,
+                    job=job,
+                    stage=stages["Phone Interview"],
+                    stage_name="Phone Interview",
+                    applied_at=now,
+                    last_activity_at=now,
                     stage_entered_at=now,
                 )  # fmt: skip
                 for i, c in enumerate(candidates)
@@ -333,18 +395,29 @@ class Drill:
                 )
                 transitions = StageTransition.objects.bulk_create(
                     StageTransition(
-                        organization=org, provider="greenhouse", application=a,
-                        candidate_id=a.candidate_id, job_id=a.job_id,
-                        from_stage_id=a.stage_id, from_stage_name="Phone Interview",
-                        to_stage=self.onsite, to_stage_name="Onsite Interview",
-                        from_status="active", to_status="active", observed_at=now,
-                        source="webhook", provider_event_id=f"{self.label}-{a.pk}",
+                        organization=org,
+                        provider="greenhouse",
+                        application=a,
+                        candidate_id=a.candidate_id,
+                        job_id=a.job_id,
+                        from_stage_id=a.stage_id,
+                        from_stage_name="Phone Interview",
+                        to_stage=self.onsite,
+                        to_stage_name="Onsite Interview",
+                        from_status="active",
+                        to_status="active",
+                        observed_at=now,
+                        source="webhook",
+                        provider_event_id=f"{self.label}-{a.pk}",
                     )  # fmt: skip
                     for a in chunk
                 )
-                app.send_task(
-                    "journeys.match_transitions", args=[org.pk, [t.pk for t in transitions]]
-                )
+                try:
+                    app.send_task(
+                        "journeys.match_transitions", args=[org.pk, [t.pk for t in transitions]]
+                    )
+                except Exception:  # noqa: BLE001 — broker down: the rows are committed
+                    self.enqueue_failures += 1
 
     # -- counting ------------------------------------------------------------------------
     def texts_by_phone(self) -> Counter:
@@ -367,7 +440,15 @@ class Drill:
             messages = Counter(
                 Message.objects.filter(direction="outbound")
                 .exclude(
-                    status__in=["sent", "delivered", "read", "undelivered", "failed", "canceled", "skipped"]
+                    status__in=[
+                        "sent",
+                        "delivered",
+                        "read",
+                        "undelivered",
+                        "failed",
+                        "canceled",
+                        "skipped",
+                    ]
                 )
                 .values_list("status", flat=True)
             )
@@ -410,6 +491,8 @@ class Drill:
         connection_drops: int = 0,
         provider_500s: int = 0,
         provider_late_replies: int = 0,
+        broker_outage_seconds: float = 0.0,
+        broker_port: int = 6391,
         chaos_seconds: float = 20.0,
         settle_timeout: float = 120.0,
         env: dict | None = None,
@@ -417,21 +500,25 @@ class Drill:
     ) -> DrillResult:
         from recruitflow.celery import app
 
+        log_dir = log_dir or ROOT / "var" / "drills"
+        log_dir.mkdir(parents=True, exist_ok=True)
         worker_env = {
             **os.environ,
             **DRILL_ENV,
             **(env or {}),
             "DATABASE_URL": database_url(),
+            "SANDBOX_URL": self.sandbox.url,  # the sandbox Twilio is the provider here
         }
         worker_env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        broker = None
+        if broker_outage_seconds:
+            broker = PrivateBroker(broker_port, log_dir)
+            broker.start()
+            broker.install()
+            worker_env["CELERY_BROKER_URL"] = broker.url
         self.setup()
         app.control.purge()
-        pool = WorkerPool(
-            count=workers,
-            concurrency=concurrency,
-            env=worker_env,
-            log_dir=log_dir or ROOT / "var" / "drills",
-        )
+        pool = WorkerPool(count=workers, concurrency=concurrency, env=worker_env, log_dir=log_dir)
         faults: Counter = Counter()
         stop_beat = threading.Event()
 
@@ -458,7 +545,17 @@ class Drill:
                 self.sandbox.twilio.inject_fault(status=None, count=1, delay=3.0)
             faults["provider_500"] = provider_500s
             faults["provider_late_reply"] = provider_late_replies
-            self.move_everyone()
+            if broker:
+                # The broker goes down before the stage changes arrive: nothing can be queued.
+                broker.stop()
+                outage_started = time.monotonic()
+                self.move_everyone()
+                time.sleep(max(0.0, broker_outage_seconds - (time.monotonic() - outage_started)))
+                broker.start()
+                faults["broker_outage_s"] = round(time.monotonic() - outage_started)
+                faults["enqueue_failed"] = self.enqueue_failures
+            else:
+                self.move_everyone()
             beat.start()
             planned = (
                 ["child_kill"] * child_kills
@@ -470,12 +567,12 @@ class Drill:
             chaos_start = time.monotonic()
             for moment, fault in zip(moments, planned, strict=True):
                 time.sleep(max(0.0, chaos_start + moment - time.monotonic()))
-                if fault == "child_kill" and pool.kill_child(self.rng):
-                    faults[fault] += 1
-                elif fault == "main_kill" and pool.kill_main(self.rng):
-                    faults[fault] += 1
-                elif fault == "connection_drop":
-                    drop_worker_connections()
+                actions = {
+                    "child_kill": lambda: pool.kill_child(self.rng),
+                    "main_kill": lambda: pool.kill_main(self.rng),
+                    "connection_drop": lambda: drop_worker_connections() >= 0,
+                }
+                if actions[fault]():
                     faults[fault] += 1
             drain_seconds = time.monotonic() - started
             stop_beat.set()
@@ -484,6 +581,9 @@ class Drill:
         finally:
             stop_beat.set()
             pool.stop()
+            if broker:
+                broker.uninstall()
+                broker.stop()
         counts = self.texts_by_phone()
         return DrillResult(
             runs=self.runs,

@@ -70,3 +70,12 @@ def test_a_provider_that_fails_before_or_after_acting_gets_each_text_once(sandbo
         log_dir=tmp_path,
     )  # fmt: skip
     _assert_clean(result)
+
+
+def test_a_broker_outage_while_stage_changes_arrive_loses_nothing(sandbox, tmp_path):
+    drill = Drill(sandbox=sandbox, runs=RUNS, seed=14, label="outage")
+    result = drill.run(
+        broker_outage_seconds=15, chaos_seconds=1, settle_timeout=150, log_dir=tmp_path
+    )
+    assert result.faults["enqueue_failed"] > 0, "the outage should have refused the queueing"
+    _assert_clean(result)
