@@ -7,6 +7,7 @@ organization's objects are 404.
 
 from __future__ import annotations
 
+from django.db import transaction
 from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef, Q, Subquery
 from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
@@ -322,26 +323,34 @@ class MessageSendView(APIView):
         data = serializer.validated_data
         stored_key = IDEMPOTENCY_PREFIX + key
 
-        existing = Message.objects.filter(
-            organization=organization, idempotency_key=stored_key
-        ).first()
+        existing, message, refusal = None, None, None
+        with transaction.atomic():
+            # Concurrent retries of one send queue here (the candidate's row is the lock), so
+            # only the first creates the message and every later one finds it and replays it.
+            list(Candidate.objects.select_for_update().filter(pk=candidate.pk).values_list("pk"))
+            existing = Message.objects.filter(
+                organization=organization, idempotency_key=stored_key
+            ).first()
+            if existing is None:
+                try:
+                    message = services.message_send(
+                        organization=organization,
+                        candidate=candidate,
+                        channel=data["channel"],
+                        body=data["body"],
+                        subject=data.get("subject", ""),
+                        source="api",
+                        sent_by=_acting_user(request),
+                        idempotency_key=stored_key,
+                    )
+                except services.CannotSend as exc:  # its timeline entry is kept
+                    refusal = exc
         if existing is not None:
             return self._replay(existing, candidate_id=candidate.pk, data=data)
-        try:
-            message = services.message_send(
-                organization=organization,
-                candidate=candidate,
-                channel=data["channel"],
-                body=data["body"],
-                subject=data.get("subject", ""),
-                source="api",
-                sent_by=_acting_user(request),
-                idempotency_key=stored_key,
-            )
-        except services.CannotSend as exc:
-            return _refusal(exc.reason, _refusal_code(candidate, data["channel"]))
+        if refusal is not None:
+            return _refusal(refusal.reason, _refusal_code(candidate, data["channel"]))
         if not _same_request(message, candidate_id=candidate.pk, data=data):
-            # A concurrent request with the same key but another message won the race.
+            # A concurrent request with the same key for another candidate won the race.
             return self._replay(message, candidate_id=candidate.pk, data=data)
         return Response(MessageSerializer(message).data, status=status.HTTP_201_CREATED)
 
