@@ -327,6 +327,14 @@ LEVER_CLIENT_SECRET = env("LEVER_CLIENT_SECRET", default="")
 LEVER_AUTH_BASE = env("LEVER_AUTH_BASE", default="https://auth.lever.co")
 # Where the sandbox providers of `make run` listen. Empty hides the sandbox shortcuts.
 SANDBOX_URL = env("SANDBOX_URL", default="http://127.0.0.1:8100" if DEBUG else "").rstrip("/")
+# Provider addresses (SSRF guard, integrations/http.py). Off (the default with DEBUG=0): every
+# provider is reached only at its documented host(s). On (`make run`, tests): admins may type
+# another address, which must be public unless its origin is in PROVIDER_URL_ALLOWLIST
+# (comma-separated scheme://host:port, port `*` = any; default the sandbox's origin).
+PROVIDER_CUSTOM_URLS = env.bool("PROVIDER_CUSTOM_URLS", default=DEBUG)
+PROVIDER_URL_ALLOWLIST = env.list(
+    "PROVIDER_URL_ALLOWLIST", default=[SANDBOX_URL] if SANDBOX_URL else []
+)
 # Texting and e-mail providers: seconds to wait for one HTTP call, and attempts per call for
 # failures the provider provably did not act on (connection refused, 429).
 MESSAGING_PROVIDER_TIMEOUT_S = env.float("MESSAGING_PROVIDER_TIMEOUT_S", default=10)

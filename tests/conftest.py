@@ -58,6 +58,23 @@ def _plain_static_storage(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def _provider_addresses_allow_loopback(settings):
+    """The suite's fakes (sandbox servers, pytest-httpserver) listen on loopback at random
+    ports: allow custom provider addresses and allow-list loopback, as `make run` allow-lists
+    its sandbox. SSRF tests use ``strict_provider_addresses`` to take loopback off the list."""
+    settings.PROVIDER_CUSTOM_URLS = True
+    settings.PROVIDER_URL_ALLOWLIST = ["http://127.0.0.1:*", "http://localhost:*"]
+
+
+@pytest.fixture
+def strict_provider_addresses(settings):
+    """Custom provider addresses allowed, but nothing allow-listed: loopback is refused."""
+    settings.PROVIDER_CUSTOM_URLS = True
+    settings.PROVIDER_URL_ALLOWLIST = []
+    return settings
+
+
 @dataclass
 class Persona:
     user: object

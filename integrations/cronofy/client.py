@@ -45,6 +45,8 @@ DATA_CENTERS: dict[str, tuple[str, str, str]] = {
     "ca": ("Canada", "https://api-ca.cronofy.com", "https://app-ca.cronofy.com"),
     "sg": ("Singapore", "https://api-sg.cronofy.com", "https://app-sg.cronofy.com"),
 }
+# Cronofy's own hosts: the only ones reached unless the operator allows custom addresses.
+DOCUMENTED_BASE_URLS = tuple(url for _, api, app in DATA_CENTERS.values() for url in (api, app))
 # What we ask a person for: read free/busy and events, write and delete our own events.
 DEFAULT_SCOPE = " ".join(sdk_settings.DEFAULT_OAUTH_SCOPE)
 # What an administrator grants for Enterprise Connect (authorize people's calendars by e-mail).
@@ -254,6 +256,7 @@ class CronofyClient:
             session=session,
             vendor=VENDOR,
             error_mapper=map_error,
+            documented=DOCUMENTED_BASE_URLS,
         )
 
     def sdk(self, access_token: str | None = None, refresh_token: str | None = None):

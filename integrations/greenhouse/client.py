@@ -28,6 +28,9 @@ from integrations.http import (
 
 DEFAULT_BASE_URL = "https://harvest.greenhouse.io"
 DEFAULT_TOKEN_URL = "https://auth.greenhouse.io/token"
+# Greenhouse's own hosts (Harvest v1 and v3, and the v3 token endpoint): the only ones reached
+# unless the operator allows custom provider addresses.
+DOCUMENTED_BASE_URLS = (DEFAULT_BASE_URL, "https://auth.greenhouse.io")
 PER_PAGE = 500
 MISSING_PERMISSION_TEXT = "does not have permission"
 WRITE_METHODS = frozenset({"POST", "PATCH", "PUT", "DELETE"})
@@ -218,6 +221,7 @@ class HarvestV1Client:
             base_url,
             vendor="Greenhouse",
             error_mapper=make_error_mapper("API key"),
+            documented=DOCUMENTED_BASE_URLS,
             **http_kwargs,
         )
 
@@ -312,6 +316,7 @@ class HarvestV3Client:
             base_url,
             vendor="Greenhouse",
             error_mapper=make_error_mapper("client credentials"),
+            documented=DOCUMENTED_BASE_URLS,
             **http_kwargs,
         )
 

@@ -26,6 +26,15 @@ from integrations.http import (
 )
 
 DEFAULT_BASE_URL = "https://api.lever.co/v1"
+# Lever's Data API hosts (production; EU; Lever's own developer sandbox) and OAuth hosts: the
+# only ones reached unless the operator allows custom provider addresses.
+API_BASE_URLS = (
+    DEFAULT_BASE_URL,
+    "https://api-eu.lever.co/v1",
+    "https://api.sandbox.lever.co/v1",
+)
+AUTH_BASE_URLS = ("https://auth.lever.co", "https://sandbox-lever.auth0.com")
+DOCUMENTED_BASE_URLS = API_BASE_URLS + AUTH_BASE_URLS
 PAGE_LIMIT = 100
 RATE_PER_S = 10
 BURST = 20
@@ -112,6 +121,7 @@ class LeverClient:
             vendor="Lever",
             error_mapper=make_error_mapper("API key" if api_key else "access token"),
             rate_limiter=rate_limiter,
+            documented=DOCUMENTED_BASE_URLS,
             **http_kwargs,
         )
 

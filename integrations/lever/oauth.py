@@ -98,7 +98,9 @@ def _token_set(body: Any, *, clock: Callable[[], float], fallback_refresh: str |
 
 
 def _post_token(form: dict[str, str], *, auth_base: str, http: HttpClient | None, what: str):
-    client = http or HttpClient(auth_base, vendor="Lever")
+    from integrations.lever.client import DOCUMENTED_BASE_URLS
+
+    client = http or HttpClient(auth_base, vendor="Lever", documented=DOCUMENTED_BASE_URLS)
     try:
         return client.request(
             "POST",

@@ -42,6 +42,7 @@ from integrations.messaging import (
     MessagingTransientError,
     SendResult,
 )
+from integrations.sendgrid.transport import guard_sdk
 
 logger = logging.getLogger(__name__)
 
@@ -292,6 +293,8 @@ class SendGridClient:
             raise AuthError("Paste the SendGrid API key.", code="missing_credentials")
         self.base_url = (base_url or DEFAULT_BASE_URL).rstrip("/")
         self.sg = sendgrid.SendGridAPIClient(api_key=api_key.strip(), host=self.base_url)
+        # Every SDK request passes the SSRF guard: checked address, no redirects.
+        guard_sdk(self.sg)
         # urllib waits forever without a timeout; python-http-client copies this to every
         # child client it builds for a path.
         self.sg.client.timeout = timeout

@@ -26,6 +26,8 @@ from integrations.http import (
 from integrations.messaging import InvalidNumber, OptedOut
 
 DEFAULT_BASE_URL = "https://next.textus.com"
+# TextUs's API host: the only one reached unless the operator allows custom provider addresses.
+DOCUMENTED_BASE_URLS = (DEFAULT_BASE_URL,)
 MEDIA_TYPE = "application/vnd.textus+jsonld"
 # TextUs does not document the error for texting an opted-out contact; these phrasings cover
 # the wordings its UI and docs use ("opted out", "opt-out").
@@ -128,6 +130,7 @@ class TextUsClient:
             base_url or DEFAULT_BASE_URL,
             vendor="TextUs",
             error_mapper=make_error_mapper(account_slug),
+            documented=DOCUMENTED_BASE_URLS,
             **http_kwargs,
         )
 

@@ -1,8 +1,10 @@
 """Twilio Programmable Messaging adapter: :class:`SMSProvider` on the official SDK.
 
 The SDK's HTTP layer is replaced by :class:`TwilioTransport`, which keeps the SDK's behaviour
-but (a) always has a timeout, (b) reports every attempt as a :class:`CallRecord` and (c) can send
-``https://api.twilio.com`` calls to another base URL (the sandbox, over plain HTTP).
+but (a) always has a timeout, (b) reports every attempt as a :class:`CallRecord`, (c) can send
+``https://api.twilio.com`` calls to another base URL (the sandbox, over plain HTTP) and (d) puts
+every request through the SSRF guard of :mod:`integrations.http` (documented host, or an
+allowed custom one; checked address; no redirects; nothing echoed from a custom host).
 """
 
 from __future__ import annotations
@@ -23,12 +25,18 @@ from twilio.rest import Client
 
 from integrations.http import (
     AuthError,
+    BlockedAddress,
     CallRecord,
     NotFound,
     PermissionDenied,
     ProviderError,
     RateLimited,
+    UnsafeURL,
     ValidationFailed,
+    check_provider_url,
+    guard_session,
+    redirect_error,
+    untrusted_error,
 )
 from integrations.messaging import (
     E164,
@@ -58,6 +66,8 @@ from integrations.twilio.webhooks import (
 logger = logging.getLogger(__name__)
 
 DEFAULT_BASE_URL = "https://api.twilio.com"
+# Twilio's REST host: the only one reached unless the operator allows custom provider addresses.
+DOCUMENTED_BASE_URLS = (DEFAULT_BASE_URL,)
 DEFAULT_TIMEOUT_S = 10
 
 OPTED_OUT_CODES = frozenset({21610})
@@ -83,6 +93,8 @@ class TwilioTransport(TwilioHttpClient):
         on_call: Callable[[CallRecord], Any] | None = None,
     ) -> None:
         super().__init__(timeout=timeout)
+        if self.session is not None:
+            guard_session(self.session)
         self.base_url = (base_url or DEFAULT_BASE_URL).rstrip("/")
         self.on_call = on_call
         self.attempt = 1
@@ -94,16 +106,37 @@ class TwilioTransport(TwilioHttpClient):
 
     def request(self, method: str, url: str, *args: Any, **kwargs: Any):  # type: ignore[override]
         url = self.rewrite(url)
+        host = urlsplit(url).netloc
         started, started_at = time.monotonic(), datetime.now(UTC)
         try:
+            trusted = check_provider_url(url, documented=DOCUMENTED_BASE_URLS, vendor="Twilio")
+        except UnsafeURL as exc:
+            self._record(method, url, None, started, started_at, f"Refused: {exc}")
+            raise BlockedAddress(str(exc)) from exc
+        # Never follow a redirect: the request carries the Auth Token.
+        if len(args) >= 6:  # (params, data, headers, auth, timeout, allow_redirects)
+            args = (*args[:5], False, *args[6:])
+        else:
+            kwargs["allow_redirects"] = False
+        try:
             response = super().request(method, url, *args, **kwargs)
+        except UnsafeURL as exc:  # the connect-time address check
+            self._record(method, url, None, started, started_at, f"Refused: {exc}")
+            raise BlockedAddress(str(exc)) from exc
         except requests.RequestException as exc:
             self._record(method, url, None, started, started_at, f"{type(exc).__name__}: {exc}")
+            if not trusted:
+                # One answer for every failure, so a custom address cannot probe ports.
+                raise requests.ConnectionError(f"The custom address {host} failed.") from None
             raise
         status = response.status_code
         self._record(
             method, url, status, started, started_at, None if status < 400 else f"HTTP {status}"
         )
+        if 300 <= status < 400:
+            raise redirect_error("Twilio", host, status)
+        if not trusted and status >= 400:
+            raise untrusted_error(status, "Twilio", host)
         return response
 
     def _record(
