@@ -33,7 +33,7 @@ from integrations.connections import (
     provider_identifier,
 )
 from integrations.greenhouse import webhooks as greenhouse_webhooks
-from integrations.http import AuthError, PermissionDenied, ProviderError
+from integrations.http import AuthError, PermissionDenied, ProviderError, RateLimited
 from integrations.lever import webhooks as lever_webhooks
 from integrations.models import ConnectionStatus
 from recruitflow.tenancy import tenant_scope
@@ -43,6 +43,9 @@ logger = logging.getLogger(__name__)
 # A running sync refreshes heartbeat_at at least once per page; one that has been silent this
 # long lost its worker and must not block the next sync forever.
 STALE_SYNC_AFTER = timedelta(minutes=10)
+# A sync the ATS kept rate limiting pauses at least this long (beat checks every minute), or
+# as long as the ATS asked when that is longer.
+RATE_LIMIT_PAUSE = timedelta(minutes=1)
 
 GREENHOUSE_APPLICATION_ACTIONS = frozenset(
     {
@@ -165,7 +168,10 @@ def sync_execute(*, sync_run: SyncRun) -> SyncRun:
 
     Provider errors never escape: permanent ones (credentials, permissions) fail the run and
     flag the connection with the adapter's message; transient ones fail the run and the next
-    poll retries from the last complete position. Unexpected errors fail the run and re-raise.
+    poll retries from the last complete position. When the ATS keeps rate limiting us the run
+    is *deferred* instead: it stops with ``resume_at`` (after the window, at least
+    ``RATE_LIMIT_PAUSE``) and beat starts the follow-up then, which reads on from the cursor of
+    the last complete pass, so nothing is missed. Unexpected errors fail the run and re-raise.
     """
     organization = sync_run.organization
     with tenant_scope(organization):
@@ -188,6 +194,8 @@ def sync_execute(*, sync_run: SyncRun) -> SyncRun:
             connection.status = ConnectionStatus.ERROR
             connection.last_error = str(exc)
             connection.save(update_fields=["status", "last_error", "updated_at"])
+        except RateLimited as exc:
+            _defer(sync_run, engine, recorder, exc)
         except ProviderError as exc:
             _fail(sync_run, engine, recorder, str(exc))
         except SyncAborted:
@@ -216,6 +224,15 @@ def _fail(sync_run: SyncRun, engine: SyncEngine | None, recorder: CallRecorder, 
     if engine is not None:
         fields["counts"] = engine.counts
     _finish(sync_run, status=SyncStatus.FAILED, error=error, **fields)
+
+
+def _defer(sync_run: SyncRun, engine: SyncEngine | None, recorder: CallRecorder, exc):
+    recorder.flush()
+    pause = max(RATE_LIMIT_PAUSE, timedelta(seconds=exc.retry_after or 0))
+    fields = {"api_calls": recorder.total, "resume_at": timezone.now() + pause}
+    if engine is not None:
+        fields["counts"] = engine.counts
+    _finish(sync_run, status=SyncStatus.DEFERRED, error=str(exc), **fields)
 
 
 # --------------------------------------------------------------------------------------------

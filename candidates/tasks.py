@@ -35,11 +35,22 @@ def process_webhook_event(organization, event_id: int) -> None:
 
 
 @shared_task
+def webhook_events_sweep() -> int:
+    """Beat, every minute: queue webhook events whose processing was lost (broker refused the
+    task, worker died) or failed on a transient error. Returns how many were queued."""
+    from candidates import services
+
+    return services.webhook_events_sweep()
+
+
+@shared_task
 def poll_due_organizations() -> int:
     """Beat, every minute: start an incremental sync for each organization whose connected ATS
-    is due (its poll interval has passed since its last sync started). Returns how many."""
+    is due (its poll interval has passed since its last sync started). A sync paused because
+    the ATS kept rate limiting us (deferred) is due at its ``resume_at`` instead, neither
+    earlier nor later, and resumes as the same kind. Returns how many."""
     from candidates import services
-    from candidates.models import SyncRun
+    from candidates.models import SyncKind, SyncRun, SyncStatus
     from integrations.connections import ATS_CONNECTION_MODELS
     from integrations.models import ConnectionStatus
 
@@ -54,17 +65,22 @@ def poll_due_organizations() -> int:
                 last = (
                     SyncRun.objects.filter(organization_id=connection.organization_id)
                     .order_by("-started_at")
-                    .values_list("started_at", flat=True)
+                    .values("started_at", "status", "resume_at", "kind")
                     .first()
                 )
                 interval = timedelta(minutes=connection.poll_interval_minutes)
-                if last is None or last + interval <= now:
-                    due.append(connection.organization)
+                if last is None:
+                    due.append((connection.organization, False))
+                elif last["status"] == SyncStatus.DEFERRED and last["resume_at"] is not None:
+                    if last["resume_at"] <= now:
+                        due.append((connection.organization, last["kind"] == SyncKind.FULL))
+                elif last["started_at"] + interval <= now:
+                    due.append((connection.organization, False))
     started = 0
-    for organization in {org.pk: org for org in due}.values():
+    for organization, full in {org.pk: (org, full) for org, full in due}.values():
         with tenant_scope(organization):
             try:
-                services.sync_request(organization=organization, full=False)
+                services.sync_request(organization=organization, full=full)
             except (services.SyncAlreadyRunning, services.NoATSConnection):
                 continue
             started += 1

@@ -193,6 +193,10 @@ class GreenhouseState:
         self.lock = threading.RLock()
         self.limiter = WindowLimiter(rate_limit, 10.0)
         self.legacy_epoch_retry_after = legacy_epoch_retry_after
+        # Seconds the epoch headers (X-RateLimit-Reset, legacy Retry-After) lag the real reset:
+        # Greenhouse rounds epochs to the second and clocks differ, so one can have passed
+        # when it arrives while the window is still closed.
+        self.legacy_epoch_lag = 0.0
         self.v3_limiter = WindowLimiter(v3_rate_limit, 30.0)
         self.token_lifetime = token_lifetime
         self.faults = Faults()
@@ -247,6 +251,7 @@ class GreenhouseState:
             self.tokens.clear()
             self.limiter.reset()
             self.v3_limiter.reset()
+            self.legacy_epoch_lag = 0.0
             self.webhook = {"id": 1, "url": None, "secret": None, "enabled": False}
             self._install_defaults()
             self._load_company()
@@ -279,11 +284,17 @@ class GreenhouseState:
         limit: int | None = 50,
         legacy_epoch_retry_after: bool | None = None,
         v3_limit: int | None | str = "unchanged",
+        legacy_epoch_lag: float | None = None,
     ) -> None:
+        """``legacy_epoch_lag`` makes ``X-RateLimit-Reset`` (and the epoch ``Retry-After`` of
+        ``legacy_epoch_retry_after``) that many seconds earlier than the real reset, e.g. 10
+        for epochs that have already passed when the 429 arrives."""
         self.limiter.limit = limit
         self.limiter.reset()
         if legacy_epoch_retry_after is not None:
             self.legacy_epoch_retry_after = legacy_epoch_retry_after
+        if legacy_epoch_lag is not None:
+            self.legacy_epoch_lag = float(legacy_epoch_lag)
         if v3_limit != "unchanged":
             self.v3_limiter.limit = v3_limit  # type: ignore[assignment]
             self.v3_limiter.reset()
@@ -1472,8 +1483,10 @@ class GreenhouseApp:
         rl_headers = {"X-RateLimit-Limit": limit, "X-RateLimit-Remaining": remaining}
         if not allowed:
             retry = max(1, int(reset - time.time() + 0.999))
-            rl_headers["Retry-After"] = int(reset) if st.legacy_epoch_retry_after else retry
-            rl_headers["X-RateLimit-Reset"] = int(reset)
+            rl_headers["Retry-After"] = (
+                int(reset - st.legacy_epoch_lag) if st.legacy_epoch_retry_after else retry
+            )
+            rl_headers["X-RateLimit-Reset"] = int(reset - st.legacy_epoch_lag)
             return json_response(
                 {"message": "Too Many Requests"},
                 429,
@@ -2442,10 +2455,12 @@ class GreenhouseApp:
             body.get("limit"),
             body.get("legacy_epoch_retry_after"),
             body.get("v3_limit", "unchanged"),
+            body.get("legacy_epoch_lag"),
         )
         return json_response(
             {"limit": self.state.limiter.limit, "v3_limit": self.state.v3_limiter.limit,
-             "legacy_epoch_retry_after": self.state.legacy_epoch_retry_after}
+             "legacy_epoch_retry_after": self.state.legacy_epoch_retry_after,
+             "legacy_epoch_lag": self.state.legacy_epoch_lag}
         )  # fmt: skip
 
     def sb_api_faults(self, request):

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections import Counter
+from datetime import timedelta
 
 import pytest
 import requests
 from django.core.management import call_command
+from django.urls import reverse
+from django.utils import timezone
 
-from candidates import services
+from candidates import services, tasks
 from candidates.models import (
     Application,
     Candidate,
@@ -169,6 +172,70 @@ def test_sync_waits_out_a_429_and_completes_when_the_rate_limit_is_hit(
         )
         assert Application.objects.count() == sandbox_counts(sandbox)["applications"]
     assert statuses.count(429) == 1  # waited as told, then paced itself: no second 429
+
+
+def test_sync_is_paused_not_failed_and_resumes_after_the_window_when_greenhouse_keeps_429ing(
+    alice, sandbox, greenhouse_connection, monkeypatch
+):
+    sleeps: list[float] = []
+    build = services.provider_for
+    # Record the client's waits instead of sleeping them, so the window never opens.
+    monkeypatch.setattr(
+        services, "provider_for", lambda conn, **kw: build(conn, sleep=sleeps.append, **kw)
+    )
+    # Every call is refused, and the epochs in the headers have already passed on arrival
+    # (Greenhouse rounds them to the second; here they lag the real reset by a whole window).
+    sandbox.greenhouse.set_rate_limit(0, legacy_epoch_retry_after=True, legacy_epoch_lag=10)
+    try:
+        run = sync(alice.organization)
+    finally:
+        sandbox.greenhouse.set_rate_limit(None, legacy_epoch_retry_after=False)
+
+    assert run.status == "deferred", run.error
+    assert "rate limiting us (429 after 5 attempt(s))" in run.error
+    assert run.resume_at >= run.finished_at + timedelta(seconds=59)
+    assert len(sleeps) == 4 and all(wait >= 1 for wait in sleeps) and sum(sleeps) >= 15
+    with tenant_scope(alice.organization):
+        assert not SyncCursor.objects.filter(resource="applications").exists()
+
+    assert tasks.poll_due_organizations() == 0  # not before the window it was given
+    with tenant_scope(alice.organization):
+        SyncRun.objects.filter(pk=run.pk).update(resume_at=timezone.now() - timedelta(seconds=1))
+    assert tasks.poll_due_organizations() == 1  # due although the poll interval has not passed
+
+    with tenant_scope(alice.organization):
+        follow_up = SyncRun.objects.get(status="running")
+        assert follow_up.kind == run.kind
+    follow_up = services.sync_execute(sync_run=follow_up)
+    assert follow_up.status == "succeeded", follow_up.error
+    with tenant_scope(alice.organization):
+        assert Application.objects.count() == sandbox_counts(sandbox)["applications"]
+
+
+def test_sync_history_says_the_sync_is_paused_and_when_it_resumes_when_rate_limited(
+    alice, client_for, greenhouse_connection
+):
+    resume_at = timezone.now() + timedelta(minutes=2)
+    with tenant_scope(alice.organization):
+        SyncRun.objects.create(
+            organization=alice.organization,
+            provider="greenhouse",
+            kind="incremental",
+            status="deferred",
+            started_at=timezone.now(),
+            finished_at=timezone.now(),
+            resume_at=resume_at,
+            error="Greenhouse is rate limiting us (429 after 5 attempt(s)).",
+        )
+
+    page = client_for(alice).get(reverse("integrations:syncs")).content.decode()
+    settings_page = client_for(alice).get(reverse("integrations:index")).content.decode()
+
+    assert "Paused (rate limited)" in page
+    assert "Failed" not in page
+    assert "It resumes by itself at <time datetime=" in page
+    assert "The last sync is paused" in settings_page
+    assert "It resumes by itself at" in settings_page
 
 
 def test_5xx_mid_pagination_fails_keeps_the_cursor_and_next_sync_recovers_when_ats_recovers(
