@@ -475,12 +475,12 @@ def candidate_find_or_create_public(
     """The candidate who filled in a public scheduling link: ``(candidate, created)``.
 
     A candidate of the organization (not deleted, not merged away) whose primary e-mail matches
-    case-insensitively is reused, and gets the mobile number only when theirs is empty (we never
-    overwrite what the ATS or a team member recorded). Otherwise a RecruitFlow candidate is
-    created. The phone is optional; when given it is stored in E.164, read in
-    ``PHONENUMBER_DEFAULT_REGION`` unless it starts with a country code. Raises
-    ``ValidationError`` keyed by field ("first_name", "email", "phone") saying what to fix;
-    nothing is written then.
+    case-insensitively is returned unchanged: anyone can type an address into a public form, so
+    what they typed never changes a candidate's record (the caller decides what to do with a
+    match). Otherwise a RecruitFlow candidate is created. The phone is optional; when given it
+    is stored in E.164, read in ``PHONENUMBER_DEFAULT_REGION`` unless it starts with a country
+    code. Raises ``ValidationError`` keyed by field ("first_name", "email", "phone") saying
+    what to fix; nothing is written then.
     """
     import uuid
 
@@ -530,12 +530,6 @@ def candidate_find_or_create_public(
         .first()
     )
     if candidate is not None:
-        if mobile and not candidate.mobile_phone:
-            phones = [*candidate.phones, {"value": mobile, "type": "mobile"}]
-            Candidate.objects.filter(organization=organization, pk=candidate.pk).update(
-                mobile_phone=mobile, phones=phones
-            )
-            candidate.mobile_phone, candidate.phones = mobile, phones
         return candidate, False
     candidate = Candidate.objects.create(
         organization=organization,

@@ -348,6 +348,15 @@ JOURNEYS_STEP_TIMEOUT_SECONDS = env.int("JOURNEYS_STEP_TIMEOUT_SECONDS", default
 # The match sweep advances its cursor only past transitions at least this old.
 JOURNEYS_MATCH_SETTLE_SECONDS = env.int("JOURNEYS_MATCH_SETTLE_SECONDS", default=60)
 
+# --- Scheduling: the public link ---------------------------------------------------------------
+# Submissions of the public scheduling form: per visitor IP (across links) and per link
+# (across visitors), as <count>/<duration> (s, m, h or d). Over it, the visitor gets a 429 page
+# saying when to try again.
+SCHEDULING_PUBLIC_LINK_RATE_PER_IP = env("SCHEDULING_PUBLIC_LINK_RATE_PER_IP", default="8/10m")
+SCHEDULING_PUBLIC_LINK_RATE_PER_LINK = env("SCHEDULING_PUBLIC_LINK_RATE_PER_LINK", default="120/1h")
+# How long the "is this you?" e-mail link works, for an address that is already a candidate.
+SCHEDULING_PUBLIC_LINK_CONFIRM_HOURS = env.int("SCHEDULING_PUBLIC_LINK_CONFIRM_HOURS", default=24)
+
 # --- Demo --------------------------------------------------------------------------------------
 DEMO_EMAIL = env("DEMO_EMAIL", default="demo@recruitflow.test")
 DEMO_PASSWORD = env("DEMO_PASSWORD", default="recruitflow-demo")

@@ -336,3 +336,37 @@ def _record_problem(*, organization, request: SchedulingRequest, kind: str, reas
         data={"source": SOURCE, "request_id": request.pk, "message": kind},
         occurred_at=timezone.now(),
     )
+
+
+# ----------------------------------------------------------------------------------------------
+# The public link's confirmation e-mail
+# ----------------------------------------------------------------------------------------------
+
+
+def public_link_confirmation(*, organization, candidate, title: str, link: str, hours: int):
+    """E-mail ``candidate`` (at the address we hold for them) the link that ties a booking made
+    on a public scheduling link to them: someone typed their address there, and only the
+    person who reads that inbox may book as them. Goes out at once (not held for quiet hours:
+    the visitor is waiting for it). Returns the Message; raises ``messaging.services.CannotSend``
+    when the candidate has no e-mail address."""
+    from messaging.services import message_send
+
+    company = organization.name
+    validity = f"{hours} hour" + ("" if hours == 1 else "s")
+    body = (
+        f"Hello,\n\n"
+        f"Someone asked to book {title} with {company} using this e-mail address on "
+        f"{company}'s scheduling page.\n\n"
+        f"If that was you, open this link to pick a time:\n{link}\n\n"
+        f"The link works for {validity}. If it wasn't you, ignore this e-mail: nothing has "
+        f"been booked and nothing about you has changed."
+    )
+    return message_send(
+        organization=organization,
+        candidate=candidate,
+        channel="email",
+        subject=f"Confirm it's you to book {title}",
+        body=body,
+        source=SOURCE,
+        respect_quiet_hours=False,
+    )

@@ -14,6 +14,11 @@ app_name = "booking"
 urlpatterns = [
     path("brand.css", public_views.brand_css, name="brand_css"),
     path("p/<public_token:public_token>/", public_views.public_link, name="public"),
+    path(
+        "p/<public_token:public_token>/confirm/<str:proof>/",
+        public_views.public_confirm,
+        name="public_confirm",
+    ),
     path("<request_token:token>/", public_views.page, name="page"),
     path("<request_token:token>/booked/", public_views.booked, name="booked"),
     path("<request_token:token>/invite.ics", public_views.invite_ics, name="ics"),

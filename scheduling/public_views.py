@@ -33,13 +33,12 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_safe
 
 from accounts.models import TIME_ZONE_CHOICES
-from candidates import services as candidate_services
 from messaging.email_layout import brand_colours
 from recruitflow.decorators import public
 from recruitflow.tenancy import scopes_disabled, tenant_scope
 
 from . import availability as av
-from . import ics, notify, services
+from . import ics, links, notify, public_limits, services
 from .models import (
     Booking,
     BookingStatus,
@@ -658,41 +657,64 @@ def _find_public_template(public_token: str) -> SchedulingTemplate | None:
     return template
 
 
+def _render_link_off(http_request, template: SchedulingTemplate):
+    return render(
+        http_request,
+        "scheduling/public/closed.html",
+        {**_brand(template.organization), "state": "link_off", "title": _event_title(template)},
+        status=404,
+    )
+
+
+def _render_too_many(http_request, template: SchedulingTemplate, refusal) -> HttpResponse:
+    response = render(
+        http_request,
+        "scheduling/public/too_many.html",
+        {
+            **_brand(template.organization),
+            "interview": _interview(template),
+            "busy_link": refusal.scope == "link",
+            "wait": refusal.wait_words,
+        },
+        status=429,
+    )
+    response["Retry-After"] = str(refusal.retry_after)
+    return response
+
+
 @public
 @never_cache
 @require_http_methods(VIEW_METHODS)
 def public_link(http_request, public_token: str):
-    """One link for many candidates: name, e-mail and phone → find or create the candidate →
-    a scheduling request → its slot picker."""
+    """One link for many candidates: name, e-mail and phone → a new candidate and their slot
+    picker, or, for an address that is already a candidate's, a confirmation e-mail to that
+    address and a "check your e-mail" page. Submissions are rate limited per visitor and per
+    link (scheduling.public_limits)."""
     template = _find_public_template(public_token)
     if template is None:
         return _not_found(http_request)
     organization = template.organization
     with tenant_scope(organization):
         if not template.public_link_enabled:
-            return render(
-                http_request,
-                "scheduling/public/closed.html",
-                {**_brand(organization), "state": "link_off", "title": _event_title(template)},
-                status=404,
-            )
+            return _render_link_off(http_request, template)
+        if http_request.method == "POST":
+            refusal = public_limits.submission_check(http_request, link_token=template.public_token)
+            if refusal is not None:
+                return _render_too_many(http_request, template, refusal)
         form = PublicLinkForm(http_request.POST or None)
         if http_request.method == "POST" and form.is_valid():
             data = form.cleaned_data
+            zone = data["tz"] if data["tz"] in KNOWN_ZONES else ""
             try:
-                candidate, _created = candidate_services.candidate_find_or_create_public(
+                result = services.public_link_submit(
                     organization=organization,
+                    template=template,
                     first_name=data["first_name"],
                     last_name=data["last_name"],
                     email=data["email"],
                     phone=data["phone"],
-                )
-                scheduling_request = services.request_create(
-                    organization=organization,
-                    template=template,
-                    candidate=candidate,
-                    source=RequestSource.PUBLIC_LINK,
-                    send=False,
+                    zone=zone,
+                    title=_event_title(template),
                 )
             except ValidationError as exc:
                 form.add_error(None, exc)
@@ -703,8 +725,20 @@ def public_link(http_request, public_token: str):
                     f"Please contact {organization.name}.",
                 )
             else:
-                zone = data["tz"] if data["tz"] in KNOWN_ZONES else ""
-                url = reverse("booking:page", args=[scheduling_request.token])
+                if result.request is None:
+                    # Only what the visitor typed is shown: the address may be someone else's.
+                    return render(
+                        http_request,
+                        "scheduling/public/check_email.html",
+                        {
+                            **_brand(organization),
+                            "interview": _interview(template),
+                            "email": data["email"].strip(),
+                            "hours": settings.SCHEDULING_PUBLIC_LINK_CONFIRM_HOURS,
+                            "form_url": reverse("booking:public", args=[template.public_token]),
+                        },
+                    )
+                url = reverse("booking:page", args=[result.request.token])
                 return redirect(url + ("?" + urlencode({"tz": zone}) if zone else ""))
         context = {
             **_brand(organization),
@@ -716,6 +750,59 @@ def public_link(http_request, public_token: str):
             "scheduling/public/public_link.html",
             context,
             status=400 if form.errors else 200,
+        )
+
+
+@public
+@never_cache
+@require_safe
+def public_confirm(http_request, public_token: str, proof: str):
+    """The link e-mailed to an address that is already a candidate's: it ties the visitor to
+    that candidate (their own scheduling request) and opens the slot picker. An expired or
+    altered link says so and points back to the form."""
+    template = _find_public_template(public_token)
+    if template is None:
+        return _not_found(http_request)
+    organization = template.organization
+    with tenant_scope(organization):
+        if not template.public_link_enabled:
+            return _render_link_off(http_request, template)
+        hours = settings.SCHEDULING_PUBLIC_LINK_CONFIRM_HOURS
+        problem, status, found = "", 200, None
+        try:
+            found = links.confirmation_read(proof, max_age_seconds=hours * 3600)
+        except links.ConfirmationExpired:
+            problem, status = "expired", 410
+        except links.ConfirmationInvalid:
+            problem, status = "invalid", 404
+        if found is not None and found["template_id"] != template.pk:
+            problem, status = "invalid", 404
+        error = ""
+        if not problem:
+            try:
+                scheduling_request = services.public_link_confirm(
+                    organization=organization,
+                    template=template,
+                    candidate_id=found["candidate_id"],
+                )
+            except services.SchedulingError as exc:
+                problem, status, error = "failed", 400, str(exc)
+            else:
+                zone = found["zone"] if found["zone"] in KNOWN_ZONES else ""
+                url = reverse("booking:page", args=[scheduling_request.token])
+                return redirect(url + ("?" + urlencode({"tz": zone}) if zone else ""))
+        return render(
+            http_request,
+            "scheduling/public/confirm_problem.html",
+            {
+                **_brand(organization),
+                "interview": _interview(template),
+                "problem": problem,
+                "error": error,
+                "hours": hours,
+                "form_url": reverse("booking:public", args=[template.public_token]),
+            },
+            status=status,
         )
 
 
