@@ -14,11 +14,13 @@ from django.utils import timezone
 from candidates.models import ApplicationStatus, StageTransition
 from journeys.engine import (
     MATCH_BATCH,
+    MAX_STEP_ATTEMPTS,
     STEP_HANDLERS,
     MatchResult,
     chunked,
     complete_if_finished,
     criteria_match,
+    following_step_create,
     job_relations,
     lock_cursor,
     normalized_words,
@@ -71,9 +73,12 @@ def step_runs_claim_due(*, limit: int = 100, now: datetime | None = None) -> lis
 
 
 def step_runs_recover(*, organization, now: datetime | None = None) -> int:
-    """Steps still ``running`` after the step timeout lost their worker. One that contacts the
-    candidate becomes ``unknown`` (the run stops; the timeline says whether the outbox holds the
-    message) and is never resent automatically; any other is put back to run again."""
+    """Steps still ``running`` after the step timeout lost their worker. A step that does not
+    contact the candidate, and a send step (its message carries the idempotency key
+    ``journey-step:<id>``, so running it again finds the message already in the outbox and
+    sends nothing twice), is put back to run again — up to ``MAX_STEP_ATTEMPTS`` times. Any
+    other step that contacts the candidate, or one that keeps losing its worker, becomes
+    ``unknown`` (the run stops; the timeline says whether the outbox holds the message)."""
     from messaging.models import Message
 
     now = now or timezone.now()
@@ -85,7 +90,10 @@ def step_runs_recover(*, organization, now: datetime | None = None) -> int:
     recovered = 0
     for step_run in stale:
         handler = STEP_HANDLERS.get(step_run.step.kind)
-        if handler is not None and not handler.contacts_candidate:
+        if handler is not None and (
+            not handler.contacts_candidate
+            or (handler.rerun_safe and step_run.attempts < MAX_STEP_ATTEMPTS)
+        ):
             recovered += StepRun.objects.filter(
                 pk=step_run.pk, status=StepRunStatus.RUNNING
             ).update(status=StepRunStatus.PENDING)
@@ -112,7 +120,7 @@ def step_runs_recover(*, organization, now: datetime | None = None) -> int:
             recovered += 1
             JourneyRun.objects.filter(pk=run.pk, status=RunStatus.ACTIVE).update(
                 status=RunStatus.FAILED,
-                reason=f"Stopped at step {step_run.position}: its outcome is unknown.",
+                reason=unknown_stop_reason(step_run.position),
                 finished_at=now,
             )
             write_events(
@@ -133,10 +141,13 @@ def step_runs_recover(*, organization, now: datetime | None = None) -> int:
 
 
 def step_runs_reconcile(*, organization, since: timedelta = timedelta(days=2)) -> int:
-    """Follow the messages journey steps handed to the outbox: a send the provider refused or
+    """Steps follow the messages they handed to the outbox: a send the provider refused or
     could not deliver marks its step ``failed`` with the provider's reason, an ambiguous one
-    ``unknown``, a held one that went out ``done``, a held one canceled (opt-out) ``skipped``;
-    each change is put on the timeline once."""
+    ``unknown``, a held one that went out ``done``, a held one canceled (opt-out) ``skipped``.
+    An ``unknown`` step whose message the provider (a reconcile, a delivery callback) settled
+    says what really happened: ``done`` when it went out — and a run stopped at that step goes
+    on — ``failed`` when it was not delivered, ``skipped`` when canceled. Each change is put on
+    the timeline once."""
     from messaging.models import MessageStatus
 
     now = timezone.now()
@@ -148,7 +159,7 @@ def step_runs_reconcile(*, organization, since: timedelta = timedelta(days=2)) -
         MessageStatus.OPENED,
     ]
     # Provider news arrives within minutes or hours of the send: recent sends are followed for
-    # ``since``; held ones (few) until they go out.
+    # ``since``; held ones (few) until they go out; unknown ones (few) for a week.
     rows = list(
         StepRun.objects.filter(
             Q(
@@ -160,12 +171,18 @@ def step_runs_reconcile(*, organization, since: timedelta = timedelta(days=2)) -
                 status=StepRunStatus.HELD,
                 message__status__in=[*went_out, MessageStatus.CANCELED],
             )
-        ).select_related("message", "run__journey", "run__version")
+            | Q(
+                status=StepRunStatus.UNKNOWN,
+                finished_at__gte=now - timedelta(days=7),
+                message__status__in=[*went_out, *failed, MessageStatus.CANCELED],
+            )
+        ).select_related("message", "run__journey", "run__version", "run__candidate")
     )
     changed = 0
     for step_run in rows:
         message, run = step_run.message, step_run.run
         label = "text" if message.channel == "sms" else "e-mail"
+        was_unknown = step_run.status == StepRunStatus.UNKNOWN
         events = []
         if message.status in failed:
             provider_reason = message.error_message or (
@@ -186,8 +203,9 @@ def step_runs_reconcile(*, organization, since: timedelta = timedelta(days=2)) -
         elif message.status == MessageStatus.UNKNOWN:
             status = StepRunStatus.UNKNOWN
             reason = (
-                f"The provider did not confirm the {label} (it may have gone out); it is never "
-                "resent automatically."
+                f"The provider did not confirm the {label} yet (it may have gone out). "
+                "RecruitFlow asks the provider and this step will follow its answer; don't "
+                "send it again by hand."
             )
             events.append(
                 run_event(
@@ -202,6 +220,20 @@ def step_runs_reconcile(*, organization, since: timedelta = timedelta(days=2)) -
         elif message.status == MessageStatus.CANCELED:
             status = StepRunStatus.SKIPPED
             reason = message.error_message or f"The held {label} was canceled."
+        elif was_unknown:
+            status = StepRunStatus.DONE
+            reason = f"The provider confirmed the {label} went out; it was sent once."
+            events.append(
+                run_event(
+                    run,
+                    "journey_sent",
+                    f"Journey “{run.journey.name}”, step {step_run.position}: the {label} went "
+                    "out (confirmed by the provider after its outcome was unknown)",
+                    message_id=message.pk,
+                    channel=message.channel,
+                    settled=True,
+                )
+            )
         else:
             status, reason = StepRunStatus.DONE, f"The held {label} went out."
         with transaction.atomic():
@@ -212,7 +244,28 @@ def step_runs_reconcile(*, organization, since: timedelta = timedelta(days=2)) -
                 write_events(organization, run, events, now)
                 if step_run.status == StepRunStatus.HELD and run.status == RunStatus.ACTIVE:
                     complete_if_finished(organization, run, now)
+                if was_unknown and status == StepRunStatus.DONE:
+                    _run_resume(organization, run, step_run, base=message.sent_at or now, now=now)
     return changed
+
+
+def _run_resume(organization, run: JourneyRun, step_run: StepRun, *, base, now) -> bool:
+    """A run stopped because ``step_run``'s outcome was unknown goes on once the provider
+    confirmed the message went out: active again, its next step due from when it was sent."""
+    stopped = unknown_stop_reason(step_run.position)
+    if not JourneyRun.objects.filter(pk=run.pk, status=RunStatus.FAILED, reason=stopped).update(
+        status=RunStatus.ACTIVE, reason="", finished_at=None
+    ):
+        return False
+    run.status = RunStatus.ACTIVE
+    if StepRun.objects.filter(run_id=run.pk, position__gt=step_run.position).exists():
+        return True
+    following_step_create(organization, run, step_run.position, base=base, now=now)
+    return True
+
+
+def unknown_stop_reason(position: int) -> str:
+    return f"Stopped at step {position}: its outcome is unknown."
 
 
 def transitions_match_pending(*, organization, limit: int = 5000) -> MatchResult:

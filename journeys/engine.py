@@ -22,9 +22,11 @@ How a candidate goes through a journey:
 4. **At most once toward a candidate.** A send step renders its Library template and calls
    ``messaging.services.message_send`` with the idempotency key ``journey-step:<id>``; the outbox
    row is the record of the send. A step found ``running`` after
-   ``JOURNEYS_STEP_TIMEOUT_SECONDS`` lost its worker: one that contacts the candidate becomes
-   ``unknown`` (shown on the timeline, never resent automatically; the run stops there), one that
-   does not (wait, condition) is simply retried.
+   ``JOURNEYS_STEP_TIMEOUT_SECONDS`` lost its worker: a send step is run again (the key makes
+   the second run find the first message, so nothing goes out twice) up to
+   ``MAX_STEP_ATTEMPTS`` times; another step that contacts the candidate becomes ``unknown``
+   (the run stops there); one that does not (wait, condition) is simply retried. A step follows
+   its message: when the provider settles it, the step (and the timeline) say what happened.
 5. **Exit rules on candidate events** (replied, booked, opted out): checked before every step,
    and a sweep on each dispatcher tick reads new "replied"/"booked" timeline events and opt-out
    locks since the last tick and cancels the matching runs at once.
@@ -78,6 +80,8 @@ from journeys.services import stage_key
 logger = logging.getLogger(__name__)
 
 MATCH_BATCH = 500
+# How many times a step whose worker died is run again before it is declared "unknown".
+MAX_STEP_ATTEMPTS = 3
 RUN_STEPS_CHUNK = 50
 # The longest chain of steps one call executes back to back (a journey has at most 50 steps).
 MAX_CHAIN = 60
@@ -232,20 +236,23 @@ class StepOutcome:
 @dataclass(frozen=True)
 class StepHandler:
     run: Callable[[StepContext], StepOutcome]
-    # A step that contacts the candidate is never retried after its worker died: it becomes
-    # "unknown" instead (at most once toward a candidate).
+    # A step that contacts the candidate is not simply retried after its worker died...
     contacts_candidate: bool
+    # ...unless running it again cannot contact the candidate twice (the send steps: their
+    # message carries the idempotency key ``journey-step:<id>``, so a second run finds the
+    # first message). Such a step is run again; any other becomes "unknown".
+    rerun_safe: bool = False
 
 
 STEP_HANDLERS: dict[str, StepHandler] = {}
 
 
-def register_step_handler(kind: str, *, contacts_candidate: bool):
+def register_step_handler(kind: str, *, contacts_candidate: bool, rerun_safe: bool = False):
     """Register the function that executes steps of ``kind`` (the built-in kinds; a higher app
     adds a whole kind, builder included, with :func:`register_step_kind`)."""
 
     def decorator(func: Callable[[StepContext], StepOutcome]):
-        STEP_HANDLERS[kind] = StepHandler(func, contacts_candidate)
+        STEP_HANDLERS[kind] = StepHandler(func, contacts_candidate, rerun_safe)
         return func
 
     return decorator
@@ -739,7 +746,9 @@ def _execute_one(organization, step_run_id: int) -> int | None:
     except Exception:
         logger.exception("Step run %s of run %s crashed", step_run.pk, run.pk)
         if handler.contacts_candidate:
-            return None  # left running: the recovery sweep marks it unknown, never resends
+            # Left running: the recovery sweep runs a send step again (its idempotency key
+            # finds any message already queued) or marks another kind unknown.
+            return None
         outcome = StepOutcome(
             StepRunStatus.FAILED,
             f"Step {step.position} failed with an unexpected error; the journey stopped here.",
@@ -775,29 +784,11 @@ def _record(organization, step_run: StepRun, outcome: StepOutcome, now: datetime
             if outcome.end == RunStatus.COMPLETED:
                 write_events(organization, run, [_completed_event(run)], now)
             return None
-        following = (
-            JourneyStep.objects.filter(version_id=run.version_id, position__gt=step_run.position)
-            .order_by("position", "id")
-            .first()
+        following, due = following_step_create(
+            organization, run, step_run.position, base=outcome.continue_at or now, now=now
         )
         if following is None:
-            complete_if_finished(organization, run, now)
             return None
-        base = outcome.continue_at or now
-        due = _due_at(organization, following, base, run.candidate)
-        StepRun.objects.bulk_create(
-            [
-                StepRun(
-                    organization_id=run.organization_id,
-                    run_id=run.pk,
-                    step=following,
-                    position=following.position,
-                    status=StepRunStatus.PENDING,
-                    due_at=due,
-                )
-            ],
-            ignore_conflicts=True,
-        )
     if due > timezone.now():
         return None
     nxt = (
@@ -809,6 +800,37 @@ def _record(organization, step_run: StepRun, outcome: StepOutcome, now: datetime
     if nxt and _claim(nxt, now):
         return nxt
     return None
+
+
+def following_step_create(
+    organization, run: JourneyRun, position: int, *, base: datetime, now: datetime
+):
+    """Create the row of the step after ``position`` (due from ``base``), or complete the run
+    when there is none. Returns ``(step, due_at)``, ``(None, None)`` at the end. Inside the
+    caller's transaction."""
+    following = (
+        JourneyStep.objects.filter(version_id=run.version_id, position__gt=position)
+        .order_by("position", "id")
+        .first()
+    )
+    if following is None:
+        complete_if_finished(organization, run, now)
+        return None, None
+    due = _due_at(organization, following, base, run.candidate)
+    StepRun.objects.bulk_create(
+        [
+            StepRun(
+                organization_id=run.organization_id,
+                run_id=run.pk,
+                step=following,
+                position=following.position,
+                status=StepRunStatus.PENDING,
+                due_at=due,
+            )
+        ],
+        ignore_conflicts=True,
+    )
+    return following, due
 
 
 def _completed_event(run: JourneyRun) -> dict:

@@ -113,12 +113,12 @@ def _send(ctx: StepContext, channel: str) -> StepOutcome:
     )
 
 
-@register_step_handler(StepKind.SEND_EMAIL, contacts_candidate=True)
+@register_step_handler(StepKind.SEND_EMAIL, contacts_candidate=True, rerun_safe=True)
 def _send_email(ctx: StepContext) -> StepOutcome:
     return _send(ctx, "email")
 
 
-@register_step_handler(StepKind.SEND_SMS, contacts_candidate=True)
+@register_step_handler(StepKind.SEND_SMS, contacts_candidate=True, rerun_safe=True)
 def _send_sms(ctx: StepContext) -> StepOutcome:
     return _send(ctx, "sms")
 

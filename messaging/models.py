@@ -127,6 +127,9 @@ class Message(TenantModel):
     sent_at = models.DateTimeField(null=True, blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
     status_updated_at = models.DateTimeField(null=True, blank=True)
+    # When the provider was last asked whether it has this message (reconcile of an ambiguous
+    # send): the recovery sweep asks again only after a pause.
+    provider_checked_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["created_at", "id"]

@@ -34,6 +34,7 @@ from integrations.messaging import (
     EmailMessage,
     InboundSMS,
     InvalidNumber,
+    NotSupported,
     OptedOut,
     OptOutChange,
     ProviderError,
@@ -70,6 +71,9 @@ logger = logging.getLogger(__name__)
 # How long after an ambiguous send the provider is asked whether it has the text: long enough
 # for a request still in flight to have landed.
 RECONCILE_AFTER_S = 60
+# SendGrid's Email Activity may show an accepted e-mail only after a while: "not found" there
+# proves it was never accepted only this long after the send.
+EMAIL_ACTIVITY_SETTLE_S = 15 * 60
 
 # Provider statuses (normalized DeliveryStatus) → ours. Anything else is history only.
 DELIVERY_STATUS_MAP: dict[str, str] = {
@@ -633,40 +637,65 @@ def _mark_sent(organization, message: Message, *, provider_identifier: str, resu
 
 
 def message_reconcile(*, organization, message_id: int) -> DeliveryResult:
-    """Settle a message left ``unknown`` by an ambiguous send: ask the provider whether it has
-    a text with this body to this number since the message was due. Found → the message is
-    ``sent`` with the provider's id (its callbacks take it from there). Not found → Twilio
-    provably never created it, so it goes back to ``queued`` and is sent once more. Providers
-    that cannot be asked (TextUs, e-mail) stay ``unknown`` until their callbacks say otherwise
-    or a recruiter retries. A lookup that fails returns RETRY."""
+    """Settle a message left ``unknown`` by an ambiguous send (or by a worker that died while
+    sending): ask the provider whether it has it. Found → the message is ``sent`` with the
+    provider's id (its callbacks take it from there). Not found → the provider provably never
+    created it, so it goes back to ``queued`` and is sent once more.
+
+    Texts: Twilio's message log, a text to this number with this body since the message was due
+    that is not one we already know (Twilio has no idempotency key). E-mails: SendGrid's Email
+    Activity API, by the ``custom_args`` id every e-mail carries; its activity may lag, so "not
+    found" counts only :data:`EMAIL_ACTIVITY_SETTLE_S` after the send. Providers that cannot be
+    asked (TextUs; SendGrid without the Email Activity add-on) leave it ``unknown`` until their
+    callbacks say otherwise (SendGrid's events carry the same id) or a recruiter retries. A
+    lookup that fails returns RETRY."""
     message = Message.objects.filter(organization=organization, pk=message_id).first()
     if message is None or message.status != MessageStatus.UNKNOWN:
         return DeliveryResult(DeliveryOutcome.NOT_CLAIMED)
-    if message.channel != Channel.SMS:
-        return DeliveryResult(DeliveryOutcome.UNKNOWN)
     try:
-        provider = selectors.sms_provider_for(organization)
+        provider = (
+            selectors.sms_provider_for(organization)
+            if message.channel == Channel.SMS
+            else selectors.email_provider_for(organization)
+        )
     except selectors.MessagingNotConfigured:
         return DeliveryResult(DeliveryOutcome.UNKNOWN)
-    find_recent = getattr(provider, "find_recent", None)
-    if find_recent is None:
-        return DeliveryResult(DeliveryOutcome.UNKNOWN)
-    due = message.hold_until or message.created_at
-    known = set(
-        Message.objects.filter(
-            organization=organization, channel=Channel.SMS, to_address=message.to_address
+    if message.channel == Channel.SMS:
+        find_recent = getattr(provider, "find_recent", None)
+        if find_recent is None:
+            return DeliveryResult(DeliveryOutcome.UNKNOWN)
+        due = message.hold_until or message.created_at
+        known = set(
+            Message.objects.filter(
+                organization=organization, channel=Channel.SMS, to_address=message.to_address
+            )
+            .exclude(pk=message.pk)
+            .exclude(provider_message_id="")
+            .values_list("provider_message_id", flat=True)
         )
-        .exclude(pk=message.pk)
-        .exclude(provider_message_id="")
-        .values_list("provider_message_id", flat=True)
-    )
+
+        def ask():
+            return find_recent(
+                message.to_address, message.body, since=due - timedelta(minutes=1), exclude=known
+            )
+    else:
+        find_sent = getattr(provider, "find_sent", None)
+        if find_sent is None:
+            return DeliveryResult(DeliveryOutcome.UNKNOWN)
+
+        def ask():
+            return find_sent(str(message.pk))
+
+    now = timezone.now()
+    Message.objects.filter(pk=message.pk).update(provider_checked_at=now)
     try:
-        found = find_recent(
-            message.to_address, message.body, since=due - timedelta(minutes=1), exclude=known
-        )
+        found = ask()
+    except NotSupported:
+        return DeliveryResult(DeliveryOutcome.UNKNOWN)
     except ProviderError as exc:
         retry_after = exc.retry_after if isinstance(exc, RateLimited) else None
         return DeliveryResult(DeliveryOutcome.RETRY, retry_after=retry_after)
+    label = "text" if message.channel == Channel.SMS else "e-mail"
     with transaction.atomic():
         message = Message.objects.select_for_update().get(pk=message.pk)
         if message.status != MessageStatus.UNKNOWN:  # a callback settled it meanwhile
@@ -674,11 +703,17 @@ def message_reconcile(*, organization, message_id: int) -> DeliveryResult:
         if found is not None:
             _mark_sent(organization, message, provider_identifier=provider.identifier, result=found)
             return DeliveryResult(DeliveryOutcome.SENT)
+        attempted = message.status_updated_at or message.created_at
+        if message.channel == Channel.EMAIL and now - attempted < timedelta(
+            seconds=EMAIL_ACTIVITY_SETTLE_S
+        ):
+            # Not in the activity yet may only mean not indexed yet: ask again later.
+            return DeliveryResult(DeliveryOutcome.RETRY, retry_after=EMAIL_ACTIVITY_SETTLE_S)
         _finish(
             message,
             status=MessageStatus.QUEUED,
-            event_raw={"reconciled": f"{provider.display_name} has no such text"},
-            error_message=f"{provider.display_name} never received this text; sending it again.",
+            event_raw={"reconciled": f"{provider.display_name} has no such {label}"},
+            error_message=f"{provider.display_name} never received this {label}; sending it again.",
         )
         _enqueue(message)
     return DeliveryResult(DeliveryOutcome.REQUEUED)
@@ -736,9 +771,10 @@ def message_retry(*, organization, message_id: int, actor=None) -> Message:
             message.refresh_from_db()
             return message
         if outcome == DeliveryOutcome.RETRY:
+            label = "text" if message.channel == Channel.SMS else "e-mail"
             raise CannotSend(
-                "The texting provider could not be asked whether this text went out, so it was "
-                "not sent again. Try again in a minute."
+                f"The provider could not yet tell whether this {label} went out, so it was not "
+                "sent again. Try again in a few minutes."
             )
     with transaction.atomic():
         claimed = Message.objects.filter(

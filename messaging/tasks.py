@@ -3,8 +3,15 @@
 from __future__ import annotations
 
 from celery import shared_task
+from django.db import InterfaceError, OperationalError
 
 from recruitflow.tasks import OrganizationTask
+
+# A task that fails on a dropped database connection is tried again (Celery closes the broken
+# connection after the failure; the health check replaces it): every task here is safe to
+# repeat (claims, idempotency, row locks).
+DB_ERRORS = (OperationalError, InterfaceError)
+DB_RETRY = {"autoretry_for": DB_ERRORS, "retry_backoff": 5, "retry_backoff_max": 120}
 
 MAX_RETRIES = 6
 RECONCILE_RETRIES = 5
@@ -15,7 +22,7 @@ def _backoff(retries: int) -> int:
     return min(600, 30 * 2**retries)
 
 
-@shared_task(base=OrganizationTask, bind=True, max_retries=MAX_RETRIES)
+@shared_task(base=OrganizationTask, bind=True, max_retries=MAX_RETRIES, **DB_RETRY)
 def message_deliver(self, organization, message_id: int) -> str:
     """Send one queued message. Provably-unsent transient failures retry with backoff; when
     the retries run out the message is marked failed (and can be retried by hand)."""
@@ -30,7 +37,7 @@ def message_deliver(self, organization, message_id: int) -> str:
     return str(result.outcome)
 
 
-@shared_task(base=OrganizationTask, bind=True, max_retries=RECONCILE_RETRIES)
+@shared_task(base=OrganizationTask, bind=True, max_retries=RECONCILE_RETRIES, **DB_RETRY)
 def message_reconcile(self, organization, message_id: int) -> str:
     """Ask the provider about a message an ambiguous send left unknown."""
     from messaging import services
@@ -41,7 +48,7 @@ def message_reconcile(self, organization, message_id: int) -> str:
     return str(result.outcome)
 
 
-@shared_task(base=OrganizationTask, bind=True, max_retries=CALLBACK_RETRIES)
+@shared_task(base=OrganizationTask, bind=True, max_retries=CALLBACK_RETRIES, **DB_RETRY)
 def webhook_event_apply(self, organization, event_id: int) -> bool:
     """Apply a stored provider callback that could not be applied when it arrived."""
     from messaging import services
@@ -58,3 +65,14 @@ def messages_release_held() -> int:
     from messaging import services
 
     return services.messages_release_held()
+
+
+@shared_task
+def delivery_recover() -> dict:
+    """Beat, every minute: settle messages left sending, queued or unknown by a worker that
+    died, and apply provider callbacks left unapplied (``messaging.recovery``)."""
+    from dataclasses import asdict
+
+    from messaging import recovery
+
+    return asdict(recovery.delivery_recover())

@@ -126,6 +126,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"]["ENGINE"] = "django.db.backends.postgresql"
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DATABASE_CONN_MAX_AGE", default=60))
+# Persistent connections are checked before reuse, so after a database restart the first request
+# or task on each connection reconnects instead of failing.
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("DATABASE_CONN_HEALTH_CHECKS", default=True)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 FORMS_URLFIELD_ASSUME_HTTPS = True
 
@@ -300,6 +303,16 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
 CELERY_RESULT_BACKEND = env("CELERY_RESULT_BACKEND", default="django-db")
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_ACKS_LATE = True
+# A task whose worker process died (kill -9, out of memory) goes back to the queue instead of
+# being acknowledged as failed; every task is safe to run twice (claims, idempotency keys).
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+# Redis hands an unacknowledged task (its worker's main process died) to another worker after
+# this many seconds. It must exceed the longest task and the longest countdown (calendar retries
+# wait up to 30 minutes), or a task still running or waiting would be run a second time early.
+if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] = env.int(
+        "CELERY_BROKER_VISIBILITY_TIMEOUT_S", default=7200
+    )
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
@@ -339,6 +352,12 @@ PROVIDER_URL_ALLOWLIST = env.list(
 # failures the provider provably did not act on (connection refused, 429).
 MESSAGING_PROVIDER_TIMEOUT_S = env.float("MESSAGING_PROVIDER_TIMEOUT_S", default=10)
 MESSAGING_PROVIDER_MAX_ATTEMPTS = env.int("MESSAGING_PROVIDER_MAX_ATTEMPTS", default=3)
+# The recovery sweep (beat, every minute): a message "sending" (its worker died mid-send) or
+# "queued" (its task was lost) this long, or a provider callback left unapplied this long, is
+# settled: the provider is asked before anything is sent again.
+MESSAGING_SENDING_STALE_SECONDS = env.int("MESSAGING_SENDING_STALE_SECONDS", default=300)
+MESSAGING_QUEUED_STALE_SECONDS = env.int("MESSAGING_QUEUED_STALE_SECONDS", default=300)
+MESSAGING_CALLBACK_STALE_SECONDS = env.int("MESSAGING_CALLBACK_STALE_SECONDS", default=300)
 
 # --- Journeys engine ---------------------------------------------------------------------------
 # How often beat runs the dispatcher (due steps, exit sweeps); read when the schedule is created.

@@ -30,6 +30,16 @@ Event Webhook
     SubjectPublicKeyInfo) at ``GET /v3/user/webhooks/event/settings/signed``.  Non-2xx answers
     are retried (delays × ``retry_scale``).
 
+Email Activity API (a paid add-on at SendGrid: off until enabled with ``api/config
+{"email_activity": true}`` or :attr:`SendGridState.email_activity`; off → 403 "access forbidden")
+    ``GET /v3/messages?query=…&limit=…`` (limit 1–1000, default 10): one entry per recipient
+    ``{from_email, msg_id (= sg_message_id), subject, to_email, status (processed | delivered |
+    not_delivered), opens_count, clicks_count, last_event_time}``, newest first.  The query is
+    conditions joined by ``AND``: ``msg_id``, ``to_email``, ``from_email``, ``subject``,
+    ``status`` with ``="…"`` or ``!="…"``, ``msg_id LIKE '<X-Message-Id>%'`` and
+    ``unique_args['<name>']="…"`` (our ``custom_args``); anything else → 400.  Sandbox-mode mails
+    are not in the activity.
+
 Sandbox control (no auth) under ``/_sandbox/``
     ``/_sandbox/`` outbox, ``/_sandbox/mail/<id>`` one mail (HTML in a sandboxed iframe, text
     part, buttons to emit engagement events).  JSON: ``GET|POST api/config {event_url, enabled,
@@ -372,6 +382,7 @@ class SendGridState:
         self.api_keys: set[str] = {self.default_key}
         self.event_webhook = {"url": None, "enabled": True, "signed": True}
         self.verified_senders: set[str] | None = None
+        self.email_activity = False
         self.mails: dict[str, dict] = {}
         self.suppressions: dict[str, str] = {}
 
@@ -416,6 +427,28 @@ class SendGridState:
                 for m in self.mails.values()
                 if any(r["email"].lower() == low for r in m["recipients"])
             ]
+
+    # email activity -----------------------------------------------------------------------------
+    def activity(self, query: str, limit: int = 10) -> list[dict]:
+        """The Email Activity API's ``GET /v3/messages``: recipients of stored (non-sandbox)
+        mails matching ``query``, newest first.  Raises :class:`SendGridError`."""
+        if not self.email_activity:
+            raise SendGridError(403, [{"field": None, "message": "access forbidden"}])
+        if not 1 <= limit <= 1000:
+            raise SendGridError(
+                400, [_err("limit must be greater than 0 and at most 1000", "limit")]
+            )
+        conditions = [_activity_condition(part) for part in _AND_RE.split(query.strip())]
+        rows = []
+        with self.lock:
+            for mail in sorted(self.mails.values(), key=lambda m: -m["received_at"]):
+                if mail["sandbox_mode"]:
+                    continue
+                for rcpt in mail["recipients"]:
+                    row = _activity_row(mail, rcpt)
+                    if all(check(row, rcpt) for check in conditions):
+                        rows.append(row)
+        return rows[:limit]
 
     # sending ------------------------------------------------------------------------------------
     def send(self, payload, api_key: str = "") -> dict:
@@ -627,9 +660,59 @@ class SendGridState:
         self.dispatcher.submit({"events": len(events)}, hook["url"], body, headers)
 
 
+_AND_RE = re.compile(r"\s+AND\s+", re.I)
+_CONDITION_RE = re.compile(
+    r"""^\(?\s*(?:unique_args\['(?P<arg>[^']+)'\]|(?P<field>[a-z_]+))\s*"""
+    r"""(?:(?P<op>!=|=)\s*"(?P<value>[^"]*)"|LIKE\s*'(?P<prefix>[^'%]*)%')\s*\)?$""",
+    re.I,
+)
+_ACTIVITY_FIELDS = {"msg_id", "to_email", "from_email", "subject", "status"}
+
+
+def _activity_status(mail: dict, rcpt: dict) -> str:
+    names = {e["event"] for e in mail["events"] if e["email"].lower() == rcpt["email"].lower()}
+    if names & {"bounce", "dropped"}:
+        return "not_delivered"
+    if "delivered" in names:
+        return "delivered"
+    return "processed"
+
+
+def _activity_row(mail: dict, rcpt: dict) -> dict:
+    mine = [e for e in mail["events"] if e["email"].lower() == rcpt["email"].lower()]
+    last = max((e["timestamp"] for e in mine), default=int(mail["received_at"]))
+    return {
+        "from_email": mail["from"]["email"],
+        "msg_id": rcpt["sg_message_id"],
+        "subject": rcpt["subject"],
+        "to_email": rcpt["email"],
+        "status": _activity_status(mail, rcpt),
+        "opens_count": sum(1 for e in mine if e["event"] == "open"),
+        "clicks_count": sum(1 for e in mine if e["event"] == "click"),
+        "last_event_time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(last)),
+    }
+
+
+def _activity_condition(text: str):
+    match = _CONDITION_RE.match(text.strip())
+    field = (match.group("field") or "").lower() if match else ""
+    if not match or (field and field not in _ACTIVITY_FIELDS):
+        raise SendGridError(400, [_err(f"invalid query: {text.strip()[:200]}", "query", "query")])
+    arg, op, value, prefix = (match.group(k) for k in ("arg", "op", "value", "prefix"))
+
+    def check(row: dict, rcpt: dict) -> bool:
+        actual = str(rcpt["custom_args"].get(arg, "")) if arg else str(row.get(field) or "")
+        if prefix is not None:
+            return actual.startswith(prefix)
+        return (actual == value) if op == "=" else (actual != value)
+
+    return check
+
+
 API_MAP = Map(
     [
         Rule("/v3/mail/send", methods=["POST"], endpoint="mail_send"),
+        Rule("/v3/messages", methods=["GET"], endpoint="activity"),
         Rule(
             "/v3/user/webhooks/event/settings/signed",
             methods=["GET", "PATCH"],
@@ -735,6 +818,14 @@ class SendGridApp:
         resp.headers["X-Message-Id"] = mail["id"]
         return resp
 
+    def api_activity(self, request: Request) -> Response:
+        try:
+            limit = int(request.args.get("limit", 10))
+        except ValueError:
+            raise SendGridError(400, [_err("limit must be a number", "limit")]) from None
+        rows = self.state.activity(request.args.get("query", ""), limit)
+        return json_response({"messages": rows})
+
     def api_signed(self, request: Request) -> Response:
         st = self.state
         if request.method == "PATCH":
@@ -777,13 +868,23 @@ class SendGridApp:
         st = self.state
         if request.method == "POST":
             b = request.get_json(silent=True) or {}
-            return json_response(
+            if "email_activity" in b:
+                with st.lock:
+                    st.email_activity = bool(b["email_activity"])
+            if set(b) - {"email_activity"} or not b:
                 st.configure_events(
                     b.get("event_url", b.get("url")), b.get("enabled", True), b.get("signed", True)
                 )
-            )
+            with st.lock:
+                return json_response({**st.event_webhook, "email_activity": st.email_activity})
         with st.lock:
-            return json_response({**st.event_webhook, "public_key": st.public_key_b64})
+            return json_response(
+                {
+                    **st.event_webhook,
+                    "public_key": st.public_key_b64,
+                    "email_activity": st.email_activity,
+                }
+            )
 
     def sb_api_events(self, request):
         b = dict(request.get_json(silent=True) or {})

@@ -40,6 +40,7 @@ from integrations.messaging import (
     MESSAGE_ID_KEY,
     EmailMessage,
     MessagingTransientError,
+    NotSupported,
     SendResult,
 )
 from integrations.sendgrid.transport import guard_sdk
@@ -389,3 +390,91 @@ class SendGridClient:
                 status="queued",
                 raw={"status_code": status, "x_message_id": str(message_id)},
             )
+
+    # -- Email Activity (reconcile) -----------------------------------------------------------
+
+    @property
+    def activity_url(self) -> str:
+        return f"{self.base_url}/v3/messages"
+
+    def find_by_message_id(self, our_message_id: str) -> SendResult | None:
+        """The e-mail SendGrid has with our ``custom_args`` id (:data:`MESSAGE_ID_KEY`), asked
+        through the Email Activity API (``GET /v3/messages?query=unique_args['…']="…"``): how
+        a send that ended ambiguously (a 5xx, a timeout) is settled before it is ever sent
+        again. None means SendGrid's activity has no such e-mail. The API is a paid add-on and
+        the key needs "Email Activity" access: without them :class:`NotSupported` is raised
+        (then only the Event Webhook, which carries the same id, can settle the e-mail)."""
+        value = str(our_message_id).replace("\\", "").replace('"', "")
+        query = f"unique_args['{MESSAGE_ID_KEY}']=\"{value}\""
+        host = urlsplit(self.base_url).netloc
+        started, started_at = time.monotonic(), datetime.now(UTC)
+        try:
+            response = self.sg.client.messages.get(query_params={"query": query, "limit": 10})
+        except sg_errors.HTTPError as exc:
+            self._record_get(started, started_at, exc.status_code, f"HTTP {exc.status_code}")
+            status = int(exc.status_code)
+            if status in (403, 404):
+                raise NotSupported(
+                    "SendGrid's Email Activity API is not available with this key "
+                    f"({_said(status, _error_body(exc))}): it needs the paid "
+                    "“Additional Email Activity History” add-on and a key with Email Activity "
+                    "access. Until then an e-mail whose send was cut off is settled by "
+                    "SendGrid's events.",
+                    status=status,
+                    code="activity_unavailable",
+                ) from exc
+            error = map_http_error(exc, now=self.clock())
+            if status >= 500:
+                raise MessagingTransientError(
+                    f"SendGrid's Email Activity API is having problems ({status}); asking "
+                    "again later.",
+                    status=status,
+                    code="server_error",
+                ) from exc
+            raise error from exc
+        except (OSError, http.client.HTTPException) as exc:
+            self._record_get(started, started_at, None, f"{type(exc).__name__}: {exc}")
+            raise MessagingTransientError(
+                _network_message(exc, host) + " Asking again later.", code="unreachable"
+            ) from exc
+        self._record_get(started, started_at, int(response.status_code), "")
+        try:
+            body = json.loads(response.body or b"{}")
+        except ValueError:
+            body = {}
+        for found in body.get("messages") or []:
+            msg_id = str(found.get("msg_id") or "")
+            if not msg_id:
+                continue
+            return SendResult(
+                # Events carry sg_message_id = X-Message-Id + "." + …; we store the first part.
+                provider_message_id=msg_id.split(".", 1)[0],
+                status="queued",
+                raw={
+                    "msg_id": msg_id,
+                    "status": found.get("status"),
+                    "to_email": found.get("to_email"),
+                    "from": found.get("from_email"),
+                    "last_event_time": found.get("last_event_time"),
+                    "reconciled": True,
+                },
+            )
+        return None
+
+    def _record_get(self, started: float, started_at: datetime, status, error: str) -> None:
+        if self.on_call is None:
+            return
+        record = CallRecord(
+            method="GET",
+            url=self.activity_url,
+            path=urlsplit(self.activity_url).path,
+            status=status,
+            duration_ms=int(round((time.monotonic() - started) * 1000)),
+            attempt=1,
+            error=error or None,
+            started_at=started_at,
+        )
+        try:
+            self.on_call(record)
+        except Exception:  # a logging failure must never break the lookup
+            logger.exception("on_call callback failed for %s", record.url)

@@ -56,6 +56,11 @@ class SendGridEmailProvider(EmailProvider):
     def send(self, message: EmailMessage) -> SendResult:
         return self.client.send(self.build_payload(message))
 
+    def find_sent(self, our_message_id: str) -> SendResult | None:
+        """The e-mail SendGrid has with our id, through the Email Activity API (see
+        :meth:`SendGridClient.find_by_message_id`); raises NotSupported without that add-on."""
+        return self.client.find_by_message_id(our_message_id)
+
     def verify_webhook(self, request: WebhookRequest, *, now: float | None = None) -> bool:
         return verify_event_webhook(
             request.raw_body,

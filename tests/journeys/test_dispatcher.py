@@ -360,8 +360,16 @@ class WorkerKilled(BaseException):
     """The worker process died (SIGKILL, OOM, deploy) at this point."""
 
 
-def test_killed_worker_leaves_the_send_unknown_on_the_timeline_and_never_a_second_message(
-    ats, make_journey, sms_template, texting, enter, dispatch, time_machine, monkeypatch
+def test_killed_worker_runs_the_send_step_again_which_finds_its_message_and_sends_nothing_twice(
+    ats,
+    make_journey,
+    sms_template,
+    texting,
+    enter,
+    dispatch,
+    time_machine,
+    monkeypatch,
+    eager_tasks,
 ):
     make_journey(steps=[("wait", ONE_HOUR), ("send_sms", sms_template), ("send_sms", sms_template)])
     run = enter(ats.apply(ats.candidate()))
@@ -380,6 +388,7 @@ def test_killed_worker_leaves_the_send_unknown_on_the_timeline_and_never_a_secon
     with tenant_scope(ats.organization):  # its delivery task died mid-call too
         Message.objects.update(status=MessageStatus.SENDING)
         send = StepRun.objects.get(run=run, position=2)
+        first = Message.objects.get()
 
     dispatch()  # within the step timeout: left alone
     assert fresh(ats.organization, send).status == StepRunStatus.RUNNING
@@ -390,21 +399,58 @@ def test_killed_worker_leaves_the_send_unknown_on_the_timeline_and_never_a_secon
     dispatch()
 
     send = fresh(ats.organization, send)
-    assert send.status == StepRunStatus.UNKNOWN and send.message_id is not None
-    assert "The message is in the outbox (sending); it is never sent twice." in send.reason
+    assert send.status == StepRunStatus.DONE and send.message_id == first.pk
+    assert send.attempts == 2
     run = fresh(ats.organization, run)
-    assert run.status == RunStatus.FAILED
-    assert run.reason == "Stopped at step 2: its outcome is unknown."
-    (unknown,) = events(ats.organization, run.candidate, "journey_step_unknown")
-    assert unknown.summary == "Journey “Onsite invitation”, step 2: outcome unknown"
+    assert run.status == RunStatus.COMPLETED  # step 3 went out as well
+    assert events(ats.organization, run.candidate, "journey_step_unknown") == []
     with tenant_scope(ats.organization):
-        assert Message.objects.count() == 1
-        assert not StepRun.objects.filter(run=run, position=3).exists()
+        assert Message.objects.filter(idempotency_key=f"journey-step:{send.pk}").count() == 1
+        assert Message.objects.count() == 2
+    # Step 2's delivery task died before calling Twilio: only step 3's text is there.
+    assert len(texts_to(texting, NEW_YORK_MOBILE)) == 1
+
+    # The delivery sweep asks Twilio about the text left "sending": Twilio never got it, so it
+    # goes out now, once.
+    from messaging.recovery import delivery_recover
+
+    time_machine.shift(timedelta(minutes=6))
+    with eager_tasks(), tenant_scope(ats.organization):
+        assert delivery_recover().sending_settled == 1
+    first = fresh(ats.organization, first)
+    assert first.status == MessageStatus.SENT and first.provider_message_id
+    assert len(texts_to(texting, NEW_YORK_MOBILE)) == 2
+    with eager_tasks(), tenant_scope(ats.organization):
+        delivery_recover()
+    assert len(texts_to(texting, NEW_YORK_MOBILE)) == 2
+
+
+def test_send_step_that_keeps_losing_its_worker_ends_unknown_after_its_attempts(
+    ats, make_journey, sms_template, texting, enter, dispatch, time_machine
+):
+    make_journey(steps=[("wait", ONE_HOUR), ("send_sms", sms_template), ("send_sms", sms_template)])
+    run = enter(ats.apply(ats.candidate()))
+    time_machine.shift(timedelta(hours=1, minutes=1))
+    with tenant_scope(ats.organization):
+        StepRun.objects.filter(run=run, position=1).update(status=StepRunStatus.DONE)
+        send = StepRun.objects.create(
+            organization=ats.organization, run=run, step=run.version.steps.get(position=2),
+            position=2, status=StepRunStatus.RUNNING, due_at=run.started_at,
+            started_at=run.started_at, attempts=engine.MAX_STEP_ATTEMPTS,
+        )  # fmt: skip
+
+    time_machine.shift(timedelta(minutes=3))
+    dispatch()
+
+    send = fresh(ats.organization, send)
+    assert send.status == StepRunStatus.UNKNOWN
+    assert "no message reached the outbox" in send.reason
+    assert fresh(ats.organization, run).status == RunStatus.FAILED
     assert texts_to(texting, NEW_YORK_MOBILE) == []
 
 
-def test_worker_lost_before_the_outbox_says_nothing_was_sent(
-    ats, make_journey, sms_template, enter, dispatch, time_machine
+def test_worker_lost_before_the_outbox_runs_the_send_again_and_the_text_goes_out_once(
+    ats, make_journey, sms_template, texting, enter, dispatch, time_machine
 ):
     make_journey(steps=[("wait", ONE_HOUR), ("send_sms", sms_template)])
     run = enter(ats.apply(ats.candidate()))
@@ -414,17 +460,105 @@ def test_worker_lost_before_the_outbox_says_nothing_was_sent(
         send = StepRun.objects.create(
             organization=ats.organization, run=run, step=run.version.steps.get(position=2),
             position=2, status=StepRunStatus.RUNNING, due_at=run.started_at,
-            started_at=run.started_at,
+            started_at=run.started_at, attempts=1,
         )  # fmt: skip
 
     time_machine.shift(timedelta(minutes=3))
     dispatch()
+    dispatch()
 
     send = fresh(ats.organization, send)
-    assert send.status == StepRunStatus.UNKNOWN
-    assert "no message reached the outbox" in send.reason
+    assert send.status == StepRunStatus.DONE
+    assert fresh(ats.organization, run).status == RunStatus.COMPLETED
+    (sent,) = events(ats.organization, run.candidate, "journey_sent")
+    assert sent.data["message_id"] == send.message_id
     with tenant_scope(ats.organization):
-        assert not Message.objects.exists()
+        assert Message.objects.count() == 1
+    assert len(texts_to(texting, NEW_YORK_MOBILE)) == 1
+
+
+def _stopped_unknown(ats, run, position):
+    """What recovery did to a step that kept losing its worker after its text left: the step
+    unknown with its message, the message unknown, the run stopped."""
+    with tenant_scope(ats.organization):
+        step = StepRun.objects.get(run=run, position=position)
+        message = Message.objects.get(idempotency_key=f"journey-step:{step.pk}")
+        Message.objects.filter(pk=message.pk).update(
+            status=MessageStatus.UNKNOWN, provider_message_id="", sent_at=None
+        )
+        StepRun.objects.filter(pk=step.pk).update(
+            status=StepRunStatus.UNKNOWN, message=message, reason="outcome unknown"
+        )
+        StepRun.objects.filter(run=run, position__gt=position).delete()
+        JourneyRun.objects.filter(pk=run.pk).update(
+            status=RunStatus.FAILED,
+            reason=dispatcher.unknown_stop_reason(position),
+            finished_at=datetime.now(UTC),
+        )
+    return step, message
+
+
+def test_unknown_step_follows_its_message_when_twilio_confirms_it_and_the_run_goes_on(
+    ats, make_journey, sms_template, texting, enter, dispatch, time_machine
+):
+    make_journey(
+        steps=[
+            ("wait", ONE_HOUR),
+            ("send_sms", sms_template),
+            ("wait", ONE_HOUR),
+            ("send_sms", sms_template),
+        ]
+    )
+    run = enter(ats.apply(ats.candidate()))
+    time_machine.shift(timedelta(hours=1, minutes=1))
+    dispatch()
+    texting.twilio.wait_idle(2)
+    step, message = _stopped_unknown(ats, run, 2)
+    assert len(texts_to(texting, NEW_YORK_MOBILE)) == 1
+
+    with tenant_scope(ats.organization):  # the reconcile asks Twilio: it has the text
+        outcome = messaging.message_reconcile(organization=ats.organization, message_id=message.pk)
+    assert outcome.outcome == messaging.DeliveryOutcome.SENT
+    dispatch()
+    dispatch()
+
+    step = fresh(ats.organization, step)
+    assert step.status == StepRunStatus.DONE
+    assert "went out" in step.reason and "unknown" not in step.reason
+    settled = [e for e in events(ats.organization, run.candidate, "journey_sent") if e.data.get(
+        "settled")]  # fmt: skip
+    assert len(settled) == 1 and "confirmed by the provider" in settled[0].summary
+    assert fresh(ats.organization, run).status == RunStatus.ACTIVE  # it goes on
+    time_machine.shift(timedelta(hours=1, minutes=1))
+    dispatch()
+    dispatch()
+    run = fresh(ats.organization, run)
+    assert run.status == RunStatus.COMPLETED  # steps 3 and 4 ran after all
+    # Twilio's own records: step 2's text once, step 4's once.
+    assert len(texts_to(texting, NEW_YORK_MOBILE)) == 2
+
+
+def test_unknown_step_follows_its_message_that_reconcile_resent_and_says_it_was_sent_once(
+    ats, make_journey, sms_template, texting, enter, dispatch, time_machine, eager_tasks
+):
+    make_journey(steps=[("wait", ONE_HOUR), ("send_sms", sms_template)])
+    run = enter(ats.apply(ats.candidate()))
+    time_machine.shift(timedelta(hours=1, minutes=1))
+    dispatch()
+    texting.twilio.wait_idle(2)
+    texting.twilio.reset()  # Twilio never got it
+    texting.twilio.configure(sent_delay=0.01, delivery_delay=0.02)
+    step, message = _stopped_unknown(ats, run, 2)
+
+    with eager_tasks(), tenant_scope(ats.organization):
+        outcome = messaging.message_reconcile(organization=ats.organization, message_id=message.pk)
+    assert outcome.outcome == messaging.DeliveryOutcome.REQUEUED
+    dispatch()
+
+    step = fresh(ats.organization, step)
+    assert step.status == StepRunStatus.DONE
+    assert fresh(ats.organization, run).status == RunStatus.COMPLETED
+    assert len(texts_to(texting, NEW_YORK_MOBILE)) == 1
 
 
 def test_wait_step_whose_worker_died_is_simply_run_again(
