@@ -220,15 +220,21 @@ class PrivateBroker:
     def install(self) -> None:
         from recruitflow.celery import app
 
-        self._previous_url = app.conf.broker_url
-        app.conf.broker_url = self.url
+        self._previous_url = (
+            app.conf.broker_url,
+            app.conf.broker_write_url,
+            app.conf.broker_read_url,
+        )
+        app.conf.broker_url = app.conf.broker_write_url = app.conf.broker_read_url = self.url
         app._after_fork()  # forget pooled connections to the previous broker
 
     def uninstall(self) -> None:
         from recruitflow.celery import app
 
         if self._previous_url is not None:
-            app.conf.broker_url = self._previous_url
+            (app.conf.broker_url, app.conf.broker_write_url, app.conf.broker_read_url) = (
+                self._previous_url
+            )
             app._after_fork()
 
 
@@ -431,8 +437,8 @@ class Drill:
 
     def stuck(self) -> dict:
         """Rows in a state that only a sweep (or nothing) would move them out of."""
-        from candidates.models import WebhookEvent
-        from journeys.models import JourneyRun, StepRun
+        from candidates.models import StageTransition, WebhookEvent
+        from journeys.models import JourneyRun, MatchCursor, StepRun
         from messaging.models import Message, ProviderWebhookEvent
         from recruitflow.tenancy import tenant_scope
 
@@ -460,7 +466,15 @@ class Drill:
             runs = JourneyRun.objects.filter(status="active").count()
             events = WebhookEvent.objects.filter(state="received").count()
             provider_events = ProviderWebhookEvent.objects.filter(processed_at__isnull=True).count()
+            cursor = (
+                MatchCursor.objects.filter(organization=self.organization)
+                .values_list("last_transition_id", flat=True)
+                .first()
+            )
+            unmatched = StageTransition.objects.filter(pk__gt=cursor or 0).count()
         stuck = {f"message_{k}": v for k, v in messages.items()}
+        if unmatched:
+            stuck["transitions_unmatched"] = unmatched
         stuck.update({f"step_{k}": v for k, v in steps.items()})
         if runs:
             stuck["runs_unfinished"] = runs
