@@ -15,10 +15,12 @@ No Django imports here: the module must import without settings.
 
 from __future__ import annotations
 
+import html
 import http.client
 import ipaddress
 import logging
 import random
+import re
 import socket
 import threading
 import time
@@ -631,8 +633,22 @@ def vendor_message(body: Any) -> str | None:
             if isinstance(first, Mapping) and first.get("message"):
                 return str(first["message"])
     if isinstance(body, str) and body.strip():
-        return body.strip()[:300]
+        return _html_summary(body) or body.strip()[:300]
     return None
+
+
+def _html_summary(text: str) -> str | None:
+    """A web page (a proxy's or load balancer's error page, a wrong address) in one phrase, so
+    no raw markup reaches an admin's screen; None when ``text`` is not HTML."""
+    if not re.search(r"<\s*(!doctype\s+html|html|head|body)\b", text[:1000], re.IGNORECASE):
+        return None
+    found = re.search(r"<title[^>]*>(.*?)</title>", text, re.IGNORECASE | re.DOTALL) or re.search(
+        r"<h1[^>]*>(.*?)</h1>", text, re.IGNORECASE | re.DOTALL
+    )
+    name = " ".join(html.unescape(re.sub(r"<[^>]+>", "", found.group(1))).split()) if found else ""
+    if name:
+        return f"an HTML page titled “{name[:120]}” instead of an API answer"
+    return "an HTML page instead of an API answer"
 
 
 def default_error_for(response: requests.Response, vendor: str) -> ProviderError:

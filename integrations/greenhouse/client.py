@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 import requests
@@ -36,6 +37,9 @@ MISSING_PERMISSION_TEXT = "does not have permission"
 WRITE_METHODS = frozenset({"POST", "PATCH", "PUT", "DELETE"})
 # Refresh a v3 token this long before Greenhouse says it expires, so no call races the expiry.
 TOKEN_EXPIRY_MARGIN_S = 60
+DEFAULT_TOKEN_LIFETIME_S = 3600  # v3 access tokens live one hour
+# ``ProviderError.code`` of a 404 that shows the configured address is wrong (not a record).
+WRONG_ADDRESS = "wrong_address"
 
 
 V1_RATE_WINDOW_S = 10.0
@@ -96,6 +100,35 @@ class WindowPacer:
                 self._window_started_by = None
 
 
+def _token_expiry(body: Mapping[str, Any], *, now: float) -> float:
+    """When a v3 token expires, as an epoch. Greenhouse's documentation is not explicit about
+    the field, so both OAuth forms are read: ``expires_in`` (seconds from now) and
+    ``expires_at`` (epoch seconds or ISO-8601). Neither: the documented one-hour lifetime."""
+    expires_in = body.get("expires_in")
+    if isinstance(expires_in, (int, float, str)) and str(expires_in).strip():
+        try:
+            return now + float(expires_in)
+        except ValueError:
+            pass
+    expires_at = body.get("expires_at")
+    if isinstance(expires_at, (int, float)) and not isinstance(expires_at, bool):
+        # Milliseconds would be far in the future; an epoch in seconds is what OAuth uses.
+        return float(expires_at) / 1000 if expires_at > 1e12 else float(expires_at)
+    if isinstance(expires_at, str) and expires_at.strip():
+        text = expires_at.strip()
+        try:
+            return float(text)
+        except ValueError:
+            pass
+        try:
+            when = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError:
+            when = None
+        if when is not None:
+            return (when if when.tzinfo else when.replace(tzinfo=UTC)).timestamp()
+    return now + DEFAULT_TOKEN_LIFETIME_S
+
+
 def is_missing_permission(error: ProviderError) -> bool:
     """True when Greenhouse says the key lacks the endpoint permission (not a record-level 403)."""
     text = (getattr(error, "vendor_message", None) or vendor_message(error.body) or "").lower()
@@ -123,8 +156,9 @@ def make_error_mapper(credential: str) -> Callable[[requests.Response], Provider
         said = f"{status} {detail}".strip()
         common: dict[str, Any] = {"status": status, "body": body}
         if MISSING_PERMISSION_TEXT in detail.lower() and status in (401, 403):
+            verb = "are" if credential.endswith("credentials") else "is"
             return PermissionDenied(
-                f"The Greenhouse {credential} is missing a permission for "
+                f"The Greenhouse {credential} {verb} missing a permission for "
                 f"{response.request.method} {requests.utils.urlparse(response.url).path} "
                 f"({said}). In Greenhouse go to Configure → Dev Center → API Credential "
                 "Management → Manage permissions and tick it.",
@@ -334,6 +368,15 @@ class HarvestV3Client:
                 auth=HTTPBasicAuth(self.client_id, self.client_secret),
                 idempotent=True,  # asking for a token twice has no side effect
             )
+        except NotFound as exc:
+            raise NotFound(
+                f"Greenhouse's token URL {self.token_url} answered 404 Not Found, so it is the "
+                "wrong address: check the token URL (Greenhouse's is "
+                f"{DEFAULT_TOKEN_URL}), or leave it empty to use that one.",
+                status=exc.status,
+                body=exc.body,
+                code=WRONG_ADDRESS,
+            ) from exc
         except (AuthError, ValidationFailed, PermissionDenied) as exc:
             raise AuthError(
                 "Greenhouse rejected the client ID and secret "
@@ -347,9 +390,8 @@ class HarvestV3Client:
         token = body.get("access_token") if isinstance(body, Mapping) else None
         if not token:
             raise ProviderError("Greenhouse's token endpoint returned no access token.")
-        expires_in = body.get("expires_in") or 3600
         self._token = token
-        self._token_expires_at = self._clock() + float(expires_in) - TOKEN_EXPIRY_MARGIN_S
+        self._token_expires_at = _token_expiry(body, now=self._clock()) - TOKEN_EXPIRY_MARGIN_S
 
     def access_token(self) -> str:
         with self._token_lock:

@@ -29,6 +29,7 @@ from integrations.base import (
 )
 from integrations.greenhouse.client import (
     DEFAULT_BASE_URL,
+    WRONG_ADDRESS,
     HarvestV1Client,
     HarvestV3Client,
     is_missing_permission,
@@ -434,6 +435,20 @@ class GreenhouseProvider(ATSProvider):
                 self.client.request(perm.method, path, json={})
         except (AuthError, Unreachable):
             raise  # wrong credentials or host: no permission can be judged
+        except NotFound as exc:
+            if exc.code == WRONG_ADDRESS:
+                raise  # the token URL 404'd
+            if perm.kind == "list":
+                # A listing always exists at the right address: a 404 means a wrong one.
+                raise NotFound(
+                    f"Greenhouse answered 404 Not Found at {self.client.http.url_for(path)}, "
+                    "so the base URL is the wrong address: check it (Greenhouse's is "
+                    f"{DEFAULT_BASE_URL}, with no /v1 or /v3 at the end) and the API version.",
+                    status=exc.status,
+                    body=exc.body,
+                    code=WRONG_ADDRESS,
+                ) from exc
+            return check(True, f"Granted; needed {perm.why}.")
         except PermissionDenied as exc:
             if is_missing_permission(exc):
                 return check(
@@ -442,7 +457,7 @@ class GreenhouseProvider(ATSProvider):
                     f"needed {perm.why}.",
                 )
             return check(False, f"Greenhouse refused: {exc.vendor_message or exc.message}")
-        except (NotFound, ValidationFailed) as exc:
+        except ValidationFailed as exc:
             if perm.kind in ("retrieve", "write") and exc.code != "missing_on_behalf_of":
                 return check(True, f"Granted; needed {perm.why}.")
             return check(None, f"Could not check: {exc.message}")

@@ -40,6 +40,8 @@ from integrations.lever import oauth
 from integrations.lever.client import DEFAULT_BASE_URL, LeverClient
 from integrations.registry import register
 
+# ``ProviderError.code`` of a 404 that shows the configured address is wrong (not a record).
+WRONG_ADDRESS = "wrong_address"
 OPPORTUNITY_EXPAND = [("expand", "applications"), ("expand", "stage")]
 PROBE_OPPORTUNITY_ID = "00000000-0000-0000-0000-000000000000"
 
@@ -194,12 +196,22 @@ class LeverProvider(ATSProvider):
         return not _config_value(self._config, "api_key")
 
     def _refresh_tokens(self) -> oauth.TokenSet:
-        tokens = oauth.refresh(
-            _config_value(self._config, "client_id"),
-            _config_value(self._config, "client_secret"),
-            self.refresh_token,
-            auth_base=_config_value(self._config, "auth_base") or oauth.DEFAULT_AUTH_BASE,
-        )
+        auth_base = _config_value(self._config, "auth_base") or oauth.DEFAULT_AUTH_BASE
+        try:
+            tokens = oauth.refresh(
+                _config_value(self._config, "client_id"),
+                _config_value(self._config, "client_secret"),
+                self.refresh_token,
+                auth_base=auth_base,
+            )
+        except NotFound as exc:
+            raise NotFound(
+                f"Lever's token URL {auth_base.rstrip('/')}/oauth/token answered 404 Not Found, "
+                f"so LEVER_AUTH_BASE is the wrong address (Lever's is {oauth.DEFAULT_AUTH_BASE}).",
+                status=exc.status,
+                body=exc.body,
+                code=WRONG_ADDRESS,
+            ) from exc
         self.refresh_token = tokens.refresh_token  # the old one is now dead
         if self._on_tokens is not None:
             self._on_tokens(tokens)
@@ -405,9 +417,23 @@ class LeverProvider(ATSProvider):
                 self.client.post(path, params=self._perform_as_params(required=False), json={})
         except (AuthError, Unreachable):
             raise
+        except NotFound as exc:
+            if exc.code == WRONG_ADDRESS:
+                raise  # the token URL 404'd
+            if not is_write:
+                # A listing always exists at the right address: a 404 means a wrong one.
+                raise NotFound(
+                    f"Lever answered 404 Not Found at {self.client.http.url_for(path)}, so the "
+                    f"API address is wrong: check it (Lever's is {DEFAULT_BASE_URL}; the sandbox "
+                    "is https://api.sandbox.lever.co/v1, the EU https://api-eu.lever.co/v1).",
+                    status=exc.status,
+                    body=exc.body,
+                    code=WRONG_ADDRESS,
+                ) from exc
+            return check(True, f"Granted; needed {why}.")
         except PermissionDenied as exc:
             return check(False, f"Missing ({exc.vendor_message or exc.status}); needed {why}.")
-        except (NotFound, ValidationFailed):
+        except ValidationFailed:
             if is_write:
                 return check(True, f"Granted; needed {why}.")
             return check(None, f"Could not check; needed {why}.")
