@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 
 import pytest
+import requests
 
 from integrations.base import ExtApplication
 from integrations.greenhouse.provider import GreenhouseProvider
@@ -89,6 +91,49 @@ def test_v3_incremental_sync_returns_only_recent_applications(sandbox):
 
     assert everything
     assert len(recent) <= len(everything)
+
+
+def test_v3_incremental_candidates_use_the_documented_updated_at_filter(sandbox):
+    # Harvest v3's list endpoints filter with ``updated_at=gte|<ISO-8601>`` (harvestdocs "List
+    # endpoints"); v1's ``updated_after`` would be refused with a 422.
+    provider = greenhouse(sandbox, version="v3")
+    everything = list(provider.iter_candidates())
+    stamps = sorted(c.updated_at for c in everything if c.updated_at)
+    since = stamps[len(stamps) // 2]
+
+    recent = list(provider.iter_candidates(updated_after=since))
+
+    assert recent and len(recent) < len(everything)
+    assert all(c.updated_at and c.updated_at >= since for c in recent)
+    assert {c.external_id for c in recent} == {
+        c.external_id for c in everything if c.updated_at and c.updated_at >= since
+    }
+
+
+def test_sandbox_greenhouse_can_send_rate_limit_epochs_that_have_already_passed(sandbox):
+    control = f"{sandbox.url}/greenhouse/_sandbox/api/rate_limit"
+    answer = requests.post(
+        control,
+        json={"limit": 0, "legacy_epoch_retry_after": True, "legacy_epoch_lag": 10},
+        timeout=5,
+    )
+    try:
+        response = requests.get(
+            f"{sandbox.url}/greenhouse/v1/users", auth=("sandbox-harvest-key", ""), timeout=5
+        )
+    finally:
+        requests.post(
+            control,
+            json={"limit": None, "legacy_epoch_retry_after": False, "legacy_epoch_lag": 0},
+            timeout=5,
+        )
+
+    assert answer.json()["legacy_epoch_lag"] == 10
+    assert response.status_code == 429
+    now = time.time()
+    assert int(response.headers["Retry-After"]) > 1e9  # an epoch, not seconds
+    assert int(response.headers["Retry-After"]) <= now  # ... already passed on arrival
+    assert int(response.headers["X-RateLimit-Reset"]) <= now
 
 
 def lever(sandbox, **config) -> LeverProvider:
