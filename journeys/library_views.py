@@ -142,7 +142,10 @@ def template_list(request):
         )
 
 
-def _editor(request, *, form: MessageTemplateForm, template: MessageTemplate | None):
+def _editor(
+    request, *, form: MessageTemplateForm, template: MessageTemplate | None, status: int = 200
+):
+    """The editor page; 400 when it shows a refused save."""
     organization = request.organization
     candidates = preview_candidates(organization=organization)
     with organization_time(organization):
@@ -159,6 +162,7 @@ def _editor(request, *, form: MessageTemplateForm, template: MessageTemplate | N
                 "read_only": not request.membership.can_edit,
                 "text_edited": form._edited() if form.channel == TemplateChannel.EMAIL else False,
             },
+            status=status,
         )
 
 
@@ -192,7 +196,7 @@ def template_create(request):
         messages.error(
             request, "Not saved yet: fix what is marked below. Nothing you typed is lost."
         )
-        return _editor(request, form=form, template=None)
+        return _editor(request, form=form, template=None, status=400)
     return _editor(request, form=form, template=None)
 
 
@@ -214,7 +218,7 @@ def template_edit(request, pk: int):
         messages.error(
             request, "Not saved yet: fix what is marked below. Nothing you typed is lost."
         )
-        return _editor(request, form=form, template=template)
+        return _editor(request, form=form, template=template, status=400)
     form = MessageTemplateForm(
         channel=template.channel,
         organization=organization,
@@ -328,7 +332,8 @@ def _preview(request) -> Preview | None:
 @organization_required
 @require_POST
 def template_preview(request):
-    """The preview panel (htmx): subject, plain text or text message, segments, problems."""
+    """The preview panel (htmx): subject, plain text or text message, segments, problems; 400
+    (the panel listing the problems) when the text can't render."""
     preview = _preview(request)
     if preview is None:
         return render(
@@ -361,6 +366,7 @@ def template_preview(request):
             "example_links": preview.candidate is not None
             and _uses_links(preview.channel, preview.parts, preview.edited),
         },
+        status=400 if preview.problems else 200,
     )
 
 
@@ -394,6 +400,7 @@ def template_preview_document(request):
         request,
         "journeys/templates/_email_document.html",
         {"html": html, "problems": preview.problems if preview else []},
+        status=400 if preview is None or preview.problems else 200,
     )
 
 
@@ -441,7 +448,7 @@ def template_options(request):
 def template_render(request, pk: int):
     """``{"subject", "text", "html", "error"}`` of one template for a candidate of the
     organization (sample data without ``candidate``). 404 (with ``error``) for ids of other
-    organizations."""
+    organizations; 400 (with ``error``) when the template can't render."""
     organization = request.organization
 
     def not_found(error: str) -> JsonResponse:
@@ -466,7 +473,7 @@ def template_render(request, pk: int):
     try:
         rendered = templating.render(template, context)
     except templating.TemplateInvalid as exc:
-        return JsonResponse({"subject": "", "text": "", "html": "", "error": str(exc)})
+        return JsonResponse({"subject": "", "text": "", "html": "", "error": str(exc)}, status=400)
     return JsonResponse(
         {"subject": rendered.subject, "text": rendered.text, "html": rendered.html, "error": None}
     )

@@ -9,6 +9,14 @@ untrusted input, so:
   constants, comparisons and a few filters. Loops, calls, ``{% set %}``, subscripts and arithmetic
   are refused, so rendering takes time linear in the template's length (no CPU or memory bombs);
   together with the length caps this is the engine's time and size limit;
+- before Jinja parses anything, a pass over the token stream (:func:`_prescan`) bounds what would
+  make parsing or compiling expensive or recursive — brackets inside brackets, runs of ``not``,
+  ``{% if %}`` inside ``{% if %}``, the number of words and symbols in tags — and after parsing the
+  tree's depth is bounded too, so validating hostile input is fast and compiling never recurses
+  deeply; Jinja's constant-folding optimizer (quadratic in expression depth) is switched off;
+- a valid part is compiled once per process (:func:`_compile`: a bounded LRU keyed by a hash of
+  the source) and compile failures are remembered as well; any failure to compile or render is a
+  :class:`TemplateInvalid` with a message, never an exception of Jinja's or Python's;
 - HTML is autoescaped; subjects, texts and plain-text parts are not (they are not HTML).
 
 Used by the Library (editor, preview, API), by journeys when they send, by the Inbox composer and
@@ -18,8 +26,12 @@ later by scheduling and interview messages.
 from __future__ import annotations
 
 import difflib
+import hashlib
+import logging
 import re
-from dataclasses import dataclass, field
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from html.parser import HTMLParser
 from typing import TYPE_CHECKING, Any
@@ -32,6 +44,8 @@ from integrations.messaging import GSM7_BASIC, GSM7_EXTENSION, sms_segments
 
 if TYPE_CHECKING:
     from .models import MessageTemplate
+
+logger = logging.getLogger(__name__)
 
 EMAIL, SMS = "email", "sms"
 SUBJECT, HTML_BODY, TEXT_BODY = "subject", "html_body", "text_body"
@@ -407,16 +421,210 @@ def _friendly_syntax(message: str) -> str:
     return message
 
 
-@lru_cache(maxsize=1024)
+# What the pre-scan and the tree check allow. Real templates stay far below these; hostile ones
+# (hundreds of nested brackets or `not`s, thousands of tags) are refused before Jinja builds
+# anything deep, so neither parsing nor compiling can recurse or take long.
+MAX_BRACKET_DEPTH = 10  # brackets inside brackets within one {{ … }} or {% … %}
+MAX_UNARY_RUN = 3  # `not`, `-` or `+` in a row
+MAX_BLOCK_DEPTH = 10  # {% if %} inside {% if %}
+MAX_INLINE_CONDITIONS = 10  # `… if … else …` in one tag
+MAX_TAG_TOKENS = 2_000  # words and symbols inside all {{ … }} and {% … %} of one part
+MAX_TREE_DEPTH = 50  # levels of the parsed template (blocks, filters, and/or, comparisons)
+
+_OPEN_BRACKETS = {"lparen", "lbracket", "lbrace"}
+_CLOSE_BRACKETS = {"rparen", "rbracket", "rbrace"}
+_TAG_BEGIN = {"variable_begin", "block_begin"}
+_TAG_END = {"variable_end", "block_end"}
+# Block tags whose body Jinja parses recursively ({% set x %}…{% endset %} only without "=").
+_BLOCK_OPENERS = {"if", "for", "macro", "call", "filter", "with", "block", "autoescape"}
+
+
+def _too_deep(what: str, limit: int, advice: str) -> str:
+    return f"{what} (more than {limit:,}) — {advice}"
+
+
+def _prescan(source: str, part: str) -> TemplateProblem | None:
+    """The first thing in ``source`` that would make parsing or compiling it deep or slow, from
+    Jinja's token stream alone (linear, and it stops at the first problem). A lexing error is
+    left for the parser to report in its words."""
+    tag_tokens = 0
+    block_depth = 0
+    brackets = unary_run = conditions = 0
+    first_in_tag = None  # the first name of a {% … %} tag
+    block_tag = pending_set = assigns = False
+    try:
+        for token in _environment(html=False).lexer.tokenize(source):
+            kind, line = token.type, token.lineno
+            if kind in _TAG_BEGIN:
+                brackets = unary_run = conditions = 0
+                block_tag, first_in_tag, pending_set, assigns = (
+                    kind == "block_begin",
+                    None,
+                    False,
+                    False,
+                )
+                continue
+            if kind in _TAG_END:
+                if pending_set and not assigns:
+                    block_depth += 1
+                    if block_depth > MAX_BLOCK_DEPTH:
+                        return TemplateProblem(
+                            _too_deep(
+                                "{% set %} blocks are nested too deeply",
+                                MAX_BLOCK_DEPTH,
+                                "close some before opening others.",
+                            ),
+                            line,
+                            part,
+                        )
+                block_tag = False
+                continue
+            if kind == "data":
+                continue
+            tag_tokens += 1
+            if tag_tokens > MAX_TAG_TOKENS:
+                return TemplateProblem(
+                    f"too many merge fields and tags: by this line they hold more than "
+                    f"{MAX_TAG_TOKENS:,} words and symbols — use fewer, or split the message "
+                    "into two templates.",
+                    line,
+                    part,
+                )
+            if block_tag and first_in_tag is None:
+                first_in_tag = token.value if kind == "name" else ""
+                if first_in_tag in _BLOCK_OPENERS:
+                    block_depth += 1
+                    if block_depth > MAX_BLOCK_DEPTH:
+                        return TemplateProblem(
+                            _too_deep(
+                                f"{{% {first_in_tag} %}} is nested inside too many other tags",
+                                MAX_BLOCK_DEPTH,
+                                "close some with {% end… %} before opening others, or split "
+                                "the conditions.",
+                            ),
+                            line,
+                            part,
+                        )
+                elif first_in_tag.startswith("end"):
+                    block_depth = max(0, block_depth - 1)
+                elif first_in_tag == "set":
+                    pending_set = True
+                continue
+            if kind == "assign":
+                assigns = True
+            if kind in _OPEN_BRACKETS:
+                brackets += 1
+                if brackets > MAX_BRACKET_DEPTH:
+                    return TemplateProblem(
+                        _too_deep(
+                            "brackets are nested too deeply",
+                            MAX_BRACKET_DEPTH,
+                            "remove the extra ( ), which a merge field never needs.",
+                        ),
+                        line,
+                        part,
+                    )
+            elif kind in _CLOSE_BRACKETS:
+                brackets = max(0, brackets - 1)
+            if (kind == "name" and token.value == "not") or kind in ("sub", "add"):
+                unary_run += 1
+                if unary_run > MAX_UNARY_RUN:
+                    return TemplateProblem(
+                        f"too many “not”, “-” or “+” in a row (more than {MAX_UNARY_RUN}) — "
+                        "write at most one “not”, e.g. {% if not candidate.first_name %}.",
+                        line,
+                        part,
+                    )
+            else:
+                unary_run = 0
+            if kind == "name" and token.value == "if":
+                conditions += 1
+                if conditions > MAX_INLINE_CONDITIONS:
+                    return TemplateProblem(
+                        _too_deep(
+                            "too many “… if … else …” in one tag",
+                            MAX_INLINE_CONDITIONS,
+                            "use {% if %} … {% elif %} … {% endif %} instead.",
+                        ),
+                        line,
+                        part,
+                    )
+    except TemplateSyntaxError:
+        return None  # the parser reports it, with its line, in the recruiter's words
+    return None
+
+
+def _deepest(tree: nodes.Node) -> tuple[int, int | None]:
+    """How many levels the parsed template has, and a line at that depth (iteratively: the
+    tree is what must not be walked recursively when it is too deep)."""
+    deepest, line = 0, None
+    stack: list[tuple[nodes.Node, int]] = [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > deepest:
+            deepest, line = depth, getattr(node, "lineno", line)
+            if deepest > MAX_TREE_DEPTH:
+                break
+        stack.extend((child, depth + 1) for child in node.iter_child_nodes())
+    return deepest, line
+
+
+class _LRU:
+    """A small thread-safe least-recently-used map with hit and miss counts (per process)."""
+
+    def __init__(self, maxsize: int) -> None:
+        self.maxsize = maxsize
+        self._items: OrderedDict = OrderedDict()
+        self._lock = threading.Lock()
+        self.hits = self.misses = 0
+
+    def get(self, key):
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                self.hits += 1
+                return self._items[key]
+            self.misses += 1
+            return None
+
+    def put(self, key, value) -> None:
+        with self._lock:
+            self._items[key] = value
+            self._items.move_to_end(key)
+            while len(self._items) > self.maxsize:
+                self._items.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+            self.hits = self.misses = 0
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+def _digest(*parts: str) -> bytes:
+    digest = hashlib.sha256()
+    for value in parts:
+        digest.update(value.encode("utf-8", "surrogatepass"))
+        digest.update(b"\x00")
+    return digest.digest()
+
+
+_ANALYSES = _LRU(maxsize=1024)
+
+
 def _analyse(source: str, channel: str, part: str) -> tuple[tuple[TemplateProblem, ...], frozenset]:
     limit = MAX_LENGTH.get((channel, part))
     if limit is None:
         return (TemplateProblem(f"a {channel} template has no {part}.", None, part),), frozenset()
     if len(source) > limit:
-        label = PART_LABELS[(channel, part)]
         return (
             TemplateProblem(
-                f"{label} is {len(source):,} characters long; the limit is {limit:,}.", None, part
+                f"the text is {len(source):,} characters long; the limit is {limit:,}, passed on "
+                "this line — shorten it, or split it into two messages.",
+                source.count("\n", 0, limit) + 1,
+                part,
             ),
         ), frozenset()
     try:
@@ -425,18 +633,51 @@ def _analyse(source: str, channel: str, part: str) -> tuple[tuple[TemplateProble
         return (
             TemplateProblem("contains characters that are not valid text.", None, part),
         ), frozenset()
+    key = _digest(channel, part, source)
+    cached = _ANALYSES.get(key)
+    if cached is None:
+        cached = _analyse_uncached(source, channel, part)
+        _ANALYSES.put(key, cached)
+    return cached
+
+
+def _analyse_uncached(
+    source: str, channel: str, part: str
+) -> tuple[tuple[TemplateProblem, ...], frozenset]:
     problems: list[TemplateProblem] = []
     if part == SUBJECT and "\n" in source:
         problems.append(TemplateProblem("a subject must fit on one line.", None, part))
+    too_deep = _prescan(source, part)
+    if too_deep is not None:
+        return (*problems, too_deep), frozenset()
     try:
         tree = _environment(html=False).parse(source)
     except TemplateSyntaxError as exc:
         message = _friendly_syntax(exc.message or "syntax error.")
         problems.append(TemplateProblem(message, exc.lineno, part))
         return tuple(problems), frozenset()
+    except RecursionError:  # not expected after the pre-scan; never the view's problem
+        problems.append(TemplateProblem(_TOO_COMPLEX, None, part))
+        return tuple(problems), frozenset()
+    depth, line = _deepest(tree)
+    if depth > MAX_TREE_DEPTH:
+        problems.append(
+            TemplateProblem(
+                f"this is nested too deeply (more than {MAX_TREE_DEPTH} levels of tags, filters, "
+                "“and”/“or” and comparisons) — split it into simpler tags.",
+                line,
+                part,
+            )
+        )
+        return tuple(problems), frozenset()
     checker = _Checker(part)
     checker.visit(tree)
     problems.extend(checker.problems[:20])
+    if not problems:
+        # A part that validates must compile; compiling now also warms the cache for sending.
+        failure = _compile(source, html=part == HTML_BODY, part=part)
+        if isinstance(failure, TemplateProblem):
+            problems.append(failure)
     return tuple(problems), frozenset(checker.used)
 
 
@@ -610,6 +851,9 @@ def _environment(*, html: bool) -> ImmutableSandboxedEnvironment:
         lstrip_blocks=True,
         keep_trailing_newline=False,
         auto_reload=False,
+        # Constant folding re-walks every subexpression at every level (quadratic in depth);
+        # merge-field templates have nothing worth folding.
+        optimized=False,
     )
     # Nothing beyond the whitelist: no range(), lipsum(), dict(), namespace(), no other filters.
     env.globals.clear()
@@ -623,9 +867,71 @@ def sandbox_environment(*, html: bool) -> ImmutableSandboxedEnvironment:
     return _environment(html=html)
 
 
-@lru_cache(maxsize=512)
-def _compiled(source: str, html: bool):
-    return _environment(html=html).from_string(source)
+_TOO_COMPLEX = (
+    "this template is too complex to prepare — simplify its merge fields and conditions "
+    "(fewer brackets, filters and “not”s in one tag)."
+)
+# Compiled templates (or the problem that stopped compiling), by a hash of the source: a saved
+# template is compiled once per process, and a broken one is not retried on every send.
+COMPILE_CACHE_SIZE = 256
+_COMPILED = _LRU(maxsize=COMPILE_CACHE_SIZE)
+
+
+def compile_cache_info() -> dict[str, int]:
+    """``{"hits", "misses", "size"}`` of this process's compiled-template cache."""
+    return {"hits": _COMPILED.hits, "misses": _COMPILED.misses, "size": len(_COMPILED)}
+
+
+def _compile(source: str, *, html: bool, part: str = ""):
+    """The compiled template for ``source``, or a :class:`TemplateProblem` saying why it can't
+    be compiled. Both are cached, so hostile or broken input costs its compile time once."""
+    key = _digest("html" if html else "text", source)
+    cached = _COMPILED.get(key)
+    if cached is not None:
+        return replace(cached, part=part) if isinstance(cached, TemplateProblem) else cached
+    try:
+        result: Any = _environment(html=html).from_string(source)
+    except TemplateSyntaxError as exc:
+        result = TemplateProblem(_friendly_syntax(exc.message or "syntax error."), exc.lineno, part)
+    except Exception as exc:  # RecursionError, Python's SyntaxError on generated code, …
+        logger.warning("A message template could not be compiled: %r", exc)
+        result = TemplateProblem(_TOO_COMPLEX, None, part)
+    _COMPILED.put(key, result)
+    return result
+
+
+def _template_line(exc: BaseException) -> int | None:
+    """The template line an error was raised on (Jinja rewrites tracebacks so template code
+    shows as ``<template>`` with its line numbers)."""
+    line = None
+    tb = exc.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == "<template>":
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    return line
+
+
+def _render_part(source: str, *, html: bool, part: str, channel: str, values: dict) -> str:
+    """One part rendered, or :class:`TemplateInvalid` — whatever went wrong inside Jinja."""
+    compiled = _compile(source, html=html, part=part)
+    if isinstance(compiled, TemplateProblem):
+        raise TemplateInvalid([compiled], channel)
+    try:
+        return compiled.render(values)
+    except Exception as exc:  # a filter given an impossible argument, e.g. truncate(1)
+        detail = str(exc).strip().rstrip(".") or type(exc).__name__
+        raise TemplateInvalid(
+            [
+                TemplateProblem(
+                    f"this can't be rendered ({detail}) — check the filters and their "
+                    "arguments here.",
+                    _template_line(exc),
+                    part,
+                )
+            ],
+            channel,
+        ) from exc
 
 
 @dataclass(frozen=True)
@@ -709,16 +1015,18 @@ def render_parts(
     empty = tuple(
         f.path for f in MERGE_FIELDS if f.path in used and not _lookup(values, f.parts).strip()
     )
-    # str(): a plain string, never Markup, so whatever shows it escapes it.
+
+    def part(name: str, source: str) -> str:
+        # str(): a plain string, never Markup, so whatever shows it escapes it.
+        html = name == HTML_BODY
+        return str(_render_part(source, html=html, part=name, channel=channel, values=values))
+
     if channel == SMS:
-        text = str(_compiled(text_body, False).render(values)).strip()
+        text = part(TEXT_BODY, text_body).strip()
         return Rendered(subject="", text=text, html="", empty_fields=empty)
-    rendered_subject = " ".join(_compiled(subject, False).render(values).split())
-    html = str(_compiled(html_body, True).render(values))
-    if text_body_edited:
-        text = str(_compiled(text_body, False).render(values)).strip()
-    else:
-        text = html_to_text(html)
+    rendered_subject = " ".join(part(SUBJECT, subject).split())
+    html = part(HTML_BODY, html_body)
+    text = part(TEXT_BODY, text_body).strip() if text_body_edited else html_to_text(html)
     return Rendered(subject=rendered_subject, text=text, html=html, empty_fields=empty)
 
 

@@ -96,6 +96,16 @@
   }
   syncTextPart();
 
+  // The preview answers 400 when the text can't render; its body lists the problems, so show it.
+  document.body.addEventListener("htmx:beforeSwap", function (event) {
+    var detail = event.detail;
+    if (detail && detail.target && detail.target.id === "preview" && detail.xhr &&
+        detail.xhr.status === 400) {
+      detail.shouldSwap = true;
+      detail.isError = false;
+    }
+  });
+
   document.body.addEventListener("htmx:afterSwap", function (event) {
     var target = event.detail && event.detail.target;
     if (!target) return;
