@@ -40,7 +40,7 @@ from integrations.textus.webhooks import (
     SIGNATURE_HEADER,
     normalize_delivery_state,
     parse_delivery,
-    verify_signature,
+    verify_delivery,
 )
 
 
@@ -194,7 +194,9 @@ class TextUsSMSProvider(SMSProvider):
     # -- webhooks --------------------------------------------------------------------------
 
     def verify_webhook(self, request: WebhookRequest) -> bool:
-        return verify_signature(
+        """``X-TextUs-Signature`` signs the raw body, and the body's ``timestamp`` is within
+        five minutes of now (see :func:`integrations.textus.webhooks.verify_delivery`)."""
+        return verify_delivery(
             request.raw_body, header_value(request.headers, SIGNATURE_HEADER), self.webhook_secret
         )
 

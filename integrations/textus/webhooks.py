@@ -1,7 +1,13 @@
 """TextUs Next webhooks: ``X-TextUs-Signature`` check and delivery parsing.
 
 TextUs Next signs the raw body: ``X-TextUs-Signature`` = hex HMAC-SHA256(signing secret, body)
-(the legacy v2 API signed ``timestamp + "." + body``; not supported here). A delivery is
+(apidocs.next.textus.com/overview/webhooks, "Signature Verification"; the legacy v2 API, whose
+help article signs ``timestamp + "." + body`` with the timestamp read from the body, is not
+what TextUs Next sends). TextUs sends no timestamp header; every delivery carries its
+``timestamp`` (ISO 8601) inside the signed body, so :func:`verify_delivery` also refuses a
+delivery whose timestamp is missing or more than five minutes from now: a captured request
+cannot be replayed later (within the window, a replay repeats a delivery id already stored and
+changes nothing). A delivery is
 ``{"@type": "WebhookDelivery", "id": "/integrations/…/deliveries/…", "timestamp", "action",
 "webHook", "conversation": {…}, …}``. The documented envelope stops there, so the message or
 contact is looked for under the keys TextUs uses for its resources (``message``, ``contact``,
@@ -28,6 +34,8 @@ from integrations.messaging import (
 )
 
 SIGNATURE_HEADER = "X-TextUs-Signature"
+# How far a delivery's signed timestamp may be from now (either way, for clock skew).
+FRESHNESS_S = 300
 
 MESSAGE_ACTIONS: dict[str, DeliveryStatus] = {
     "message.delivered": "delivered",
@@ -76,6 +84,43 @@ def verify_signature(raw_body: bytes, signature_hex: str | None, secret: str | N
     return hmac.compare_digest(
         expected.encode("ascii"), supplied.lower().encode("ascii", "replace")
     )
+
+
+def delivery_times(raw_body: bytes | str) -> list[datetime] | None:
+    """The ``timestamp`` of each delivery in the body, or None when the body is not
+    deliveries or any of them has no readable timestamp."""
+    try:
+        data = json.loads(raw_body)
+    except (TypeError, ValueError):
+        return None
+    deliveries = data if isinstance(data, list) else [data]
+    times = []
+    for delivery in deliveries:
+        stamp = delivery.get("timestamp") if isinstance(delivery, Mapping) else None
+        moment = parse_iso_datetime(stamp) if isinstance(stamp, str) else None
+        if moment is None:
+            return None
+        times.append(moment if moment.tzinfo else moment.replace(tzinfo=UTC))
+    return times or None
+
+
+def verify_delivery(
+    raw_body: bytes,
+    signature_hex: str | None,
+    secret: str | None,
+    *,
+    now: datetime | None = None,
+    tolerance_s: float = FRESHNESS_S,
+) -> bool:
+    """True when the body is signed with ``secret`` (:func:`verify_signature`) and every
+    delivery's signed ``timestamp`` is within ``tolerance_s`` of ``now``."""
+    if not verify_signature(raw_body, signature_hex, secret):
+        return False
+    times = delivery_times(raw_body)
+    if times is None:
+        return False
+    current = now or datetime.now(UTC)
+    return all(abs((current - moment).total_seconds()) <= tolerance_s for moment in times)
 
 
 def normalize_delivery_state(state: str | None) -> DeliveryStatus:

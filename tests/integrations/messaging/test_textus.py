@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import socket
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -269,14 +270,19 @@ def test_signature_is_hex_hmac_of_the_raw_body():
     assert not verify_signature(body, "zz-not-hex-Ω", SECRET)
 
 
-def test_provider_verifies_the_header(httpserver):
-    body = json.dumps(delivery("message.delivered")).encode()
-    request = WebhookRequest(
-        url="https://app.test/hooks/textus",
-        headers={"X-Textus-Signature": compute_signature(body, SECRET)},
-        raw_body=body,
-    )
-    assert provider(httpserver).verify_webhook(request)
+def test_provider_verifies_the_header_and_refuses_a_stale_delivery(httpserver):
+    def signed(timestamp: str) -> WebhookRequest:
+        body = json.dumps({**delivery("message.delivered"), "timestamp": timestamp}).encode()
+        return WebhookRequest(
+            url="https://app.test/hooks/textus",
+            headers={"X-Textus-Signature": compute_signature(body, SECRET)},
+            raw_body=body,
+        )
+
+    now = datetime.now(UTC)
+    assert provider(httpserver).verify_webhook(signed(now.isoformat()))
+    # The signed timestamp is more than five minutes old: a replay.
+    assert not provider(httpserver).verify_webhook(signed((now - timedelta(minutes=6)).isoformat()))
 
 
 def test_delivered_failed_and_unknown_become_delivery_updates():
