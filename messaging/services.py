@@ -918,7 +918,7 @@ def inbound_sms_receive(*, organization, inbound: InboundSMS, provider: str = ""
                 organization=organization,
                 phone=phone,
                 source=OptOutSource.KEYWORD,
-                keyword=inbound.body.strip(),
+                keyword=inbound.body.strip()[:40],
                 message=message,
             )
     elif keyword == "start":
@@ -927,7 +927,7 @@ def inbound_sms_receive(*, organization, inbound: InboundSMS, provider: str = ""
                 organization=organization,
                 phone=phone,
                 source=OptOutSource.KEYWORD,
-                keyword=inbound.body.strip(),
+                keyword=inbound.body.strip()[:40],
                 message=message,
             )
     elif keyword == "help" and candidate is not None:
@@ -1048,7 +1048,7 @@ def inbound_sms_accept(*, organization, inbound: InboundSMS, provider: str = "")
             phone=inbound.from_e164,
             lock=inbound.opt_out_keyword == "stop",
             source=OptOutSource.KEYWORD,
-            keyword=inbound.body.strip(),
+            keyword=inbound.body.strip()[:40],
         )
     return message
 
@@ -1106,23 +1106,26 @@ def webhook_event_store(
 ) -> tuple[ProviderWebhookEvent, bool]:
     """Store a verified callback as received. ``(event, False)`` when the provider already
     delivered it (same ``dedupe_key``): nothing new is written."""
+    dedupe_key = _fit_id(dedupe_key, 200)
     try:
         with transaction.atomic():
             event = ProviderWebhookEvent.objects.create(
                 organization=organization,
                 provider=provider,
                 kind=kind,
-                dedupe_key=dedupe_key[:200],
-                url=url,
-                headers=headers,
-                raw_body=raw_body.decode("utf-8", errors="replace"),
+                dedupe_key=dedupe_key,
+                url=_without_nul(url),
+                headers=_without_nul(headers),
+                # NUL cannot be stored in a text column (PostgreSQL); nothing signed needs it
+                # again, the signature having been checked over the bytes received.
+                raw_body=_without_nul(raw_body.decode("utf-8", errors="replace")),
                 received_at=timezone.now(),
-                error=error,
+                error=_without_nul(error),
             )
         return event, True
     except IntegrityError:
         event = ProviderWebhookEvent.objects.get(
-            organization=organization, provider=provider, dedupe_key=dedupe_key[:200]
+            organization=organization, provider=provider, dedupe_key=dedupe_key
         )
         return event, False
 
@@ -1140,20 +1143,102 @@ def callback_records(event: ProviderWebhookEvent) -> list:
     raise ValueError(f"Unknown provider {event.provider!r}.")
 
 
-def _callback_apply(*, organization, event: ProviderWebhookEvent) -> None:
-    for record in callback_records(event):
-        if isinstance(record, DeliveryUpdate):
-            message_status_route(organization=organization, update=record)
-        elif isinstance(record, InboundSMS):
-            inbound_sms_accept(organization=organization, inbound=record, provider=event.provider)
-        elif isinstance(record, OptOutChange):
-            opt_out_change_apply(organization=organization, change=record)
+_NUL = "\x00"
+
+
+def _without_nul(value):
+    """``value`` with NUL characters taken out of every string in it: PostgreSQL text and
+    jsonb columns cannot hold them, and no message or address needs one."""
+    if isinstance(value, str):
+        return value.replace(_NUL, "")
+    if isinstance(value, dict):
+        return {_without_nul(str(key)): _without_nul(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_without_nul(item) for item in value]
+    return value
+
+
+def _fit_id(value: str | None, max_length: int) -> str:
+    """A provider identifier for a column of ``max_length``: itself when it fits, else a
+    digest of it — still the same for the same identifier, so deduplication keeps working."""
+    import hashlib
+
+    value = _without_nul(value or "")
+    if len(value) <= max_length:
+        return value
+    return "sha256:" + hashlib.sha256(value.encode("utf-8")).hexdigest()
+
+
+def _fit_text(value: str | None, max_length: int) -> str:
+    return _without_nul(value or "")[:max_length]
+
+
+def _callback_record_fitted(record):
+    """``record`` fitted to the columns it is stored in (identifiers longer than their column
+    digested, codes and addresses cut, NULs removed), so one odd value cannot fail it."""
+    from dataclasses import replace
+
+    if isinstance(record, DeliveryUpdate):
+        our_id = str(record.our_message_id or "")
+        return replace(
+            record,
+            provider_message_id=_fit_id(record.provider_message_id, 100),
+            our_message_id=our_id if our_id.isdigit() and len(our_id) <= 18 else None,
+            error_code=_fit_text(record.error_code, 40) or None,
+            error_message=_without_nul(record.error_message),
+            event_id=_fit_id(record.event_id, 200) or None,
+            recipient=_fit_text(record.recipient, 254) or None,
+            raw=_without_nul(dict(record.raw)),
+        )
+    if isinstance(record, InboundSMS):
+        return replace(
+            record,
+            provider_message_id=_fit_id(record.provider_message_id, 100),
+            from_e164=_fit_text(record.from_e164, 254),
+            to_e164=_fit_text(record.to_e164, 254),
+            body=_without_nul(record.body),
+            raw=_without_nul(dict(record.raw)),
+        )
+    if isinstance(record, OptOutChange):
+        return replace(
+            record, phone=_fit_text(record.phone, 32), sender=_without_nul(record.sender)
+        )
+    return record
+
+
+def _callback_record_apply(*, organization, record, provider: str) -> None:
+    if isinstance(record, DeliveryUpdate):
+        message_status_route(organization=organization, update=record)
+    elif isinstance(record, InboundSMS):
+        inbound_sms_accept(organization=organization, inbound=record, provider=provider)
+    elif isinstance(record, OptOutChange):
+        opt_out_change_apply(organization=organization, change=record)
+
+
+def _callback_apply(*, organization, event: ProviderWebhookEvent) -> list[str]:
+    """Apply each record of a stored callback in its own savepoint, so one that fails (a
+    value the database refuses, a bug) leaves the others applied. Returns what failed."""
+    failures = []
+    records = callback_records(event)
+    for number, record in enumerate(records, start=1):
+        try:
+            with transaction.atomic():
+                _callback_record_apply(
+                    organization=organization,
+                    record=_callback_record_fitted(record),
+                    provider=event.provider,
+                )
+        except Exception as exc:
+            logger.exception("Record %s of provider callback %s failed", number, event.pk)
+            failures.append(f"record {number} of {len(records)}: {type(exc).__name__}: {exc}")
+    return failures
 
 
 def webhook_event_apply(*, organization, event_id: int) -> bool:
     """Apply a stored callback, once: a second call (a provider retry, the retry task) finds
-    it processed and does nothing. False when applying failed — the event keeps the error and
-    stays unprocessed, so it can be applied again."""
+    it processed and does nothing. Records are applied one by one; when some fail, the others
+    stay applied, the event keeps the errors and stays unprocessed, and False is returned so it
+    is tried again (applied records are recognised by their ids and not applied twice)."""
     try:
         with transaction.atomic():
             event = ProviderWebhookEvent.objects.select_for_update().get(
@@ -1161,7 +1246,13 @@ def webhook_event_apply(*, organization, event_id: int) -> bool:
             )
             if event.processed_at is not None:
                 return True
-            _callback_apply(organization=organization, event=event)
+            failures = _callback_apply(organization=organization, event=event)
+            if failures:
+                ProviderWebhookEvent.objects.filter(pk=event.pk).update(
+                    error=_without_nul("; ".join(failures))[:2000],
+                    attempts=F("attempts") + 1,
+                )
+                return False
             ProviderWebhookEvent.objects.filter(pk=event.pk).update(
                 processed_at=timezone.now(), error="", attempts=F("attempts") + 1
             )
@@ -1169,6 +1260,7 @@ def webhook_event_apply(*, organization, event_id: int) -> bool:
     except Exception as exc:  # the row keeps the error; the caller schedules another try
         logger.exception("Applying provider callback %s failed", event_id)
         ProviderWebhookEvent.objects.filter(organization=organization, pk=event_id).update(
-            error=f"{type(exc).__name__}: {exc}"[:2000], attempts=F("attempts") + 1
+            error=_without_nul(f"{type(exc).__name__}: {exc}")[:2000],
+            attempts=F("attempts") + 1,
         )
         return False

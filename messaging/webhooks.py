@@ -10,6 +10,9 @@ provider still gets its 2xx, because the callback is safely stored.
 
 Twilio signs the URL it called, so the signature is checked against the public URL
 (``PUBLIC_BASE_URL`` + path and query), not the one this process sees behind a proxy.
+
+A body larger than its endpoint's :data:`BODY_LIMITS` is refused with 413 before anything else
+is read: no provider sends callbacks that large, and a signed one would only be stored to fail.
 """
 
 from __future__ import annotations
@@ -21,7 +24,12 @@ import time
 
 from django.conf import settings
 from django.db import OperationalError, transaction
-from django.http import Http404, HttpResponse, HttpResponseBadRequest, HttpResponseForbidden
+from django.http import (
+    Http404,
+    HttpResponse,
+    HttpResponseBadRequest,
+    HttpResponseForbidden,
+)
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
@@ -40,6 +48,15 @@ logger = logging.getLogger(__name__)
 # Tries to apply a stored callback within the request before leaving it to the task.
 APPLY_PAUSES_S = (0, 0.1, 0.4)
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
+# The largest body each endpoint accepts. Twilio posts a few form fields (a text is at most
+# 1,600 characters), a TextUs delivery is one JSON-LD object with its conversation, SendGrid
+# batches many events per POST, a Cronofy notification is a small JSON object.
+BODY_LIMITS = {
+    WebhookProvider.TWILIO: 64 * 1024,
+    WebhookProvider.TEXTUS: 256 * 1024,
+    WebhookProvider.SENDGRID: 2 * 1024 * 1024,
+    "cronofy": 64 * 1024,
+}
 KEPT_HEADERS = (
     "Content-Type",
     "User-Agent",
@@ -49,6 +66,25 @@ KEPT_HEADERS = (
     sendgrid_webhooks.SIGNATURE_HEADER,
     sendgrid_webhooks.TIMESTAMP_HEADER,
 )
+
+
+def body_too_large(request, limit: int) -> HttpResponse | None:
+    """A 413 answer when the request body is over ``limit`` bytes, else None. Judged by the
+    Content-Length before the body is read; a body sent without one is measured."""
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    if not length:
+        length = len(request.body)
+    if length <= limit:
+        return None
+    return HttpResponse(
+        f"Refused: the body is {length} bytes; this endpoint accepts at most {limit} bytes. "
+        "Nothing was stored.",
+        status=413,
+        content_type="text/plain; charset=utf-8",
+    )
 
 
 def _organization(token: str):
@@ -84,7 +120,8 @@ def _verified(request, organization, provider: str, url: str) -> str | None:
         WebhookProvider.TWILIO: "Refused: the X-Twilio-Signature does not match this URL and "
         "these parameters for this organization's Twilio auth token. Nothing was changed.",
         WebhookProvider.TEXTUS: "Refused: the X-TextUs-Signature does not match the body for "
-        "this organization's TextUs signing secret. Nothing was changed.",
+        "this organization's TextUs signing secret, or the delivery's timestamp is missing or "
+        "more than five minutes away from now (a replay). Nothing was changed.",
         WebhookProvider.SENDGRID: "Refused: the SendGrid Event Webhook signature is missing, "
         "does not match the body, or its timestamp is more than five minutes old. Nothing was "
         "changed.",
@@ -142,6 +179,8 @@ def _malformed(request, organization, *, provider: str, kind: str, url: str, err
 
 def _twilio(request, token: str, *, kind: str) -> HttpResponse:
     organization = _organization(token)
+    if too_large := body_too_large(request, BODY_LIMITS[WebhookProvider.TWILIO]):
+        return too_large
     url = _public_url(request)
     with tenant_scope(organization):
         refusal = _verified(request, organization, WebhookProvider.TWILIO, url)
@@ -197,6 +236,8 @@ def twilio_inbound(request, token: str):
 def textus(request, token: str):
     """TextUs webhook deliveries: message.received / delivered / failed, contact opt-outs."""
     organization = _organization(token)
+    if too_large := body_too_large(request, BODY_LIMITS[WebhookProvider.TEXTUS]):
+        return too_large
     url = _public_url(request)
     with tenant_scope(organization):
         refusal = _verified(request, organization, WebhookProvider.TEXTUS, url)
@@ -232,6 +273,8 @@ def textus(request, token: str):
 def sendgrid_events(request, token: str):
     """SendGrid's signed Event Webhook: a batch of delivery and engagement events."""
     organization = _organization(token)
+    if too_large := body_too_large(request, BODY_LIMITS[WebhookProvider.SENDGRID]):
+        return too_large
     url = _public_url(request)
     with tenant_scope(organization):
         refusal = _verified(request, organization, WebhookProvider.SENDGRID, url)

@@ -32,6 +32,7 @@ from integrations.cronofy.webhooks import (
 )
 from integrations.http import ProviderError
 from messaging.selectors import organization_for_endpoint
+from messaging.webhooks import BODY_LIMITS, body_too_large
 from recruitflow.decorators import public
 from recruitflow.tenancy import tenant_scope
 
@@ -72,6 +73,8 @@ def cronofy(request, token: str):
     """Cronofy push notifications: ``verification`` (a new channel), ``change`` (read the
     calendar's changes), ``profile_disconnected`` (the connection needs attention)."""
     organization = _organization(token)
+    if too_large := body_too_large(request, BODY_LIMITS["cronofy"]):
+        return too_large
     with tenant_scope(organization):
         refusal = _refusal(request, organization)
         if refusal:
@@ -108,6 +111,8 @@ def cronofy_authorization(request, token: str):
     """The signed result of ``connection_request_enterprise_connect``: the teammate's calendar
     is connected (and its push channel opened), or the connection keeps Cronofy's reason."""
     organization = _organization(token)
+    if too_large := body_too_large(request, BODY_LIMITS["cronofy"]):
+        return too_large
     with tenant_scope(organization):
         refusal = _refusal(request, organization)
         if refusal:

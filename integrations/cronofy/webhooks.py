@@ -132,13 +132,33 @@ def parse_notification(raw_body: bytes) -> Notification:
     changes_since = parse_iso_datetime(since) if isinstance(since, str) else None
     if notification["type"] == "change" and changes_since is None:
         raise InvalidPayload("A change notification needs changes_since (an ISO 8601 time).")
-    filters = channel.get("filters") or {}
+    if not isinstance(notification["type"], str):
+        raise InvalidPayload('notification.type must be a string such as "change".')
+    if not isinstance(channel["channel_id"], str | int):
+        raise InvalidPayload('channel.channel_id must be a string such as "chn_…".')
+    if since is not None and not isinstance(since, str):
+        raise InvalidPayload("notification.changes_since must be an ISO 8601 time string.")
+    filters = channel.get("filters")
+    if filters is None:
+        filters = {}
+    if not isinstance(filters, Mapping):
+        raise InvalidPayload(
+            'channel.filters must be an object such as {"calendar_ids": ["cal_…"]}.'
+        )
+    calendar_ids = filters.get("calendar_ids")
+    if calendar_ids is None:
+        calendar_ids = []
+    if not isinstance(calendar_ids, list) or not all(isinstance(c, str) for c in calendar_ids):
+        raise InvalidPayload("channel.filters.calendar_ids must be a list of calendar id strings.")
+    callback_url = channel.get("callback_url")
+    if callback_url is not None and not isinstance(callback_url, str):
+        raise InvalidPayload("channel.callback_url must be a string.")
     return Notification(
-        type=str(notification["type"]),
+        type=notification["type"],
         channel_id=str(channel["channel_id"]),
         changes_since=changes_since,
-        callback_url=str(channel.get("callback_url") or ""),
-        calendar_ids=tuple(filters.get("calendar_ids") or ()),
+        callback_url=callback_url or "",
+        calendar_ids=tuple(calendar_ids),
         raw=data,
     )
 

@@ -159,7 +159,7 @@ def parse_events(raw_body: bytes | str) -> list[DeliveryUpdate]:
     try:
         batch = json.loads(raw_body)
     except (TypeError, ValueError) as exc:
-        raise InvalidPayload("The SendGrid webhook body is not JSON.") from exc
+        raise InvalidPayload(f"The SendGrid webhook body is not JSON ({exc}).") from exc
     if isinstance(batch, Mapping):
         batch = [batch]
     if not isinstance(batch, list):
