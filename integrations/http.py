@@ -549,11 +549,11 @@ class GuardedAdapter(requests.adapters.HTTPAdapter):
 
 
 def guard_session(session: requests.Session) -> requests.Session:
-    """Mount :class:`GuardedAdapter` on ``session`` for http and https; no redirects."""
+    """Mount :class:`GuardedAdapter` on ``session`` for http and https. (Callers send with
+    ``allow_redirects=False``; a 3xx is an error for them.)"""
     adapter = GuardedAdapter()
     session.mount("http://", adapter)
     session.mount("https://", adapter)
-    session.max_redirects = 0
     return session
 
 
