@@ -10,13 +10,19 @@ import logging
 import threading
 from datetime import timedelta
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connections, router, transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from candidates.models import (
+    Application,
+    ApplicationStatus,
     Candidate,
+    Department,
+    Job,
+    Office,
     Provider,
+    StageTransition,
     SyncKind,
     SyncRun,
     SyncStatus,
@@ -24,7 +30,7 @@ from candidates.models import (
     TransitionSource,
     WebhookEvent,
 )
-from candidates.sync import MirrorWriter, SyncAborted, SyncEngine
+from candidates.sync import MirrorWriter, SyncAborted, SyncEngine, announce_transitions
 from integrations.base import ExtApplication, ExtCandidate, NotFound
 from integrations.connections import (
     CallRecorder,
@@ -240,16 +246,41 @@ def _defer(sync_run: SyncRun, engine: SyncEngine | None, recorder: CallRecorder,
 # --------------------------------------------------------------------------------------------
 
 
+# A delivery still unprocessed this long after it arrived lost its task (the broker refused it,
+# or the worker died): the beat sweep queues it again. Transient failures wait longer each time.
+WEBHOOK_RETRY_AFTER = timedelta(minutes=2)
+WEBHOOK_MAX_SWEEPS = 8
+
+
+def webhook_retry_delay(attempts: int) -> timedelta:
+    """2, 4, 8 … minutes, at most about two hours."""
+    return WEBHOOK_RETRY_AFTER * 2 ** min(max(attempts, 0), 6)
+
+
+def _queue_webhook_processing(organization_id: int, event_id: int) -> bool:
+    """Ask a worker to process a stored event. A broker that refuses is logged, not raised:
+    the event is committed, so the sweep queues it later and the ATS is still told 200."""
+    from candidates.tasks import process_webhook_event
+
+    try:
+        process_webhook_event.delay(organization_id, event_id)
+    except Exception:
+        logger.warning(
+            "Could not queue webhook event %s; the sweep will queue it", event_id, exc_info=True
+        )
+        return False
+    return True
+
+
 def webhook_event_record(
     *, connection, event_id: str, action: str, raw_body: bytes, ignore: bool = False
 ) -> WebhookEvent | None:
     """Store a delivery whose signature was verified; queue its processing after commit.
 
     Returns None for a delivery already stored (same provider event id): nothing new is
-    written and nothing is queued. ``ignore`` stores it as ignored (pings, unknown events).
+    written and nothing is queued (the sweep still queues the stored one if it was never
+    processed). ``ignore`` stores it as ignored (pings, unknown events).
     """
-    from candidates.tasks import process_webhook_event
-
     organization = connection.organization
     now = timezone.now()
     with tenant_scope(organization):
@@ -264,44 +295,110 @@ def webhook_event_record(
                     received_at=now,
                     state=WebhookEvent.State.IGNORED if ignore else WebhookEvent.State.RECEIVED,
                     processed_at=now if ignore else None,
+                    next_attempt_at=None if ignore else now + WEBHOOK_RETRY_AFTER,
                 )
         except IntegrityError:
             return None
         type(connection).objects.filter(pk=connection.pk).update(last_webhook_at=now)
         if not ignore:
-            transaction.on_commit(lambda: process_webhook_event.delay(organization.pk, event.pk))
+            transaction.on_commit(lambda: _queue_webhook_processing(organization.pk, event.pk))
         return event
+
+
+def webhook_events_sweep(*, now=None) -> int:
+    """Queue every webhook event (all organizations) that is due: still ``received`` past
+    :data:`WEBHOOK_RETRY_AFTER`, or failed on a transient error whose wait is over. Each is
+    claimed by a conditional UPDATE of ``next_attempt_at``, so two sweeps at once queue it
+    once; processing is idempotent besides. After :data:`WEBHOOK_MAX_SWEEPS` the event is
+    marked failed for good with its last error. Returns how many were queued."""
+    from recruitflow.tenancy import scopes_disabled
+
+    now = now or timezone.now()
+    queued = 0
+    with scopes_disabled():
+        due = WebhookEvent.objects.filter(
+            state__in=[WebhookEvent.State.RECEIVED, WebhookEvent.State.FAILED],
+            next_attempt_at__lte=now,
+        ).order_by("next_attempt_at")
+        for pk, organization_id, attempts, due_at, error in due.values_list(
+            "pk", "organization_id", "attempts", "next_attempt_at", "error"
+        )[:1000]:
+            claim = WebhookEvent.objects.filter(pk=pk, next_attempt_at=due_at)
+            if attempts >= WEBHOOK_MAX_SWEEPS:
+                claim.update(
+                    state=WebhookEvent.State.FAILED,
+                    next_attempt_at=None,
+                    processed_at=now,
+                    error=f"Gave up after {attempts} attempts. {error}".strip(),
+                )
+                continue
+            claimed = claim.update(
+                attempts=attempts + 1, next_attempt_at=now + webhook_retry_delay(attempts + 1)
+            )
+            if claimed and _queue_webhook_processing(organization_id, pk):
+                queued += 1
+    return queued
 
 
 def webhook_event_process(*, event: WebhookEvent) -> WebhookEvent:
-    """Apply a stored delivery to the mirror (safe to run twice: the diff and the
-    transition's unique provider event id make a repeat a no-op)."""
+    """Apply a stored delivery to the mirror.
+
+    Safe to run twice and concurrently: the event row is locked for the whole processing
+    (another worker holding it makes this call a no-op) and only a received event, or one that
+    failed on a transient error, is processed. A payload of the wrong shape fails for good with
+    the reason; a transient provider error fails with a time for the sweep to try again."""
     organization = event.organization
-    with tenant_scope(organization):
-        if event.state in (WebhookEvent.State.PROCESSED, WebhookEvent.State.IGNORED):
+    with tenant_scope(organization), transaction.atomic():
+        locked = (
+            WebhookEvent.objects.select_for_update(skip_locked=True)
+            .filter(
+                Q(state=WebhookEvent.State.RECEIVED)
+                | Q(state=WebhookEvent.State.FAILED, next_attempt_at__isnull=False),
+                pk=event.pk,
+            )
+            .first()
+        )
+        if locked is None:  # done, failed for good, or being processed right now
+            event.refresh_from_db()
             return event
         connection = ats_connection_for(organization)
-        state, error = WebhookEvent.State.PROCESSED, ""
-        if connection is None or provider_identifier(connection) != event.provider:
+        now = timezone.now()
+        state, error, retry_at = WebhookEvent.State.PROCESSED, "", None
+        if connection is None or provider_identifier(connection) != locked.provider:
             state, error = WebhookEvent.State.IGNORED, "No matching ATS connection."
         else:
-            recorder = CallRecorder(organization=organization, provider=event.provider)
+            recorder = CallRecorder(organization=organization, provider=locked.provider)
             try:
-                if event.provider == Provider.GREENHOUSE:
-                    handled = _process_greenhouse(event, connection, recorder)
+                if locked.provider == Provider.GREENHOUSE:
+                    handled = _process_greenhouse(locked, connection, recorder)
                 else:
-                    handled = _process_lever(event, connection, recorder)
+                    handled = _process_lever(locked, connection, recorder)
                 if not handled:
                     state = WebhookEvent.State.IGNORED
-            except (ProviderError, ValueError) as exc:
+            except ProviderError as exc:
+                state, error = WebhookEvent.State.FAILED, str(exc)
+                if not exc.permanent:
+                    retry_at = now + webhook_retry_delay(locked.attempts)
+            except ValueError as exc:  # the payload's shape (InvalidPayload) and the like
                 state, error = WebhookEvent.State.FAILED, str(exc)
             finally:
                 recorder.flush()
-        WebhookEvent.objects.filter(pk=event.pk).update(
-            state=state, error=error, processed_at=timezone.now()
+        WebhookEvent.objects.filter(pk=locked.pk).update(
+            state=state, error=error, processed_at=timezone.now(), next_attempt_at=retry_at
         )
-        event.refresh_from_db()
-        return event
+    event.refresh_from_db()
+    return event
+
+
+def _lock_application(writer: MirrorWriter, external_id: str) -> None:
+    """Serialize webhook writes to one application, even one not in the mirror yet (no row to
+    lock): two moves delivered at once must be applied one after the other."""
+    connection = connections[router.db_for_write(Application)]
+    if connection.vendor != "postgresql":
+        return  # SQLite serializes writers anyway
+    key = f"webhook-application:{writer.organization.pk}:{writer.provider}:{external_id}"
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [key])
 
 
 def _apply_one(
@@ -314,6 +411,7 @@ def _apply_one(
     fetch_candidate=None,
 ) -> int:
     with transaction.atomic():
+        _lock_application(writer, application.external_id)
         if candidate is not None:
             candidate_ids = writer.upsert_candidates([candidate])
         else:
@@ -325,16 +423,136 @@ def _apply_one(
                 candidate_ids.update(writer.upsert_candidates([fetched]))
             else:
                 candidate_ids[cand_ext] = writer.candidate_stub(cand_ext)
+        # A webhook is a real event, not history: an application first seen here is recorded
+        # (unlike the first full sync, which must not replay the past into journeys).
         result = writer.apply_applications(
             [application],
             candidate_ids=candidate_ids,
             source=TransitionSource.WEBHOOK,
             observed_at=timezone.now(),
-            record_new=False,
+            record_new=True,
             provider_event_id=event.event_id,
             new_application_hint=new_hint,
         )
+        if result.skipped_stale:
+            return _record_out_of_order(writer, application=application, event=event)
     return result.transitions
+
+
+def _record_out_of_order(writer: MirrorWriter, *, application: ExtApplication, event) -> int:
+    """An event older than what the mirror already holds (its newer sibling was processed
+    first) leaves the application where it is, but the move it reports still happened: record
+    it at its own time, between the transitions around it, so journeys on that stage start.
+
+    The transition that was recorded after it (which jumped straight past this stage) is
+    re-pointed to start from this stage, so the history reads in order."""
+    row = Application.objects.filter(
+        provider=writer.provider, external_id=application.external_id
+    ).first()
+    if row is None or application.last_activity_at is None:
+        return 0
+    occurred = min(application.last_activity_at, timezone.now())
+    history = StageTransition.objects.filter(application_id=row.pk)
+    later = history.filter(observed_at__gt=occurred).order_by("observed_at", "pk").first()
+    earlier = history.filter(observed_at__lte=occurred).order_by("observed_at", "pk").last()
+    if later is not None:
+        before = (later.from_stage_id, later.from_stage_name, later.from_status)
+    elif earlier is not None:
+        before = (earlier.to_stage_id, earlier.to_stage_name, earlier.to_status)
+    else:
+        before = (None, "", "")
+    if application.stage_external_id is None:
+        stage_id, stage_name = before[0], before[1]  # Greenhouse drops the stage once hired
+    else:
+        known = writer.stages.get(application.stage_external_id)
+        stage_id = known[0] if known else None
+        stage_name = (application.stage_name or (known[1] if known else ""))[:255]
+    status = application.status if application.status in ApplicationStatus.values else "active"
+    after = (stage_id, stage_name, status)
+    if after == before or (
+        later is not None and after == (later.to_stage_id, later.to_stage_name, later.to_status)
+    ):
+        return 0  # nothing moved, or the later transition already records this state
+    transition = StageTransition(
+        organization=writer.organization,
+        provider=writer.provider,
+        application_id=row.pk,
+        candidate_id=row.candidate_id,
+        job_id=row.job_id,
+        from_stage_id=before[0],
+        from_stage_name=before[1],
+        from_status=before[2],
+        to_stage_id=stage_id,
+        to_stage_name=stage_name,
+        to_status=status,
+        observed_at=occurred,
+        source=TransitionSource.WEBHOOK,
+        provider_event_id=event.event_id,
+    )
+    created = StageTransition.objects.bulk_create([transition], ignore_conflicts=True)
+    if later is not None:
+        StageTransition.objects.filter(pk=later.pk).update(
+            from_stage_id=stage_id, from_stage_name=stage_name, from_status=status
+        )
+    announce_transitions(writer, created, provider_event_id=event.event_id)
+    return 1
+
+
+def _upsert_webhook_job(writer: MirrorWriter, parsed) -> None:
+    """The application's job from the payload, with its offices and departments, mapped like
+    the poll maps it, so office and department criteria match at once. Offices and
+    departments already in the mirror are left as the reference refresh wrote them (the
+    payload lacks e.g. a department's parent); the hiring team is not in the payload and is
+    left alone."""
+    job = parsed.job
+    raw_jobs = ((parsed.raw.get("payload") or {}).get("application") or {}).get("jobs") or []
+    raw_job = next((j for j in raw_jobs if str(j.get("id")) == job.external_id), {})
+
+    def mirror_row(model, external_id: str, **values):
+        return model(
+            organization=writer.organization,
+            provider=writer.provider,
+            external_id=external_id,
+            **values,
+        )
+
+    with transaction.atomic():
+        Office.objects.bulk_create(
+            [
+                mirror_row(
+                    Office, o.external_id, name=o.name[:255], location=(o.location or "")[:255]
+                )
+                for o in parsed.offices
+            ],
+            ignore_conflicts=True,
+        )
+        Department.objects.bulk_create(
+            [mirror_row(Department, d.external_id, name=d.name[:255]) for d in parsed.departments],
+            ignore_conflicts=True,
+        )
+        values = {"name": job.name[:255]} if job.name else {}
+        if job.status:
+            values["status"] = job.status[:20]
+        row, created = Job.objects.get_or_create(
+            provider=writer.provider,
+            external_id=job.external_id,
+            defaults={"organization": writer.organization, **values},
+        )
+        if not created and values:
+            Job.objects.filter(pk=row.pk).update(**values)
+        if "offices" in raw_job:
+            row.offices.set(
+                Office.objects.filter(
+                    provider=writer.provider, external_id__in=job.office_external_ids
+                )
+            )
+        if "departments" in raw_job:
+            row.departments.set(
+                Department.objects.filter(
+                    provider=writer.provider, external_id__in=job.department_external_ids
+                )
+            )
+    writer.load_maps()
 
 
 def _process_greenhouse(event: WebhookEvent, connection, recorder: CallRecorder) -> bool:
@@ -357,6 +575,8 @@ def _process_greenhouse(event: WebhookEvent, connection, recorder: CallRecorder)
 
     if parsed.action in GREENHOUSE_APPLICATION_ACTIONS and parsed.application is not None:
         app = parsed.application
+        if parsed.job is not None:
+            _upsert_webhook_job(writer, parsed)
         raw_app = (parsed.raw.get("payload") or {}).get("application") or {}
         job_name = next(
             (str(j.get("name") or "") for j in raw_app.get("jobs") or [] if isinstance(j, dict)),

@@ -2,7 +2,9 @@
 
 Order matters: find the connection by the URL's token, verify the signature over the raw body
 (forged or missing → 403, nothing stored), store the raw event once (a replay answers 200 and
-stores nothing), answer at once; processing runs in a task after commit.
+stores nothing), answer 200 as soon as it is committed; processing runs in a task after commit,
+and when the broker cannot take that task the beat sweep queues it later. The payload's shape
+is checked when it is processed: a malformed one is kept, marked failed with the reason.
 """
 
 from __future__ import annotations
@@ -49,7 +51,7 @@ def greenhouse(request, token: str):
     ):
         return HttpResponseForbidden("Invalid signature.")
     try:
-        action = greenhouse_webhooks.parse_event(raw).action
+        action = greenhouse_webhooks.parse_action(raw)
     except greenhouse_webhooks.InvalidPayload as exc:
         return HttpResponse(str(exc), status=400)
     event_id = request.headers.get(greenhouse_webhooks.EVENT_ID_HEADER) or (
