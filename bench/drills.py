@@ -258,7 +258,10 @@ def play_beat() -> int:
     from recruitflow.celery import app
 
     sent = 0
-    for task in PeriodicTask.objects.filter(enabled=True).exclude(task=""):
+    tasks = list(PeriodicTask.objects.filter(enabled=True).exclude(task=""))
+    if not tasks:
+        raise RuntimeError("No beat schedule in the database: run the migrations first.")
+    for task in tasks:
         args = json.loads(task.args or "[]")
         kwargs = json.loads(task.kwargs or "{}")
         app.send_task(task.task, args=args, kwargs=kwargs)

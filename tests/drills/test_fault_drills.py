@@ -17,7 +17,9 @@ from integrations.sandbox.server import SandboxServer
 pytestmark = [
     pytest.mark.drill,
     pytest.mark.worker,
-    pytest.mark.django_db(transaction=True),
+    # The beat schedule lives in rows the migrations wrote; a flush by an earlier test must not
+    # leave the drill without its sweeps.
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
     pytest.mark.skipif(
         not os.environ.get("DATABASE_URL", "").startswith("postgres")
         or not os.environ.get("CELERY_BROKER_URL", "").startswith("redis"),
