@@ -303,8 +303,11 @@ def _parse(request) -> dict:
         request=_CREATE_REQUEST,
         responses={201: MessageTemplateSerializer, 409: _CONFLICT},
         description="Create an e-mail or a text message template. Merge fields: "
-        f"{_MERGE_FIELDS}. A template with an unknown merge field or a syntax error is refused "
-        "with 400, naming the field and the line.",
+        f"{_MERGE_FIELDS}. A template with an unknown merge field, a syntax error, or nesting "
+        f"too deep for a message (more than {templating.MAX_BRACKET_DEPTH} brackets inside "
+        f"each other, more than {templating.MAX_UNARY_RUN} `not` in a row, more than "
+        f"{templating.MAX_BLOCK_DEPTH} tags inside each other) is refused with 400, naming the "
+        "field and the line.",
     ),
 )
 class MessageTemplateListView(MessageTemplateQuerysetMixin, generics.ListCreateAPIView):
