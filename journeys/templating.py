@@ -457,12 +457,8 @@ def _prescan(source: str, part: str) -> TemplateProblem | None:
             kind, line = token.type, token.lineno
             if kind in _TAG_BEGIN:
                 brackets = unary_run = conditions = 0
-                block_tag, first_in_tag, pending_set, assigns = (
-                    kind == "block_begin",
-                    None,
-                    False,
-                    False,
-                )
+                block_tag = kind == "block_begin"
+                first_in_tag, pending_set, assigns = None, False, False
                 continue
             if kind in _TAG_END:
                 if pending_set and not assigns:
