@@ -20,6 +20,7 @@ from candidates.models import Candidate
 from candidates.selectors import CandidateFilters, candidate_search
 from candidates.views import organization_time, render_in_org_time
 from recruitflow.decorators import editor_required, organization_required
+from recruitflow.tenancy import visible_candidates_q
 
 from . import editing, selectors, services, simulation, templating
 from .forms import (
@@ -200,13 +201,15 @@ def _render_steps(request, context: dict) -> HttpResponse:
 @organization_required
 def journey_list(request):
     organization = request.organization
+    # A hiring manager counts only the runs of the candidates they may see.
+    visible_runs = visible_candidates_q("runs__candidate")
     journeys = list(
         Journey.objects.filter(organization=organization)
         .select_related("current_version")
         .annotate(
-            in_progress=Count("runs", filter=Q(runs__status=RunStatus.ACTIVE)),
-            completed=Count("runs", filter=Q(runs__status=RunStatus.COMPLETED)),
-            last_fired=Max("runs__started_at"),
+            in_progress=Count("runs", filter=Q(runs__status=RunStatus.ACTIVE) & visible_runs),
+            completed=Count("runs", filter=Q(runs__status=RunStatus.COMPLETED) & visible_runs),
+            last_fired=Max("runs__started_at", filter=visible_runs),
         )
         .order_by("name", "id")
     )

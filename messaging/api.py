@@ -40,6 +40,7 @@ from messaging.serializers import (
     OptOutSerializer,
     SendRefusalSerializer,
 )
+from recruitflow.tenancy import candidates_restricted
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 # API keys live in their own namespace of the organization's idempotency keys, so a partner's
@@ -411,6 +412,14 @@ class OptOutListView(generics.ListCreateAPIView):
         )
         if params.get("phone"):
             qs = qs.filter(phone=params["phone"])
+        if candidates_restricted():
+            # The ledger is by number, not by candidate: a hiring manager sees the numbers of
+            # the candidates they may see (the candidate manager narrows to those).
+            qs = qs.filter(
+                phone__in=Candidate.objects.filter(organization=organization)
+                .exclude(mobile_phone="")
+                .values("mobile_phone")
+            )
         return qs.select_related("actor")
 
     @extend_schema(

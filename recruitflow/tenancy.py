@@ -28,7 +28,7 @@ import contextvars
 import functools
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from django.apps import apps
 from django.db import models
@@ -57,24 +57,17 @@ class ScopeError(RuntimeError):
     """A tenant-owned table was queried with no organization scope active."""
 
 
-_SAME_PERSON = object()
-
-
 @contextmanager
 def tenant_scope(
-    organization: Organization, *, visible_candidates: Any = _SAME_PERSON
+    organization: Organization, *, visible_candidates: models.QuerySet | None = None
 ) -> Iterator[Organization]:
     """Run the block with every tenant query limited to `organization`, and, when
     `visible_candidates` (a query of candidate ids) is given, every query of a candidate's rows
-    limited to those candidates (None: all of them).
+    limited to those candidates.
 
-    Left out, a scope of the organization already active keeps its candidate restriction (a
-    service that re-enters its organization's scope still acts for the same person); a scope of
-    another organization starts without one."""
-    if visible_candidates is _SAME_PERSON:
-        active = _current_org.get()
-        same = active is not None and active.pk == organization.pk and not _disabled.get()
-        visible_candidates = _visible_candidates.get() if same else None
+    Without it the block acts for the organization as a whole, whoever is signed in: a task, a
+    webhook, a page opened by a candidate's link (`TenantMiddleware` is what narrows a request
+    to the person's candidates)."""
     token = _current_org.set(organization)
     disabled_token = _disabled.set(False)
     visible_token = _visible_candidates.set(visible_candidates)
@@ -138,6 +131,16 @@ def candidate_scoped_models() -> list[type[models.Model]]:
         for model in apps.get_models()
         if issubclass(model, TenantModel) and candidate_lookup(model) is not None
     ]
+
+
+def visible_candidates_q(lookup: str) -> models.Q:
+    """A filter keeping rows whose `lookup` is a candidate the person acting may see (empty when
+    they see all). For aggregates that reach a candidate's rows through a join from a model that
+    is not a candidate's (`Count("runs", filter=...)`), which no manager filters."""
+    visible = _visible_candidates.get()
+    if visible is None or _disabled.get():
+        return models.Q()
+    return models.Q(**{f"{lookup}__in": visible})
 
 
 def _restrict_to_visible_candidates(qs: models.QuerySet) -> models.QuerySet:

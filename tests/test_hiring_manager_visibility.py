@@ -239,3 +239,30 @@ def test_hiring_manager_cannot_open_editor_pages(hiring, client_for):
     assert client.get("/journeys/new/").status_code == 403
     assert client.post(f"/inbox/{ann.conversation.pk}/lock/").status_code in (403, 404)
     assert client.get("/settings/team/").status_code == 403
+
+
+@pytest.mark.django_db
+def test_hiring_manager_journey_list_counts_only_their_candidates_runs(hiring, client_for):
+    response = client_for(hiring["hannah"]).get("/journeys/")
+    in_progress = {j.name: j.in_progress for j in response.context["journeys"]}
+    assert in_progress == {"Sales Rep follow-up": 1, "Backend Engineer follow-up": 0}
+
+
+@pytest.mark.django_db
+def test_hiring_manager_sees_only_their_candidates_numbers_in_the_opt_out_ledger(
+    hiring, alice, client_for
+):
+    from messaging import services as messaging_services
+
+    organization = hiring["hannah"].organization
+    with tenant_scope(organization):
+        for rows in (hiring["ann"], hiring["ben"]):
+            messaging_services.opt_out_lock(
+                organization=organization,
+                phone=rows.candidate.mobile_phone,
+                source="manual",
+                actor=alice.user,
+            )
+    response = client_for(hiring["hannah"]).get("/api/v1/opt-outs/")
+    phones = [entry["phone"] for entry in response.json()["results"]]
+    assert phones == [hiring["ann"].candidate.mobile_phone]
