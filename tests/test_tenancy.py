@@ -53,3 +53,58 @@ def test_real_worker_runs_the_task_under_the_organizations_scope(alice, bob, mal
     with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
         result = member_emails.delay(mallory.organization.pk)
         assert result.get(timeout=30) == ["mallory@evil.test"]
+
+
+@pytest.mark.django_db
+def test_a_persons_candidate_restriction_narrows_every_manager_of_a_candidates_rows(alice):
+    from candidates.models import Application, Candidate
+    from messaging.models import Conversation
+    from tests.journeys.conftest import build_ats
+
+    organization = alice.organization
+    ats = build_ats(organization)
+    seen, hidden = ats.candidate(first_name="Seen"), ats.candidate(first_name="Hidden")
+    for candidate in (seen, hidden):
+        ats.apply(candidate)
+        with tenant_scope(organization):
+            Conversation.objects.create(organization=organization, candidate=candidate)
+    visible = Candidate.unscoped.filter(pk=seen.pk).values("pk")
+
+    with tenant_scope(organization, visible_candidates=visible):
+        assert list(Candidate.objects.values_list("first_name", flat=True)) == ["Seen"]
+        assert list(Candidate.unscoped.values_list("first_name", flat=True)) == ["Seen"]
+        assert {a.candidate_id for a in Application.objects.all()} == {seen.pk}
+        assert [c.candidate_id for c in Conversation.unscoped.all()] == [seen.pk]
+        assert Conversation.objects.filter(candidate=hidden).first() is None
+        # Work the code does for the organization itself is not narrowed.
+        with tenant_scope(organization):
+            assert Candidate.objects.count() == 2
+        with scopes_disabled():
+            assert Conversation.objects.filter(organization=organization).count() == 2
+    with tenant_scope(organization):
+        assert Candidate.objects.count() == 2
+
+
+def test_every_model_about_a_candidate_is_narrowed_by_a_candidate_restriction():
+    from recruitflow.tenancy import candidate_lookup, candidate_scoped_models
+
+    labels = {model._meta.label for model in candidate_scoped_models()}
+    assert {
+        "candidates.Candidate",
+        "candidates.Application",
+        "candidates.StageTransition",
+        "candidates.TimelineEvent",
+        "messaging.Conversation",
+        "messaging.Message",
+        "messaging.MessageEvent",
+        "journeys.JourneyRun",
+        "journeys.StepRun",
+        "scheduling.SchedulingRequest",
+        "scheduling.Booking",
+        "scheduling.BookedSlot",
+    } <= labels
+    # Rows about no one candidate stay the organization's.
+    from candidates.models import Job
+    from messaging.models import OptOutEntry
+
+    assert candidate_lookup(Job) is None and candidate_lookup(OptOutEntry) is None
