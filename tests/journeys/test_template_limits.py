@@ -239,3 +239,27 @@ def test_dry_run_of_a_stored_hostile_template_shows_the_error(ats, make_journey)
         (step,) = simulation.dry_run(version=journey.current_version, candidate=candidate)
 
     assert step.error.startswith("Text message, line 3: too many “not”")
+
+
+def test_a_template_at_every_limit_still_validates_and_renders():
+    deepest_brackets = (
+        "(" * templating.MAX_BRACKET_DEPTH + FIELD + ")" * templating.MAX_BRACKET_DEPTH
+    )
+    nots = "not " * templating.MAX_UNARY_RUN
+    nested_ifs = (
+        "{% if job.name %}" * (templating.MAX_BLOCK_DEPTH - 1)
+        + "{{ "
+        + deepest_brackets
+        + "|upper }}{% if "
+        + nots
+        + FIELD
+        + " %}!{% endif %}"
+        + "{% endif %}" * (templating.MAX_BLOCK_DEPTH - 1)
+    )
+    assert templating.validate(nested_ifs, channel="sms", part="text_body") == []
+    rendered = templating.render_parts(
+        channel="sms",
+        text_body=nested_ifs,
+        context={"candidate": {"first_name": "Jordan"}, "job": {"name": "Sales Rep"}},
+    )
+    assert rendered.text == "JORDAN"
