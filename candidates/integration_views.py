@@ -24,6 +24,7 @@ from integrations.forms import GreenhouseConnectForm, LeverConnectForm
 from integrations.greenhouse.models import GreenhouseConnection, HarvestVersion
 from integrations.http import ProviderError
 from integrations.lever import oauth as lever_oauth
+from integrations.lever.client import API_BASE_URLS as LEVER_API_BASE_URLS
 from integrations.lever.client import DEFAULT_BASE_URL as LEVER_DEFAULT_BASE_URL
 from integrations.lever.models import LeverAuth, LeverConnection
 from integrations.models import ConnectionStatus
@@ -378,6 +379,10 @@ def lever_oauth_callback(request):
     connection = _lever(organization) or LeverConnection(
         organization=organization, base_url=_lever_default_base()
     )
+    if connection.base_url not in (*LEVER_API_BASE_URLS, _lever_default_base()):
+        # Tokens issued by Lever go only to Lever's API (or the sandbox), never to an address
+        # someone typed before.
+        connection.base_url = _lever_default_base()
     connection.auth_method = LeverAuth.OAUTH
     connection.access_token = tokens.access_token
     connection.refresh_token = tokens.refresh_token or ""

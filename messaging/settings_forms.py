@@ -2,7 +2,8 @@
 
 Forms only parse and check what an admin typed; the writes go through
 ``messaging.settings_services``. Stored secrets are never sent back to the browser: secret
-inputs render empty, and leaving one empty keeps the saved value.
+inputs render empty, and leaving one empty keeps the saved value — unless the provider's address
+changes, which clears every saved secret (see ``integrations.forms``).
 """
 
 from __future__ import annotations
@@ -17,11 +18,20 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from django import forms
 from django.conf import settings
 
-from integrations.forms import keep_stored_secrets
+from integrations.forms import (
+    address_change_message,
+    clean_provider_address,
+    keep_stored_secrets,
+    provider_address_field,
+    same_address,
+)
 from integrations.messaging import sms_segments
 from integrations.sendgrid.models import DEFAULT_BASE_URL as SENDGRID_DEFAULT_BASE_URL
+from integrations.sendgrid.transport import DOCUMENTED_BASE_URLS as SENDGRID_DOCUMENTED
+from integrations.textus.client import DOCUMENTED_BASE_URLS as TEXTUS_DOCUMENTED
 from integrations.textus.models import DEFAULT_BASE_URL as TEXTUS_DEFAULT_BASE_URL
 from integrations.twilio.models import DEFAULT_BASE_URL as TWILIO_DEFAULT_BASE_URL
+from integrations.twilio.provider import DOCUMENTED_BASE_URLS as TWILIO_DOCUMENTED
 from messaging.models import DEFAULT_HELP_REPLY, DEFAULT_OPT_OUT_FOOTER
 from messaging.settings_services import window_problems
 
@@ -199,29 +209,63 @@ class AutoTextsForm(forms.Form):
 
 
 class _ProviderForm(forms.Form):
-    """Secret fields keep their saved value when submitted empty."""
+    """Secret fields keep their saved value when submitted empty, unless the address changes.
+    The address is a choice among the vendor's documented hosts, or free text (checked by the
+    SSRF guard) where the operator allows custom addresses."""
 
     secret_fields: tuple[str, ...] = ()
     required_secrets: tuple[str, ...] = ()
     prefix_id = ""
+    vendor = ""
+    documented: tuple[str, ...] = ()
+    address_choices: tuple[tuple[str, str], ...] = ()
+    address_label = "API address"
+    address_help = ""
 
-    def __init__(self, *args, stored_secrets: dict[str, str] | None = None, **kwargs):
+    def __init__(
+        self,
+        *args,
+        stored_secrets: dict[str, str] | None = None,
+        stored_address: str = "",
+        **kwargs,
+    ):
         kwargs.setdefault("auto_id", f"{self.prefix_id}_%s")
         super().__init__(*args, **kwargs)
         self.stored_secrets = {
             name: (stored_secrets or {}).get(name, "") for name in self.secret_fields
         }
+        self.stored_address = stored_address or ""
+        self.fields["base_url"] = provider_address_field(
+            label=self.address_label, choices=self.address_choices, help_text=self.address_help
+        )
+        self.fields["base_url"].initial = self.address_choices[0][0]
         keep_stored_secrets(self, self.stored_secrets)
 
+    def clean_base_url(self) -> str:
+        return clean_provider_address(
+            self.cleaned_data.get("base_url") or "", vendor=self.vendor, documented=self.documented
+        )
+
+    def address_changed(self) -> bool:
+        if not self.stored_address or "base_url" not in getattr(self, "cleaned_data", {}):
+            return False
+        return not same_address(self.cleaned_data["base_url"], self.stored_address)
+
     def secret(self, name: str) -> str:
-        """The value that will be stored: the one typed now, or the saved one."""
-        return (self.cleaned_data.get(name) or "").strip() or self.stored_secrets.get(name, "")
+        """The value that will be stored: the one typed now, or the saved one (not after an
+        address change)."""
+        typed = (self.cleaned_data.get(name) or "").strip()
+        if typed or self.address_changed():
+            return typed
+        return self.stored_secrets.get(name, "")
 
     def clean(self):
         cleaned = super().clean()
         for name in self.required_secrets:
             if not self.secret(name) and name not in self.errors:
                 self.add_error(name, f"Paste the {self.fields[name].label}.")
+                if self.address_changed() and self.stored_secrets.get(name):
+                    self.add_error(name, address_change_message(str(self.fields[name].label)))
         return cleaned
 
     def _strip(self, name: str) -> str:
@@ -232,6 +276,10 @@ class TwilioSettingsForm(_ProviderForm):
     prefix_id = "twilio"
     secret_fields = ("auth_token",)
     required_secrets = ("auth_token",)
+    vendor = "Twilio"
+    documented = TWILIO_DOCUMENTED
+    address_choices = ((TWILIO_DEFAULT_BASE_URL, "Twilio (api.twilio.com)"),)
+    address_label = "Twilio API address"
 
     account_sid = forms.CharField(
         label="Account SID",
@@ -267,10 +315,6 @@ class TwilioSettingsForm(_ProviderForm):
         max_length=200,
         help_text="Leave https://api.twilio.com unless you use the sandbox.",
     )
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["base_url"].initial = TWILIO_DEFAULT_BASE_URL
 
     def clean_account_sid(self) -> str:
         value = self._strip("account_sid")
@@ -334,6 +378,10 @@ class TextUsSettingsForm(_ProviderForm):
     prefix_id = "textus"
     secret_fields = ("token", "signing_secret")
     required_secrets = ("token",)
+    vendor = "TextUs"
+    documented = TEXTUS_DOCUMENTED
+    address_choices = ((TEXTUS_DEFAULT_BASE_URL, "TextUs (next.textus.com)"),)
+    address_label = "TextUs API address"
 
     token = forms.CharField(
         label="API token",
@@ -363,10 +411,6 @@ class TextUsSettingsForm(_ProviderForm):
         max_length=200,
         help_text="Leave https://next.textus.com unless you use the sandbox.",
     )
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["base_url"].initial = TEXTUS_DEFAULT_BASE_URL
 
     def clean_account_slug(self) -> str:
         value = self._strip("account_slug").strip("/")
@@ -417,6 +461,14 @@ class SendGridSettingsForm(_ProviderForm):
     prefix_id = "sendgrid"
     secret_fields = ("api_key",)
     required_secrets = ("api_key",)
+    vendor = "SendGrid"
+    documented = SENDGRID_DOCUMENTED
+    address_choices = (
+        (SENDGRID_DEFAULT_BASE_URL, "SendGrid (api.sendgrid.com)"),
+        (SENDGRID_DOCUMENTED[1], "SendGrid EU region (api.eu.sendgrid.com)"),
+    )
+    address_label = "SendGrid API address"
+    address_help = "The EU address is for accounts in SendGrid's EU region."
 
     api_key = forms.CharField(
         label="API key",
@@ -456,10 +508,6 @@ class SendGridSettingsForm(_ProviderForm):
         help_text="Leave https://api.sendgrid.com unless your account is in the EU region "
         "(https://api.eu.sendgrid.com) or you use the sandbox.",
     )
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["base_url"].initial = SENDGRID_DEFAULT_BASE_URL
 
     def clean_api_key(self) -> str:
         value = self._strip("api_key")

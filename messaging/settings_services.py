@@ -23,6 +23,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from integrations.connections import CallRecorder
+from integrations.forms import address_change_message, same_address
 from integrations.http import (
     AuthError,
     NotFound,
@@ -31,7 +32,9 @@ from integrations.http import (
     RateLimited,
     TransientError,
     Unreachable,
+    UnsafeURL,
     ValidationFailed,
+    check_provider_url,
 )
 from integrations.messaging import MessagingTransientError
 from integrations.sendgrid.models import SendGridSettings
@@ -138,6 +141,29 @@ def _own(model, organization):
     return model.objects.select_for_update().filter(organization=organization).first()
 
 
+def _address_for(row, base_url: str, *, field_default: str) -> tuple[str, bool]:
+    """The address to store and whether it differs from the saved one. A changed address
+    means no saved secret may be reused: it would be sent somewhere the admin who saved it
+    never chose."""
+    new = (base_url or row.base_url or "").rstrip("/") or field_default
+    changed = bool(row.pk and row.base_url) and not same_address(new, row.base_url)
+    return new, changed
+
+
+def _checked_address(url: str, *, vendor: str, documented) -> str:
+    try:
+        check_provider_url(url, documented=documented, vendor=vendor)
+    except UnsafeURL as exc:
+        raise ValidationError({"base_url": str(exc)}) from exc
+    return url
+
+
+def _saved_secret(row, name: str, typed: str, *, address_changed: bool) -> str:
+    if typed.strip():
+        return typed.strip()
+    return "" if address_changed else (getattr(row, name) or "")
+
+
 def _refuse_second_sms_provider(organization, keeping: str) -> None:
     for identifier, model in SMS_PROVIDERS.items():
         if identifier != keeping and model.objects.filter(organization=organization).exists():
@@ -158,12 +184,25 @@ def twilio_settings_save(
     from_number: str = "",
     base_url: str = "",
 ) -> TwilioSettings:
-    """Connect Twilio or change its settings. An empty ``auth_token`` keeps the saved one."""
+    """Connect Twilio or change its settings. An empty ``auth_token`` keeps the saved one,
+    unless the address changes."""
+    from integrations.twilio.provider import DOCUMENTED_BASE_URLS
+
     _refuse_second_sms_provider(organization, "twilio")
     row = _own(TwilioSettings, organization) or TwilioSettings(organization=organization)
-    token = auth_token.strip() or row.auth_token
+    address, changed = _address_for(
+        row, base_url, field_default=TwilioSettings._meta.get_field("base_url").default
+    )
+    _checked_address(address, vendor="Twilio", documented=DOCUMENTED_BASE_URLS)
+    token = _saved_secret(row, "auth_token", auth_token, address_changed=changed)
     if not token:
-        raise ValidationError({"auth_token": "Paste the Twilio Auth Token."})
+        raise ValidationError(
+            {
+                "auth_token": address_change_message("Auth Token")
+                if changed
+                else "Paste the Twilio Auth Token."
+            }
+        )
     if not messaging_service_sid and not from_number:
         raise ValidationError(
             {"messaging_service_sid": "Enter a Messaging Service SID or a from number."}
@@ -172,9 +211,7 @@ def twilio_settings_save(
     row.auth_token = token
     row.messaging_service_sid = messaging_service_sid.strip()
     row.from_number = from_number.strip()
-    row.base_url = (base_url or row.base_url or "").rstrip("/") or TwilioSettings._meta.get_field(
-        "base_url"
-    ).default
+    row.base_url = address
     row.save()
     _ensure_preferences(organization)
     return row
@@ -189,18 +226,31 @@ def textus_settings_save(
     signing_secret: str = "",
     base_url: str = "",
 ) -> TextUsSettings:
-    """Connect TextUs or change its settings. Empty secrets keep the saved ones."""
+    """Connect TextUs or change its settings. Empty secrets keep the saved ones, unless the
+    address changes."""
+    from integrations.textus.client import DOCUMENTED_BASE_URLS
+
     _refuse_second_sms_provider(organization, "textus")
     row = _own(TextUsSettings, organization) or TextUsSettings(organization=organization)
-    stored_token = token.strip() or row.token
+    address, changed = _address_for(
+        row, base_url, field_default=TextUsSettings._meta.get_field("base_url").default
+    )
+    _checked_address(address, vendor="TextUs", documented=DOCUMENTED_BASE_URLS)
+    stored_token = _saved_secret(row, "token", token, address_changed=changed)
     if not stored_token:
-        raise ValidationError({"token": "Paste the TextUs API token."})
+        raise ValidationError(
+            {
+                "token": address_change_message("API token")
+                if changed
+                else "Paste the TextUs API token."
+            }
+        )
     row.token = stored_token
     row.account_slug = account_slug.strip().strip("/")
-    row.signing_secret = signing_secret.strip() or row.signing_secret
-    row.base_url = (base_url or row.base_url or "").rstrip("/") or TextUsSettings._meta.get_field(
-        "base_url"
-    ).default
+    row.signing_secret = _saved_secret(
+        row, "signing_secret", signing_secret, address_changed=changed
+    )
+    row.base_url = address
     row.save()
     _ensure_preferences(organization)
     return row
@@ -217,19 +267,30 @@ def sendgrid_settings_save(
     event_public_key: str = "",
     base_url: str = "",
 ) -> SendGridSettings:
-    """Connect SendGrid or change its settings. An empty ``api_key`` keeps the saved one."""
+    """Connect SendGrid or change its settings. An empty ``api_key`` keeps the saved one,
+    unless the address changes."""
+    from integrations.sendgrid.transport import DOCUMENTED_BASE_URLS
+
     row = _own(SendGridSettings, organization) or SendGridSettings(organization=organization)
-    key = api_key.strip() or row.api_key
+    address, changed = _address_for(
+        row, base_url, field_default=SendGridSettings._meta.get_field("base_url").default
+    )
+    _checked_address(address, vendor="SendGrid", documented=DOCUMENTED_BASE_URLS)
+    key = _saved_secret(row, "api_key", api_key, address_changed=changed)
     if not key:
-        raise ValidationError({"api_key": "Paste the SendGrid API key."})
+        raise ValidationError(
+            {
+                "api_key": address_change_message("API key")
+                if changed
+                else "Paste the SendGrid API key."
+            }
+        )
     row.api_key = key
     row.from_email = from_email.strip()
     row.from_name = from_name.strip()
     row.reply_to = reply_to.strip()
     row.event_public_key = event_public_key.strip()
-    row.base_url = (base_url or row.base_url or "").rstrip("/") or SendGridSettings._meta.get_field(
-        "base_url"
-    ).default
+    row.base_url = address
     row.save()
     _ensure_preferences(organization)
     return row
@@ -438,6 +499,9 @@ def _test_sendgrid(row: SendGridSettings, recorder: CallRecorder) -> ConnectionC
     except (OSError, http.client.HTTPException) as exc:
         recorder(_sendgrid_record(client, started, None, type(exc).__name__))
         return _unreachable("sendgrid", row.base_url, exc)
+    except ProviderError as exc:  # the SSRF guard refused the address, or a redirect
+        recorder(_sendgrid_record(client, started, exc.status, exc.code or "refused"))
+        return _failed("sendgrid", exc)
     recorder(_sendgrid_record(client, started, 200))
     checked = [
         "API key accepted, with Mail Send access",

@@ -311,7 +311,12 @@ def _provider_form(form_class, row, data=None):
                 stored[name] = getattr(row, name, "") or ""
             else:
                 initial[name] = getattr(row, name, "")
-    return form_class(data, initial=initial, stored_secrets=stored)
+    return form_class(
+        data,
+        initial=initial,
+        stored_secrets=stored,
+        stored_address=row.base_url if row is not None else "",
+    )
 
 
 def _render(request, *, forms: dict | None = None, status: int = 200):

@@ -292,8 +292,12 @@ def cronofy_settings_save(
     if problems:
         raise ValidationError(problems)
     row = own_cronofy_settings(organization) or CronofySettings(organization=organization)
-    if row.pk and row.client_id != client_id.strip():
-        # Another Cronofy application: the service account of the old one means nothing to it.
+    if row.pk and (
+        row.client_id != client_id.strip()
+        or (row.data_center, row.api_base_url) != (data_center, api_base_url.strip())
+    ):
+        # Another Cronofy application, or another address: the service account's tokens are
+        # never sent anywhere but where they were issued.
         row.service_account_id = ""
         row.service_account_access_token = ""
         row.service_account_refresh_token = ""

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 
+from django import forms as django_forms
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -15,8 +16,12 @@ from django.views.decorators.http import require_POST
 
 from candidates.views import render_in_org_time
 from integrations.cronofy import connections
+from integrations.cronofy.client import DOCUMENTED_BASE_URLS as CRONOFY_DOCUMENTED
+from integrations.cronofy.client import base_urls
 from integrations.cronofy.models import CalendarConnection, CalendarConnectionStatus
+from integrations.forms import address_change_message, clean_provider_address, same_address
 from integrations.http import ProviderError
+from integrations.policy import custom_addresses_allowed
 from recruitflow.decorators import admin_required
 from scheduling import calendar_services as cal
 from scheduling.forms import CronofySettingsForm
@@ -62,7 +67,43 @@ def _form(row, data=None) -> CronofySettingsForm:
             "client_secret": row.client_secret or "",
             "previous_client_secret": row.previous_client_secret or "",
         }
-    return CronofySettingsForm(data, initial=initial, stored_secrets=stored)
+    form = CronofySettingsForm(data, initial=initial, stored_secrets=stored)
+    if not custom_addresses_allowed():
+        # The data center picks Cronofy's host; no address can be typed.
+        del form.fields["api_base_url"], form.fields["app_base_url"]
+    return form
+
+
+def _api_address(data_center: str, api_base_url: str) -> str:
+    try:
+        return base_urls(data_center, api_base_url=api_base_url or "")[0]
+    except ValueError:
+        return api_base_url or ""
+
+
+def _check_addresses(form: CronofySettingsForm, row) -> None:
+    """Refuse an address the SSRF guard would refuse; a changed data center or address clears
+    the saved secrets (the admin pastes the client secret again)."""
+    for name in ("api_base_url", "app_base_url"):
+        if name not in form.fields or not form.cleaned_data.get(name):
+            continue
+        try:
+            form.cleaned_data[name] = clean_provider_address(
+                form.cleaned_data[name], vendor="Cronofy", documented=CRONOFY_DOCUMENTED
+            )
+        except django_forms.ValidationError as exc:
+            form.add_error(name, exc)
+    if row is None or "data_center" not in form.cleaned_data:
+        return
+    before = _api_address(row.data_center, row.api_base_url)
+    after = _api_address(
+        form.cleaned_data["data_center"], form.cleaned_data.get("api_base_url") or ""
+    )
+    if same_address(before, after):
+        return
+    form.address_changed = True
+    if not (form.cleaned_data.get("client_secret") or "").strip():
+        form.add_error("client_secret", address_change_message("Client secret"))
 
 
 def _render(request, *, form=None, status: int = 200):
@@ -83,6 +124,7 @@ def _render(request, *, form=None, status: int = 200):
         "sandbox_fill": _sandbox_fill() if own is None else "",
         "connected_count": connected,
         "open_own_form": form is not None,
+        "custom_addresses": custom_addresses_allowed(),
     }
     return render_in_org_time(request, "scheduling/settings_calendars.html", context, status=status)
 
@@ -96,10 +138,16 @@ def index(request):
 @require_POST
 def save(request):
     organization = request.organization
-    form = _form(cal.own_cronofy_settings(organization), request.POST)
+    own = cal.own_cronofy_settings(organization)
+    form = _form(own, request.POST)
     if form.is_valid():
+        _check_addresses(form, own)
+    if form.is_valid():
+        changes = form.service_kwargs()
+        if getattr(form, "address_changed", False):
+            changes["previous_client_secret"] = ""  # never kept across an address change
         try:
-            cal.cronofy_settings_save(organization=organization, **form.service_kwargs())
+            cal.cronofy_settings_save(organization=organization, **changes)
         except ValidationError as exc:
             if hasattr(exc, "error_dict"):
                 for name, errors in exc.message_dict.items():
