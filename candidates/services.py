@@ -412,7 +412,16 @@ def _apply_one(
 ) -> int:
     with transaction.atomic():
         _lock_application(writer, application.external_id)
-        if candidate is not None:
+        # An event older than the mirror (delivered out of order) must not roll the candidate's
+        # details back either.
+        stale = application.last_activity_at is not None and (
+            Application.objects.filter(
+                provider=writer.provider,
+                external_id=application.external_id,
+                last_activity_at__gt=application.last_activity_at,
+            ).exists()
+        )
+        if candidate is not None and not stale:
             candidate_ids = writer.upsert_candidates([candidate])
         else:
             candidate_ids = writer.candidate_ids([application.candidate_external_id or ""])
@@ -533,12 +542,10 @@ def _upsert_webhook_job(writer: MirrorWriter, parsed) -> None:
         values = {"name": job.name[:255]} if job.name else {}
         if job.status:
             values["status"] = job.status[:20]
-        row, created = Job.objects.get_or_create(
-            provider=writer.provider,
-            external_id=job.external_id,
-            defaults={"organization": writer.organization, **values},
-        )
-        if not created and values:
+        # Events of two applications of a new job may arrive at once: insert-or-ignore.
+        Job.objects.bulk_create([mirror_row(Job, job.external_id, **values)], ignore_conflicts=True)
+        row = Job.objects.get(provider=writer.provider, external_id=job.external_id)
+        if values:
             Job.objects.filter(pk=row.pk).update(**values)
         if "offices" in raw_job:
             row.offices.set(

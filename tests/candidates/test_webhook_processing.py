@@ -376,6 +376,10 @@ def two_moves(sandbox, *, base: float, gap: float = 1.0):
     return app, (start, first, second), bodies
 
 
+def app_candidate_name(sandbox, app) -> str:
+    return sandbox.greenhouse.co.candidates[app["candidate_id"]]["first_name"]
+
+
 def stage_names(sandbox, ids):
     return [sandbox.greenhouse.co.stages[i]["name"] for i in ids]
 
@@ -392,8 +396,12 @@ def test_older_move_arriving_second_records_the_intermediate_stage_at_its_own_ti
 
     with run_tasks_inline(execute=True):
         greenhouse_post(client, greenhouse_connection, newer, event_id="evt-newer")
+    stale_copy = json.loads(older)
+    stale_copy["payload"]["application"]["candidate"]["first_name"] = "Name before the edit"
     with run_tasks_inline(execute=True):
-        greenhouse_post(client, greenhouse_connection, older, event_id="evt-older")
+        greenhouse_post(
+            client, greenhouse_connection, greenhouse_json(stale_copy), event_id="evt-older"
+        )
 
     with tenant_scope(org):
         application = Application.objects.get(external_id=str(app["id"]))
@@ -403,6 +411,7 @@ def test_older_move_arriving_second_records_the_intermediate_stage_at_its_own_ti
         ]
         intermediate = StageTransition.objects.get(provider_event_id="evt-older")
         assert application.stage_name == last  # never moved backwards
+        assert application.candidate.first_name == app_candidate_name(sandbox, app)
         assert history == [(start, middle, "evt-older"), (middle, last, "evt-newer")]
         assert abs(intermediate.observed_at.timestamp() - base) < 0.01
         assert JourneyRun.objects.get(journey=journey).transition == intermediate
