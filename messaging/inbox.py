@@ -314,7 +314,7 @@ def sms_setup(*, organization) -> SmsSetup:
     identifier, row = selectors.sms_settings_for(organization)
     if row is not None:
         return SmsSetup(mode="provider", provider=identifier)
-    if getattr(settings, "SANDBOX_URL", ""):
+    if selectors.sms_uses_sandbox(organization):
         return SmsSetup(mode="sandbox", provider="twilio")
     return SmsSetup(mode="missing")
 

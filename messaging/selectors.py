@@ -72,10 +72,25 @@ def sms_settings_for(organization):
     return _first_settings(organization, [("twilio", TwilioSettings), ("textus", TextUsSettings)])
 
 
+def sandbox_shortcuts_enabled() -> bool:
+    """True when this deployment allows sandbox shortcuts: ``SANDBOX_URL`` is set and
+    ``SANDBOX_SHORTCUTS`` is on (its default follows ``DEBUG``)."""
+    return bool(settings.SANDBOX_URL) and bool(getattr(settings, "SANDBOX_SHORTCUTS", False))
+
+
+def sandbox_chosen_by_default(organization) -> bool:
+    """True when ``organization`` chose the sandbox without saving settings: it (or an
+    organization above it) is the seeded demo organization (``Organization.is_demo``), and
+    shortcuts are enabled. Any other organization chooses the sandbox by saving the sandbox's
+    settings ("Use the sandbox" in Settings → Messaging)."""
+    return sandbox_shortcuts_enabled() and any(org.is_demo for org in organization.ancestors())
+
+
 def sms_uses_sandbox(organization) -> bool:
-    """True when texts of ``organization`` go through the sandbox Twilio: no Twilio or TextUs
-    settings anywhere up its account tree, and ``SANDBOX_URL`` is set."""
-    return bool(settings.SANDBOX_URL) and sms_settings_for(organization)[1] is None
+    """True when texts of ``organization`` go through the sandbox Twilio by default: no Twilio
+    or TextUs settings anywhere up its account tree, and it chose the sandbox
+    (:func:`sandbox_chosen_by_default`)."""
+    return sandbox_chosen_by_default(organization) and sms_settings_for(organization)[1] is None
 
 
 def sandbox_sms_number(organization) -> str:
@@ -93,10 +108,12 @@ def sandbox_sms_sender(organization):
     the number they are sent from and the organization it belongs to (the tree's root for the
     default sandbox, else the organization holding the Twilio settings that point at the
     sandbox). None when texting does not run on the sandbox."""
-    if not settings.SANDBOX_URL:
+    if not sandbox_shortcuts_enabled():
         return None
     identifier, row = sms_settings_for(organization)
     if row is None:
+        if not sandbox_chosen_by_default(organization):
+            return None
         return organization.ancestors()[-1], sandbox_sms_number(organization)
     sandbox_twilio = settings.SANDBOX_URL.rstrip("/") + "/twilio"
     if identifier != "twilio" or row.base_url.rstrip("/") != sandbox_twilio:
@@ -121,7 +138,7 @@ def _sandbox_twilio_config(organization) -> dict[str, Any]:
 
 def sms_provider_for(organization) -> SMSProvider:
     """The SMS provider of ``organization``: its own settings, else the nearest ancestor's,
-    else the sandbox Twilio (when ``SANDBOX_URL`` is set)."""
+    else the sandbox Twilio when the organization chose it (:func:`sms_uses_sandbox`)."""
     identifier, row = sms_settings_for(organization)
     kwargs = _provider_kwargs()
     if row is not None:
@@ -129,7 +146,7 @@ def sms_provider_for(organization) -> SMSProvider:
         if identifier == "twilio":
             return cls(row.provider_config(), **kwargs)
         return cls(row.provider_config(), timeout=kwargs["timeout"])
-    if not settings.SANDBOX_URL:
+    if not sms_uses_sandbox(organization):
         raise MessagingNotConfigured(
             "Texting is not set up: connect Twilio or TextUs in Settings → Messaging."
         )
@@ -139,8 +156,9 @@ def sms_provider_for(organization) -> SMSProvider:
 def callback_provider_for(organization, provider: str):
     """``(adapter, None)`` whose key verifies ``provider``'s callbacks to ``organization`` —
     the organization's own settings or the nearest ancestor's (the sandbox Twilio's auth token
-    when texting runs on the sandbox) — or ``(None, reason)`` when nothing could have signed
-    them."""
+    when the organization texts through the sandbox by default) — or ``(None, reason)`` when
+    nothing could have signed them. The sandbox's auth token is public, so settings holding it
+    verify nothing unless sandbox shortcuts are enabled (``SANDBOX_SHORTCUTS``)."""
     from integrations.sendgrid.models import SendGridSettings
     from integrations.textus.models import TextUsSettings
     from integrations.twilio.models import TwilioSettings
@@ -158,6 +176,16 @@ def callback_provider_for(organization, provider: str):
             return None, (
                 "The TextUs signing secret is not set: copy it from the TextUs webhook "
                 "integration into Settings → Messaging."
+            )
+        if (
+            provider == "twilio"
+            and row.auth_token == SANDBOX_AUTH_TOKEN
+            and not sandbox_shortcuts_enabled()
+        ):
+            return None, (
+                "These Twilio settings hold the sandbox's public auth token, which this "
+                "deployment does not accept (SANDBOX_SHORTCUTS is off): enter the account's "
+                "own auth token in Settings → Messaging."
             )
         if provider == "sendgrid" and not row.event_public_key:
             return None, (

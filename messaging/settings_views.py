@@ -392,7 +392,11 @@ def _render(request, *, forms: dict | None = None, status: int = 200):
         "sms_heirs": _inheriting_sub_accounts(organization, SMS_MODELS) if own_sms else [],
         "email_heirs": _inheriting_sub_accounts(organization, EMAIL_MODELS) if own_email else [],
         "sandbox_url": settings.SANDBOX_URL,
-        "sandbox_phone": f"{settings.SANDBOX_URL}/twilio/_sandbox/" if settings.SANDBOX_URL else "",
+        "sandbox_phone": (
+            f"{settings.SANDBOX_URL}/twilio/_sandbox/"
+            if selectors.sms_uses_sandbox(organization)
+            else ""
+        ),
         "email_backend": EMAIL_BACKENDS.get(
             settings.EMAIL_BACKEND, "hands them to {backend}"
         ).format(host=getattr(settings, "EMAIL_HOST", ""), backend=settings.EMAIL_BACKEND),
@@ -549,7 +553,7 @@ def sms_disconnect(request):
         after = _channel_state(organization, SMS_MODELS)
         if after.row is not None:
             then = f"Texts now use {after.owner.name}'s {after.provider_name} settings."
-        elif settings.SANDBOX_URL:
+        elif selectors.sms_uses_sandbox(organization):
             then = "Texts now go to the sandbox phone."
         else:
             then = "No texts can be sent until a texting provider is connected."

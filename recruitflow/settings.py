@@ -340,6 +340,10 @@ LEVER_CLIENT_SECRET = env("LEVER_CLIENT_SECRET", default="")
 LEVER_AUTH_BASE = env("LEVER_AUTH_BASE", default="https://auth.lever.co")
 # Where the sandbox providers of `make run` listen. Empty hides the sandbox shortcuts.
 SANDBOX_URL = env("SANDBOX_URL", default="http://127.0.0.1:8100" if DEBUG else "").rstrip("/")
+# Sandbox shortcuts: texting through the sandbox Twilio without settings (the demo organization
+# only) and accepting callbacks signed with the sandbox's public credentials (organizations
+# that chose the sandbox only). Off by default with DEBUG=0; set 1 to allow them anyway.
+SANDBOX_SHORTCUTS = env.bool("SANDBOX_SHORTCUTS", default=DEBUG)
 # Provider addresses (SSRF guard, integrations/http.py). Off (the default with DEBUG=0): every
 # provider is reached only at its documented host(s). On (`make run`, tests): admins may type
 # another address, which must be public unless its origin is in PROVIDER_URL_ALLOWLIST

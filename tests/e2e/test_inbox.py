@@ -95,6 +95,9 @@ def test_recruiter_replies_candidate_answers_from_the_sandbox_phone_then_stops(
     org, _user, _membership = make_org_with_owner(
         name="Northwind Hiring", email="rita@northwind.test", first_name="Rita"
     )
+    settings.SANDBOX_SHORTCUTS = True
+    org.is_demo = True  # texts through the sandbox phone without settings, as the demo does
+    org.save(update_fields=["is_demo"])
     with tenant_scope(org):
         candidate = Candidate.objects.create(
             organization=org,

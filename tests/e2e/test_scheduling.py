@@ -180,6 +180,9 @@ def test_candidate_books_reschedules_and_cancels_from_a_journeys_scheduling_requ
     organization, _, _ = make_org_with_owner(
         name="Northwind Hiring", email=RECRUITER_EMAIL, first_name="Rita"
     )
+    settings.SANDBOX_SHORTCUTS = True
+    organization.is_demo = True  # texts through the sandbox without settings, as the demo does
+    organization.save(update_fields=["is_demo"])
     sales_rep = _sales_rep(sandbox)
     application = _add_candidate(sandbox, sales_rep, CANDIDATE, "Hiring Manager Screen")
     _setup(organization, sandbox, base)

@@ -25,6 +25,7 @@ def _clean_sandbox(sandbox, settings):
     sandbox.twilio.configure(sent_delay=0.01, delivery_delay=0.02, inbound_url=NOWHERE + "/in")
     settings.PUBLIC_BASE_URL = NOWHERE
     settings.SANDBOX_URL = ""
+    settings.SANDBOX_SHORTCUTS = True  # as in development (DEBUG): the sandbox tests' setting
     settings.MESSAGING_PROVIDER_MAX_ATTEMPTS = 1
     yield
     sandbox.twilio.wait_idle(2)

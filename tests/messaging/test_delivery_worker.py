@@ -52,6 +52,8 @@ def test_text_goes_through_a_real_worker_to_the_sandbox_once_and_comes_back_deli
     from recruitflow.celery import app
 
     org = alice.organization
+    org.is_demo = True  # texts through the default sandbox, as the demo organization does
+    org.save(update_fields=["is_demo"])
     candidate = make_candidate()
     settings.PUBLIC_BASE_URL = live_server.url
     settings.SANDBOX_URL = sandbox.url

@@ -758,6 +758,8 @@ def test_sandbox_phone_link_points_at_the_candidates_number_with_the_default_pro
     alice, client_for, candidate, sandbox, settings
 ):
     settings.SANDBOX_URL = sandbox.url
+    alice.organization.is_demo = True  # the demo texts through the sandbox without settings
+    alice.organization.save(update_fields=["is_demo"])
     conversation = _message(alice.organization, candidate, "Hi")
 
     html = client_for(alice).get(f"/inbox/{conversation.pk}/").content.decode()

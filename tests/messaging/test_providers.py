@@ -39,10 +39,12 @@ def test_textus_at_the_top_of_the_tree_applies_to_every_sub_account(org):
     assert provider.identifier == "textus" and provider.account_slug == "acme"
 
 
-def test_texts_go_to_the_sandbox_when_no_provider_is_set_anywhere(
+def test_the_demo_organizations_texts_go_to_the_sandbox_when_no_provider_is_set_anywhere(
     scoped, candidate, sandbox, settings, django_capture_on_commit_callbacks
 ):
     settings.SANDBOX_URL = sandbox.url
+    scoped.is_demo = True  # the organization that chose the sandbox without settings
+    scoped.save(update_fields=["is_demo"])
     with django_capture_on_commit_callbacks():
         message = services.message_send(
             organization=scoped, candidate=candidate, channel=Channel.SMS, body="Hi", source="api"

@@ -82,7 +82,8 @@ def test_admin_sees_default_quiet_hours_and_where_messages_go_when_nothing_is_co
     assert 'value="08:00"' in page and 'value="21:00"' in page
     assert "texts go out 08:00–21:00, every day" in page
     assert "e-mails go out at any hour" in page
-    assert f'href="{sandbox.url}/twilio/_sandbox/"' in page  # the sandbox phone
+    # Not the demo organization, so no sandbox shortcut: it chooses the sandbox explicitly.
+    assert "Texts cannot be sent</strong> until you connect Twilio or TextUs" in page
     assert "Django's e-mail backend" in page
     # The example is computed with the organization's zone (UTC for Acme).
     assert "A text queued at 22:10 on" in page and "(UTC)" in page
@@ -416,8 +417,8 @@ def test_second_texting_provider_is_refused_until_the_first_is_disconnected(
         refused
     )
     assert (
-        "Twilio is disconnected and its credentials deleted. Texts now go to the sandbox phone."
-        in text_of(disconnected)
+        "Twilio is disconnected and its credentials deleted. No texts can be sent until a "
+        "texting provider is connected." in text_of(disconnected)
     )
     with tenant_scope(alice.organization):
         assert not TwilioSettings.objects.exists()
@@ -520,7 +521,7 @@ class TestInABrowser:
         page.get_by_role("button", name="Sign In").click()
         expect(page.get_by_role("heading", name="Welcome, Nina")).to_be_visible()
         page.goto(f"{live_server.url}/settings/messaging/")
-        expect(page.locator("#demo-default")).to_contain_text("sandbox phone")
+        expect(page.locator("#demo-default")).to_contain_text("Texts cannot be sent")
 
         twilio = page.locator("#twilio")
         twilio.get_by_role("button", name="Use the sandbox").click()
