@@ -93,8 +93,8 @@ class TwilioTransport(TwilioHttpClient):
         on_call: Callable[[CallRecord], Any] | None = None,
     ) -> None:
         super().__init__(timeout=timeout)
-        if self.session is not None:
-            guard_session(self.session)
+        # The SDK sends through self.session; a guarded one, so every connection is checked.
+        self.session = guard_session(self.session or requests.Session())
         self.base_url = (base_url or DEFAULT_BASE_URL).rstrip("/")
         self.on_call = on_call
         self.attempt = 1
