@@ -11,6 +11,13 @@ another organization. For each request the walk checks:
   for anonymous visitors on any view that is not marked public;
 - the body contains none of the victim's identifying strings;
 - nothing the victim organization owns changed (a snapshot of its rows before and after).
+
+Given a hiring manager of the victim organization who is on no job's hiring team, the walk also
+runs as them: every URL without parameters, and every URL filled with an identifier of a row
+about one of the victim's candidates (the candidate, applications, timeline, conversations,
+messages, runs, bookings: `recruitflow.tenancy.candidate_scoped_models`) must refuse, and no
+response may show those candidates' markers. For that, the ids of those rows must not also be
+ids of rows the hiring manager may see: `start_candidate_rows_at` moves their sequences apart.
 """
 
 from __future__ import annotations
@@ -21,13 +28,13 @@ from dataclasses import dataclass, field
 
 from django.apps import apps
 from django.contrib.auth import get_user_model
-from django.db import models
+from django.db import connection, models
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, resolve
 from django.urls.exceptions import Resolver404
 
 from accounts.models import Organization
-from recruitflow.tenancy import TenantModel, scopes_disabled
+from recruitflow.tenancy import TenantModel, candidate_scoped_models, scopes_disabled
 
 REFUSALS = {301, 302, 303, 400, 401, 403, 404, 405}
 METHODS_WITH_PARAMS = ("get", "post", "patch", "delete")
@@ -51,6 +58,9 @@ class WalkReport:
     walked_patterns: set[str] = field(default_factory=set)
     unwalked_patterns: set[str] = field(default_factory=set)
     requests: int = 0
+    # URLs the hiring manager requested with a hidden row's identifier in them.
+    hiring_manager_object_urls: set[str] = field(default_factory=set)
+    hiring_manager_requests: int = 0
 
 
 def iter_patterns(resolvers=None, prefix: str = ""):
@@ -77,22 +87,30 @@ def _fill(route: str, values: dict[str, str]) -> str:
     return "/" + filled.replace("\\", "").replace("^", "").replace("$", "").replace("?", "")
 
 
-def victim_snapshot(organization: Organization) -> dict:
-    """Every row the victim owns (and its people), as plain data, for before/after comparison."""
+def victim_snapshot(organization: Organization, *, insider=None) -> dict:
+    """Every row the victim owns (and its people), as plain data, for before/after comparison.
+    The `insider`'s own rows (their calendar, working hours, busy time: a `user` foreign key to
+    them) are theirs to change and left out; their membership is not."""
+    from accounts.models import Membership
+
     snapshot = {}
     with scopes_disabled():
         snapshot["organization"] = list(Organization.objects.filter(pk=organization.pk).values())
         for model in apps.get_models():
             if issubclass(model, TenantModel):
-                snapshot[model._meta.label] = sorted(
-                    model.unscoped.filter(organization=organization).values_list(),
-                    key=repr,
-                )
-        from accounts.models import Membership
+                rows = model.unscoped.filter(organization=organization)
+                owned = any(f.name == "user" and f.many_to_one for f in model._meta.fields)
+                if insider is not None and owned and model is not Membership:
+                    rows = rows.exclude(user=insider)
+                snapshot[model._meta.label] = sorted(rows.values_list(), key=repr)
 
         user_ids = Membership.unscoped.filter(organization=organization).values("user_id")
+        # Without `last_login`: the insider signs in for every request.
+        columns = [
+            f.attname for f in get_user_model()._meta.concrete_fields if f.name != "last_login"
+        ]
         snapshot["users"] = sorted(
-            get_user_model().objects.filter(pk__in=user_ids).values_list(), key=repr
+            get_user_model().objects.filter(pk__in=user_ids).values_list(*columns), key=repr
         )
     return snapshot
 
@@ -125,6 +143,54 @@ def victim_values(organization: Organization) -> tuple[set[str], set[str], set[s
         for invitation in Invitation.unscoped.filter(organization=organization):
             markers.add(invitation.email)
     return ints, strings, markers
+
+
+def start_candidate_rows_at(first_id: int = 700_000) -> None:
+    """Make the next rows of every candidate-scoped table take ids from `first_id` on, so those
+    ids name no row of any other table. All these tables share the range: the candidate, its
+    conversation, message and booking are then mostly the same few numbers, which keeps the
+    number of values the walk tries (and its time) as it was."""
+    for model in candidate_scoped_models():
+        table, value = model._meta.db_table, first_id
+        with connection.cursor() as cursor:
+            if connection.vendor == "postgresql":
+                cursor.execute(
+                    "SELECT setval(pg_get_serial_sequence(%s, %s), %s, false)",
+                    [table, model._meta.pk.column, value],
+                )
+            elif connection.vendor == "sqlite":
+                cursor.execute("DELETE FROM sqlite_sequence WHERE name = %s", [table])
+                cursor.execute(
+                    "INSERT INTO sqlite_sequence (name, seq) VALUES (%s, %s)", [table, value - 1]
+                )
+            else:
+                raise NotImplementedError(f"Set the id sequence of {table} on {connection.vendor}.")
+
+
+def hidden_values(organization: Organization) -> tuple[set[str], set[str]]:
+    """(integer ids, string tokens) of the organization's candidate-scoped rows that name no
+    other row of it: what a hiring manager on no hiring team must not reach."""
+    scoped = set(candidate_scoped_models())
+    ints, strings, other_ints = set(), set(), {str(organization.pk)}
+    with scopes_disabled():
+        for model in apps.get_models():
+            if not issubclass(model, TenantModel):
+                continue
+            rows = model.unscoped.filter(organization=organization)
+            if model not in scoped:
+                other_ints |= {str(pk) for pk in rows.values_list("pk", flat=True)}
+                continue
+            unique_text = [
+                f.attname
+                for f in model._meta.concrete_fields
+                if f.unique
+                and isinstance(f, (models.CharField, models.SlugField))
+                and not f.primary_key
+            ]
+            for row in rows.values("pk", *unique_text):
+                ints.add(str(row["pk"]))
+                strings |= {str(row[name]) for name in unique_text if row[name]}
+    return ints - other_ints, strings
 
 
 def _candidate_values(route: str, ints: set[str], strings: set[str]) -> list[dict[str, str]]:
@@ -169,10 +235,18 @@ def walk(
     outsider_api_key: str,
     skip_prefixes: tuple[str, ...] = ("/static/",),
     extra_markers: tuple[str, ...] = (),
+    hiring_manager=None,
+    hidden_markers: tuple[str, ...] = (),
 ) -> WalkReport:
+    """Walk as the outsiders and, when `hiring_manager` (a user with that role in the victim
+    organization, on no hiring team) is given, as them too, checking that no response shows
+    `hidden_markers` or the hidden rows' tokens."""
     report = WalkReport()
     ints, strings, markers = victim_values(victim)
     markers |= set(extra_markers)
+    hidden_ints, hidden_strings = hidden_values(victim) if hiring_manager else (set(), set())
+    hidden = hidden_ints | hidden_strings
+    insider_markers = set(hidden_markers) | hidden_strings
     # An id that also names one of the outsider's own rows (another table, same number) proves
     # nothing either way: leave it out rather than report the outsider seeing their own object.
     from accounts.models import Membership
@@ -210,15 +284,28 @@ def walk(
                 continue
             if match.func is not pattern.callback:
                 continue
-            urls.append((url, bool(combo)))
+            # The hiring manager tries only the hidden rows' identifiers (every other one of
+            # the organization may be theirs to open), and not the admin, which refuses every
+            # non-staff user up front (the outsiders prove it).
+            as_insider = (
+                hiring_manager is not None
+                and not route.startswith("admin/")
+                and (not combo or set(combo.values()) <= hidden)
+            )
+            urls.append((url, bool(combo), as_insider))
         if not urls:
             report.unwalked_patterns.add(route)
             continue
         report.walked_patterns.add(route)
-        before = victim_snapshot(victim)
-        for url, names_victim_object in urls:
+        before = victim_snapshot(victim, insider=hiring_manager)
+        for url, names_victim_object, as_insider in urls:
             methods = METHODS_WITH_PARAMS if names_victim_object else METHODS_WITHOUT_PARAMS
-            for persona, make_client in personas.items():
+            url_personas = dict(personas)
+            if as_insider:
+                url_personas["hiring-manager"] = lambda: _logged_in(hiring_manager)
+                if names_victim_object:
+                    report.hiring_manager_object_urls.add(url)
+            for persona, make_client in url_personas.items():
                 for method in methods:
                     client = make_client()
                     kwargs = {}
@@ -232,6 +319,7 @@ def walk(
                             kwargs = {"data": payload}
                     response = getattr(client, method)(url, **kwargs)
                     report.requests += 1
+                    report.hiring_manager_requests += persona == "hiring-manager"
                     _check(
                         report,
                         persona,
@@ -239,10 +327,10 @@ def walk(
                         url,
                         pattern,
                         response,
-                        markers,
+                        insider_markers if persona == "hiring-manager" else markers,
                         names_victim_object,
                     )
-        after = victim_snapshot(victim)
+        after = victim_snapshot(victim, insider=hiring_manager)
         if before != after:
             changed = [key for key in before if before[key] != after.get(key)]
             report.problems.append(

@@ -8,7 +8,7 @@ from accounts import services
 from accounts.models import Membership, Role
 from recruitflow.decorators import organization_required
 from recruitflow.tenancy import scopes_disabled, tenant_scope
-from tests.outsider_walk import walk
+from tests.outsider_walk import hidden_values, start_candidate_rows_at, walk
 
 
 @pytest.fixture(autouse=True)
@@ -24,7 +24,8 @@ def _no_rate_limit_during_the_walk(monkeypatch):
 def victim(alice, bob):
     """Alice's organization with something of everything: members, an invitation, an API key,
     the ATS mirror, a conversation, an opt-out, a Library template and a journey with a run, so
-    every object URL is tried with ids and tokens that exist."""
+    every object URL is tried with ids and tokens that exist. The rows about the candidate take
+    ids no other row has, so the hiring manager's walk can tell them apart."""
     from django.utils import timezone
 
     from journeys import services as journey_services
@@ -35,6 +36,7 @@ def victim(alice, bob):
     from tests.journeys.conftest import add_steps, build_ats
 
     organization = alice.organization
+    start_candidate_rows_at()
     ats = build_ats(organization)
     candidate = ats.candidate(first_name="Victor", last_name="Victim")
     _, transition = ats.apply(candidate, stage="Onsite Interview", new=True)
@@ -135,6 +137,15 @@ def _scheduling_rows(organization, user, candidate, application):
 
 
 @pytest.fixture
+def hiring_manager(victim):
+    """A hiring manager of the victim organization on no job's hiring team: an insider who may
+    see none of its candidates."""
+    from tests.factories import add_member
+
+    return add_member(organization=victim, email="hank@acme.test", role=Role.HIRING_MANAGER).user
+
+
+@pytest.fixture
 def outsider_key(mallory):
     with tenant_scope(mallory.organization):
         _, raw = services.api_key_create(actor=mallory.membership, name="Mallory", scope="write")
@@ -143,8 +154,12 @@ def outsider_key(mallory):
 
 @pytest.mark.django_db
 def test_no_url_leaks_or_changes_another_organizations_data_when_walked_as_an_outsider(
-    victim, mallory, outsider_key
+    victim, mallory, outsider_key, hiring_manager
 ):
+    from candidates.models import Candidate
+    from messaging.models import Conversation, Message
+    from scheduling.models import Booking
+
     report = walk(
         victim=victim,
         outsider_user=mallory.user,
@@ -155,9 +170,33 @@ def test_no_url_leaks_or_changes_another_organizations_data_when_walked_as_an_ou
             "Acme onsite",
             "Acme board meeting",
         ),
+        hiring_manager=hiring_manager,
+        hidden_markers=("Victim", "Acme, see you Tuesday", "sam@example.com", "2125550123"),
     )
 
     assert not report.problems, "\n".join(map(str, report.problems))
+    print(f"walk: {report.requests} requests, {report.hiring_manager_requests} as hiring manager")
+    # The hiring manager tried the candidate's, the conversation's, the message's and the
+    # booking's own URLs (their ids name nothing the hiring manager may open).
+    hidden_ints, _ = hidden_values(victim)
+    with tenant_scope(victim):
+        candidate = Candidate.objects.get()
+        ids = {
+            "candidate": candidate.pk,
+            "conversation": Conversation.objects.get().pk,
+            "message": Message.objects.get().pk,
+            "booking": Booking.objects.get().pk,
+        }
+    assert {str(pk) for pk in ids.values()} <= hidden_ints
+    for url in (
+        f"/candidates/{ids['candidate']}/",
+        f"/inbox/{ids['conversation']}/",
+        f"/inbox/{ids['conversation']}/poll/",
+        f"/inbox/{ids['conversation']}/messages/{ids['message']}/retry/",
+        f"/api/v1/conversations/{ids['conversation']}/messages/",
+        f"/api/v1/bookings/{ids['booking']}/",
+    ):
+        assert url in report.hiring_manager_object_urls
     # The walk really visited the app's pages, its API and its object URLs.
     walked = "\n".join(sorted(report.walked_patterns))
     for route in ("settings/team/", "api/v1/members/", "api/v1/organization/", "invitations/"):
@@ -175,26 +214,52 @@ def leaky_member_email(request, pk):
     return HttpResponse(membership.user.email)
 
 
-urlpatterns = [
+def leaky_candidate_name(request, pk):
+    """A view that keeps to the organization but reads past the person's candidate restriction
+    (a plain queryset, not a manager): the hiring manager's walk must catch it."""
+    from django.db.models import QuerySet
+
+    from candidates.models import Candidate
+
+    candidate = QuerySet(model=Candidate).filter(organization=request.organization, pk=pk).first()
+    return HttpResponse(candidate.full_name if candidate else "nobody")
+
+
+LEAKY_URLS = [
     path("leaky/members/<int:pk>/", organization_required(leaky_member_email)),
+    path("leaky/candidates/<int:pk>/", organization_required(leaky_candidate_name)),
 ]
+urlpatterns = list(LEAKY_URLS)
 
 
 @pytest.mark.django_db
 def test_walk_catches_a_view_that_skips_the_organization_scope(
-    victim, mallory, outsider_key, settings
+    victim, mallory, outsider_key, hiring_manager, settings
 ):
     import tests.test_outsider_walk as this_module
     from recruitflow import urls as project_urls
 
-    this_module.urlpatterns = [*project_urls.urlpatterns, *urlpatterns[:1]]
+    this_module.urlpatterns = [*project_urls.urlpatterns, *LEAKY_URLS]
     settings.ROOT_URLCONF = "tests.test_outsider_walk"
     try:
-        report = walk(victim=victim, outsider_user=mallory.user, outsider_api_key=outsider_key)
+        report = walk(
+            victim=victim,
+            outsider_user=mallory.user,
+            outsider_api_key=outsider_key,
+            hiring_manager=hiring_manager,
+            hidden_markers=("Victim",),
+        )
     finally:
-        this_module.urlpatterns = urlpatterns[:1]
+        this_module.urlpatterns = list(LEAKY_URLS)
 
     leaks = [p for p in report.problems if "/leaky/members/" in p.url]
     assert leaks, "the unscoped view was not caught"
     assert any("alice@acme.test" in p.what or "bob@acme.test" in p.what for p in leaks)
+    insider_leaks = [
+        p
+        for p in report.problems
+        if "/leaky/candidates/" in p.url and p.persona == "hiring-manager"
+    ]
+    assert insider_leaks, "the view that ignores the hiring manager's restriction was not caught"
+    assert any("Victim" in p.what for p in insider_leaks)
     assert all("/leaky/" in p.url for p in report.problems)
