@@ -269,7 +269,7 @@ def address_problem(address: str) -> str | None:
         embedded = _embedded_ipv4(ip)
         if embedded is not None:
             inner = address_problem(str(embedded))
-            return f"{ip} carries {inner}" if inner else None
+            return f"{inner}, written as {ip}" if inner else None
     if ip.is_loopback:
         return f"{ip} is this server (loopback)"
     if ip.is_link_local:
@@ -341,10 +341,7 @@ def assert_public_url(
     for address in addresses:
         problem = address_problem(address)
         if problem:
-            raise UnsafeURL(
-                f"The URL points at a private or reserved address ({problem}); use a public "
-                "address."
-            )
+            raise UnsafeURL(f"It points at a private or reserved address: {problem}.")
     return url
 
 
@@ -441,7 +438,8 @@ def check_provider_url(
         assert_public_url(url, resolver=resolver)
     except UnsafeURL as exc:
         raise UnsafeURL(
-            f"RecruitFlow will not call {vendor} at {urlsplit(url).netloc or url}: {exc}"
+            f"RecruitFlow will not call {vendor} at {urlsplit(url).netloc or url}. {exc} "
+            f"Use {vendor}'s own address or a public one."
         ) from exc
     return False
 
