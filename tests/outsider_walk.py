@@ -358,7 +358,17 @@ def _check(report, persona, method, url, pattern, response, markers, names_victi
     open_to_anyone = _is_public(pattern.callback) or _is_third_party_auth(pattern)
     if names_victim_object and not open_to_anyone and status not in REFUSALS:
         report.problems.append(
-            Problem(persona, method, url, f"answered {status} for another organization's object")
+            Problem(
+                persona,
+                method,
+                url,
+                f"answered {status} for "
+                + (
+                    "a candidate's row they may not see"
+                    if persona == "hiring-manager"
+                    else "another organization's object"
+                ),
+            )
         )
     if persona == "anonymous" and not open_to_anyone and status not in REFUSALS:
         report.problems.append(
