@@ -175,15 +175,6 @@ class GreenhouseConnectForm(_SecretKeepingForm):
         "use v3 unless you only have a v1 API key.",
     )
 
-    base_url = forms.URLField(
-        label="Harvest base URL",
-        assume_scheme="https",
-        max_length=200,
-        widget=forms.URLInput(attrs={"placeholder": GREENHOUSE_DEFAULT_BASE_URL}),
-        help_text="Leave the default (https://harvest.greenhouse.io) unless Greenhouse gave you "
-        "a regional host.",
-    )
-
     class Meta:
         model = GreenhouseConnection
         fields = [
@@ -261,14 +252,6 @@ class LeverConnectForm(_SecretKeepingForm):
     other_secrets = ("access_token", "refresh_token")
     vendor = "Lever"
     documented = LEVER_API_BASE_URLS
-
-    base_url = forms.URLField(
-        label="Lever API base URL",
-        assume_scheme="https",
-        max_length=200,
-        widget=forms.URLInput(attrs={"placeholder": LEVER_DEFAULT_BASE_URL}),
-        help_text="Leave the default (https://api.lever.co/v1) unless you use the sandbox.",
-    )
 
     class Meta:
         model = LeverConnection
