@@ -59,8 +59,20 @@ def candidate_list(request):
             selectors.sync_progress(overview.running_run) if overview.running_run else None
         ),
         "query_without_page": query.urlencode(),
+        "hiring_team": _hiring_team(request),
     }
     return render_in_org_time(request, "candidates/list.html", context)
+
+
+def _hiring_team(request) -> dict | None:
+    """For a hiring manager: the e-mail their ATS user is found by and the jobs whose hiring
+    team includes them (whose candidates they see); None for roles that see everyone."""
+    membership = request.membership
+    if not membership.sees_only_hiring_team_candidates:
+        return None
+    email = request.user.email
+    jobs = selectors.hiring_team_jobs(organization=request.organization, email=email)
+    return {"email": email, "jobs": list(jobs.order_by("name").values_list("name", flat=True))}
 
 
 @organization_required

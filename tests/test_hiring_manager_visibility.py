@@ -266,3 +266,31 @@ def test_hiring_manager_sees_only_their_candidates_numbers_in_the_opt_out_ledger
     response = client_for(hiring["hannah"]).get("/api/v1/opt-outs/")
     phones = [entry["phone"] for entry in response.json()["results"]]
     assert phones == [hiring["ann"].candidate.mobile_phone]
+
+
+@pytest.mark.django_db
+def test_candidate_list_tells_a_hiring_manager_whose_candidates_they_see(hiring, client_for):
+    from integrations.greenhouse.models import GreenhouseConnection
+    from integrations.models import ConnectionStatus
+
+    organization = hiring["hannah"].organization
+    with tenant_scope(organization):
+        GreenhouseConnection.objects.create(
+            organization=organization,
+            base_url="https://harvest.greenhouse.io",
+            api_key="k",
+            status=ConnectionStatus.CONNECTED,
+        )
+    client = client_for(hiring["hannah"])
+
+    note = _text(client.get("/candidates/"))
+    assert "whose hiring team in your ATS includes hannah@acme.test: Sales Rep." in note
+
+    from candidates.models import Job
+
+    with tenant_scope(organization):
+        Job.objects.get(name="Sales Rep").hiring_managers.clear()
+    empty = _text(client.get("/candidates/"))
+    assert "You are on no job's hiring team" in empty
+    assert "found by your e-mail address hannah@acme.test" in empty
+    assert "Ann Sales" not in empty
