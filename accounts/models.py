@@ -36,7 +36,10 @@ ROLE_HELP = {
     Role.OWNER: "Everything, including deleting the organization and managing owners.",
     Role.ADMIN: "Settings, integrations, team and API keys, plus everything a recruiter does.",
     Role.RECRUITER: "Builds the Library and Journeys, messages candidates, schedules interviews.",
-    Role.HIRING_MANAGER: "Sees candidates and interviews for their jobs, reviews interviews.",
+    Role.HIRING_MANAGER: (
+        "Sees candidates and interviews for their jobs (those whose hiring team in the ATS "
+        "includes the member's e-mail address), reviews interviews."
+    ),
     Role.VIEWER: "Read-only access to candidates, journeys and reports.",
 }
 
