@@ -1,4 +1,4 @@
-"""Settings → Integrations forms. Stored secrets are never sent back to the browser: secret
+"""What every vendor's settings form shares. Stored secrets are never sent back to the browser: secret
 inputs render empty, and leaving one empty on an edit keeps the stored value — unless the
 provider's address changes: then every saved secret of that connection is cleared, so no admin
 can send a secret someone else saved to an address of their choosing.
@@ -14,25 +14,13 @@ from urllib.parse import urlsplit
 
 from django import forms
 
-from integrations.greenhouse.client import DEFAULT_BASE_URL as GREENHOUSE_DEFAULT_BASE_URL
-from integrations.greenhouse.client import DOCUMENTED_BASE_URLS as GREENHOUSE_DOCUMENTED
-from integrations.greenhouse.models import GreenhouseConnection, HarvestVersion
 from integrations.http import UnsafeURL, check_provider_url
-from integrations.lever.client import API_BASE_URLS as LEVER_API_BASE_URLS
-from integrations.lever.client import DEFAULT_BASE_URL as LEVER_DEFAULT_BASE_URL
-from integrations.lever.models import LeverAuth, LeverConnection
 from integrations.policy import custom_addresses_allowed
 from recruitflow.fields import mask_secret
 
 ADDRESS_CHANGE_NOTE = (
     "Changing the address clears the saved secrets of this connection: paste them again."
 )
-GREENHOUSE_ADDRESSES = [(GREENHOUSE_DEFAULT_BASE_URL, "Greenhouse (harvest.greenhouse.io)")]
-LEVER_ADDRESSES = [
-    (LEVER_API_BASE_URLS[0], "Lever (api.lever.co)"),
-    (LEVER_API_BASE_URLS[1], "Lever EU (api-eu.lever.co)"),
-    (LEVER_API_BASE_URLS[2], "Lever developer sandbox (api.sandbox.lever.co)"),
-]
 
 
 # -- Provider addresses ------------------------------------------------------------------------
@@ -92,7 +80,7 @@ def address_change_message(label: str) -> str:
     )
 
 
-def _secret_input(**attrs) -> forms.PasswordInput:
+def secret_input(**attrs) -> forms.PasswordInput:
     return forms.PasswordInput(render_value=False, attrs={"autocomplete": "off", **attrs})
 
 
@@ -109,7 +97,7 @@ def keep_stored_secrets(form: forms.BaseForm, stored: dict[str, str]) -> None:
             ).strip()
 
 
-class _SecretKeepingForm(forms.ModelForm):
+class SecretKeepingForm(forms.ModelForm):
     """Secret fields keep their stored value when submitted empty, unless ``base_url``
     changes: then every stored secret (``secret_fields`` and ``other_secrets``) is cleared."""
 
@@ -158,161 +146,4 @@ class _SecretKeepingForm(forms.ModelForm):
                 setattr(self.instance, name, "")
         for name in self.secret_fields:
             setattr(self.instance, name, self.secret(name))
-        return super().save(commit=commit)
-
-
-class GreenhouseConnectForm(_SecretKeepingForm):
-    secret_fields = ("client_secret", "api_key")
-    vendor = "Greenhouse"
-    documented = GREENHOUSE_DOCUMENTED
-
-    api_version = forms.ChoiceField(
-        label="Harvest API version",
-        choices=HarvestVersion.choices,
-        initial=HarvestVersion.V3,
-        widget=forms.RadioSelect,
-        help_text="Greenhouse retires v1 keys (Harvest v1/v2 stop working on 31 August 2026); "
-        "use v3 unless you only have a v1 API key.",
-    )
-
-    class Meta:
-        model = GreenhouseConnection
-        fields = [
-            "api_version",
-            "base_url",
-            "client_id",
-            "client_secret",
-            "api_key",
-            "acting_user_id",
-            "poll_interval_minutes",
-        ]
-        labels = {
-            "client_id": "Client ID",
-            "client_secret": "Client secret",
-            "api_key": "Harvest API key",
-            "acting_user_id": "Acting user ID",
-            "poll_interval_minutes": "Check for changes every (minutes)",
-        }
-        help_texts = {
-            "client_id": "Configure → Dev Center → API Credential Management → your Harvest v3 "
-            "credential.",
-            "acting_user_id": "The numeric ID of a Greenhouse user (Configure → Users → open the "
-            "user; the number at the end of the address). Notes and emails on the activity feed "
-            "are written as this user.",
-            "poll_interval_minutes": "Webhooks bring changes in seconds; this regular check "
-            "catches anything a webhook missed. 1 to 60 minutes.",
-        }
-        widgets = {
-            "client_secret": _secret_input(),
-            "api_key": _secret_input(),
-            "acting_user_id": forms.TextInput(attrs={"inputmode": "numeric"}),
-            "poll_interval_minutes": forms.NumberInput(attrs={"min": 1, "max": 60}),
-        }
-
-    def __init__(self, *args, **kwargs):
-        kwargs.setdefault("auto_id", "greenhouse_%s")  # both providers' forms share a page
-        super().__init__(*args, **kwargs)
-        self.fields["client_id"].required = False
-        self.fields["acting_user_id"].required = True
-        self.fields["base_url"] = provider_address_field(
-            label="Harvest base URL",
-            choices=GREENHOUSE_ADDRESSES,
-            help_text="Greenhouse's Harvest API (v1 and v3).",
-        )
-        if not self.instance.base_url:
-            self.initial["base_url"] = GREENHOUSE_DEFAULT_BASE_URL
-
-    def clean_acting_user_id(self) -> str:
-        value = (self.cleaned_data.get("acting_user_id") or "").strip()
-        if not value.isdigit():
-            raise forms.ValidationError(
-                "Enter the numeric Greenhouse user ID (for example 4080), not a name or an email "
-                "address."
-            )
-        return value
-
-    def clean_client_id(self) -> str:
-        return (self.cleaned_data.get("client_id") or "").strip()
-
-    def clean(self):
-        cleaned = super().clean()
-        version = cleaned.get("api_version")
-        if version == HarvestVersion.V3:
-            if not cleaned.get("client_id"):
-                self.add_error("client_id", "Harvest v3 needs the client ID of your credential.")
-            if not self.secret("client_secret"):
-                self.add_error("client_secret", "Harvest v3 needs the client secret.")
-        elif version == HarvestVersion.V1 and not self.secret("api_key"):
-            self.add_error("api_key", "Harvest v1 needs an API key.")
-        return cleaned
-
-
-class LeverConnectForm(_SecretKeepingForm):
-    secret_fields = ("api_key", "signature_token")
-    other_secrets = ("access_token", "refresh_token")
-    vendor = "Lever"
-    documented = LEVER_API_BASE_URLS
-
-    class Meta:
-        model = LeverConnection
-        fields = [
-            "api_key",
-            "base_url",
-            "acting_user_id",
-            "signature_token",
-            "poll_interval_minutes",
-        ]
-        labels = {
-            "api_key": "Lever API key",
-            "acting_user_id": "Perform notes as (Lever user ID)",
-            "signature_token": "Webhook signature token",
-            "poll_interval_minutes": "Check for changes every (minutes)",
-        }
-        help_texts = {
-            "api_key": "Settings → Integrations and API → API Credentials → Generate new key in "
-            "Lever. Not needed when you connect with OAuth.",
-            "acting_user_id": "The Lever user notes and files are written as (perform_as).",
-            "signature_token": "Settings → Integrations and API → Webhooks in Lever shows a "
-            "signature token for each webhook; paste it here so we can verify deliveries.",
-            "poll_interval_minutes": "Webhooks bring changes in seconds; this regular check "
-            "catches anything a webhook missed. 1 to 60 minutes.",
-        }
-        widgets = {
-            "api_key": _secret_input(),
-            "signature_token": _secret_input(),
-            "poll_interval_minutes": forms.NumberInput(attrs={"min": 1, "max": 60}),
-        }
-
-    def __init__(self, *args, oauth_connected: bool = False, **kwargs):
-        kwargs.setdefault("auto_id", "lever_%s")
-        super().__init__(*args, **kwargs)
-        self.oauth_connected = oauth_connected
-        self.fields["base_url"] = provider_address_field(
-            label="Lever API base URL",
-            choices=LEVER_ADDRESSES,
-            help_text="Lever's Data API (your Lever account's region).",
-        )
-        if not self.instance.base_url:
-            self.initial["base_url"] = LEVER_DEFAULT_BASE_URL
-
-    def clean(self):
-        cleaned = super().clean()
-        oauth_kept = self.oauth_connected and not self.address_changed()
-        if not oauth_kept and not self.secret("api_key"):
-            if self.oauth_connected:
-                self.add_error(
-                    "api_key",
-                    "You changed the address, so the Lever OAuth authorization was cleared: it "
-                    "is never sent to a new address. Paste a Lever API key, or keep the old "
-                    "address.",
-                )
-            else:
-                self.add_error("api_key", "Paste a Lever API key, or connect with OAuth instead.")
-        return cleaned
-
-    def save(self, commit: bool = True):
-        if self.address_changed():
-            # The OAuth tokens were cleared with the address: only an API key can work now.
-            self.instance.auth_method = LeverAuth.API_KEY
-            self.instance.token_expires_at = None
         return super().save(commit=commit)
