@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
+from messaging import recovery, services
 from recruitflow.tasks import OrganizationTask
 
 # A task that fails on a dropped database connection is tried again (Celery closes the broken
@@ -26,8 +29,6 @@ def _backoff(retries: int) -> int:
 def message_deliver(self, organization, message_id: int) -> str:
     """Send one queued message. Provably-unsent transient failures retry with backoff; when
     the retries run out the message is marked failed (and can be retried by hand)."""
-    from messaging import services
-
     result = services.message_deliver(organization=organization, message_id=message_id)
     if result.outcome == services.DeliveryOutcome.RETRY:
         if self.request.retries < self.max_retries:
@@ -40,8 +41,6 @@ def message_deliver(self, organization, message_id: int) -> str:
 @shared_task(base=OrganizationTask, bind=True, max_retries=RECONCILE_RETRIES, **DB_RETRY)
 def message_reconcile(self, organization, message_id: int) -> str:
     """Ask the provider about a message an ambiguous send left unknown."""
-    from messaging import services
-
     result = services.message_reconcile(organization=organization, message_id=message_id)
     if result.outcome == services.DeliveryOutcome.RETRY and self.request.retries < self.max_retries:
         raise self.retry(countdown=result.retry_after or _backoff(self.request.retries))
@@ -51,8 +50,6 @@ def message_reconcile(self, organization, message_id: int) -> str:
 @shared_task(base=OrganizationTask, bind=True, max_retries=CALLBACK_RETRIES, **DB_RETRY)
 def webhook_event_apply(self, organization, event_id: int) -> bool:
     """Apply a stored provider callback that could not be applied when it arrived."""
-    from messaging import services
-
     applied = services.webhook_event_apply(organization=organization, event_id=event_id)
     if not applied and self.request.retries < self.max_retries:
         raise self.retry(countdown=_backoff(self.request.retries))
@@ -62,8 +59,6 @@ def webhook_event_apply(self, organization, event_id: int) -> bool:
 @shared_task
 def messages_release_held() -> int:
     """Beat, every minute: release held messages whose quiet hours are over."""
-    from messaging import services
-
     return services.messages_release_held()
 
 
@@ -71,8 +66,4 @@ def messages_release_held() -> int:
 def delivery_recover() -> dict:
     """Beat, every minute: settle messages left sending, queued or unknown by a worker that
     died, and apply provider callbacks left unapplied (``messaging.recovery``)."""
-    from dataclasses import asdict
-
-    from messaging import recovery
-
     return asdict(recovery.delivery_recover())

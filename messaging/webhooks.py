@@ -40,6 +40,7 @@ from integrations.twilio import webhooks as twilio_webhooks
 from messaging import selectors, services
 from messaging.models import WebhookKind, WebhookProvider
 from messaging.selectors import organization_for_endpoint
+from messaging.tasks import webhook_event_apply
 from recruitflow.decorators import public
 from recruitflow.tenancy import tenant_scope
 
@@ -154,8 +155,6 @@ def _receive(request, organization, *, provider: str, kind: str, dedupe_key: str
             return
     if event is None:
         raise OperationalError(f"The {provider} callback could not be stored.")
-    from messaging.tasks import webhook_event_apply
-
     organization_id, event_id = organization.pk, event.pk
     transaction.on_commit(
         lambda: webhook_event_apply.apply_async((organization_id, event_id), countdown=30)

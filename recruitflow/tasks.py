@@ -44,3 +44,14 @@ def send_task_by_name(name: str, args: list) -> None:
         app.tasks[name].apply(args=args, throw=app.conf.task_eager_propagates)
         return
     app.send_task(name, args=args)
+
+
+def task_named(name: str) -> Task:
+    """The registered task called ``name``, so a service can queue a task of its own app (whose
+    module imports the service) without importing the task module: the task module imports its
+    service, never the reverse. Workers and the web process find the apps' task modules on first
+    use."""
+    app = current_app
+    if name not in app.tasks:
+        app.loader.import_default_modules()
+    return app.tasks[name]

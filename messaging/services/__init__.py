@@ -1,0 +1,53 @@
+"""Writes of the messaging domain: the outbox, delivery, callbacks, inbound texts, opt-outs.
+
+Sending is "durable before async": :func:`message_send` writes the Message row and commits;
+the Celery task :func:`messaging.tasks.message_deliver` then claims it with a conditional
+UPDATE (queued → sending) and calls the provider through :func:`message_deliver`. A send that
+may have reached the provider (an ambiguous timeout, a 5xx) ends ``unknown`` and is never
+resent blindly: :func:`message_reconcile` asks the provider whether it has the text and either
+adopts it or puts the message back to ``queued``. One that provably did not reach it is put back
+to ``queued`` for a retry, and marked ``failed`` (with :func:`message_retry` as the way back)
+when the retries run out.
+
+Provider callbacks arrive through :mod:`messaging.webhooks`: each is stored raw
+(:func:`webhook_event_store`) and then applied once (:func:`webhook_event_apply`).
+"""
+
+from messaging.services.callbacks import (  # noqa: F401
+    callback_records,
+    webhook_event_apply,
+    webhook_event_store,
+)
+from messaging.services.common import (  # noqa: F401
+    DELIVERY_STATUS_MAP,
+    EMAIL_ACTIVITY_SETTLE_S,
+    OPTED_OUT_CODE,
+    RECONCILE_AFTER_S,
+    CannotSend,
+    DeliveryOutcome,
+    DeliveryResult,
+    _enqueue,
+)
+from messaging.services.delivery import (  # noqa: F401
+    message_deliver,
+    message_give_up,
+    message_reconcile,
+    message_retry,
+)
+from messaging.services.inbound import (  # noqa: F401
+    inbound_sms_accept,
+    inbound_sms_receive,
+    message_status_apply,
+    message_status_route,
+    opt_out_change_apply,
+)
+from messaging.services.optouts import (  # noqa: F401
+    messages_withdraw_held,
+    opt_out_lock,
+    opt_out_unlock,
+)
+from messaging.services.sending import (  # noqa: F401
+    message_send,
+    messages_release_held,
+    sandbox_sms_wire,
+)

@@ -1,0 +1,385 @@
+"""Delivery: claiming a queued message and handing it to the provider, settling ambiguous
+sends (reconcile), giving up and retrying by hand."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from integrations.messaging import (
+    EmailMessage,
+    InvalidNumber,
+    NotSupported,
+    OptedOut,
+    ProviderError,
+    RateLimited,
+    TransientError,
+    is_ambiguous,
+    twilio_error_explanation,
+)
+from messaging import selectors
+from messaging.email_layout import email_render
+from messaging.models import (
+    Channel,
+    Direction,
+    Message,
+    MessageEvent,
+    MessageStatus,
+    OptOutSource,
+)
+from messaging.services.common import (
+    EMAIL_ACTIVITY_SETTLE_S,
+    OPTED_OUT_CODE,
+    CannotSend,
+    DeliveryOutcome,
+    DeliveryResult,
+    _channel_label,
+    _enqueue,
+    _enqueue_reconcile,
+    _opt_out_reason,
+    _timeline,
+)
+from messaging.services.optouts import opt_out_lock
+from messaging.services.sending import sandbox_sms_wire
+
+
+def _finish(message: Message, *, status: str, event_raw: dict | None = None, **fields) -> None:
+    now = timezone.now()
+    for name, value in fields.items():
+        setattr(message, name, value)
+    message.status = status
+    message.status_updated_at = now
+    message.save()
+    MessageEvent.objects.create(
+        organization_id=message.organization_id,
+        message=message,
+        status=status,
+        error_code=message.error_code if status != MessageStatus.SENT else "",
+        raw=event_raw or {},
+        occurred_at=now,
+    )
+
+
+def message_deliver(*, organization, message_id: int) -> DeliveryResult:
+    """Claim a queued message and hand it to the provider. Safe to run twice: only the caller
+    whose conditional UPDATE moved it queued → sending calls the provider.
+
+    Not atomic on purpose: the claim commits before the HTTP call so a crash mid-call leaves
+    ``sending`` (reconciled, never resent blindly) rather than ``queued``.
+    """
+    now = timezone.now()
+    claimed = Message.objects.filter(
+        organization=organization, pk=message_id, status=MessageStatus.QUEUED
+    ).update(status=MessageStatus.SENDING, status_updated_at=now, attempts=F("attempts") + 1)
+    if not claimed:
+        return DeliveryResult(DeliveryOutcome.NOT_CLAIMED)
+    message = Message.objects.select_related("candidate").get(pk=message_id)
+
+    if message.channel == Channel.SMS and selectors.is_locked(organization, message.to_address):
+        _finish(
+            message,
+            status=MessageStatus.CANCELED,
+            error_message=_opt_out_reason(organization, message.to_address),
+        )
+        return DeliveryResult(DeliveryOutcome.CANCELED)
+
+    try:
+        if message.channel == Channel.SMS:
+            provider = selectors.sms_provider_for(organization)
+            sandbox_sms_wire(organization=organization)
+            status_callback = (
+                selectors.callback_urls(organization=organization).twilio_status
+                if provider.identifier == "twilio"
+                else None  # TextUs reports deliveries to the account's webhook instead
+            )
+            result = provider.send(
+                message.to_address,
+                message.body,
+                our_message_id=str(message.pk),
+                status_callback=status_callback,
+            )
+        else:
+            provider = selectors.email_provider_for(organization)
+            candidate = message.candidate
+            rendered = email_render(
+                organization=organization,
+                subject=message.subject,
+                html=message.html,
+                text=message.body,
+            )
+            result = provider.send(
+                EmailMessage(
+                    to_email=message.to_address,
+                    to_name=candidate.full_name if candidate else None,
+                    subject=message.subject,
+                    text=rendered.text,
+                    html=rendered.html,
+                    message_id=str(message.pk),
+                    attachments=[
+                        (a["filename"], a["content"].encode(), a["mimetype"])
+                        for a in message.attachments or []
+                    ],
+                )
+            )
+    except selectors.MessagingNotConfigured as exc:
+        _finish(message, status=MessageStatus.FAILED, error_message=str(exc))
+        return DeliveryResult(DeliveryOutcome.FAILED)
+    except OptedOut as exc:
+        with transaction.atomic():
+            _finish(
+                message,
+                status=MessageStatus.FAILED,
+                error_code=OPTED_OUT_CODE,
+                error_message=twilio_error_explanation(OPTED_OUT_CODE) or exc.message,
+            )
+            opt_out_lock(
+                organization=organization,
+                phone=message.to_address,
+                source=OptOutSource.PROVIDER_ERROR_21610,
+                message=message,
+            )
+        return DeliveryResult(DeliveryOutcome.FAILED)
+    except InvalidNumber as exc:
+        _finish(
+            message,
+            status=MessageStatus.FAILED,
+            error_code=str(exc.code or ""),
+            error_message=exc.message,
+        )
+        return DeliveryResult(DeliveryOutcome.FAILED)
+    except ProviderError as exc:
+        if is_ambiguous(exc):
+            # It may be on its way: never resend blindly. Callbacks will tell, and the
+            # provider is asked once the request can no longer be in flight.
+            with transaction.atomic():
+                current = Message.objects.select_for_update().get(pk=message.pk)
+                if current.status != MessageStatus.SENDING:
+                    # A status callback got here first: the provider has it.
+                    return DeliveryResult(DeliveryOutcome.SENT)
+                _finish(
+                    current,
+                    status=MessageStatus.UNKNOWN,
+                    error_code=str(exc.code or ""),
+                    error_message=exc.message,
+                )
+                _enqueue_reconcile(current)
+            return DeliveryResult(DeliveryOutcome.UNKNOWN)
+        if isinstance(exc, TransientError):
+            _finish(
+                message,
+                status=MessageStatus.QUEUED,
+                error_code=str(exc.code or ""),
+                error_message=exc.message,
+            )
+            retry_after = exc.retry_after if isinstance(exc, RateLimited) else None
+            return DeliveryResult(DeliveryOutcome.RETRY, retry_after=retry_after)
+        _finish(
+            message,
+            status=MessageStatus.FAILED,
+            error_code=str(exc.code or ""),
+            error_message=exc.message,
+        )
+        return DeliveryResult(DeliveryOutcome.FAILED)
+
+    _mark_sent(organization, message, provider_identifier=provider.identifier, result=result)
+    return DeliveryResult(DeliveryOutcome.SENT)
+
+
+def _mark_sent(organization, message: Message, *, provider_identifier: str, result) -> None:
+    """Record the provider's answer to a send. A status callback can overtake that answer
+    (SendGrid posts its first events at once): its news is kept, never set back to "sent"."""
+    with transaction.atomic():
+        current = Message.objects.select_for_update().get(pk=message.pk)
+        fields = {
+            "provider": provider_identifier,
+            "provider_message_id": current.provider_message_id or result.provider_message_id,
+            "from_address": str(result.raw.get("from") or "") or current.from_address,
+            "sent_at": current.sent_at or timezone.now(),
+        }
+        if current.status in (MessageStatus.SENDING, MessageStatus.UNKNOWN):
+            _finish(
+                current,
+                status=MessageStatus.SENT,
+                event_raw=dict(result.raw),
+                error_code="",
+                error_message="",
+                **fields,
+            )
+        else:
+            for name, value in fields.items():
+                setattr(current, name, value)
+            current.save(update_fields=[*fields])
+        for name in ("status", *fields):
+            setattr(message, name, getattr(current, name))
+        _timeline(
+            organization=organization,
+            candidate=message.candidate,
+            kind="message_sent",
+            summary=f"{_channel_label(message.channel)} sent: {message.subject or message.body}"[
+                :500
+            ],
+            message_id=message.pk,
+            channel=message.channel,
+            source=message.source,
+        )
+
+
+def message_reconcile(*, organization, message_id: int) -> DeliveryResult:
+    """Settle a message left ``unknown`` by an ambiguous send (or by a worker that died while
+    sending): ask the provider whether it has it. Found → the message is ``sent`` with the
+    provider's id (its callbacks take it from there). Not found → the provider provably never
+    created it, so it goes back to ``queued`` and is sent once more.
+
+    Texts: Twilio's message log, a text to this number with this body since the message was due
+    that is not one we already know (Twilio has no idempotency key). E-mails: SendGrid's Email
+    Activity API, by the ``custom_args`` id every e-mail carries; its activity may lag, so "not
+    found" counts only :data:`EMAIL_ACTIVITY_SETTLE_S` after the send. Providers that cannot be
+    asked (TextUs; SendGrid without the Email Activity add-on) leave it ``unknown`` until their
+    callbacks say otherwise (SendGrid's events carry the same id) or a recruiter retries. A
+    lookup that fails returns RETRY."""
+    message = Message.objects.filter(organization=organization, pk=message_id).first()
+    if message is None or message.status != MessageStatus.UNKNOWN:
+        return DeliveryResult(DeliveryOutcome.NOT_CLAIMED)
+    try:
+        provider = (
+            selectors.sms_provider_for(organization)
+            if message.channel == Channel.SMS
+            else selectors.email_provider_for(organization)
+        )
+    except selectors.MessagingNotConfigured:
+        return DeliveryResult(DeliveryOutcome.UNKNOWN)
+    if message.channel == Channel.SMS:
+        find_recent = getattr(provider, "find_recent", None)
+        if find_recent is None:
+            return DeliveryResult(DeliveryOutcome.UNKNOWN)
+        due = message.hold_until or message.created_at
+        known = set(
+            Message.objects.filter(
+                organization=organization, channel=Channel.SMS, to_address=message.to_address
+            )
+            .exclude(pk=message.pk)
+            .exclude(provider_message_id="")
+            .values_list("provider_message_id", flat=True)
+        )
+
+        def ask():
+            return find_recent(
+                message.to_address, message.body, since=due - timedelta(minutes=1), exclude=known
+            )
+    else:
+        find_sent = getattr(provider, "find_sent", None)
+        if find_sent is None:
+            return DeliveryResult(DeliveryOutcome.UNKNOWN)
+
+        def ask():
+            return find_sent(str(message.pk))
+
+    now = timezone.now()
+    Message.objects.filter(pk=message.pk).update(provider_checked_at=now)
+    try:
+        found = ask()
+    except NotSupported:
+        return DeliveryResult(DeliveryOutcome.UNKNOWN)
+    except ProviderError as exc:
+        retry_after = exc.retry_after if isinstance(exc, RateLimited) else None
+        return DeliveryResult(DeliveryOutcome.RETRY, retry_after=retry_after)
+    label = "text" if message.channel == Channel.SMS else "e-mail"
+    with transaction.atomic():
+        message = Message.objects.select_for_update().get(pk=message.pk)
+        if message.status != MessageStatus.UNKNOWN:  # a callback settled it meanwhile
+            return DeliveryResult(DeliveryOutcome.NOT_CLAIMED)
+        if found is not None:
+            _mark_sent(organization, message, provider_identifier=provider.identifier, result=found)
+            return DeliveryResult(DeliveryOutcome.SENT)
+        attempted = message.status_updated_at or message.created_at
+        if message.channel == Channel.EMAIL and now - attempted < timedelta(
+            seconds=EMAIL_ACTIVITY_SETTLE_S
+        ):
+            # Not in the activity yet may only mean not indexed yet: ask again later.
+            return DeliveryResult(DeliveryOutcome.RETRY, retry_after=EMAIL_ACTIVITY_SETTLE_S)
+        _finish(
+            message,
+            status=MessageStatus.QUEUED,
+            event_raw={"reconciled": f"{provider.display_name} has no such {label}"},
+            error_message=f"{provider.display_name} never received this {label}; sending it again.",
+        )
+        _enqueue(message)
+    return DeliveryResult(DeliveryOutcome.REQUEUED)
+
+
+def message_give_up(*, organization, message_id: int) -> Message | None:
+    """The retries of a queued message ran out: mark it ``failed`` with the last error, so the
+    recruiter sees it and can retry it (:func:`message_retry`). None when it is no longer
+    queued."""
+    with transaction.atomic():
+        message = (
+            Message.objects.select_for_update()
+            .filter(organization=organization, pk=message_id, status=MessageStatus.QUEUED)
+            .first()
+        )
+        if message is None:
+            return None
+        last = message.error_message or "The provider could not be reached."
+        _finish(
+            message,
+            status=MessageStatus.FAILED,
+            error_message=(
+                f"Not sent after {message.attempts} attempts: {last} Use Retry to send it again."
+            ),
+        )
+        _timeline(
+            organization=organization,
+            candidate=message.candidate,
+            kind="message_failed",
+            summary=f"{_channel_label(message.channel)} not sent: {last}",
+            message_id=message.pk,
+            channel=message.channel,
+        )
+    return message
+
+
+def message_retry(*, organization, message_id: int, actor=None) -> Message:
+    """Send a ``failed`` or ``unknown`` message again (a recruiter's "Retry"). An ``unknown``
+    text is first looked up at the provider, so a text that did go out is never sent twice.
+    Raises :class:`CannotSend` with the reason when the message cannot be retried (another
+    state, or the number opted out since)."""
+    message = Message.objects.filter(organization=organization, pk=message_id).first()
+    if message is None or message.direction != Direction.OUTBOUND:
+        raise CannotSend("There is no such outgoing message.")
+    if message.status not in (MessageStatus.FAILED, MessageStatus.UNKNOWN):
+        raise CannotSend(
+            f"Only messages that failed or whose fate is unknown can be retried; this one is "
+            f"{message.get_status_display().lower()}."
+        )
+    if message.channel == Channel.SMS and selectors.is_locked(organization, message.to_address):
+        raise CannotSend(_opt_out_reason(organization, message.to_address))
+    if message.status == MessageStatus.UNKNOWN:
+        outcome = message_reconcile(organization=organization, message_id=message.pk).outcome
+        if outcome in (DeliveryOutcome.SENT, DeliveryOutcome.REQUEUED):
+            message.refresh_from_db()
+            return message
+        if outcome == DeliveryOutcome.RETRY:
+            label = "text" if message.channel == Channel.SMS else "e-mail"
+            raise CannotSend(
+                f"The provider could not yet tell whether this {label} went out, so it was not "
+                "sent again. Try again in a few minutes."
+            )
+    with transaction.atomic():
+        claimed = Message.objects.filter(
+            pk=message.pk, status__in=[MessageStatus.FAILED, MessageStatus.UNKNOWN]
+        ).update(status=MessageStatus.QUEUED, status_updated_at=timezone.now())
+        if claimed:
+            message.refresh_from_db()
+            MessageEvent.objects.create(
+                organization=organization,
+                message=message,
+                status=MessageStatus.QUEUED,
+                raw={"retried_by": getattr(actor, "pk", None)},
+                occurred_at=timezone.now(),
+            )
+            _enqueue(message)
+    message.refresh_from_db()
+    return message
