@@ -21,6 +21,7 @@ from recruitflow.decorators import admin_required, organization_required
 from . import selectors as candidate_selectors
 from .views import render_in_org_time
 
+
 class IntegrationsPage:
     """Settings → Integrations, as the ATS vendor screens see it (``integrations.screens``)."""
 

@@ -147,3 +147,67 @@ class SecretKeepingForm(forms.ModelForm):
         for name in self.secret_fields:
             setattr(self.instance, name, self.secret(name))
         return super().save(commit=commit)
+
+
+class ProviderSettingsForm(forms.Form):
+    """A settings form not bound to a model (the texting and e-mail vendors'). Secret fields keep their saved value when submitted empty, unless the address changes.
+    The address is a choice among the vendor's documented hosts, or free text (checked by the
+    SSRF guard) where the operator allows custom addresses."""
+
+    secret_fields: tuple[str, ...] = ()
+    required_secrets: tuple[str, ...] = ()
+    prefix_id = ""
+    vendor = ""
+    documented: tuple[str, ...] = ()
+    address_choices: tuple[tuple[str, str], ...] = ()
+    address_label = "API address"
+    address_help = ""
+
+    def __init__(
+        self,
+        *args,
+        stored_secrets: dict[str, str] | None = None,
+        stored_address: str = "",
+        **kwargs,
+    ):
+        kwargs.setdefault("auto_id", f"{self.prefix_id}_%s")
+        super().__init__(*args, **kwargs)
+        self.stored_secrets = {
+            name: (stored_secrets or {}).get(name, "") for name in self.secret_fields
+        }
+        self.stored_address = stored_address or ""
+        self.fields["base_url"] = provider_address_field(
+            label=self.address_label, choices=self.address_choices, help_text=self.address_help
+        )
+        self.fields["base_url"].initial = self.address_choices[0][0]
+        keep_stored_secrets(self, self.stored_secrets)
+
+    def clean_base_url(self) -> str:
+        return clean_provider_address(
+            self.cleaned_data.get("base_url") or "", vendor=self.vendor, documented=self.documented
+        )
+
+    def address_changed(self) -> bool:
+        if not self.stored_address or "base_url" not in getattr(self, "cleaned_data", {}):
+            return False
+        return not same_address(self.cleaned_data["base_url"], self.stored_address)
+
+    def secret(self, name: str) -> str:
+        """The value that will be stored: the one typed now, or the saved one (not after an
+        address change)."""
+        typed = (self.cleaned_data.get(name) or "").strip()
+        if typed or self.address_changed():
+            return typed
+        return self.stored_secrets.get(name, "")
+
+    def clean(self):
+        cleaned = super().clean()
+        for name in self.required_secrets:
+            if not self.secret(name) and name not in self.errors:
+                self.add_error(name, f"Paste the {self.fields[name].label}.")
+                if self.address_changed() and self.stored_secrets.get(name):
+                    self.add_error(name, address_change_message(str(self.fields[name].label)))
+        return cleaned
+
+    def _strip(self, name: str) -> str:
+        return (self.cleaned_data.get(name) or "").strip()

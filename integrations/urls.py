@@ -8,7 +8,7 @@ from __future__ import annotations
 from django.urls import path
 
 from .screens import SettingsPage
-from .views import provider_action
+from .views import disconnect_capability, provider_action
 
 
 def provider_patterns(page: SettingsPage) -> list:
@@ -26,3 +26,8 @@ def action_alias(route: str, page: SettingsPage, vendor: str, action: str, name:
     OAuth redirect URIs registered at the vendor."""
     kwargs = {"page": page, "vendor": vendor, "action": action}
     return path(route, provider_action, kwargs, name=name)
+
+
+def capability_disconnect(route: str, page: SettingsPage, capability: str, name: str):
+    """Disconnect the organization's own vendor of ``capability``, whichever it is."""
+    return path(route, disconnect_capability, {"page": page, "capability": capability}, name=name)

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 from django.http import Http404, HttpResponseNotAllowed
 from django.shortcuts import redirect
+from django.views.decorators.http import require_POST
 
 from recruitflow.decorators import admin_required
 
-from .screens import SettingsPage, get_screen
+from .screens import SettingsPage, get_screen, screens_for
 
 
 @admin_required
@@ -25,3 +26,14 @@ def provider_action(request, vendor: str, action: str = "save", *, page: Setting
             return redirect(page.url_name)
         return HttpResponseNotAllowed(["POST"])
     return handler(request, page)
+
+
+@admin_required
+@require_POST
+def disconnect_capability(request, *, page: SettingsPage, capability: str):
+    """Disconnect whichever vendor of ``capability`` the organization has of its own."""
+    if capability not in page.capabilities:
+        raise Http404
+    screens = screens_for(capability)
+    own = next((s for s in screens if s.own(request.organization) is not None), None)
+    return (own or screens[0]).disconnect(request, page)

@@ -21,6 +21,11 @@ from integrations.messaging import (
     WebhookRequest,
 )
 from integrations.registry import get_provider_class
+from integrations.twilio.sandbox import (
+    SANDBOX_ACCOUNT_SID,
+    SANDBOX_AUTH_TOKEN,
+    SANDBOX_SERVICE_SID,
+)
 from messaging.models import (
     Conversation,
     Message,
@@ -31,9 +36,6 @@ from messaging.models import (
 from messaging.quiet_hours import ZoneGuess, candidate_zone
 from recruitflow.tenancy import scopes_disabled
 
-SANDBOX_ACCOUNT_SID = "ACsandbox00000000000000000000000000"
-SANDBOX_AUTH_TOKEN = "sandbox-auth-token"
-SANDBOX_SERVICE_SID = "MGsandbox00000000000000000000000000"
 SANDBOX_SERVICE_NUMBER = "+15005550100"  # the sandbox Messaging Service's number
 SANDBOX_NUMBER_PREFIX = "+1500"
 

@@ -1,9 +1,10 @@
-"""Settings → Messaging: quiet hours, the automatic texts, and the texting (Twilio or TextUs) and
-e-mail (SendGrid) connections, with the account tree's inheritance shown."""
+"""Settings → Messaging: quiet hours, the automatic texts, and the texting and e-mail vendors with
+the account tree's inheritance shown. Each vendor's card, form and actions are its own
+(``integrations/<vendor>/screen.py``, drawn by ``templates/integrations/<vendor>/settings.html``):
+this page loops over the ``sms`` and ``email`` screens and names no vendor."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -19,67 +20,24 @@ from django.views.decorators.http import require_POST
 from accounts.models import Organization
 from candidates.views import render_in_org_time
 from integrations.messaging import E164
-from integrations.sendgrid.models import SendGridSettings
-from integrations.textus.models import TextUsSettings
-from integrations.twilio.models import TwilioSettings
+from integrations.messaging_screens import apply_errors as _apply_errors
+from integrations.screens import screens_for
 from messaging import selectors
 from messaging import settings_services as services
 from messaging.models import Channel, ProviderWebhookEvent
 from messaging.quiet_hours import candidate_zone, next_window_opening, zone_from_location
-from messaging.settings_forms import (
-    DAY_CHOICES,
-    AutoTextsForm,
-    QuietHoursForm,
-    SendGridSettingsForm,
-    TextUsSettingsForm,
-    TwilioSettingsForm,
-    ZoneCheckForm,
-)
+from messaging.settings_forms import DAY_CHOICES, AutoTextsForm, QuietHoursForm, ZoneCheckForm
 from recruitflow.decorators import admin_required
 from recruitflow.tenancy import scopes_disabled
 
-SESSION_CHECK = "messaging_settings:check:{provider}"
-SMS_MODELS = [("twilio", TwilioSettings), ("textus", TextUsSettings)]
-EMAIL_MODELS = [("sendgrid", SendGridSettings)]
 DAY_NAMES = dict(DAY_CHOICES)
 
-# (URL name in the messaging_webhooks namespace, label, where to paste it)
-WEBHOOKS = {
-    "twilio": [
-        (
-            "twilio-inbound",
-            "Inbound texts",
-            "In Twilio, open Messaging → Services → your service → Integration and choose "
-            "“Send a webhook” with this URL for incoming messages (or set it as “A message comes "
-            "in” on the phone number).",
-        ),
-        (
-            "twilio-status",
-            "Delivery status callback",
-            "RecruitFlow asks Twilio to report each text's delivery here; paste it as the "
-            "service's “Delivery Status Callback” too so reports reach us even for texts sent "
-            "from the Twilio Console.",
-        ),
-    ],
-    "textus": [
-        (
-            "textus",
-            "Webhook URL",
-            "In TextUs, go to Settings → Integrations → Webhooks, add this URL and subscribe to "
-            "message.received, message.delivered, message.failed, contact.opted_out and "
-            "contact.opted_in. Paste TextUs's signing secret into the form above.",
-        ),
-    ],
-    "sendgrid": [
-        (
-            "sendgrid-events",
-            "Event Webhook URL",
-            "In SendGrid, go to Settings → Mail Settings → Event Webhook, paste this URL, tick "
-            "Processed, Delivered, Deferred, Bounced, Dropped, Opened, Clicked, Spam Reports and "
-            "Unsubscribes, and turn on Signed Event Webhook.",
-        ),
-    ],
-}
+
+def _models(capability: str) -> list[tuple[str, type]]:
+    """``(identifier, settings model)`` of every vendor of ``capability``, in lookup order."""
+    return [(screen.identifier, screen.model) for screen in screens_for(capability)]
+
+
 EMAIL_BACKENDS = {
     "django.core.mail.backends.console.EmailBackend": "prints them in the server's log (console)",
     "django.core.mail.backends.filebased.EmailBackend": "writes them to files on the server",
@@ -102,26 +60,36 @@ class ChannelState:
     row: object | None
     own: bool
     owner: Organization | None
+    screens: tuple = ()
 
     @property
     def inherited(self) -> bool:
         return self.row is not None and not self.own
 
     @property
+    def screen(self):
+        return next((s for s in self.screens if s.identifier == self.identifier), None)
+
+    @property
     def provider_name(self) -> str:
-        return services.PROVIDER_NAMES.get(self.identifier or "", "")
+        return self.screen.label if self.screen else ""
+
+    @property
+    def summary(self) -> str:
+        return self.screen.summary(self.row) if self.screen and self.row is not None else ""
 
 
-def _channel_state(organization, models) -> ChannelState:
-    identifier, row = selectors._first_settings(organization, models)
+def _channel_state(organization, capability: str) -> ChannelState:
+    screens = tuple(screens_for(capability))
+    identifier, row = selectors._first_settings(organization, _models(capability))
     if row is None:
-        return ChannelState(None, None, False, None)
+        return ChannelState(None, None, False, None, screens)
     own = row.organization_id == organization.pk
     owner = organization if own else Organization.objects.filter(pk=row.organization_id).first()
-    return ChannelState(identifier, row, own, owner)
+    return ChannelState(identifier, row, own, owner, screens)
 
 
-def _inheriting_sub_accounts(organization, models) -> list[Organization]:
+def _inheriting_sub_accounts(organization, capability: str) -> list[Organization]:
     """Sub-accounts (at any depth) that use this organization's settings for a channel because
     neither they nor any account between them and this one has settings of their own."""
     found: list[Organization] = []
@@ -137,7 +105,7 @@ def _inheriting_sub_accounts(organization, models) -> list[Organization]:
             ]
             ids = [child.pk for child in children]
             with_own = set()
-            for _, model in models:
+            for _, model in _models(capability):
                 with_own |= set(
                     model.objects.filter(organization_id__in=ids).values_list(
                         "organization_id", flat=True
@@ -150,16 +118,16 @@ def _inheriting_sub_accounts(organization, models) -> list[Organization]:
     return found
 
 
-def _webhook_urls(organization, provider: str) -> list[dict]:
+def _webhook_urls(organization, screen) -> list[dict]:
     try:
         urls = selectors.callback_urls(organization=organization)
     except NoReverseMatch:  # the webhook endpoints are not installed on this deployment
         return []
     found = []
-    for name, label, where in WEBHOOKS[provider]:
+    for name, label, where in screen.webhooks:
         found.append(
             {
-                "id": f"{provider}-webhook-{name}",
+                "id": f"{screen.identifier}-webhook-{name}",
                 "label": label,
                 "url": getattr(urls, name.replace("-", "_")),
                 "where": where,
@@ -171,18 +139,6 @@ def _webhook_urls(organization, provider: str) -> list[dict]:
 def _last_callback(provider: str) -> ProviderWebhookEvent | None:
     """The provider's latest callback to this organization (signature verified and stored)."""
     return ProviderWebhookEvent.objects.filter(provider=provider).order_by("-received_at").first()
-
-
-def _stored_check(request, provider: str) -> dict | None:
-    stored = request.session.get(SESSION_CHECK.format(provider=provider))
-    if not stored:
-        return None
-    result = dict(stored)
-    try:
-        result["checked_at"] = datetime.fromisoformat(stored["checked_at"])
-    except (KeyError, TypeError, ValueError):
-        result["checked_at"] = None
-    return result
 
 
 def _local(moment: datetime, zone: str) -> str:
@@ -269,89 +225,70 @@ def _zone_check(organization, prefs, form: ZoneCheckForm) -> dict | None:
     }
 
 
-def _sandbox_fill() -> dict[str, str]:
-    """Values of the sandbox providers `make run` starts, for the "Use the sandbox" buttons."""
-    sandbox = settings.SANDBOX_URL
-    if not sandbox:
-        return {}
-    return {
-        "twilio": json.dumps(
-            {
-                "account_sid": selectors.SANDBOX_ACCOUNT_SID,
-                "auth_token": selectors.SANDBOX_AUTH_TOKEN,
-                "messaging_service_sid": selectors.SANDBOX_SERVICE_SID,
-                "from_number": "",
-                "base_url": f"{sandbox}/twilio",
-            }
-        ),
-        "textus": json.dumps(
-            {
-                "token": "textus-sandbox-token",
-                "account_slug": "acme-talent",
-                "base_url": f"{sandbox}/textus",
-            }
-        ),
-        "sendgrid": json.dumps(
-            {
-                "api_key": "SG.sandbox-key",
-                "from_email": "talent@recruitflow.test",
-                "from_name": "RecruitFlow Talent Team",
-                "base_url": f"{sandbox}/sendgrid",
-            }
-        ),
-    }
+class MessagingSettingsPage:
+    """Settings → Messaging, as the texting and e-mail vendor screens see it."""
+
+    capabilities = ("sms", "email")
+    url_name = "messaging_settings:index"
+
+    def render(self, request, *, forms=None, status=200):
+        return _render(request, forms=forms, status=status)
+
+    def card(self, request, screen) -> dict:
+        """The callback URLs to paste at the vendor, and its last callback (own row only)."""
+        if screen.own(request.organization) is None:
+            return {"webhooks": [], "last_callback": None}
+        return {
+            "webhooks": _webhook_urls(request.organization, screen),
+            "last_callback": _last_callback(screen.identifier),
+        }
+
+    def saved(self, request, screen) -> None:
+        """A vendor's settings were saved: the organization needs its preferences row (it
+        carries the webhook address)."""
+        services.preferences_ensure(organization=request.organization)
+
+    def after_disconnect(self, request, screen) -> str:
+        """What the organization's texts or e-mails use now."""
+        organization = request.organization
+        after = _channel_state(organization, screen.capability)
+        if screen.capability == "sms":
+            if after.row is not None:
+                return f"Texts now use {after.owner.name}'s {after.provider_name} settings."
+            if selectors.sms_uses_sandbox(organization):
+                return "Texts now go to the sandbox phone."
+            return "No texts can be sent until a texting provider is connected."
+        if after.row is not None:
+            return f"E-mails now use {after.owner.name}'s {after.provider_name} settings."
+        return "E-mails now go through the server's own e-mail backend."
 
 
-def _provider_form(form_class, row, data=None):
-    """A provider form for this organization's own settings row (or a blank one)."""
-    initial, stored = {}, {}
-    if row is not None:
-        for name in form_class.base_fields:
-            if name in form_class.secret_fields:
-                stored[name] = getattr(row, name, "") or ""
-            else:
-                initial[name] = getattr(row, name, "")
-    return form_class(
-        data,
-        initial=initial,
-        stored_secrets=stored,
-        stored_address=row.base_url if row is not None else "",
-    )
+PAGE = MessagingSettingsPage()
+
+
+def _cards(request, channel: ChannelState, forms: dict) -> dict[str, dict]:
+    cards = {}
+    for screen in channel.screens:
+        own_row = channel.row if channel.own and channel.identifier == screen.identifier else None
+        cards[screen.identifier] = screen.card(
+            request, PAGE, form=forms.get(screen.identifier), row=own_row
+        )
+    return cards
 
 
 def _render(request, *, forms: dict | None = None, status: int = 200):
     organization = request.organization
     forms = forms or {}
     prefs = selectors.preferences_for(organization=organization)
-    sms = _channel_state(organization, SMS_MODELS)
-    email = _channel_state(organization, EMAIL_MODELS)
+    sms = _channel_state(organization, "sms")
+    email = _channel_state(organization, "email")
     own_sms = sms.row if sms.own else None
     own_email = email.row if email.own else None
 
     checking = "check_phone" in request.GET or "check_location" in request.GET
     zone_form = ZoneCheckForm(request.GET if checking else None)
-    fills = _sandbox_fill()
-    providers = {}
-    for provider, form_class, channel in (
-        ("twilio", TwilioSettingsForm, sms),
-        ("textus", TextUsSettingsForm, sms),
-        ("sendgrid", SendGridSettingsForm, email),
-    ):
-        own_row = channel.row if channel.own and channel.identifier == provider else None
-        connected = own_row is not None
-        providers[provider] = {
-            "id": provider,
-            "name": services.PROVIDER_NAMES[provider],
-            "connected": connected,
-            "row": own_row,
-            "form": forms.get(provider) or _provider_form(form_class, own_row),
-            "check": _stored_check(request, provider) if connected else None,
-            "webhooks": _webhook_urls(organization, provider) if connected else [],
-            "last_callback": _last_callback(provider) if connected else None,
-            "test_url": reverse(f"messaging_settings:{provider}_test"),
-            "save_url": reverse(f"messaging_settings:{provider}"),
-            "fill": fills.get(provider, ""),
-        }
+    sms_cards = _cards(request, sms, forms)
+    email_cards = _cards(request, email, forms)
     context = {
         "tab": "messaging",
         "prefs": prefs,
@@ -370,27 +307,33 @@ def _render(request, *, forms: dict | None = None, status: int = 200):
         "email": email,
         "own_sms": own_sms,
         "own_email": own_email,
-        "providers": providers,
+        "sms_cards": list(sms_cards.values()),
+        "email_cards": list(email_cards.values()),
+        "own_sms_card": sms_cards.get(sms.identifier) if own_sms else None,
+        "own_email_card": email_cards.get(email.identifier) if own_email else None,
+        # The other texting vendors, named in "To switch to …, disconnect … first."
+        "other_sms": [c["name"] for c in sms_cards.values() if c["id"] != sms.identifier],
+        "sms_names": [c["name"] for c in sms_cards.values()],
         "sms_parent": (
-            _channel_state(organization.parent, SMS_MODELS)
+            _channel_state(organization.parent, "sms")
             if own_sms and organization.parent_id
             else None
         ),
         "email_parent": (
-            _channel_state(organization.parent, EMAIL_MODELS)
+            _channel_state(organization.parent, "email")
             if own_email and organization.parent_id
             else None
         ),
-        "open_sms_forms": "twilio" in forms or "textus" in forms,
+        "open_sms_forms": any(name in forms for name in sms_cards),
         # A refused attempt to connect a second texting provider, shown with its error.
         "refused_sms": [
-            providers[name]
-            for name in ("twilio", "textus")
+            card
+            for name, card in sms_cards.items()
             if own_sms is not None and name in forms and name != sms.identifier
         ],
-        "open_email_form": "sendgrid" in forms,
-        "sms_heirs": _inheriting_sub_accounts(organization, SMS_MODELS) if own_sms else [],
-        "email_heirs": _inheriting_sub_accounts(organization, EMAIL_MODELS) if own_email else [],
+        "open_email_form": any(name in forms for name in email_cards),
+        "sms_heirs": _inheriting_sub_accounts(organization, "sms") if own_sms else [],
+        "email_heirs": _inheriting_sub_accounts(organization, "email") if own_email else [],
         "sandbox_url": settings.SANDBOX_URL,
         "sandbox_phone": (
             f"{settings.SANDBOX_URL}/twilio/_sandbox/"
@@ -421,14 +364,6 @@ def index(request):
             {"zone_form": form, "zone_result": _zone_check(organization, prefs, form)},
         )
     return _render(request)
-
-
-def _apply_errors(form, exc: ValidationError) -> None:
-    if hasattr(exc, "error_dict"):
-        for name, errors in exc.message_dict.items():
-            form.add_error(name if name in form.fields else None, errors)
-    else:
-        form.add_error(None, exc.messages)
 
 
 @admin_required
@@ -467,111 +402,3 @@ def auto_texts_save(request):
             messages.success(request, "Automatic texts saved.")
             return redirect(reverse("messaging_settings:index") + "#auto-texts")
     return _render(request, forms={"texts": form}, status=400)
-
-
-def _run_test(request, provider: str):
-    result = services.provider_connection_test(organization=request.organization, provider=provider)
-    request.session[SESSION_CHECK.format(provider=provider)] = result.as_session()
-    name = services.PROVIDER_NAMES[provider]
-    if result.ok:
-        messages.success(request, f"{name} works: {result.message}")
-    else:
-        messages.error(request, f"{name} test failed: {result.message}")
-    return result
-
-
-def _save_provider(request, provider: str, form_class, model, save):
-    organization = request.organization
-    own = model.objects.filter(organization=organization).first()
-    form = _provider_form(form_class, own, request.POST)
-    if form.is_valid():
-        try:
-            save(organization=organization, **form.service_kwargs())
-        except ValidationError as exc:
-            _apply_errors(form, exc)
-        else:
-            _run_test(request, provider)
-            return redirect(reverse("messaging_settings:index") + f"#{provider}")
-    return _render(request, forms={provider: form}, status=400)
-
-
-@admin_required
-@require_POST
-def twilio_save(request):
-    return _save_provider(
-        request, "twilio", TwilioSettingsForm, TwilioSettings, services.twilio_settings_save
-    )
-
-
-@admin_required
-@require_POST
-def textus_save(request):
-    return _save_provider(
-        request, "textus", TextUsSettingsForm, TextUsSettings, services.textus_settings_save
-    )
-
-
-@admin_required
-@require_POST
-def sendgrid_save(request):
-    return _save_provider(
-        request, "sendgrid", SendGridSettingsForm, SendGridSettings, services.sendgrid_settings_save
-    )
-
-
-def _test(request, provider: str):
-    _run_test(request, provider)
-    return redirect(reverse("messaging_settings:index") + f"#{provider}")
-
-
-@admin_required
-@require_POST
-def twilio_test(request):
-    return _test(request, "twilio")
-
-
-@admin_required
-@require_POST
-def textus_test(request):
-    return _test(request, "textus")
-
-
-@admin_required
-@require_POST
-def sendgrid_test(request):
-    return _test(request, "sendgrid")
-
-
-@admin_required
-@require_POST
-def sms_disconnect(request):
-    organization = request.organization
-    name = services.sms_settings_disconnect(organization=organization)
-    for provider in ("twilio", "textus"):
-        request.session.pop(SESSION_CHECK.format(provider=provider), None)
-    if name:
-        after = _channel_state(organization, SMS_MODELS)
-        if after.row is not None:
-            then = f"Texts now use {after.owner.name}'s {after.provider_name} settings."
-        elif selectors.sms_uses_sandbox(organization):
-            then = "Texts now go to the sandbox phone."
-        else:
-            then = "No texts can be sent until a texting provider is connected."
-        messages.success(request, f"{name} is disconnected and its credentials deleted. {then}")
-    return redirect(reverse("messaging_settings:index") + "#texting")
-
-
-@admin_required
-@require_POST
-def email_disconnect(request):
-    organization = request.organization
-    name = services.email_settings_disconnect(organization=organization)
-    request.session.pop(SESSION_CHECK.format(provider="sendgrid"), None)
-    if name:
-        after = _channel_state(organization, EMAIL_MODELS)
-        if after.row is not None:
-            then = f"E-mails now use {after.owner.name}'s SendGrid settings."
-        else:
-            then = "E-mails now go through the server's own e-mail backend."
-        messages.success(request, f"SendGrid is disconnected and its API key deleted. {then}")
-    return redirect(reverse("messaging_settings:index") + "#email")
