@@ -5,6 +5,7 @@ The sync machinery (bulk upserts, the stage diff, paging) is in ``candidates.syn
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import threading
@@ -643,6 +644,8 @@ def _process_lever(event: WebhookEvent, connection, recorder: CallRecorder) -> b
         candidate, application = provider.get_opportunity(parsed.opportunity_id)
     except NotFound:
         return False
+    if parsed.event == "candidateStageChange":
+        application = _lever_move_from_payload(writer, provider, application, parsed)
     writer.ensure_job_and_stage(
         job_external_id=application.job_external_id,
         stage_external_id=application.stage_external_id,
@@ -656,6 +659,30 @@ def _process_lever(event: WebhookEvent, connection, recorder: CallRecorder) -> b
         new_hint=parsed.event in NEW_APPLICATION_EVENTS,
     )
     return True
+
+
+def _lever_move_from_payload(writer: MirrorWriter, provider, application, parsed):
+    """The move the delivery reports (``toStageId`` at ``triggeredAt``, which Lever signs),
+    not the opportunity's stage now: two moves delivered late or out of order each record
+    their own transition at their own time, as Greenhouse's do. The opportunity read gives
+    everything else (the candidate, the job, the status)."""
+    if not parsed.to_stage_id or parsed.triggered_at is None:
+        return application
+    stage_id = parsed.to_stage_id
+    if stage_id == application.stage_external_id:
+        name = application.stage_name
+    elif stage_id in writer.stages:
+        name = writer.stages[stage_id][1]
+    else:
+        name = next((s.name for s in provider.iter_stages() if s.external_id == stage_id), None)
+        if name is None:
+            return application  # not one of the account's stages: keep what Lever says now
+    return dataclasses.replace(
+        application,
+        stage_external_id=stage_id,
+        stage_name=name,
+        last_activity_at=parsed.triggered_at,
+    )
 
 
 def lever_delivery_check(*, connection, body: dict, now=None) -> str | None:

@@ -471,3 +471,55 @@ def test_two_moves_posted_at_once_in_random_order_both_record_their_transition(
             assert reached == {middle, last}, f"round {round_} order {order}"
     with scopes_disabled():
         assert not WebhookEvent.objects.exclude(state="processed").exists()
+
+
+def test_two_lever_moves_delivered_in_reverse_order_both_record_their_transition(
+    alice, sandbox, lever_connection, client, run_tasks_inline
+):
+    """Lever's candidateStageChange says where the opportunity went and when: the older move,
+    delivered second, records the intermediate stage at its own time instead of being lost."""
+    from integrations.sandbox.lever import lever_signature
+
+    org = alice.organization
+    sync(org)
+    lever = sandbox.lever
+    opp = next(o for o in lever.opps.values() if not o["archiveReason"] and
+               o["confidentiality"] == "non-confidential")  # fmt: skip
+    start = opp["stage"]
+    middle, last = [s["id"] for s in lever.stages if s["id"] != start][:2]
+    base_ms = int((time.time() - 60) * 1000)
+    bodies = []
+    for offset, (before, after) in enumerate(((start, middle), (middle, last))):
+        lever.change_stage(opp["id"], after, at=base_ms / 1000 + offset)
+        triggered, token = base_ms + 1000 * offset, f"move-{offset}-{opp['id']}"
+        bodies.append(
+            {
+                "id": f"evt-{offset}",
+                "event": "candidateStageChange",
+                "triggeredAt": triggered,
+                "token": token,
+                "signature": lever_signature(lever_connection.signature_token, token, triggered),
+                "data": {"opportunityId": opp["id"], "candidateId": opp["id"],
+                         "contactId": opp["contact"], "fromStageId": before,
+                         "toStageId": after},
+            }  # fmt: skip
+        )
+
+    for body in reversed(bodies):
+        with run_tasks_inline(execute=True):
+            assert lever_post(client, lever_connection, body).status_code == 200
+
+    with tenant_scope(org):
+        application = Application.objects.get(external_id=opp["id"])
+        history = [
+            (t.from_stage.external_id, t.to_stage.external_id, t.provider_event_id)
+            for t in StageTransition.objects.filter(application=application).order_by("observed_at")
+        ]
+        older = StageTransition.objects.get(provider_event_id=bodies[0]["token"])
+        assert application.stage.external_id == last  # never moved backwards
+        assert history == [
+            (start, middle, bodies[0]["token"]),
+            (middle, last, bodies[1]["token"]),
+        ]
+        assert abs(older.observed_at.timestamp() - base_ms / 1000) < 0.01
+        assert all(e.state == "processed" for e in WebhookEvent.objects.all())
