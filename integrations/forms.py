@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from urllib.parse import urlsplit
 
 from django import forms
+from django.core.exceptions import ValidationError
 
 from integrations.http import UnsafeURL, check_provider_url
 from integrations.policy import custom_addresses_allowed
@@ -211,3 +212,12 @@ class ProviderSettingsForm(forms.Form):
 
     def _strip(self, name: str) -> str:
         return (self.cleaned_data.get(name) or "").strip()
+
+
+def apply_errors(form: forms.BaseForm, exc: ValidationError) -> None:
+    """Show a service's ValidationError on ``form``: by field where it names one."""
+    if hasattr(exc, "error_dict"):
+        for name, errors in exc.message_dict.items():
+            form.add_error(name if name in form.fields else None, errors)
+    else:
+        form.add_error(None, exc.messages)

@@ -22,7 +22,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from integrations.connections import CallRecorder
-from integrations.forms import address_change_message, same_address
+from integrations.forms import address_change_message, apply_errors, same_address
 from integrations.http import (
     AuthError,
     NotFound,
@@ -313,11 +313,3 @@ def stored_check(request, provider: str) -> dict | None:
     except (KeyError, TypeError, ValueError):
         result["checked_at"] = None
     return result
-
-
-def apply_errors(form, exc: ValidationError) -> None:
-    if hasattr(exc, "error_dict"):
-        for name, errors in exc.message_dict.items():
-            form.add_error(name if name in form.fields else None, errors)
-    else:
-        form.add_error(None, exc.messages)

@@ -19,8 +19,8 @@ from django.views.decorators.http import require_POST
 
 from accounts.models import Organization
 from candidates.views import render_in_org_time
+from integrations.forms import apply_errors as _apply_errors
 from integrations.messaging import E164
-from integrations.messaging_screens import apply_errors as _apply_errors
 from integrations.screens import screens_for
 from messaging import selectors
 from messaging import settings_services as services
