@@ -11,6 +11,7 @@ from django.db.models import Count, Prefetch, Q, QuerySet
 
 from integrations.connections import ats_connection_for, provider_identifier
 
+from . import timeline
 from .models import (
     Application,
     ApplicationStatus,
@@ -337,6 +338,14 @@ class TimelineEntry:
     def line(self) -> str:
         return " · ".join([self.title, *self.context])
 
+    @property
+    def label(self) -> str:
+        return timeline.get(self.kind).label
+
+    @property
+    def icon(self) -> str:
+        return timeline.get(self.kind).icon
+
 
 def describe_transition(transition: StageTransition) -> tuple[str, str]:
     """The sentence a recruiter reads for a stage or status change, and its tone."""
@@ -384,7 +393,7 @@ def candidate_timeline(*, organization, candidate: Candidate, limit: int = 200):
         title, tone = describe_transition(t)
         context = [t.job.name] if t.job else []
         context.append(_SOURCE_WORDS.get(t.source, f"via {t.source}"))
-        entries.append(TimelineEntry(t.observed_at, "transition", title, context, tone=tone))
+        entries.append(TimelineEntry(t.observed_at, timeline.TRANSITION, title, context, tone=tone))
     for e in events:
         context = [e.application.job.name] if e.application and e.application.job else []
         entries.append(TimelineEntry(e.occurred_at, e.kind, e.summary, context, detail=e.detail))

@@ -15,6 +15,7 @@ from django.db import IntegrityError, connections, router, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from candidates import timeline
 from candidates.models import (
     Application,
     ApplicationStatus,
@@ -715,7 +716,7 @@ def candidate_time_zone_set(*, organization, candidate, time_zone: str, actor=No
     TimelineEvent.objects.create(
         organization=organization,
         candidate=candidate,
-        kind="time_zone_set" if time_zone else "time_zone_cleared",
+        kind=timeline.TIME_ZONE_SET if time_zone else timeline.TIME_ZONE_CLEARED,
         summary=f"Time zone set to {time_zone}" if time_zone else "Time zone cleared",
         detail=source,
         occurred_at=timezone.now(),

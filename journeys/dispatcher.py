@@ -12,6 +12,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from candidates.models import ApplicationStatus, StageTransition
+from journeys import timeline_kinds
 from journeys.engine import (
     MATCH_BATCH,
     MAX_STEP_ATTEMPTS,
@@ -129,7 +130,7 @@ def step_runs_recover(*, organization, now: datetime | None = None) -> int:
                 [
                     run_event(
                         run,
-                        "journey_step_unknown",
+                        timeline_kinds.JOURNEY_STEP_UNKNOWN,
                         f"Journey “{run.journey.name}”, step {step_run.position}: outcome unknown",
                         reason,
                         message_id=message.pk if message else None,
@@ -193,7 +194,7 @@ def step_runs_reconcile(*, organization, since: timedelta = timedelta(days=2)) -
             events.append(
                 run_event(
                     run,
-                    "journey_step_failed",
+                    timeline_kinds.JOURNEY_STEP_FAILED,
                     f"Journey “{run.journey.name}”, step {step_run.position}: {label} not "
                     f"delivered — {provider_reason}",
                     message_id=message.pk,
@@ -210,7 +211,7 @@ def step_runs_reconcile(*, organization, since: timedelta = timedelta(days=2)) -
             events.append(
                 run_event(
                     run,
-                    "journey_step_unknown",
+                    timeline_kinds.JOURNEY_STEP_UNKNOWN,
                     f"Journey “{run.journey.name}”, step {step_run.position}: {label} outcome "
                     "unknown",
                     reason,
@@ -226,7 +227,7 @@ def step_runs_reconcile(*, organization, since: timedelta = timedelta(days=2)) -
             events.append(
                 run_event(
                     run,
-                    "journey_sent",
+                    timeline_kinds.JOURNEY_SENT,
                     f"Journey “{run.journey.name}”, step {step_run.position}: the {label} went "
                     "out (confirmed by the provider after its outcome was unknown)",
                     message_id=message.pk,

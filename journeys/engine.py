@@ -63,6 +63,7 @@ from candidates.models import (
     StageTransition,
     TimelineEvent,
 )
+from journeys import timeline_kinds
 from journeys.models import (
     JourneyRun,
     JourneyStep,
@@ -604,7 +605,7 @@ def start_runs(
                 organization=organization,
                 candidate_id=t.candidate_id,
                 application_id=t.application_id,
-                kind="journey_entered",
+                kind=timeline_kinds.JOURNEY_ENTERED,
                 summary=f"Entered journey “{version.journey.name}”: {why}"[:500],
                 data={
                     "journey_id": version.journey_id,
@@ -734,7 +735,10 @@ def _execute_one(organization, step_run_id: int) -> int | None:
             end=RunStatus.FAILED,
             events=[
                 run_event(
-                    run, "journey_step_failed", f"Journey “{run.journey.name}” stopped", reason
+                    run,
+                    timeline_kinds.JOURNEY_STEP_FAILED,
+                    f"Journey “{run.journey.name}” stopped",
+                    reason,
                 )
             ],
         )
@@ -834,7 +838,9 @@ def following_step_create(
 
 
 def _completed_event(run: JourneyRun) -> dict:
-    return run_event(run, "journey_completed", f"Finished journey “{run.journey.name}”")
+    return run_event(
+        run, timeline_kinds.JOURNEY_COMPLETED, f"Finished journey “{run.journey.name}”"
+    )
 
 
 def complete_if_finished(organization, run: JourneyRun, now: datetime) -> bool:

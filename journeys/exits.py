@@ -19,6 +19,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from candidates.models import ApplicationStatus, StageTransition, TimelineEvent
+from journeys import timeline_kinds
 from journeys.engine import (
     CONDITION_EXIT,
     DELETED_EXIT,
@@ -135,7 +136,7 @@ def runs_exit(organization, exits: list[tuple[JourneyRun, str, str]]) -> int:
                 [
                     run_event(
                         run,
-                        "journey_exited",
+                        timeline_kinds.JOURNEY_EXITED,
                         exited_summary(run, f"{reason} (exit rule: {_rule_label(rule)})"),
                         " ".join(detail),
                         exit_rule=rule,
@@ -198,11 +199,7 @@ def exit_check(organization, run: JourneyRun) -> tuple[str, str] | None:
             and latest.created_at >= run.started_at
         ):
             return ExitRule.OPTED_OUT, f"{candidate.mobile_phone} opted out of texts"
-    kinds = [
-        kind
-        for rule, kind in ((ExitRule.REPLIED, "replied"), (ExitRule.BOOKED, "booked"))
-        if rule in rules
-    ]
+    kinds = [kind for rule, kind in timeline_kinds.EXIT_RULE_KINDS.items() if rule in rules]
     if kinds:
         event = (
             TimelineEvent.objects.filter(
@@ -212,9 +209,9 @@ def exit_check(organization, run: JourneyRun) -> tuple[str, str] | None:
             .values_list("kind", flat=True)
             .first()
         )
-        if event == "replied":
+        if event == timeline_kinds.REPLIED:
             return ExitRule.REPLIED, "the candidate replied"
-        if event == "booked":
+        if event == timeline_kinds.BOOKED:
             return ExitRule.BOOKED, "the candidate booked an interview"
     return None
 
@@ -230,7 +227,8 @@ def runs_exit_sweep(*, organization) -> int:
     def news(cursor):
         events = list(
             TimelineEvent.objects.filter(
-                pk__gt=cursor.last_event_id if cursor else 0, kind__in=["replied", "booked"]
+                pk__gt=cursor.last_event_id if cursor else 0,
+                kind__in=list(timeline_kinds.EXIT_RULE_KINDS.values()),
             ).values_list("pk", "candidate_id", "kind", "occurred_at")
         )
         locks = list(
@@ -272,9 +270,9 @@ def runs_exit_sweep(*, organization) -> int:
             for kind, occurred_at in by_candidate.get(run.candidate_id, ()):
                 if occurred_at < run.started_at:
                     continue
-                if kind == "replied" and ExitRule.REPLIED in rules:
+                if kind == timeline_kinds.REPLIED and ExitRule.REPLIED in rules:
                     found = (ExitRule.REPLIED, "the candidate replied")
-                elif kind == "booked" and ExitRule.BOOKED in rules:
+                elif kind == timeline_kinds.BOOKED and ExitRule.BOOKED in rules:
                     found = (ExitRule.BOOKED, "the candidate booked an interview")
                 if found:
                     break

@@ -22,6 +22,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from candidates.models import Application, ApplicationStatus, StageTransition, TimelineEvent
+from journeys import timeline_kinds
 from journeys.engine import (
     STEP_KINDS,
     chunked,
@@ -288,7 +289,9 @@ def simulate(
                 later[t.application_id].append(t)
         for chunk in chunked(sorted(candidate_ids), 2000):
             for candidate_id, kind, occurred_at in TimelineEvent.objects.filter(
-                candidate_id__in=chunk, kind__in=["replied", "booked"], occurred_at__gte=first
+                candidate_id__in=chunk,
+                kind__in=list(timeline_kinds.EXIT_RULE_KINDS.values()),
+                occurred_at__gte=first,
             ).values_list("candidate_id", "kind", "occurred_at"):
                 events[candidate_id].append((occurred_at, kind))
         phones = sorted({t.candidate.mobile_phone for t in matched if t.candidate.mobile_phone})
@@ -424,9 +427,9 @@ def _exit_events(version, t, after, candidate_events, ledger: _Ledger, entered_a
     for occurred_at, kind in candidate_events:
         if occurred_at < entered_at:
             continue
-        if kind == "replied" and ExitRule.REPLIED in rules:
+        if kind == timeline_kinds.REPLIED and ExitRule.REPLIED in rules:
             found.append((occurred_at, "the candidate replied (exit rule)"))
-        if kind == "booked" and ExitRule.BOOKED in rules:
+        if kind == timeline_kinds.BOOKED and ExitRule.BOOKED in rules:
             found.append((occurred_at, "the candidate booked an interview (exit rule)"))
     phone = t.candidate.mobile_phone
     if ExitRule.OPTED_OUT in rules and phone:
@@ -450,7 +453,7 @@ def _condition(check, *, t, after, candidate_events, entered_at, moment) -> bool
         return bool(E164.match((candidate.mobile_phone or "").strip()))
     if check == ConditionCheck.HAS_EMAIL:
         return bool((candidate.primary_email or "").strip())
-    kind = "replied" if check == ConditionCheck.REPLIED else "booked"
+    kind = timeline_kinds.REPLIED if check == ConditionCheck.REPLIED else timeline_kinds.BOOKED
     return any(k == kind and entered_at <= at <= moment for at, k in candidate_events)
 
 

@@ -6,6 +6,7 @@ requests and video interviews register theirs the same way from their own apps."
 from __future__ import annotations
 
 from candidates.models import TimelineEvent
+from journeys import timeline_kinds
 from journeys.engine import (
     CONDITION_EXIT,
     SOURCE,
@@ -36,7 +37,7 @@ def _send(ctx: StepContext, channel: str) -> StepOutcome:
             events=[
                 run_event(
                     run,
-                    "journey_step_failed",
+                    timeline_kinds.JOURNEY_STEP_FAILED,
                     f"Journey “{run.journey.name}”, step {step.position}: {label} not sent",
                     reason,
                 )
@@ -59,7 +60,7 @@ def _send(ctx: StepContext, channel: str) -> StepOutcome:
             events=[
                 run_event(
                     run,
-                    "journey_step_failed",
+                    timeline_kinds.JOURNEY_STEP_FAILED,
                     f"Journey “{run.journey.name}”, step {step.position}: {label} not sent",
                     reason,
                 )
@@ -102,7 +103,7 @@ def _send(ctx: StepContext, channel: str) -> StepOutcome:
         events=[
             run_event(
                 run,
-                "journey_sent",
+                timeline_kinds.JOURNEY_SENT,
                 f"Journey “{run.journey.name}” sent the {label} “{template.name}” "
                 f"(step {step.position})",
                 message_id=message.pk,
@@ -154,7 +155,11 @@ def _condition(ctx: StepContext) -> StepOutcome:
         end=RunStatus.EXITED,
         exit_rule=CONDITION_EXIT,
         events=[
-            run_event(run=ctx.run, kind="journey_exited", summary=exited_summary(ctx.run, reason))
+            run_event(
+                run=ctx.run,
+                kind=timeline_kinds.JOURNEY_EXITED,
+                summary=exited_summary(ctx.run, reason),
+            )
         ],
     )
 
@@ -173,7 +178,7 @@ def condition_value(check: str, *, run: JourneyRun) -> bool:
         return bool(E164.match((candidate.mobile_phone or "").strip()))
     if check == ConditionCheck.HAS_EMAIL:
         return bool((candidate.primary_email or "").strip())
-    kind = "replied" if check == ConditionCheck.REPLIED else "booked"
+    kind = timeline_kinds.REPLIED if check == ConditionCheck.REPLIED else timeline_kinds.BOOKED
     return TimelineEvent.objects.filter(
         candidate_id=candidate.pk, kind=kind, occurred_at__gte=run.started_at
     ).exists()

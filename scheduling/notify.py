@@ -22,6 +22,8 @@ from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 
+from messaging import timeline_kinds
+
 from .models import MESSAGE_LABELS, Booking, BookingStatus, SchedulingRequest, SchedulingTemplate
 
 KINDS = ("request", "reminder", "invitation", "day_before", "cancellation")
@@ -330,7 +332,7 @@ def _record_problem(*, organization, request: SchedulingRequest, kind: str, reas
         organization=organization,
         candidate=request.candidate,
         application=request.application,
-        kind="message_skipped",
+        kind=timeline_kinds.MESSAGE_SKIPPED,
         summary=f"{MESSAGE_LABELS[kind]} not sent"[:500],
         detail=reason,
         data={"source": SOURCE, "request_id": request.pk, "message": kind},

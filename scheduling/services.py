@@ -26,7 +26,9 @@ from django.db.models import Q
 from django.utils import timezone
 
 from candidates.models import TimelineEvent
+from journeys import timeline_kinds as journeys_kinds
 from recruitflow.tenancy import tenant_scope
+from scheduling import timeline_kinds as scheduling_kinds
 
 from . import availability as av
 from . import notify
@@ -329,7 +331,7 @@ def _after_change(*, organization, booking_id: int, kind: str) -> None:
             _timeline(
                 organization=organization,
                 request=request,
-                kind="scheduling_calendar_problem",
+                kind=scheduling_kinds.SCHEDULING_CALENDAR_PROBLEM,
                 summary="Calendar not updated for " + booking.title,
                 detail="\n".join(problems),
                 booking_id=booking.pk,
@@ -472,7 +474,7 @@ def request_create(
         _timeline(
             organization=organization,
             request=request,
-            kind="scheduling_requested",
+            kind=scheduling_kinds.SCHEDULING_REQUESTED,
             summary=summary,
             detail="\n".join(detail_lines),
             occurred_at=now,
@@ -594,7 +596,7 @@ def booking_book(
         _timeline(
             organization=organization,
             request=request,
-            kind="booked",
+            kind=journeys_kinds.BOOKED,
             summary=f"Booked {booking.title} for {notify.when_short(slot.start, slot.end, zone)}",
             detail=_booking_detail(organization, booking),
             occurred_at=now,
@@ -697,7 +699,7 @@ def booking_reschedule(
         _timeline(
             organization=organization,
             request=request,
-            kind="rescheduled",
+            kind=scheduling_kinds.RESCHEDULED,
             summary=f"Rescheduled {booking.title} from "
             f"{notify.when_short(old_start, old_end, zone)} to "
             f"{notify.when_short(slot.start, slot.end, zone)}",
@@ -762,7 +764,7 @@ def booking_cancel(
         _timeline(
             organization=organization,
             request=request,
-            kind="booking_cancelled",
+            kind=scheduling_kinds.BOOKING_CANCELLED,
             summary=summary,
             detail=f"Reason: {reason}" if reason else "No reason given.",
             occurred_at=now,
@@ -801,7 +803,7 @@ def _expire_due(*, organization, now: datetime) -> int:
             _timeline(
                 organization=organization,
                 request=request,
-                kind="scheduling_request_expired",
+                kind=scheduling_kinds.SCHEDULING_REQUEST_EXPIRED,
                 summary=f"Scheduling link for “{request.template.name}” expired unbooked",
                 occurred_at=now,
             )
@@ -841,7 +843,7 @@ def _send_reminders_to_schedule(*, organization, now: datetime) -> int:
             _timeline(
                 organization=organization,
                 request=request,
-                kind="scheduling_reminder_sent",
+                kind=scheduling_kinds.SCHEDULING_REMINDER_SENT,
                 summary=(
                     f"Reminder to Schedule “{request.template.name}” sent by "
                     f"{result.channels_sent()}"
@@ -893,7 +895,7 @@ def _send_day_before(*, organization, now: datetime) -> int:
             _timeline(
                 organization=organization,
                 request=request,
-                kind="interview_reminder_sent",
+                kind=scheduling_kinds.INTERVIEW_REMINDER_SENT,
                 summary=(
                     f"Day Before Interview Reminder for {booking.title} ({when}) sent by "
                     f"{result.channels_sent()}"
@@ -1029,7 +1031,7 @@ def public_link_submit(
     TimelineEvent.objects.create(
         organization=organization,
         candidate=candidate,
-        kind="public_link_match",
+        kind=scheduling_kinds.PUBLIC_LINK_MATCH,
         summary=(
             f"Someone used the public link of “{template.name}” with this candidate's e-mail "
             "address"
@@ -1098,7 +1100,7 @@ def public_link_confirm(
         _timeline(
             organization=organization,
             request=request,
-            kind="public_link_confirmed",
+            kind=scheduling_kinds.PUBLIC_LINK_CONFIRMED,
             summary=f"Confirmed their e-mail address on the public link of “{template.name}”",
             occurred_at=now,
         )

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from django.urls import NoReverseMatch, reverse
 
+from journeys import timeline_kinds
 from journeys.engine import StepContext, StepOutcome, register_step_kind, run_event
 from journeys.models import RunStatus, StepKind, StepRunStatus
 from messaging.models import Message
@@ -112,7 +113,7 @@ def _failed(ctx: StepContext, reason: str) -> StepOutcome:
         events=[
             run_event(
                 run,
-                "journey_step_failed",
+                timeline_kinds.JOURNEY_STEP_FAILED,
                 f"Journey “{run.journey.name}”, step {step.position}: scheduling request not sent",
                 reason,
             )
@@ -156,7 +157,7 @@ def run_step(ctx: StepContext) -> StepOutcome:
             events=[
                 run_event(
                     run,
-                    "journey_step_skipped",
+                    timeline_kinds.JOURNEY_STEP_SKIPPED,
                     f"Journey “{run.journey.name}”, step {step.position}: scheduling request "
                     f"“{template.name}” not sent",
                     reason,
@@ -186,7 +187,7 @@ def run_step(ctx: StepContext) -> StepOutcome:
         events=[
             run_event(
                 run,
-                "journey_sent",
+                timeline_kinds.JOURNEY_SENT,
                 f"Journey “{run.journey.name}” sent the scheduling request “{template.name}” "
                 f"(step {step.position})",
                 request_id=scheduling_request.pk,

@@ -20,7 +20,7 @@ from integrations.messaging import (
     is_ambiguous,
     twilio_error_explanation,
 )
-from messaging import selectors
+from messaging import selectors, timeline_kinds
 from messaging.email_layout import email_render
 from messaging.models import (
     Channel,
@@ -217,7 +217,7 @@ def _mark_sent(organization, message: Message, *, provider_identifier: str, resu
         _timeline(
             organization=organization,
             candidate=message.candidate,
-            kind="message_sent",
+            kind=timeline_kinds.MESSAGE_SENT,
             summary=f"{_channel_label(message.channel)} sent: {message.subject or message.body}"[
                 :500
             ],
@@ -333,7 +333,7 @@ def message_give_up(*, organization, message_id: int) -> Message | None:
         _timeline(
             organization=organization,
             candidate=message.candidate,
-            kind="message_failed",
+            kind=timeline_kinds.MESSAGE_FAILED,
             summary=f"{_channel_label(message.channel)} not sent: {last}",
             message_id=message.pk,
             channel=message.channel,

@@ -19,7 +19,7 @@ from integrations.messaging import (
     sms_segments,
     twilio_error_explanation,
 )
-from messaging import selectors
+from messaging import selectors, timeline_kinds
 from messaging.models import (
     Channel,
     Conversation,
@@ -191,7 +191,7 @@ def inbound_sms_receive(*, organization, inbound: InboundSMS, provider: str = ""
     _timeline(
         organization=organization,
         candidate=candidate,
-        kind="replied",
+        kind=timeline_kinds.REPLIED,
         summary=f"Replied by text: {inbound.body}"[:500],
         message_id=message.pk,
         channel=Channel.SMS,

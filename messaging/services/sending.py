@@ -15,7 +15,7 @@ from integrations.messaging import (
     ProviderError,
     sms_segments,
 )
-from messaging import selectors
+from messaging import selectors, timeline_kinds
 from messaging.models import (
     Channel,
     Conversation,
@@ -47,7 +47,7 @@ def _skip(*, organization, candidate, channel: str, reason: str, source: str) ->
         _timeline(
             organization=organization,
             candidate=candidate,
-            kind="message_skipped",
+            kind=timeline_kinds.MESSAGE_SKIPPED,
             summary=f"{_channel_label(channel)} not sent: {reason}",
             channel=channel,
             source=source,
@@ -160,7 +160,7 @@ def message_send(
                 _timeline(
                     organization=organization,
                     candidate=candidate,
-                    kind="message_held",
+                    kind=timeline_kinds.MESSAGE_HELD,
                     summary=f"{_channel_label(channel)} held until "
                     f"{_local(hold_until, zone)} ({zone}): quiet hours",
                     detail=f"Candidate's time zone: {zone_guess.evidence}" if zone_guess else "",

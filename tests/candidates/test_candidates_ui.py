@@ -223,7 +223,7 @@ def test_candidate_page_shows_contact_applications_and_timeline_with_the_transit
         )
         TimelineEvent.objects.create(
             candidate=candidate,
-            kind="sms_sent",
+            kind="message_sent",
             summary="Text sent: Your onsite is confirmed",
             occurred_at=timezone.now(),
         )

@@ -1,0 +1,84 @@
+"""The kinds of candidate timeline events: one registry, owned by candidates (the owner of the
+timeline), filled by the apps that write events.
+
+Every app that writes :class:`candidates.models.TimelineEvent` rows declares its kinds in a
+``timeline_kinds.py`` module at its root (``messaging/timeline_kinds.py`` …) with
+:func:`register`, and writes and matches events through those constants, never through string
+literals. candidates never imports the higher apps: their modules are found by Django's
+autodiscovery the first time the registry is read (:func:`all_kinds`, :func:`get`), as the admin
+finds ``admin.py`` modules. ``TimelineEvent.kind`` keeps the plain key string.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class TimelineKind:
+    key: str  # stored in TimelineEvent.kind
+    label: str  # what a recruiter reads next to the entry
+    icon: str  # a symbol id of static/img/icons.svg
+    written_by: tuple[str, ...]  # the apps whose code writes it (through the constant)
+
+
+_KINDS: dict[str, TimelineKind] = {}
+_discovered = False
+_discover_lock = threading.Lock()
+
+
+def register(key: str, *, label: str, icon: str, written_by: str | tuple[str, ...]) -> str:
+    """Declare a timeline kind; returns ``key`` for the declaring module's constant. A kind is
+    declared by the lowest app that needs its constant (the writer, or the reader below it).
+    Declaring a key twice with different attributes is a programming error."""
+    apps = (written_by,) if isinstance(written_by, str) else tuple(written_by)
+    kind = TimelineKind(key=key, label=label, icon=icon, written_by=apps)
+    existing = _KINDS.get(key)
+    if existing is not None and existing != kind:
+        raise ValueError(f"Timeline kind {key!r} is already registered as {existing!r}.")
+    _KINDS[key] = kind
+    return key
+
+
+def _discover() -> None:
+    global _discovered
+    if _discovered:
+        return
+    with _discover_lock:
+        if not _discovered:
+            from django.utils.module_loading import autodiscover_modules
+
+            autodiscover_modules("timeline_kinds")
+            _discovered = True
+
+
+def all_kinds() -> dict[str, TimelineKind]:
+    """Every registered kind by key (after importing every app's ``timeline_kinds``)."""
+    _discover()
+    return dict(_KINDS)
+
+
+# Shown for a row whose kind is not (or no longer) registered: the summary still says what happened.
+UNKNOWN = TimelineKind(key="", label="Event", icon="check", written_by=())
+
+
+def get(key: str) -> TimelineKind:
+    """The registered kind for ``key``, or :data:`UNKNOWN`."""
+    _discover()
+    return _KINDS.get(key, UNKNOWN)
+
+
+# ----------------------------------------------------------------------------------------------
+# The kinds candidates itself writes
+# ----------------------------------------------------------------------------------------------
+
+# Not a TimelineEvent row: stage and status changes come from StageTransition, and the timeline
+# shows them with this kind.
+TRANSITION = register("transition", label="Stage change", icon="users", written_by="candidates")
+TIME_ZONE_SET = register(
+    "time_zone_set", label="Time zone set", icon="settings", written_by="candidates"
+)
+TIME_ZONE_CLEARED = register(
+    "time_zone_cleared", label="Time zone cleared", icon="settings", written_by="candidates"
+)

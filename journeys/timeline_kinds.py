@@ -1,0 +1,46 @@
+"""The candidate timeline kinds journeys writes (see :mod:`candidates.timeline`). The journey
+steps other apps plug in (scheduling's) write them too, through these constants."""
+
+from candidates.timeline import register
+from journeys.models import ConditionCheck, ExitRule
+from messaging.timeline_kinds import REPLIED
+
+JOURNEY_ENTERED = register(
+    "journey_entered", label="Entered a journey", icon="route", written_by="journeys"
+)
+JOURNEY_SENT = register(
+    "journey_sent",
+    label="Journey step sent",
+    icon="route",
+    written_by=("journeys", "scheduling"),
+)
+JOURNEY_STEP_FAILED = register(
+    "journey_step_failed",
+    label="Journey step failed",
+    icon="route",
+    written_by=("journeys", "scheduling"),
+)
+JOURNEY_STEP_UNKNOWN = register(
+    "journey_step_unknown",
+    label="Journey step outcome unknown",
+    icon="route",
+    written_by="journeys",
+)
+JOURNEY_STEP_SKIPPED = register(
+    "journey_step_skipped", label="Journey step skipped", icon="route", written_by="scheduling"
+)
+JOURNEY_EXITED = register(
+    "journey_exited", label="Left a journey", icon="route", written_by="journeys"
+)
+JOURNEY_COMPLETED = register(
+    "journey_completed", label="Finished a journey", icon="route", written_by="journeys"
+)
+
+# Written by scheduling when a candidate books; declared here because the "booked" exit rule and
+# condition read it and journeys never imports scheduling (scheduling writes it through this
+# constant).
+BOOKED = register("booked", label="Interview booked", icon="calendar", written_by="scheduling")
+
+# The exit rules and step conditions that read a timeline event, and the kind each reads.
+EXIT_RULE_KINDS = {ExitRule.REPLIED: REPLIED, ExitRule.BOOKED: BOOKED}
+CONDITION_KINDS = {ConditionCheck.REPLIED: REPLIED, ConditionCheck.BOOKED: BOOKED}
