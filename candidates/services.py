@@ -32,7 +32,8 @@ from candidates.models import (
     TransitionSource,
     WebhookEvent,
 )
-from candidates.sync import MirrorWriter, SyncAborted, SyncEngine, announce_transitions
+from candidates.sync.poll import SyncAborted, SyncEngine
+from candidates.sync.writer import MirrorWriter, announce_transitions
 from integrations.base import ExtApplication, ExtCandidate, NotFound
 from integrations.connections import (
     CallRecorder,

@@ -277,7 +277,7 @@ def test_5xx_mid_pagination_fails_keeps_the_cursor_and_next_sync_recovers_when_a
 def test_5xx_on_a_later_page_of_the_first_sync_keeps_committed_pages_when_it_fails(
     alice, sandbox, greenhouse_connection, monkeypatch
 ):
-    monkeypatch.setattr("candidates.sync.PAGE_SIZE", {"greenhouse": 10})
+    monkeypatch.setattr("candidates.sync.poll.PAGE_SIZE", {"greenhouse": 10})
     monkeypatch.setattr(HarvestV1Client.iter_pages, "__kwdefaults__", {"per_page": 10})
     # The first sync reads candidates (with their applications): page 1 succeeds, then page
     # 2 fails through every retry.
@@ -494,7 +494,7 @@ def test_admin_test_connection_names_missing_permissions_and_hides_secrets_when_
 
 
 def test_national_numbers_are_read_in_the_right_country_when_synced():
-    from candidates.sync import normalize_mobile_phone, region_hints_from_emails
+    from candidates.sync.mapping import normalize_mobile_phone, region_hints_from_emails
 
     uk = normalize_mobile_phone(
         [("07911 123456", "mobile")], region_hints=region_hints_from_emails(["a@example.co.uk"])

@@ -607,7 +607,7 @@ def test_the_ats_mirror_hands_its_new_transitions_to_journeys_after_commit_by_ta
     from celery import current_app
     from django.db import transaction
 
-    from candidates.sync import MirrorWriter
+    from candidates.sync.writer import MirrorWriter
     from integrations.base import ExtApplication
 
     application = ats.apply(ats.candidate())
