@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# `make test`: ruff, makemigrations --check, then pytest. Uses Postgres/Redis when DATABASE_URL /
-# CELERY_BROKER_URL are set, the embedded defaults otherwise. Extra arguments go to pytest.
+# `make test`: ruff, makemigrations --check, mypy, check --deploy on production settings, then
+# pytest. Uses Postgres/Redis when DATABASE_URL / CELERY_BROKER_URL are set, the embedded
+# defaults otherwise. Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/bootstrap.sh
@@ -9,6 +10,13 @@ echo "==> ruff"
 .venv/bin/ruff format --check .
 echo "==> makemigrations --check"
 .venv/bin/python manage.py makemigrations --check --dry-run
+echo "==> mypy (every app; lenient, see [tool.mypy] in pyproject.toml)"
+.venv/bin/mypy $(ls -d */apps.py | xargs -n1 dirname)
+echo "==> manage.py check --deploy (production settings)"
+env -u DJANGO_ALLOW_ASYNC_UNSAFE DEBUG=0 ALLOWED_HOSTS=recruitflow.example.com \
+  SECRET_KEY="$(.venv/bin/python -c 'import secrets; print(secrets.token_urlsafe(60))')" \
+  CACHE_URL="${CACHE_URL:-redis://127.0.0.1:6379/15}" \
+  .venv/bin/python manage.py check --deploy --fail-level WARNING
 # Keep test tasks away from a `make run` worker that may be polling var/broker.
 export CELERY_BROKER_DIR=${CELERY_BROKER_DIR:-var/test-broker}
 echo "==> pytest (database: ${DATABASE_URL:-sqlite}, broker: ${CELERY_BROKER_URL:-filesystem://})"
