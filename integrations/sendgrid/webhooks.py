@@ -201,3 +201,8 @@ def sign_for_tests(private_key: Any, raw_body: bytes, timestamp: str) -> str:
 
     signature = private_key.sign(timestamp.encode("utf-8") + raw_body, ec.ECDSA(hashes.SHA256()))
     return base64.b64encode(signature).decode("ascii")
+
+
+def parse_stored(raw_body: str, *, url: str, received_at: datetime) -> list[DeliveryUpdate]:
+    """A stored batch as vendor-neutral records (see :func:`parse_events`)."""
+    return parse_events(raw_body)

@@ -281,3 +281,8 @@ def parse_delivery(raw_body: bytes | str) -> list[WebhookEvent]:
             raise InvalidPayload("The TextUs webhook body has no action.")
         events.extend(_parse_one(delivery))
     return events
+
+
+def parse_stored(raw_body: str, *, url: str, received_at: datetime) -> list[WebhookEvent]:
+    """A stored delivery as vendor-neutral records (see :func:`parse_delivery`)."""
+    return parse_delivery(raw_body)

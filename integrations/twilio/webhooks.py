@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, parse_qsl, urlsplit
 
 from twilio.request_validator import RequestValidator
 
@@ -224,3 +224,10 @@ def parse_webhook(
             )
         )
     return events
+
+
+def parse_stored(raw_body: str, *, url: str, received_at: datetime) -> list[WebhookEvent]:
+    """A stored callback (the form-encoded body as received) as vendor-neutral records."""
+    # The last of repeated parameters, as Django's QueryDict gives them to the endpoint.
+    params = dict(parse_qsl(raw_body, keep_blank_values=True))
+    return parse_webhook(params, url=url, now=received_at)

@@ -8,20 +8,16 @@ from dataclasses import replace
 
 from django.db import IntegrityError, transaction
 from django.db.models import F
-from django.http import QueryDict
 from django.utils import timezone
 
+from integrations import intake
 from integrations.messaging import (
     DeliveryUpdate,
     InboundSMS,
     OptOutChange,
 )
-from integrations.sendgrid import webhooks as sendgrid_webhooks
-from integrations.textus import webhooks as textus_webhooks
-from integrations.twilio import webhooks as twilio_webhooks
 from messaging.models import (
     ProviderWebhookEvent,
-    WebhookProvider,
 )
 from messaging.services.inbound import (
     inbound_sms_accept,
@@ -75,15 +71,9 @@ def webhook_event_store(
 
 def callback_records(event: ProviderWebhookEvent) -> list:
     """The records in a stored callback, parsed by its provider's integration."""
-    if event.provider == WebhookProvider.TWILIO:
-        return twilio_webhooks.parse_webhook(
-            QueryDict(event.raw_body), url=event.url, now=event.received_at
-        )
-    if event.provider == WebhookProvider.TEXTUS:
-        return textus_webhooks.parse_delivery(event.raw_body)
-    if event.provider == WebhookProvider.SENDGRID:
-        return sendgrid_webhooks.parse_events(event.raw_body)
-    raise ValueError(f"Unknown provider {event.provider!r}.")
+    return intake.parse_stored(
+        event.provider, raw_body=event.raw_body, url=event.url, received_at=event.received_at
+    )
 
 
 _NUL = "\x00"
