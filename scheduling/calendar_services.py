@@ -18,6 +18,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.urls import NoReverseMatch, reverse
+from django.utils.crypto import constant_time_compare
 
 from integrations.cronofy import connections
 from integrations.cronofy.models import (
@@ -28,6 +29,7 @@ from integrations.cronofy.models import (
 )
 from integrations.http import ProviderError
 from scheduling import availability as av
+from scheduling.calendars import push_callback_url
 from scheduling.models import BusyBlock, MemberCalendar, new_link_token
 
 WEEKDAY_NAMES = av.WEEKDAY_NAMES
@@ -185,8 +187,6 @@ def oauth_return_matches(request, session_key: str, *, per_user: bool) -> bool:
     """Whether a return from Cronofy's authorization page answers the press of a button in
     this browser: the ``state`` it carries equals the one remembered in the session (once:
     it is forgotten here), for the same organization (and person, when ``per_user``)."""
-    from django.utils.crypto import constant_time_compare
-
     pending = request.session.pop(session_key, None) or {}
     state = request.GET.get("state", "")
     return bool(
@@ -214,8 +214,6 @@ def cronofy_authorization_url(*, organization, redirect_uri: str, state: str) ->
 
 def _push_channel_problems(connection: CalendarConnection) -> list[str]:
     """Open the push channel that tells us when an interviewer moves or deletes an event."""
-    from scheduling.calendars import push_callback_url
-
     if not connection.connected:
         return []
     try:

@@ -8,6 +8,7 @@ from celery import shared_task
 from integrations.base import parse_iso_datetime
 from integrations.http import TransientError
 from recruitflow.tasks import OrganizationTask
+from scheduling.calendar_changes import connection_changes_apply
 
 MAX_RETRIES = 6
 
@@ -21,8 +22,6 @@ MAX_RETRIES = 6
 def cronofy_changes(self, organization, channel_id: str, changes_since: str) -> list[int]:
     """Read a calendar's changes after a Cronofy notification; cancel bookings whose event an
     interviewer deleted. Cronofy being briefly unavailable is retried with backoff."""
-    from scheduling.calendars import connection_changes_apply
-
     try:
         return connection_changes_apply(
             organization=organization,

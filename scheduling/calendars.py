@@ -27,16 +27,18 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.urls import reverse
 
 from integrations.calendars import Attendee, CalendarEvent, ProviderError
 from integrations.connections import CallRecorder
 from integrations.cronofy.connections import CronofyNotConfigured, connection_provider
 from integrations.cronofy.models import CalendarConnection, CalendarConnectionStatus
+from messaging.selectors import preferences_for
 
 from . import availability as av
 from .models import BookedSlot, Booking, BusyBlock, MemberCalendar, SchedulingTemplateMember
-from .notify import person_name
+from .words import person_name
 
 logger = logging.getLogger(__name__)
 
@@ -460,8 +462,6 @@ def calendar_statuses(*, organization, users: Iterable) -> dict[int, CalendarSta
 
 def push_callback_url(organization) -> str:
     """Where Cronofy sends change notifications for this organization's calendars."""
-    from messaging.selectors import preferences_for
-
     token = preferences_for(organization=organization).endpoint_token
     return settings.PUBLIC_BASE_URL.rstrip("/") + reverse(
         "scheduling_webhooks:cronofy", args=[token]
@@ -471,8 +471,6 @@ def push_callback_url(organization) -> str:
 def enterprise_connect_callback_url(organization) -> str:
     """Where Cronofy posts the result of connecting a teammate's calendar by e-mail
     (``connection_request_enterprise_connect(callback_url=...)``)."""
-    from messaging.selectors import preferences_for
-
     token = preferences_for(organization=organization).endpoint_token
     return settings.PUBLIC_BASE_URL.rstrip("/") + reverse(
         "scheduling_webhooks:cronofy-authorization", args=[token]
@@ -516,8 +514,6 @@ def _event(booking: Booking, attendees: list, tzid: str) -> CalendarEvent:
 
 
 def _attendees(booking: Booking) -> list:
-    from django.contrib.auth import get_user_model
-
     ids = [int(pk) for pk in booking.attendee_ids or []]
     users = {user.pk: user for user in get_user_model().objects.filter(pk__in=ids)}
     return [users[pk] for pk in ids if pk in users]
@@ -525,8 +521,6 @@ def _attendees(booking: Booking) -> list:
 
 def _former_attendees(booking: Booking, current: Sequence[int]) -> list:
     """Members who held a seat at this booking before (a reschedule) but don't now."""
-    from django.contrib.auth import get_user_model
-
     held = set(
         BookedSlot.objects.filter(organization_id=booking.organization_id, booking=booking)
         .exclude(user_id__in=current)
@@ -605,77 +599,6 @@ def booking_events_remove(*, organization, booking: Booking) -> list[str]:
     return _write(
         organization, attendees, delete, "Couldn't remove the interview from {name}'s calendar"
     )
-
-
-# --------------------------------------------------------------------------------------------
-# Changes made in members' calendars (push notifications)
-# --------------------------------------------------------------------------------------------
-
-
-def booking_id_of(event_id: str | None) -> int | None:
-    """The booking behind one of our event ids ("rf-booking-42" → 42)."""
-    if not event_id or not event_id.startswith(EVENT_PREFIX):
-        return None
-    number = event_id[len(EVENT_PREFIX) :]
-    return int(number) if number.isdigit() else None
-
-
-def connection_changes_apply(
-    *, organization, channel_id: str, changes_since: datetime
-) -> list[int]:
-    """Read what changed in the calendar behind ``channel_id`` since ``changes_since`` and
-    cancel each confirmed booking whose event the member deleted (Cancellation Notification
-    included, through ``services.booking_cancel``). Returns the cancelled booking ids.
-    Transient Cronofy errors are raised (the task retries); others are recorded and logged."""
-    from . import services
-    from .models import BookingStatus, CancelledBy
-
-    connection = (
-        CalendarConnection.objects.filter(organization=organization, channel_id=channel_id)
-        .select_related("user")
-        .first()
-    )
-    if connection is None:
-        logger.info("Cronofy change for unknown channel %s: nothing to read.", channel_id)
-        return []
-    recorder = CallRecorder(organization=organization, provider="cronofy")
-    try:
-        provider, account = connection_provider(connection, recorder=recorder)
-        changes = provider.changed_events(account, changes_since)
-    except ProviderError as exc:
-        if not exc.permanent:
-            raise
-        CalendarConnection.objects.filter(pk=connection.pk).update(last_error=str(exc))
-        logger.warning("Changes of calendar connection %s can't be read: %s", connection.pk, exc)
-        return []
-    finally:
-        if recorder.pending:
-            recorder.flush()
-    deleted = {booking_id_of(change.event_id) for change in changes if change.deleted}
-    deleted.discard(None)
-    if not deleted:
-        return []
-    name = person_name(connection.user)
-    cancelled = []
-    bookings = Booking.objects.filter(
-        organization=organization, pk__in=deleted, status=BookingStatus.CONFIRMED
-    ).select_related("request", "template", "candidate")
-    for booking in bookings:
-        if connection.user_id not in [int(pk) for pk in booking.attendee_ids or []]:
-            continue
-        try:
-            services.booking_cancel(
-                organization=organization,
-                booking=booking,
-                by=CancelledBy.INTERVIEWER,
-                reason=f"{name} deleted the interview from their calendar",
-            )
-        except services.SchedulingError as exc:
-            # Already cancelled by someone else, or already started: nothing to undo.
-            logger.info("Booking %s not cancelled after a calendar deletion: %s", booking.pk, exc)
-            continue
-        cancelled.append(booking.pk)
-    return cancelled
 
 
 def connection_profile_disconnected(*, organization, channel_id: str) -> bool:

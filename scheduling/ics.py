@@ -20,7 +20,10 @@ from django.conf import settings
 from django.utils import timezone
 from icalendar import Calendar, Event, vCalAddress, vText
 
+from integrations.sendgrid.models import SendGridSettings
+
 from .models import Booking, BookingStatus, BusyBlock
+from .words import booking_attendees, cancel_link, person_name, request_link, reschedule_link
 
 PRODID = "-//RecruitFlow//Interview scheduling//EN"
 METHODS = ("REQUEST", "CANCEL")
@@ -29,8 +32,6 @@ METHODS = ("REQUEST", "CANCEL")
 def organizer_address(organization) -> tuple[str, str]:
     """``(name, email)`` the invitations come from: the organization's SendGrid sender (its own
     or the nearest parent's), else the site's default sender. The name is the organization's."""
-    from integrations.sendgrid.models import SendGridSettings
-
     email = ""
     for node in organization.ancestors():
         row = SendGridSettings.unscoped.filter(organization_id=node.pk).first()
@@ -66,8 +67,6 @@ def _calendar(method: str | None, **extra: str) -> Calendar:
 
 
 def _description(booking: Booking, *, with_candidate_links: bool, candidate_name: str) -> str:
-    from .notify import cancel_link, reschedule_link
-
     lines: list[str] = []
     description = (booking.template.description or "").strip()
     if description:
@@ -96,8 +95,6 @@ def _booking_event(
     for_candidate: bool,
     stamp: datetime,
 ) -> Event:
-    from .notify import booking_attendees, person_name, request_link
-
     candidate = booking.candidate
     event = Event()
     event.add("uid", booking.ics_uid)
@@ -178,8 +175,6 @@ def feed_ics(
 ) -> str:
     """A member's subscription feed: their interviews and their built-in busy time. (The
     selectors ``feed_bookings`` / ``feed_busy_blocks`` choose the rows.)"""
-    from .notify import person_name
-
     stamp = timezone.now()
     calendar = _calendar(
         "PUBLISH",

@@ -13,13 +13,13 @@ from django import forms
 from journeys.models import MessageTemplate
 
 from .models import MESSAGE_KINDS
-from .notify import person_name
 from .template_services import (
     NUMBER_LIMITS,
     WEEKDAYS,
     default_values,
     template_values,
 )
+from .words import person_name
 
 # The zones recruiters pick most; the template's and the organization's own are always added.
 COMMON_ZONES = (

@@ -15,15 +15,26 @@ ticks) queues one message per channel.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
-from zoneinfo import ZoneInfo
 
-from django.conf import settings
-from django.urls import reverse
 from django.utils import timezone
 
+from candidates.models import TimelineEvent
+from journeys import templating
 from messaging import timeline_kinds
+from messaging.services import CannotSend, message_send
+from scheduling.words import (
+    booking_attendees,
+    cancel_link,
+    duration_words,
+    join_names,
+    person_name,
+    request_link,
+    reschedule_link,
+    template_interviewers,
+    when_long,
+)
 
+from .ics import booking_ics
 from .models import MESSAGE_LABELS, Booking, BookingStatus, SchedulingRequest, SchedulingTemplate
 
 KINDS = ("request", "reminder", "invitation", "day_before", "cancellation")
@@ -31,103 +42,10 @@ CHANNELS = ("email", "sms")
 CHANNEL_LABELS = {"email": "e-mail", "sms": "text message"}
 SOURCE = "scheduling"
 
-# ----------------------------------------------------------------------------------------------
-# Links and words
-# ----------------------------------------------------------------------------------------------
-
-
-def _absolute(name: str, token: str) -> str:
-    return settings.PUBLIC_BASE_URL + reverse(name, args=[token])
-
-
-def request_link(request: SchedulingRequest) -> str:
-    """The candidate's booking page (absolute URL)."""
-    return _absolute("booking:page", request.token)
-
-
-def reschedule_link(request: SchedulingRequest) -> str:
-    return _absolute("booking:reschedule", request.token)
-
-
-def cancel_link(request: SchedulingRequest) -> str:
-    return _absolute("booking:cancel", request.token)
-
-
-def person_name(user) -> str:
-    return (user.get_full_name() or "").strip() or user.email or user.get_username()
-
-
-def join_names(names: list[str]) -> str:
-    """``A``, ``A and B``, ``A, B and C``."""
-    if len(names) <= 1:
-        return "".join(names)
-    return f"{', '.join(names[:-1])} and {names[-1]}"
-
-
-def duration_words(minutes: int) -> str:
-    hours, rest = divmod(int(minutes), 60)
-    parts = []
-    if hours:
-        parts.append(f"{hours} hour" + ("s" if hours > 1 else ""))
-    if rest or not hours:
-        parts.append(f"{rest} minute" + ("" if rest == 1 else "s"))
-    return " ".join(parts)
-
-
-def when_long(start: datetime, end: datetime, zone: str) -> str:
-    """``Tuesday 3 March 2026, 14:00–14:45 (Europe/London)``."""
-    tz = ZoneInfo(zone)
-    local_start, local_end = start.astimezone(tz), end.astimezone(tz)
-    day = f"{local_start:%A} {local_start.day} {local_start:%B %Y}"
-    if local_end.date() == local_start.date():
-        return f"{day}, {local_start:%H:%M}–{local_end:%H:%M} ({zone})"
-    end_day = f"{local_end:%A} {local_end.day} {local_end:%B %Y}"
-    return f"{day}, {local_start:%H:%M} – {end_day}, {local_end:%H:%M} ({zone})"
-
-
-def when_short(start: datetime, end: datetime, zone: str) -> str:
-    """``Tue 3 Mar 14:00–14:45 (Europe/London)``."""
-    tz = ZoneInfo(zone)
-    local_start, local_end = start.astimezone(tz), end.astimezone(tz)
-    day = f"{local_start:%a} {local_start.day} {local_start:%b}"
-    if local_end.date() == local_start.date():
-        return f"{day} {local_start:%H:%M}–{local_end:%H:%M} ({zone})"
-    end_day = f"{local_end:%a} {local_end.day} {local_end:%b}"
-    return f"{day} {local_start:%H:%M} – {end_day} {local_end:%H:%M} ({zone})"
-
-
-# ----------------------------------------------------------------------------------------------
-# People and titles
-# ----------------------------------------------------------------------------------------------
-
-
-def template_interviewers(template: SchedulingTemplate) -> list:
-    """Users of the template's members, required ones first."""
-    from django.contrib.auth import get_user_model
-
-    ids = list(template.members.filter(required=True).values_list("user_id", flat=True))
-    users = {u.pk: u for u in get_user_model().objects.filter(pk__in=ids)}
-    return [users[pk] for pk in ids if pk in users]
-
-
-def booking_attendees(booking: Booking) -> list[tuple[object, bool]]:
-    """``(user, required)`` of the members invited to ``booking``, in invitation order. The
-    role is the one of the member's latest hold (a reschedule writes new holds)."""
-    from django.contrib.auth import get_user_model
-
-    roles: dict[int, bool] = {}
-    for user_id, required in booking.holds.order_by("id").values_list("user_id", "required"):
-        roles[user_id] = required
-    ids = [int(pk) for pk in booking.attendee_ids or []]
-    users = {u.pk: u for u in get_user_model().objects.filter(pk__in=ids)}
-    return [(users[pk], roles.get(pk, True)) for pk in ids if pk in users]
-
 
 def event_title(*, template: SchedulingTemplate, context: dict) -> str:
     """The template's event title with its merge fields filled in (the plain title when it
     cannot render: the Library editor refuses such titles, older rows keep working)."""
-    from journeys import templating
-
     try:
         text = templating.render_parts(
             channel=templating.SMS, text_body=template.event_title, context=context
@@ -225,8 +143,6 @@ def message_context(
     *, organization, request: SchedulingRequest, booking: Booking | None = None
 ) -> dict:
     """The merge context of a scheduling message (also used for the event title)."""
-    from journeys import templating
-
     base = templating.merge_context(
         organization=organization, candidate=request.candidate, application=request.application
     )
@@ -250,8 +166,6 @@ def _idempotency_key(kind: str, channel: str, request, booking) -> str:
 
 
 def _attachments(kind: str, *, organization, booking: Booking | None) -> list[dict]:
-    from .ics import booking_ics
-
     if booking is None:
         return []
     if kind == "invitation":
@@ -280,9 +194,6 @@ def notify(
     the template configures. A channel that cannot go out (no address, opted out, a template
     that cannot render) is a skipped :class:`Delivery` with the reason; messaging records
     address and opt-out skips on the timeline, this function records render failures."""
-    from journeys import templating
-    from messaging.services import CannotSend, message_send
-
     if kind not in KINDS:
         raise ValueError(f"Unknown scheduling message {kind!r}; use one of {', '.join(KINDS)}.")
     template = request.template
@@ -326,8 +237,6 @@ def notify(
 
 
 def _record_problem(*, organization, request: SchedulingRequest, kind: str, reason: str) -> None:
-    from candidates.models import TimelineEvent
-
     TimelineEvent.objects.create(
         organization=organization,
         candidate=request.candidate,
@@ -351,8 +260,6 @@ def public_link_confirmation(*, organization, candidate, title: str, link: str, 
     person who reads that inbox may book as them. Goes out at once (not held for quiet hours:
     the visitor is waiting for it). Returns the Message; raises ``messaging.services.CannotSend``
     when the candidate has no e-mail address."""
-    from messaging.services import message_send
-
     company = organization.name
     validity = f"{hours} hour" + ("" if hours == 1 else "s")
     body = (

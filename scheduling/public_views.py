@@ -38,7 +38,7 @@ from recruitflow.decorators import public
 from recruitflow.tenancy import scopes_disabled, tenant_scope
 
 from . import availability as av
-from . import ics, links, notify, public_limits, services
+from . import ics, links, notify, public_limits, public_link_services, rules, services, words
 from .models import (
     Booking,
     BookingStatus,
@@ -105,7 +105,7 @@ def _day_label(value: datetime) -> str:
     return f"{value:%A} {value.day} {value:%B}"
 
 
-when_label = notify.when_long
+when_label = words.when_long
 
 
 def _person_name(user) -> str:
@@ -173,7 +173,7 @@ def _contact(scheduling_request: SchedulingRequest) -> dict | None:
 def _interview(template: SchedulingTemplate, scheduling_request=None) -> dict:
     return {
         "title": _event_title(template, scheduling_request),
-        "duration": notify.duration_words(template.duration_minutes),
+        "duration": words.duration_words(template.duration_minutes),
         "location": template.location,
         "video": bool(template.video_link),
         "description": template.description,
@@ -382,7 +382,7 @@ def _render_booked(http_request, scheduling_request, booking: Booking, *, can_ch
         **_brand(organization),
         "booking": booking,
         "when": when_label(booking.start, booking.end, zone),
-        "duration": notify.duration_words(int((booking.end - booking.start).total_seconds() // 60)),
+        "duration": words.duration_words(int((booking.end - booking.start).total_seconds() // 60)),
         "zone": zone,
         "zone_notice": zone_notice,
         "interviewers": _booking_interviewers(booking),
@@ -420,7 +420,7 @@ def _change(http_request, scheduling_request, write, *, start, zone, done, booki
     fresh times and says why, a closed request goes back to its page."""
     try:
         write()
-    except services.SlotTaken:
+    except rules.SlotTaken:
         return _render_picker(
             http_request,
             scheduling_request,
@@ -706,7 +706,7 @@ def public_link(http_request, public_token: str):
             data = form.cleaned_data
             zone = data["tz"] if data["tz"] in KNOWN_ZONES else ""
             try:
-                result = services.public_link_submit(
+                result = public_link_services.public_link_submit(
                     organization=organization,
                     template=template,
                     first_name=data["first_name"],
@@ -780,7 +780,7 @@ def public_confirm(http_request, public_token: str, proof: str):
         error = ""
         if not problem:
             try:
-                scheduling_request = services.public_link_confirm(
+                scheduling_request = public_link_services.public_link_confirm(
                     organization=organization,
                     template=template,
                     candidate_id=found["candidate_id"],

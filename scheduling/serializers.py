@@ -26,12 +26,12 @@ from .models import (
     SchedulingRequest,
     SchedulingTemplate,
 )
-from .notify import person_name
 from .template_services import (
     NUMBER_LIMITS,
     TEXT_LIMITS,
     public_link_url,
 )
+from .words import person_name
 
 MAX_ID = 2**63 - 1
 HH_MM = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"

@@ -23,6 +23,7 @@ from journeys.models import RunStatus, StepKind, StepRunStatus
 from messaging.models import Message
 
 from .models import RequestSource, SchedulingTemplate, SchedulingTemplateMember
+from .services import SchedulingError, request_create
 
 KIND = StepKind.SEND_SCHEDULING_REQUEST
 FIELD = "template_id"
@@ -126,8 +127,6 @@ def run_step(ctx: StepContext) -> StepOutcome:
     run (what follows would assume the request went out); a request that can't be sent to
     this candidate (no reachable address, an unusable template) is skipped with the reason,
     like a send step whose message can't go out."""
-    from .services import SchedulingError, request_create
-
     run, step = ctx.run, ctx.step
     template = _template(ctx.organization, step.config)
     if template is None:

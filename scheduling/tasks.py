@@ -13,27 +13,25 @@ from celery import shared_task
 from django.db.models import Q
 from django.utils import timezone
 
+from accounts.models import Organization
 from recruitflow.tasks import OrganizationTask
 from recruitflow.tenancy import scopes_disabled
+from scheduling import reminders
 from scheduling.calendar_tasks import cronofy_changes  # noqa: F401 (workers load tasks.py only)
+from scheduling.models import Booking, BookingStatus, RequestStatus, SchedulingRequest
 
 
 @shared_task(name="scheduling.send_reminders_for_organization", base=OrganizationTask)
 def send_reminders_for_organization(organization) -> int:
     """Expire links, send the Reminders to Schedule and Day Before Interview Reminders due
     in one organization."""
-    from scheduling import services
-
-    return services.reminders_send_due(organization=organization)
+    return reminders.reminders_send_due(organization=organization)
 
 
 @shared_task(name="scheduling.send_reminders")
 def send_reminders() -> int:
     """Beat, every minute: the organizations with pending requests or interviews in the next
     24 hours that have not had their reminder; one task each. Returns how many were queued."""
-    from accounts.models import Organization
-    from scheduling.models import Booking, BookingStatus, RequestStatus, SchedulingRequest
-
     now = timezone.now()
     with scopes_disabled():  # beat fan-out: a deliberate look across organizations
         pending = SchedulingRequest.objects.filter(Q(status=RequestStatus.PENDING)).values_list(

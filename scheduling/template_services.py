@@ -34,7 +34,7 @@ from .models import (
     SchedulingTemplate,
     SchedulingTemplateMember,
 )
-from .notify import person_name
+from .words import person_name
 
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 CHANNELS = (("email", "e-mail"), ("sms", "text message"))

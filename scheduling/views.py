@@ -34,7 +34,7 @@ from scheduling.models import (
     CancelledBy,
     SchedulingTemplate,
 )
-from scheduling.notify import person_name
+from scheduling.words import person_name
 
 logger = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ import pytest
 
 from candidates.models import TimelineEvent
 from recruitflow.tenancy import tenant_scope
-from scheduling import services
+from scheduling import reminders, services
 from scheduling.models import CancelledBy, RequestStatus
 from tests.scheduling.conftest import LONDON, MONDAY
 
@@ -22,7 +22,7 @@ THURSDAY_15 = datetime(2026, 3, 5, 15, 0, tzinfo=UTC)
 
 def sweep(org) -> int:
     with tenant_scope(org):
-        return services.reminders_send_due(organization=org)
+        return reminders.reminders_send_due(organization=org)
 
 
 def subjects(outbox, candidate):
