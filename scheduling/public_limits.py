@@ -75,7 +75,11 @@ def _hit(*, scope: str, ident: str, rate: Rate, now: float) -> int | None:
     """Count one submission; ``None`` when allowed, else the seconds until the window ends."""
     digest = hashlib.sha256(ident.encode()).hexdigest()[:32]
     key = f"scheduling:public-link:{scope}:{rate.count}/{rate.seconds}:{digest}"
-    # The window opens with its first submission; both keys expire with it.
+    # The window opens with its first submission; both keys expire with it. The stored start
+    # decides too, so a window is over on time even where the cache keeps keys a little longer.
+    started = cache.get(f"{key}:start")
+    if started is not None and now >= started + rate.seconds:
+        cache.delete_many([f"{key}:start", f"{key}:count"])
     cache.add(f"{key}:start", now, timeout=rate.seconds)
     cache.add(f"{key}:count", 0, timeout=rate.seconds)
     try:
