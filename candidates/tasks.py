@@ -8,6 +8,10 @@ from datetime import timedelta
 from celery import shared_task
 from django.utils import timezone
 
+from candidates import services
+from candidates.models import SyncKind, SyncRun, SyncStatus, WebhookEvent
+from integrations.connections import ATS_CONNECTION_MODELS
+from integrations.models import ConnectionStatus
 from recruitflow.tasks import OrganizationTask
 from recruitflow.tenancy import scopes_disabled, tenant_scope
 
@@ -16,9 +20,6 @@ logger = logging.getLogger(__name__)
 
 @shared_task(base=OrganizationTask)
 def run_sync(organization, sync_run_id: int) -> None:
-    from candidates import services
-    from candidates.models import SyncRun
-
     sync_run = SyncRun.objects.filter(pk=sync_run_id).first()
     if sync_run is not None:
         services.sync_execute(sync_run=sync_run)
@@ -26,9 +27,6 @@ def run_sync(organization, sync_run_id: int) -> None:
 
 @shared_task(base=OrganizationTask)
 def process_webhook_event(organization, event_id: int) -> None:
-    from candidates import services
-    from candidates.models import WebhookEvent
-
     event = WebhookEvent.objects.filter(pk=event_id).first()
     if event is not None:
         services.webhook_event_process(event=event)
@@ -38,7 +36,6 @@ def process_webhook_event(organization, event_id: int) -> None:
 def webhook_events_sweep() -> int:
     """Beat, every minute: queue webhook events whose processing was lost (broker refused the
     task, worker died) or failed on a transient error. Returns how many were queued."""
-    from candidates import services
 
     return services.webhook_events_sweep()
 
@@ -49,10 +46,6 @@ def poll_due_organizations() -> int:
     is due (its poll interval has passed since its last sync started). A sync paused because
     the ATS kept rate limiting us (deferred) is due at its ``resume_at`` instead, neither
     earlier nor later, and resumes as the same kind. Returns how many."""
-    from candidates import services
-    from candidates.models import SyncKind, SyncRun, SyncStatus
-    from integrations.connections import ATS_CONNECTION_MODELS
-    from integrations.models import ConnectionStatus
 
     now = timezone.now()
     due = []

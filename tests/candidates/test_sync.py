@@ -23,6 +23,7 @@ from candidates.models import (
     SyncCursor,
     SyncRun,
 )
+from candidates.services import syncs as sync_services
 from integrations.greenhouse.client import HarvestV1Client
 from integrations.models import ConnectionStatus, ProviderCall
 from recruitflow.tenancy import tenant_scope
@@ -178,10 +179,10 @@ def test_sync_is_paused_not_failed_and_resumes_after_the_window_when_greenhouse_
     alice, sandbox, greenhouse_connection, monkeypatch
 ):
     sleeps: list[float] = []
-    build = services.provider_for
+    build = sync_services.provider_for
     # Record the client's waits instead of sleeping them, so the window never opens.
     monkeypatch.setattr(
-        services, "provider_for", lambda conn, **kw: build(conn, sleep=sleeps.append, **kw)
+        sync_services, "provider_for", lambda conn, **kw: build(conn, sleep=sleeps.append, **kw)
     )
     # Every call is refused, and the epochs in the headers have already passed on arrival
     # (Greenhouse rounds them to the second; here they lag the real reset by a whole window).

@@ -1,38 +1,29 @@
-"""Writes to the ATS mirror: starting and running syncs, storing and processing webhooks.
-
-The sync machinery (bulk upserts, the stage diff, paging) is in ``candidates.sync``.
-"""
+"""ATS webhook processing: storing a verified delivery once, the sweep that queues lost or
+transiently failed ones, and applying a stored delivery to the mirror (moves delivered out of
+order included)."""
 
 from __future__ import annotations
 
 import dataclasses
 import json
 import logging
-import threading
 from datetime import timedelta
 
 from django.db import IntegrityError, connections, router, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from candidates import timeline
 from candidates.models import (
     Application,
     ApplicationStatus,
-    Candidate,
     Department,
     Job,
     Office,
     Provider,
     StageTransition,
-    SyncKind,
-    SyncRun,
-    SyncStatus,
-    TimelineEvent,
     TransitionSource,
     WebhookEvent,
 )
-from candidates.sync.poll import SyncAborted, SyncEngine
 from candidates.sync.writer import MirrorWriter, announce_transitions
 from integrations.base import ExtApplication, ExtCandidate, NotFound
 from integrations.connections import (
@@ -42,19 +33,13 @@ from integrations.connections import (
     provider_identifier,
 )
 from integrations.greenhouse import webhooks as greenhouse_webhooks
-from integrations.http import AuthError, PermissionDenied, ProviderError, RateLimited
+from integrations.http import ProviderError
 from integrations.lever import webhooks as lever_webhooks
-from integrations.models import ConnectionStatus
-from recruitflow.tenancy import tenant_scope
+from recruitflow.tasks import task_named
+from recruitflow.tenancy import scopes_disabled, tenant_scope
 
 logger = logging.getLogger(__name__)
 
-# A running sync refreshes heartbeat_at at least once per page; one that has been silent this
-# long lost its worker and must not block the next sync forever.
-STALE_SYNC_AFTER = timedelta(minutes=10)
-# A sync the ATS kept rate limiting pauses at least this long (beat checks every minute), or
-# as long as the ATS asked when that is longer.
-RATE_LIMIT_PAUSE = timedelta(minutes=1)
 
 GREENHOUSE_APPLICATION_ACTIONS = frozenset(
     {
@@ -76,174 +61,6 @@ LEVER_OPPORTUNITY_EVENTS = frozenset(
 )
 
 
-class _ThreadSafeRecorder(CallRecorder):
-    """The sync reads the next page in a helper thread while it writes this one."""
-
-    def __init__(self, **kwargs):
-        super().__init__(**kwargs)
-        self._lock = threading.Lock()
-
-    def __call__(self, record) -> None:
-        with self._lock:
-            super().__call__(record)
-
-    def flush(self) -> int:
-        with self._lock:  # a few milliseconds; the helper waits only to log its next call
-            return super().flush()
-
-
-class SyncAlreadyRunning(Exception):
-    """Another sync of this organization is running; the message says so in plain words."""
-
-
-class NoATSConnection(Exception):
-    """The organization has no usable ATS connection."""
-
-
-# --------------------------------------------------------------------------------------------
-# Syncs
-# --------------------------------------------------------------------------------------------
-
-
-def sync_runs_fail_stale(*, organization, now=None) -> int:
-    """Mark running syncs whose worker went silent as failed; returns how many."""
-    now = now or timezone.now()
-    cutoff = now - STALE_SYNC_AFTER
-    return SyncRun.objects.filter(
-        Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, started_at__lt=cutoff),
-        organization=organization,
-        status=SyncStatus.RUNNING,
-    ).update(
-        status=SyncStatus.FAILED,
-        finished_at=now,
-        error="The sync stopped responding (its worker was probably restarted); "
-        "the next sync picks up where the last complete one ended.",
-    )
-
-
-def sync_request(*, organization, full: bool = False, enqueue: bool = True) -> SyncRun:
-    """Start a sync of the organization's ATS: create the SyncRun (running) and queue it.
-
-    ``enqueue=False`` leaves running it to the caller (``manage.py ats_sync``, benchmarks).
-
-    Raises SyncAlreadyRunning when one is running, NoATSConnection when there is nothing to
-    sync. The run is a full one when asked, or when no complete pass has happened yet.
-    """
-    from candidates.models import SyncCursor
-    from candidates.tasks import run_sync
-
-    with tenant_scope(organization):
-        connection = ats_connection_for(organization)
-        if connection is None:
-            raise NoATSConnection("Connect Greenhouse or Lever before syncing.")
-        provider = provider_identifier(connection)
-        sync_runs_fail_stale(organization=organization)
-        has_cursor = SyncCursor.objects.filter(
-            provider=provider, resource="applications", position__isnull=False
-        ).exists()
-        now = timezone.now()
-        try:
-            with transaction.atomic():
-                sync_run = SyncRun.objects.create(
-                    organization=organization,
-                    provider=provider,
-                    kind=SyncKind.FULL if full or not has_cursor else SyncKind.INCREMENTAL,
-                    status=SyncStatus.RUNNING,
-                    started_at=now,
-                    heartbeat_at=now,
-                    phase="queued",
-                    counts={},
-                )
-        except IntegrityError:
-            running = SyncRun.objects.filter(status=SyncStatus.RUNNING).first()
-            since = f" (started {timezone.localtime(running.started_at):%H:%M})" if running else ""
-            raise SyncAlreadyRunning(
-                f"A sync is already running{since}. Wait for it to finish, then try again."
-            ) from None
-        if enqueue:
-            transaction.on_commit(lambda: run_sync.delay(organization.pk, sync_run.pk))
-        return sync_run
-
-
-def _finish(sync_run: SyncRun, *, status: str, error: str = "", **fields) -> None:
-    now = timezone.now()
-    fields.update(status=status, error=error, finished_at=now, heartbeat_at=now)
-    SyncRun.objects.filter(pk=sync_run.pk, status=SyncStatus.RUNNING).update(**fields)
-    sync_run.refresh_from_db()
-
-
-def sync_execute(*, sync_run: SyncRun) -> SyncRun:
-    """Run a SyncRun to the end (in the calling process) and record how it went.
-
-    Provider errors never escape: permanent ones (credentials, permissions) fail the run and
-    flag the connection with the adapter's message; transient ones fail the run and the next
-    poll retries from the last complete position. When the ATS keeps rate limiting us the run
-    is *deferred* instead: it stops with ``resume_at`` (after the window, at least
-    ``RATE_LIMIT_PAUSE``) and beat starts the follow-up then, which reads on from the cursor of
-    the last complete pass, so nothing is missed. Unexpected errors fail the run and re-raise.
-    """
-    organization = sync_run.organization
-    with tenant_scope(organization):
-        if sync_run.status != SyncStatus.RUNNING:
-            return sync_run
-        connection = ats_connection_for(organization)
-        if connection is None:
-            _finish(sync_run, status=SyncStatus.FAILED, error="The ATS connection was removed.")
-            return sync_run
-        recorder = _ThreadSafeRecorder(
-            organization=organization, provider=sync_run.provider, sync_run_id=sync_run.pk
-        )
-        engine = None
-        try:
-            provider = provider_for(connection, recorder=recorder)
-            engine = SyncEngine(sync_run=sync_run, provider=provider, recorder=recorder)
-            engine.execute()
-        except (AuthError, PermissionDenied) as exc:
-            _fail(sync_run, engine, recorder, str(exc))
-            connection.status = ConnectionStatus.ERROR
-            connection.last_error = str(exc)
-            connection.save(update_fields=["status", "last_error", "updated_at"])
-        except RateLimited as exc:
-            _defer(sync_run, engine, recorder, exc)
-        except ProviderError as exc:
-            _fail(sync_run, engine, recorder, str(exc))
-        except SyncAborted:
-            recorder.flush()
-            sync_run.refresh_from_db()
-        except Exception as exc:
-            logger.exception("Sync %s of organization %s crashed", sync_run.pk, organization.pk)
-            _fail(sync_run, engine, recorder, f"Unexpected error: {type(exc).__name__}: {exc}")
-            raise
-        else:
-            _finish(
-                sync_run,
-                status=SyncStatus.SUCCEEDED,
-                counts=engine.counts,
-                api_calls=recorder.total,
-                progress_done=engine.done,
-                progress_total=engine.done,
-                phase="done",
-            )
-        return sync_run
-
-
-def _fail(sync_run: SyncRun, engine: SyncEngine | None, recorder: CallRecorder, error: str):
-    recorder.flush()
-    fields = {"api_calls": recorder.total}
-    if engine is not None:
-        fields["counts"] = engine.counts
-    _finish(sync_run, status=SyncStatus.FAILED, error=error, **fields)
-
-
-def _defer(sync_run: SyncRun, engine: SyncEngine | None, recorder: CallRecorder, exc):
-    recorder.flush()
-    pause = max(RATE_LIMIT_PAUSE, timedelta(seconds=exc.retry_after or 0))
-    fields = {"api_calls": recorder.total, "resume_at": timezone.now() + pause}
-    if engine is not None:
-        fields["counts"] = engine.counts
-    _finish(sync_run, status=SyncStatus.DEFERRED, error=str(exc), **fields)
-
-
 # --------------------------------------------------------------------------------------------
 # Webhooks
 # --------------------------------------------------------------------------------------------
@@ -253,6 +70,7 @@ def _defer(sync_run: SyncRun, engine: SyncEngine | None, recorder: CallRecorder,
 # or the worker died): the beat sweep queues it again. Transient failures wait longer each time.
 WEBHOOK_RETRY_AFTER = timedelta(minutes=2)
 WEBHOOK_MAX_SWEEPS = 8
+PROCESS_TASK = "candidates.tasks.process_webhook_event"
 
 
 def webhook_retry_delay(attempts: int) -> timedelta:
@@ -263,10 +81,8 @@ def webhook_retry_delay(attempts: int) -> timedelta:
 def _queue_webhook_processing(organization_id: int, event_id: int) -> bool:
     """Ask a worker to process a stored event. A broker that refuses is logged, not raised:
     the event is committed, so the sweep queues it later and the ATS is still told 200."""
-    from candidates.tasks import process_webhook_event
-
     try:
-        process_webhook_event.delay(organization_id, event_id)
+        task_named(PROCESS_TASK).delay(organization_id, event_id)
     except Exception:
         logger.warning(
             "Could not queue webhook event %s; the sweep will queue it", event_id, exc_info=True
@@ -314,8 +130,6 @@ def webhook_events_sweep(*, now=None) -> int:
     claimed by a conditional UPDATE of ``next_attempt_at``, so two sweeps at once queue it
     once; processing is idempotent besides. After :data:`WEBHOOK_MAX_SWEEPS` the event is
     marked failed for good with its last error. Returns how many were queued."""
-    from recruitflow.tenancy import scopes_disabled
-
     now = now or timezone.now()
     queued = 0
     with scopes_disabled():
@@ -702,100 +516,3 @@ def lever_delivery_check(*, connection, body: dict, now=None) -> str | None:
 
 
 LEVER_MAX_AGE = timedelta(minutes=5)
-
-
-@transaction.atomic
-def candidate_time_zone_set(*, organization, candidate, time_zone: str, actor=None) -> None:
-    """Record the candidate's own time zone (empty clears it): it comes first when quiet hours
-    and send times are worked out. Kept on the timeline."""
-    name = (actor.get_full_name() or actor.email) if actor is not None else ""
-    source = f"set by {name}" if time_zone and name else ("set explicitly" if time_zone else "")
-    Candidate.objects.filter(organization=organization, pk=candidate.pk).update(
-        time_zone=time_zone, time_zone_source=source
-    )
-    candidate.time_zone, candidate.time_zone_source = time_zone, source
-    TimelineEvent.objects.create(
-        organization=organization,
-        candidate=candidate,
-        kind=timeline.TIME_ZONE_SET if time_zone else timeline.TIME_ZONE_CLEARED,
-        summary=f"Time zone set to {time_zone}" if time_zone else "Time zone cleared",
-        detail=source,
-        occurred_at=timezone.now(),
-    )
-
-
-@transaction.atomic
-def candidate_find_or_create_public(
-    *, organization, first_name: str, last_name: str, email: str, phone: str
-) -> tuple[Candidate, bool]:
-    """The candidate who filled in a public scheduling link: ``(candidate, created)``.
-
-    A candidate of the organization (not deleted, not merged away) whose primary e-mail matches
-    case-insensitively is returned unchanged: anyone can type an address into a public form, so
-    what they typed never changes a candidate's record (the caller decides what to do with a
-    match). Otherwise a RecruitFlow candidate is created. The phone is optional; when given it
-    is stored in E.164, read in ``PHONENUMBER_DEFAULT_REGION`` unless it starts with a country
-    code. Raises ``ValidationError`` keyed by field ("first_name", "email", "phone") saying
-    what to fix; nothing is written then.
-    """
-    import uuid
-
-    import phonenumbers
-    from django.conf import settings
-    from django.core.exceptions import ValidationError
-    from django.core.validators import validate_email
-
-    first_name, last_name = (first_name or "").strip(), (last_name or "").strip()
-    email, phone = (email or "").strip(), (phone or "").strip()
-    errors: dict[str, list[str]] = {}
-    if not first_name:
-        errors["first_name"] = ["Enter your first name."]
-    try:
-        validate_email(email)
-    except ValidationError:
-        errors["email"] = [
-            f"“{email}” is not an e-mail address. Enter one like name@example.com."
-            if email
-            else "Enter your e-mail address."
-        ]
-    mobile = ""
-    if phone:
-        try:
-            number = phonenumbers.parse(phone, settings.PHONENUMBER_DEFAULT_REGION)
-        except phonenumbers.NumberParseException:
-            number = None
-        if number is None or not phonenumbers.is_valid_number(number):
-            errors["phone"] = [
-                f"“{phone}” is not a phone number we can read. Enter it with the country "
-                "code, like +44 7700 900123, or leave it empty."
-            ]
-        else:
-            mobile = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-    if errors:
-        raise ValidationError(errors)
-
-    candidate = (
-        Candidate.objects.select_for_update()
-        .filter(
-            organization=organization,
-            primary_email__iexact=email,
-            deleted_at__isnull=True,
-            merged_into__isnull=True,
-        )
-        .order_by("-synced_at", "-pk")
-        .first()
-    )
-    if candidate is not None:
-        return candidate, False
-    candidate = Candidate.objects.create(
-        organization=organization,
-        provider=Provider.RECRUITFLOW,
-        external_id=uuid.uuid4().hex,
-        first_name=first_name,
-        last_name=last_name,
-        primary_email=email,
-        emails=[{"value": email, "type": "personal"}],
-        mobile_phone=mobile,
-        phones=[{"value": mobile, "type": "mobile"}] if mobile else [],
-    )
-    return candidate, True
