@@ -53,3 +53,30 @@ def test_apps_import_only_lower_layers(app):
             if target in LAYER and target != app and LAYER[target] >= LAYER[app]:
                 wrong.append(f"{path.relative_to(ROOT)}:{line} imports {module}")
     assert not wrong, "Imports must point down (docs/ARCHITECTURE.md):\n" + "\n".join(wrong)
+
+
+def test_sandbox_imports_nothing_of_the_product():
+    """The fakes stand in for the vendors: they run without Django or any product module, so a
+    product change can never make a fake agree with the code it is testing."""
+    import sys
+
+    third_party = ("werkzeug", "cryptography")
+    wrong = []
+    for path in sorted((ROOT / "integrations" / "sandbox").rglob("*.py")):
+        package = path.relative_to(ROOT).with_suffix("").parts[:-1]
+        for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+            if isinstance(node, ast.Import):
+                modules = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                base = list(package[: len(package) - node.level + 1]) if node.level else []
+                modules = [".".join([*base, *([node.module] if node.module else [])])]
+            else:
+                continue
+            for module in modules:
+                top = module.split(".")[0]
+                if module == "integrations.sandbox" or module.startswith("integrations.sandbox."):
+                    continue
+                if top in sys.stdlib_module_names or top in third_party:
+                    continue
+                wrong.append(f"{path.relative_to(ROOT)}:{node.lineno} imports {module}")
+    assert not wrong, "The sandbox imports nothing of the product:\n" + "\n".join(wrong)
