@@ -6,7 +6,7 @@ class IntegrationsConfig(AppConfig):
     verbose_name = "Integrations"
 
     def ready(self) -> None:
-        from integrations.http import set_outbound_policy_source
+        from integrations.http_guard import set_outbound_policy_source
         from integrations.policy import policy_from_settings
 
         set_outbound_policy_source(policy_from_settings)

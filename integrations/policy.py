@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from django.conf import settings
 
-from integrations.http import OutboundPolicy
+from integrations.http_guard import OutboundPolicy
 
 
 def policy_from_settings() -> OutboundPolicy:

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 import python_http_client
 import python_http_client.exceptions as sg_errors
 
-from integrations.http import (
+from integrations.http_guard import (
     BlockedAddress,
     UnsafeURL,
     check_provider_url,

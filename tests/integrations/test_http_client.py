@@ -20,9 +20,9 @@ from integrations.http import (
     Unreachable,
     UnsafeURL,
     ValidationFailed,
-    assert_public_url,
     parse_retry_after,
 )
+from integrations.http_guard import assert_public_url
 
 NOW = 1_700_000_000.0
 
