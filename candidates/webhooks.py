@@ -79,7 +79,7 @@ def lever(request, token: str):
         body = None
     if not isinstance(body, dict):
         return HttpResponseForbidden("Invalid signature.")
-    refusal = services.lever_delivery_check(connection=connection, body=body)
+    refusal = lever_webhooks.delivery_refusal(body, connection.signature_token or "")
     if refusal is not None:
         return HttpResponseForbidden(refusal)
     try:

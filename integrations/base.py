@@ -216,6 +216,14 @@ class ATSProvider(abc.ABC):
     def get_candidate(self, external_id: str) -> ExtCandidate:
         """One candidate; NotFound if it does not exist."""
 
+    def get_application_and_candidate(
+        self, external_id: str
+    ) -> tuple[ExtCandidate, ExtApplication]:
+        """One application and its candidate (for webhooks whose vendor signs no data);
+        NotFound if either does not exist. Vendors that read both at once override this."""
+        application = self.get_application(external_id)
+        return self.get_candidate(application.candidate_external_id or ""), application
+
     # -- writes ----------------------------------------------------------------------------
 
     @abc.abstractmethod

@@ -17,13 +17,8 @@ from candidates.services.syncs import (  # noqa: F401
     sync_runs_fail_stale,
 )
 from candidates.services.webhook_events import (  # noqa: F401
-    GREENHOUSE_APPLICATION_ACTIONS,
-    LEVER_MAX_AGE,
-    LEVER_OPPORTUNITY_EVENTS,
-    NEW_APPLICATION_EVENTS,
     WEBHOOK_MAX_SWEEPS,
     WEBHOOK_RETRY_AFTER,
-    lever_delivery_check,
     webhook_event_process,
     webhook_event_record,
     webhook_events_sweep,

@@ -5,7 +5,6 @@ order included)."""
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
 from datetime import timedelta
 
@@ -19,12 +18,12 @@ from candidates.models import (
     Department,
     Job,
     Office,
-    Provider,
     StageTransition,
     TransitionSource,
     WebhookEvent,
 )
 from candidates.sync.writer import MirrorWriter, announce_transitions
+from integrations import intake
 from integrations.base import ExtApplication, ExtCandidate, NotFound
 from integrations.connections import (
     CallRecorder,
@@ -32,33 +31,19 @@ from integrations.connections import (
     provider_for,
     provider_identifier,
 )
-from integrations.greenhouse import webhooks as greenhouse_webhooks
+from integrations.events import (
+    ApplicationChanged,
+    ApplicationDeleted,
+    ApplicationToRead,
+    CandidateChanged,
+    CandidateDeleted,
+    CandidatesMerged,
+)
 from integrations.http import ProviderError
-from integrations.lever import webhooks as lever_webhooks
 from recruitflow.tasks import task_named
 from recruitflow.tenancy import scopes_disabled, tenant_scope
 
 logger = logging.getLogger(__name__)
-
-
-GREENHOUSE_APPLICATION_ACTIONS = frozenset(
-    {
-        "candidate_stage_change",
-        "new_candidate_application",
-        "new_prospect_application",
-        "application_updated",
-        "hire_candidate",
-        "unhire_candidate",
-        "reject_candidate",
-        "unreject_candidate",
-    }
-)
-NEW_APPLICATION_EVENTS = frozenset(
-    {"new_candidate_application", "new_prospect_application", "applicationCreated"}
-)
-LEVER_OPPORTUNITY_EVENTS = frozenset(
-    {"candidateStageChange", "candidateArchiveChange", "candidateHired", "applicationCreated"}
-)
 
 
 # --------------------------------------------------------------------------------------------
@@ -186,11 +171,7 @@ def webhook_event_process(*, event: WebhookEvent) -> WebhookEvent:
         else:
             recorder = CallRecorder(organization=organization, provider=locked.provider)
             try:
-                if locked.provider == Provider.GREENHOUSE:
-                    handled = _process_greenhouse(locked, connection, recorder)
-                else:
-                    handled = _process_lever(locked, connection, recorder)
-                if not handled:
+                if not _process(locked, connection, recorder):
                     state = WebhookEvent.State.IGNORED
             except ProviderError as exc:
                 state, error = WebhookEvent.State.FAILED, str(exc)
@@ -324,15 +305,13 @@ def _record_out_of_order(writer: MirrorWriter, *, application: ExtApplication, e
     return 1
 
 
-def _upsert_webhook_job(writer: MirrorWriter, parsed) -> None:
+def _upsert_webhook_job(writer: MirrorWriter, event: ApplicationChanged) -> None:
     """The application's job from the payload, with its offices and departments, mapped like
     the poll maps it, so office and department criteria match at once. Offices and
     departments already in the mirror are left as the reference refresh wrote them (the
     payload lacks e.g. a department's parent); the hiring team is not in the payload and is
     left alone."""
-    job = parsed.job
-    raw_jobs = ((parsed.raw.get("payload") or {}).get("application") or {}).get("jobs") or []
-    raw_job = next((j for j in raw_jobs if str(j.get("id")) == job.external_id), {})
+    job = event.job
 
     def mirror_row(model, external_id: str, **values):
         return model(
@@ -348,12 +327,12 @@ def _upsert_webhook_job(writer: MirrorWriter, parsed) -> None:
                 mirror_row(
                     Office, o.external_id, name=o.name[:255], location=(o.location or "")[:255]
                 )
-                for o in parsed.offices
+                for o in event.offices
             ],
             ignore_conflicts=True,
         )
         Department.objects.bulk_create(
-            [mirror_row(Department, d.external_id, name=d.name[:255]) for d in parsed.departments],
+            [mirror_row(Department, d.external_id, name=d.name[:255]) for d in event.departments],
             ignore_conflicts=True,
         )
         values = {"name": job.name[:255]} if job.name else {}
@@ -364,13 +343,13 @@ def _upsert_webhook_job(writer: MirrorWriter, parsed) -> None:
         row = Job.objects.get(provider=writer.provider, external_id=job.external_id)
         if values:
             Job.objects.filter(pk=row.pk).update(**values)
-        if "offices" in raw_job:
+        if event.job_offices_known:
             row.offices.set(
                 Office.objects.filter(
                     provider=writer.provider, external_id__in=job.office_external_ids
                 )
             )
-        if "departments" in raw_job:
+        if event.job_departments_known:
             row.departments.set(
                 Department.objects.filter(
                     provider=writer.provider, external_id__in=job.department_external_ids
@@ -379,10 +358,17 @@ def _upsert_webhook_job(writer: MirrorWriter, parsed) -> None:
     writer.load_maps()
 
 
-def _process_greenhouse(event: WebhookEvent, connection, recorder: CallRecorder) -> bool:
-    parsed = greenhouse_webhooks.parse_event(event.raw_body.encode(), event_id=event.event_id)
-    writer = MirrorWriter(organization=event.organization, provider=Provider.GREENHOUSE)
-    now = timezone.now()
+def _process(stored: WebhookEvent, connection, recorder: CallRecorder) -> bool:
+    """Apply the vendor-neutral events the vendor's integration reads in a stored delivery.
+    False when there was nothing to apply (the event is then marked ignored)."""
+    events = intake.parse_stored(
+        stored.provider,
+        raw_body=stored.raw_body,
+        url="",
+        received_at=stored.received_at,
+        event_id=stored.event_id,
+    )
+    writer = MirrorWriter(organization=stored.organization, provider=stored.provider)
     provider = None
 
     def get_provider():
@@ -397,94 +383,85 @@ def _process_greenhouse(event: WebhookEvent, connection, recorder: CallRecorder)
         except NotFound:
             return None
 
-    if parsed.action in GREENHOUSE_APPLICATION_ACTIONS and parsed.application is not None:
-        app = parsed.application
-        if parsed.job is not None:
-            _upsert_webhook_job(writer, parsed)
-        raw_app = (parsed.raw.get("payload") or {}).get("application") or {}
-        job_name = next(
-            (str(j.get("name") or "") for j in raw_app.get("jobs") or [] if isinstance(j, dict)),
-            "",
+    handled = False
+    for event in events:
+        applied = _apply_event(
+            writer, event, stored=stored, get_provider=get_provider, fetch=fetch_candidate
         )
+        handled = handled or applied
+    return handled
+
+
+def _apply_event(writer: MirrorWriter, event, *, stored, get_provider, fetch) -> bool:
+    if isinstance(event, ApplicationChanged) and event.application is not None:
+        app = event.application
+        if event.job is not None:
+            _upsert_webhook_job(writer, event)
         writer.ensure_job_and_stage(
             job_external_id=app.job_external_id,
-            job_name=job_name,
+            job_name=event.job_name,
             stage_external_id=app.stage_external_id,
             stage_name=app.stage_name or "",
         )
         _apply_one(
             writer,
-            candidate=parsed.candidate,
+            candidate=event.candidate,
             application=app,
-            event=event,
-            new_hint=parsed.action in NEW_APPLICATION_EVENTS,
-            fetch_candidate=fetch_candidate,
+            event=stored,
+            new_hint=event.new_application,
+            fetch_candidate=fetch,
         )
         return True
-    if parsed.action == "merge_candidate" and parsed.candidate and parsed.merged_into:
+    if isinstance(event, ApplicationToRead):
+        provider = get_provider()
+        try:
+            candidate, application = provider.get_application_and_candidate(event.application_id)
+        except NotFound:
+            return False
+        if event.reported_stage_id and event.occurred_at is not None:
+            application = _reported_move(writer, provider, application, event)
+        writer.ensure_job_and_stage(
+            job_external_id=application.job_external_id,
+            stage_external_id=application.stage_external_id,
+            stage_name=application.stage_name or "",
+        )
+        _apply_one(
+            writer,
+            candidate=candidate,
+            application=application,
+            event=stored,
+            new_hint=event.new_application,
+        )
+        return True
+    if isinstance(event, CandidatesMerged) and event.loser is not None and event.winner_id:
         with transaction.atomic():
-            winner = writer.candidate_ids([parsed.merged_into]).get(parsed.merged_into)
+            winner = writer.candidate_ids([event.winner_id]).get(event.winner_id)
             if winner is None:
-                fetched = fetch_candidate(parsed.merged_into)
+                fetched = fetch(event.winner_id)
                 if fetched is not None:
-                    winner = writer.upsert_candidates([fetched])[parsed.merged_into]
+                    winner = writer.upsert_candidates([fetched])[event.winner_id]
                 else:
-                    winner = writer.candidate_stub(parsed.merged_into)
-            writer.merge_candidate(loser_external_id=parsed.candidate.external_id, winner_id=winner)
+                    winner = writer.candidate_stub(event.winner_id)
+            writer.merge_candidate(loser_external_id=event.loser.external_id, winner_id=winner)
         return True
-    if parsed.action == "delete_candidate" and parsed.deleted_candidate_id:
-        writer.delete_candidate(parsed.deleted_candidate_id, at=now)
+    if isinstance(event, CandidateDeleted) and event.candidate_id:
+        writer.delete_candidate(event.candidate_id, at=timezone.now())
         return True
-    if parsed.action == "delete_application" and parsed.deleted_application_id:
-        writer.delete_application(parsed.deleted_application_id, at=now)
+    if isinstance(event, ApplicationDeleted) and event.application_id:
+        writer.delete_application(event.application_id, at=timezone.now())
         return True
-    if parsed.action == "update_candidate" and parsed.candidate is not None:
-        writer.upsert_candidates([parsed.candidate])
+    if isinstance(event, CandidateChanged) and event.candidate is not None:
+        writer.upsert_candidates([event.candidate])
         return True
     return False
 
 
-def _process_lever(event: WebhookEvent, connection, recorder: CallRecorder) -> bool:
-    parsed = lever_webhooks.parse_event(json.loads(event.raw_body))
-    writer = MirrorWriter(organization=event.organization, provider=Provider.LEVER)
-    if parsed.event == "candidateDeleted" and parsed.opportunity_id:
-        writer.delete_candidate(parsed.opportunity_id, at=timezone.now())
-        writer.delete_application(parsed.opportunity_id, at=timezone.now())
-        return True
-    if parsed.event not in LEVER_OPPORTUNITY_EVENTS or not parsed.opportunity_id:
-        return False  # e.g. Lever's "test" delivery (candidateHired with empty data)
-    # Lever signs only token + triggeredAt, so the body's data is not trusted: read the
-    # opportunity itself.
-    provider = provider_for(connection, recorder=recorder)
-    try:
-        candidate, application = provider.get_opportunity(parsed.opportunity_id)
-    except NotFound:
-        return False
-    if parsed.event == "candidateStageChange":
-        application = _lever_move_from_payload(writer, provider, application, parsed)
-    writer.ensure_job_and_stage(
-        job_external_id=application.job_external_id,
-        stage_external_id=application.stage_external_id,
-        stage_name=application.stage_name or "",
-    )
-    _apply_one(
-        writer,
-        candidate=candidate,
-        application=application,
-        event=event,
-        new_hint=parsed.event in NEW_APPLICATION_EVENTS,
-    )
-    return True
-
-
-def _lever_move_from_payload(writer: MirrorWriter, provider, application, parsed):
-    """The move the delivery reports (``toStageId`` at ``triggeredAt``, which Lever signs),
-    not the opportunity's stage now: two moves delivered late or out of order each record
-    their own transition at their own time, as Greenhouse's do. The opportunity read gives
-    everything else (the candidate, the job, the status)."""
-    if not parsed.to_stage_id or parsed.triggered_at is None:
-        return application
-    stage_id = parsed.to_stage_id
+def _reported_move(writer: MirrorWriter, provider, application, event: ApplicationToRead):
+    """The move the delivery reports (its stage at its signed time), not the application's
+    stage now: two moves delivered late or out of order each record their own transition at
+    their own time. The application read from the ATS gives everything else (the candidate,
+    the job, the status)."""
+    stage_id = event.reported_stage_id
     if stage_id == application.stage_external_id:
         name = application.stage_name
     elif stage_id in writer.stages:
@@ -492,27 +469,10 @@ def _lever_move_from_payload(writer: MirrorWriter, provider, application, parsed
     else:
         name = next((s.name for s in provider.iter_stages() if s.external_id == stage_id), None)
         if name is None:
-            return application  # not one of the account's stages: keep what Lever says now
+            return application  # not one of the account's stages: keep what the ATS says now
     return dataclasses.replace(
         application,
         stage_external_id=stage_id,
         stage_name=name,
-        last_activity_at=parsed.triggered_at,
+        last_activity_at=event.occurred_at,
     )
-
-
-def lever_delivery_check(*, connection, body: dict, now=None) -> str | None:
-    """Why a Lever delivery must be refused (forged or stale), or None when it is genuine."""
-    token, triggered, signature = body.get("token"), body.get("triggeredAt"), body.get("signature")
-    if not lever_webhooks.verify_signature(
-        token, triggered, signature, connection.signature_token or ""
-    ):
-        return "The signature does not match."
-    if not isinstance(triggered, (int, float)) or lever_webhooks.is_stale(
-        int(triggered), now=now, max_age=LEVER_MAX_AGE
-    ):
-        return "The delivery is too old (or from the future)."
-    return None
-
-
-LEVER_MAX_AGE = timedelta(minutes=5)

@@ -21,6 +21,14 @@ from integrations.base import (
     ExtOffice,
     parse_iso_datetime,
 )
+from integrations.events import (
+    ApplicationChanged,
+    ApplicationDeleted,
+    AtsEvent,
+    CandidateChanged,
+    CandidateDeleted,
+    CandidatesMerged,
+)
 from integrations.greenhouse.provider import (
     application_from_payload,
     candidate_from_payload,
@@ -289,3 +297,66 @@ def parse_event(raw_body: bytes | str | Mapping[str, Any], *, event_id: str | No
         supported=action in SUPPORTED_ACTIONS,
         raw=envelope,
     )
+
+
+# The actions that describe an application as it is now (and the ones that create one).
+APPLICATION_ACTIONS = frozenset(
+    {
+        "candidate_stage_change",
+        "new_candidate_application",
+        "new_prospect_application",
+        "application_updated",
+        "hire_candidate",
+        "unhire_candidate",
+        "reject_candidate",
+        "unreject_candidate",
+    }
+)
+NEW_APPLICATION_ACTIONS = frozenset({"new_candidate_application", "new_prospect_application"})
+
+
+def parse_stored(
+    raw_body: str, *, event_id: str, url: str = "", received_at=None
+) -> list[AtsEvent]:
+    """A stored delivery as vendor-neutral events (:mod:`integrations.events`); empty for a
+    ping or an action we do not apply. Greenhouse signs the whole body, so its data is used
+    as it is. Raises :class:`InvalidPayload` naming every field of the wrong shape."""
+    parsed = parse_event(raw_body, event_id=event_id)
+    action = parsed.action
+    if action in APPLICATION_ACTIONS and parsed.application is not None:
+        raw_jobs = ((parsed.raw.get("payload") or {}).get("application") or {}).get("jobs") or []
+        raw_job = (
+            next((j for j in raw_jobs if str(j.get("id")) == parsed.job.external_id), {})
+            if parsed.job is not None
+            else {}
+        )
+        return [
+            ApplicationChanged(
+                event_id=event_id,
+                occurred_at=parsed.application.last_activity_at,
+                application=parsed.application,
+                candidate=parsed.candidate,
+                new_application=action in NEW_APPLICATION_ACTIONS,
+                job=parsed.job,
+                job_name=next(
+                    (str(j.get("name") or "") for j in raw_jobs if isinstance(j, dict)), ""
+                ),
+                offices=parsed.offices,
+                departments=parsed.departments,
+                job_offices_known="offices" in raw_job,
+                job_departments_known="departments" in raw_job,
+            )
+        ]
+    if action == "merge_candidate" and parsed.candidate and parsed.merged_into:
+        return [
+            CandidatesMerged(
+                event_id=event_id, loser=parsed.candidate, winner_id=parsed.merged_into
+            )
+        ]
+    if action == "delete_candidate" and parsed.deleted_candidate_id:
+        return [CandidateDeleted(event_id=event_id, candidate_id=parsed.deleted_candidate_id)]
+    if action == "delete_application" and parsed.deleted_application_id:
+        return [ApplicationDeleted(event_id=event_id, application_id=parsed.deleted_application_id)]
+    if action == "update_candidate" and parsed.candidate is not None:
+        return [CandidateChanged(event_id=event_id, candidate=parsed.candidate)]
+    return []

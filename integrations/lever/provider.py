@@ -323,6 +323,8 @@ class LeverProvider(ATSProvider):
             opportunity, reasons
         )
 
+    get_application_and_candidate = get_opportunity
+
     def _opportunity(self, external_id: str) -> Mapping[str, Any]:
         return self.client.get(f"/opportunities/{external_id}", OPPORTUNITY_EXPAND)
 

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from integrations.base import from_epoch_ms
+from integrations.events import ApplicationDeleted, ApplicationToRead, AtsEvent, CandidateDeleted
 
 DEFAULT_MAX_AGE = timedelta(minutes=30)
 EVENTS = frozenset(
@@ -68,6 +70,28 @@ def is_stale(
     return triggered < now - max_age or triggered > now + skew
 
 
+# How old a delivery may be: Lever's token is the replay key, kept as long as this.
+DELIVERY_MAX_AGE = timedelta(minutes=5)
+
+
+def delivery_refusal(
+    body: Mapping[str, Any],
+    signature_token: str,
+    *,
+    now: datetime | None = None,
+    max_age: timedelta = DELIVERY_MAX_AGE,
+) -> str | None:
+    """Why a decoded delivery must be refused (forged or stale), or None when it is genuine."""
+    token, triggered, signature = body.get("token"), body.get("triggeredAt"), body.get("signature")
+    if not verify_signature(token, triggered, signature, signature_token or ""):
+        return "The signature does not match."
+    if not isinstance(triggered, (int, float)) or is_stale(
+        int(triggered), now=now, max_age=max_age
+    ):
+        return "The delivery is too old (or from the future)."
+    return None
+
+
 @dataclass(frozen=True)
 class LeverEvent:
     event: str
@@ -107,3 +131,39 @@ def parse_event(body: Mapping[str, Any]) -> LeverEvent:
         supported=body["event"] in EVENTS,
         data=data,
     )
+
+
+# The events about an opportunity that we apply (Lever's "test" delivery is a candidateHired
+# with empty data, and names no opportunity).
+OPPORTUNITY_EVENTS = frozenset(
+    {"candidateStageChange", "candidateArchiveChange", "candidateHired", "applicationCreated"}
+)
+
+
+def parse_stored(
+    raw_body: str, *, event_id: str, url: str = "", received_at=None
+) -> list[AtsEvent]:
+    """A stored delivery as vendor-neutral events (:mod:`integrations.events`); empty for one
+    we do not apply. Lever signs only ``token`` and ``triggeredAt``, so the body's data is not
+    trusted: the opportunity is read from Lever (:class:`ApplicationToRead`), and only the stage
+    a move reports is taken, at the signed time."""
+    parsed = parse_event(json.loads(raw_body))
+    opportunity, at = parsed.opportunity_id, parsed.triggered_at
+    if parsed.event == "candidateDeleted" and opportunity:
+        return [
+            CandidateDeleted(event_id=event_id, occurred_at=at, candidate_id=opportunity),
+            ApplicationDeleted(event_id=event_id, occurred_at=at, application_id=opportunity),
+        ]
+    if parsed.event not in OPPORTUNITY_EVENTS or not opportunity:
+        return []
+    return [
+        ApplicationToRead(
+            event_id=event_id,
+            occurred_at=at,
+            application_id=opportunity,
+            reported_stage_id=parsed.to_stage_id
+            if parsed.event == "candidateStageChange"
+            else None,
+            new_application=parsed.event == "applicationCreated",
+        )
+    ]

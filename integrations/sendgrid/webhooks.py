@@ -203,6 +203,8 @@ def sign_for_tests(private_key: Any, raw_body: bytes, timestamp: str) -> str:
     return base64.b64encode(signature).decode("ascii")
 
 
-def parse_stored(raw_body: str, *, url: str, received_at: datetime) -> list[DeliveryUpdate]:
+def parse_stored(
+    raw_body: str, *, url: str, received_at: datetime, event_id: str = ""
+) -> list[DeliveryUpdate]:
     """A stored batch as vendor-neutral records (see :func:`parse_events`)."""
     return parse_events(raw_body)

@@ -283,6 +283,8 @@ def parse_delivery(raw_body: bytes | str) -> list[WebhookEvent]:
     return events
 
 
-def parse_stored(raw_body: str, *, url: str, received_at: datetime) -> list[WebhookEvent]:
+def parse_stored(
+    raw_body: str, *, url: str, received_at: datetime, event_id: str = ""
+) -> list[WebhookEvent]:
     """A stored delivery as vendor-neutral records (see :func:`parse_delivery`)."""
     return parse_delivery(raw_body)

@@ -226,7 +226,9 @@ def parse_webhook(
     return events
 
 
-def parse_stored(raw_body: str, *, url: str, received_at: datetime) -> list[WebhookEvent]:
+def parse_stored(
+    raw_body: str, *, url: str, received_at: datetime, event_id: str = ""
+) -> list[WebhookEvent]:
     """A stored callback (the form-encoded body as received) as vendor-neutral records."""
     # The last of repeated parameters, as Django's QueryDict gives them to the endpoint.
     params = dict(parse_qsl(raw_body, keep_blank_values=True))
