@@ -10,9 +10,23 @@ import importlib
 from collections.abc import Callable
 from typing import TypeVar
 
-# Identifiers we know how to load. Adding a provider = adding its package and its id here.
+# Identifiers we know how to load even before the app registry is ready; any other installed
+# ``integrations.<id>`` app is loadable too, so adding a provider needs no line here.
 KNOWN_PROVIDERS: tuple[str, ...] = ("greenhouse", "lever", "sendgrid", "twilio", "textus")
 KNOWN_PROVIDERS += ("cronofy",)  # calendars
+
+
+def _installed() -> set[str]:
+    from django.apps import apps
+
+    if not apps.ready:
+        return set()
+    prefix = "integrations."
+    return {
+        config.name[len(prefix) :]
+        for config in apps.get_app_configs()
+        if config.name.startswith(prefix) and config.name.count(".") == 1
+    }
 
 _registry: dict[str, type] = {}
 
@@ -39,7 +53,7 @@ def register(identifier: str) -> Callable[[T], T]:
 def get_provider_class(identifier: str) -> type:
     """The adapter class for ``identifier``, importing its module on first use."""
     if identifier not in _registry:
-        if identifier not in KNOWN_PROVIDERS:
+        if identifier not in KNOWN_PROVIDERS and identifier not in _installed():
             raise UnknownProvider(f"No provider called {identifier!r}.")
         importlib.import_module(f"integrations.{identifier}.provider")
     try:
@@ -52,4 +66,4 @@ def get_provider_class(identifier: str) -> type:
 
 def available() -> list[str]:
     """Identifiers of every provider that can be loaded."""
-    return sorted(set(KNOWN_PROVIDERS) | set(_registry))
+    return sorted(set(KNOWN_PROVIDERS) | _installed() | set(_registry))
