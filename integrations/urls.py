@@ -7,15 +7,23 @@ from __future__ import annotations
 
 from django.urls import path
 
-from .screens import SettingsPage
+from .screens import SettingsPage, screens_for
 from .views import disconnect_capability, provider_action
 
 
 def provider_patterns(page: SettingsPage) -> list:
     """The generic patterns, named ``provider`` and ``provider_action`` in the including
-    namespace: ``{% url 'integrations:provider_action' 'lever' 'test' %}``."""
+    namespace (``{% url 'integrations:provider_action' 'lever' 'test' %}``), after the older
+    addresses the page's vendors keep (``ProviderScreen.legacy_routes``)."""
     kwargs = {"page": page}
+    legacy = [
+        action_alias(route, page, screen.identifier, action, name)
+        for capability in page.capabilities
+        for screen in screens_for(capability)
+        for route, action, name in screen.legacy_routes
+    ]
     return [
+        *legacy,
         path("<slug:vendor>/", provider_action, kwargs, name="provider"),
         path("<slug:vendor>/<slug:action>/", provider_action, kwargs, name="provider_action"),
     ]

@@ -3,7 +3,7 @@ vendor's actions."""
 
 from django.urls import path
 
-from integrations.urls import action_alias, capability_disconnect, provider_patterns
+from integrations.urls import capability_disconnect, provider_patterns
 
 from . import settings_views as views
 
@@ -16,12 +16,6 @@ urlpatterns = [
     # Disconnect whichever vendor carries the organization's texts (or e-mails).
     capability_disconnect("sms/disconnect/", PAGE, "sms", "sms_disconnect"),
     capability_disconnect("email/disconnect/", PAGE, "email", "email_disconnect"),
-    # Older names of vendor actions: the same handlers as the generic patterns below.
-    action_alias("twilio/", PAGE, "twilio", "save", "twilio"),
-    action_alias("twilio/test/", PAGE, "twilio", "test", "twilio_test"),
-    action_alias("textus/", PAGE, "textus", "save", "textus"),
-    action_alias("textus/test/", PAGE, "textus", "test", "textus_test"),
-    action_alias("sendgrid/", PAGE, "sendgrid", "save", "sendgrid"),
-    action_alias("sendgrid/test/", PAGE, "sendgrid", "test", "sendgrid_test"),
+    # Each vendor's actions (and the older addresses it keeps): integrations.urls.
     *provider_patterns(PAGE),
 ]

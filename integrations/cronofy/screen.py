@@ -64,6 +64,13 @@ class CronofyScreen(ProviderScreen):
     )
     docs_url = "https://docs.cronofy.com/developers/"
     get_actions = ("enterprise-callback",)
+    legacy_routes = (
+        ("cronofy/", "save", "save"),
+        ("cronofy/delete/", "disconnect", "delete"),
+        ("enterprise-connect/", "enterprise-start", "enterprise_start"),
+        ("enterprise-connect/callback/", "enterprise-callback", "enterprise_callback"),
+        ("enterprise-connect/forget/", "enterprise-forget", "enterprise_forget"),
+    )
 
     def own(self, organization):
         return cronofy.own_cronofy_settings(organization)

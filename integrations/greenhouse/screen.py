@@ -37,6 +37,11 @@ class GreenhouseScreen(ATSScreen):
     docs_url = "https://developers.greenhouse.io/harvest.html"
     model = GreenhouseConnection
     form_class = GreenhouseConnectForm
+    legacy_routes = (
+        ("greenhouse/", "save", "greenhouse"),
+        ("greenhouse/test/", "test", "greenhouse_test"),
+        ("greenhouse/disconnect/", "disconnect", "greenhouse_disconnect"),
+    )
     fix_permissions = (
         "In Greenhouse, go to Configure → Dev Center → API Credential Management, open "
         "this credential's “Manage permissions”, tick every permission marked ✗ below, click "

@@ -58,6 +58,13 @@ class LeverScreen(ATSScreen):
     model = LeverConnection
     form_class = LeverConnectForm
     get_actions = ("oauth-callback",)
+    legacy_routes = (
+        ("lever/", "save", "lever"),
+        ("lever/test/", "test", "lever_test"),
+        ("lever/disconnect/", "disconnect", "lever_disconnect"),
+        ("lever/oauth/start/", "oauth-start", "lever_oauth_start"),
+        ("lever/oauth/callback/", "oauth-callback", "lever_oauth_callback"),
+    )
     fix_permissions = (
         "In Lever, go to Settings → Integrations and API → API Credentials, edit this key's "
         "permissions and allow every item marked ✗ below (or connect with OAuth again and approve "

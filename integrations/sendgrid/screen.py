@@ -45,6 +45,10 @@ class SendGridScreen(MessagingScreen):
     docs_url = "https://www.twilio.com/docs/sendgrid"
     model = SendGridSettings
     form_class = SendGridSettingsForm
+    legacy_routes = (
+        ("sendgrid/", "save", "sendgrid"),
+        ("sendgrid/test/", "test", "sendgrid_test"),
+    )
     disconnected_what = "API key"
     webhooks = (
         (

@@ -35,6 +35,10 @@ class TextUsScreen(MessagingScreen):
     docs_url = "https://developers.textus.com/"
     model = TextUsSettings
     form_class = TextUsSettingsForm
+    legacy_routes = (
+        ("textus/", "save", "textus"),
+        ("textus/test/", "test", "textus_test"),
+    )
     webhooks = (
         (
             "textus",

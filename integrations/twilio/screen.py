@@ -41,6 +41,10 @@ class TwilioScreen(MessagingScreen):
     docs_url = "https://www.twilio.com/docs/messaging"
     model = TwilioSettings
     form_class = TwilioSettingsForm
+    legacy_routes = (
+        ("twilio/", "save", "twilio"),
+        ("twilio/test/", "test", "twilio_test"),
+    )
     webhooks = (
         (
             "twilio-inbound",
