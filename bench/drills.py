@@ -291,7 +291,8 @@ class Drill:
         from candidates.models import Application, Candidate, Job, Stage
         from integrations.twilio.models import TwilioSettings
         from journeys import services as journey_services
-        from journeys.models import JourneyStep, MessageTemplate
+        from journeys.models import JourneyStep
+        from library.models import MessageTemplate
         from messaging.models import MessagingPreferences
         from messaging.selectors import (
             SANDBOX_ACCOUNT_SID,

@@ -60,7 +60,8 @@ from integrations.sandbox.greenhouse import greenhouse_json, greenhouse_signatur
 from integrations.sandbox.server import SandboxServer  # noqa: E402
 from integrations.twilio.models import TwilioSettings  # noqa: E402
 from journeys import engine, services, tasks  # noqa: E402
-from journeys.models import JourneyStep, MessageTemplate, StepRun  # noqa: E402
+from journeys.models import JourneyStep, StepRun  # noqa: E402
+from library.models import MessageTemplate  # noqa: E402
 from messaging import services as messaging  # noqa: E402
 from messaging import tasks as messaging_tasks  # noqa: E402
 from messaging.models import Message, MessageStatus, MessagingPreferences  # noqa: E402

@@ -17,6 +17,8 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from library.models import MessageTemplate, TemplateChannel
+
 from . import engine, services
 from .models import (
     ConditionCheck,
@@ -24,9 +26,7 @@ from .models import (
     Journey,
     JourneyStep,
     JourneyVersion,
-    MessageTemplate,
     StepKind,
-    TemplateChannel,
     TriggerKind,
 )
 

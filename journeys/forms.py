@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 
 from candidates.models import Application, ApplicationStatus, Candidate, Department, Job, Office
 from candidates.selectors import candidate_filter_options
+from library.models import MessageTemplate, TemplateChannel
 
 from .editing import WEEKDAY_NAMES, builder_step_kinds, clean_step_config, plugin_kind
 from .models import (
@@ -19,9 +20,7 @@ from .models import (
     Journey,
     JourneyStep,
     JourneyVersion,
-    MessageTemplate,
     StepKind,
-    TemplateChannel,
     TriggerKind,
 )
 from .simulation import MAX_DAYS as MAX_SIMULATION_DAYS

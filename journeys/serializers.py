@@ -8,6 +8,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import exceptions, serializers
 
 from candidates.models import ApplicationStatus, Department, Job, Office
+from library.models import MessageTemplate
 from recruitflow.api import StrictCharField
 
 from .editing import MAX_STALE_DAYS, MAX_STEPS, MAX_WAIT_DAYS, builder_step_kinds
@@ -17,7 +18,6 @@ from .models import (
     ExitRule,
     Journey,
     JourneyRun,
-    MessageTemplate,
     RunStatus,
     StepKind,
     StepRunStatus,

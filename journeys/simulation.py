@@ -619,7 +619,7 @@ def dry_run(*, version: JourneyVersion, candidate) -> list[DryRunStep]:
     """Every step of ``version`` for ``candidate``: each message rendered with their data
     (subject, text, HTML, or the error that stops it), and what would stop it reaching them."""
     from integrations.messaging import E164
-    from journeys import templating
+    from library import templating
     from messaging.selectors import is_locked
 
     organization = version.journey.organization

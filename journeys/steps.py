@@ -21,7 +21,7 @@ from journeys.services import stage_key
 
 
 def _send(ctx: StepContext, channel: str) -> StepOutcome:
-    from journeys import templating
+    from library import templating
     from messaging.models import MessageStatus
     from messaging.services import CannotSend, message_send
 

@@ -19,10 +19,12 @@ from django_htmx.http import reswap, retarget
 from candidates.models import Candidate
 from candidates.selectors import CandidateFilters, candidate_search
 from candidates.views import organization_time, render_in_org_time
+from library import templating
+from library.models import MessageTemplate, TemplateChannel
 from recruitflow.decorators import editor_required, organization_required
 from recruitflow.tenancy import visible_candidates_q
 
-from . import editing, selectors, services, simulation, templating
+from . import editing, selectors, services, simulation
 from .forms import (
     AddStepForm,
     CriteriaNames,
@@ -39,12 +41,10 @@ from .models import (
     Journey,
     JourneyRun,
     JourneyStep,
-    MessageTemplate,
     RunStatus,
     StepKind,
     StepRun,
     StepRunStatus,
-    TemplateChannel,
 )
 
 RUNS_PAGE_SIZE = 50

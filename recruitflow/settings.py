@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "recruitflow",
     "accounts",
     "candidates",
+    "library",
     "journeys",
     "messaging",
     "scheduling",

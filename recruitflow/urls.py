@@ -8,8 +8,8 @@ from accounts import api as accounts_api
 from accounts import views as account_views
 from accounts.urls import settings_patterns
 from journeys import api as journeys_api
-from journeys import api_templates
-from journeys.library_views import library_index
+from library import api as library_api
+from library.views import library_index
 from messaging import api as messaging_api
 from scheduling import api_urls as scheduling_api_urls
 
@@ -24,12 +24,12 @@ api_patterns = (
         path("members/<int:pk>/", accounts_api.MemberDetailView.as_view(), name="member-detail"),
         path(
             "message-templates/",
-            api_templates.MessageTemplateListView.as_view(),
+            library_api.MessageTemplateListView.as_view(),
             name="message-template-list",
         ),
         path(
             "message-templates/<int:pk>/",
-            api_templates.MessageTemplateDetailView.as_view(),
+            library_api.MessageTemplateDetailView.as_view(),
             name="message-template-detail",
         ),
         path("journeys/", journeys_api.JourneyListView.as_view(), name="journey-list"),
@@ -95,7 +95,7 @@ urlpatterns = [
     path("candidates/", include("candidates.urls")),
     path("journeys/", include("journeys.urls")),
     path("library/", library_index, name="library"),
-    path("library/", include("journeys.library_urls")),
+    path("library/", include("library.urls")),
     path("library/scheduling/", include("scheduling.library_urls")),
     path("inbox/", include("messaging.urls")),
     path("interviews/", include("interviews.urls")),

@@ -11,8 +11,9 @@ from collections.abc import Callable
 
 from journeys import editing
 from journeys.demo import DEMO_JOURNEY_NAME
-from journeys.models import Journey, JourneyStep, MessageTemplate, StepKind
-from journeys.templating import message_template_save
+from journeys.models import Journey, JourneyStep, StepKind
+from library.models import MessageTemplate
+from library.services import message_template_save
 from recruitflow.tenancy import tenant_scope
 
 from . import template_services

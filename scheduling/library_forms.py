@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from django import forms
 
-from journeys.models import MessageTemplate
+from library.models import MessageTemplate
 
 from .models import MESSAGE_KINDS
 from .template_services import (

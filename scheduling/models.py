@@ -47,9 +47,9 @@ MESSAGE_LABELS = dict(MESSAGE_KINDS)
 
 def _message_field(label: str, channel: str, name: str):
     # A named reverse relation, so the Library can say a scheduling template uses the message
-    # (journeys.templating.template_uses reads every relation to MessageTemplate).
+    # (library.services.template_uses reads every relation to MessageTemplate).
     return models.ForeignKey(
-        "journeys.MessageTemplate",
+        "library.MessageTemplate",
         null=True,
         blank=True,
         on_delete=models.PROTECT,

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from django.utils import timezone
 
 from candidates.models import TimelineEvent
-from journeys import templating
+from library import templating
 from messaging import timeline_kinds
 from messaging.services import CannotSend, message_send
 from scheduling.words import (

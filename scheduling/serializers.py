@@ -14,7 +14,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import exceptions, serializers
 
 from accounts.models import TIME_ZONE_CHOICES, Membership
-from journeys.models import MessageTemplate
+from library.models import MessageTemplate
 from recruitflow.api import StrictCharField
 
 from .models import (

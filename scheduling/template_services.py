@@ -23,8 +23,9 @@ from django.db.models import ProtectedError, RestrictedError
 from django.urls import reverse
 
 from accounts.models import Membership, validate_time_zone
-from journeys import templating
-from journeys.models import JourneyStep, MessageTemplate, StepKind
+from journeys.models import JourneyStep, StepKind
+from library import templating
+from library.models import MessageTemplate
 
 from .models import (
     MESSAGE_KINDS,

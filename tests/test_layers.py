@@ -12,11 +12,12 @@ LAYER = {
     "accounts": 0,
     "integrations": 1,
     "candidates": 2,
-    "messaging": 3,
-    "journeys": 4,
-    "scheduling": 5,
-    "interviews": 5,
-    "recruitflow": 6,
+    "library": 3,
+    "messaging": 4,
+    "journeys": 5,
+    "scheduling": 6,
+    "interviews": 6,
+    "recruitflow": 7,
 }
 # What of `recruitflow` is wiring (above every app) rather than a shared helper.
 WIRING = ("recruitflow.urls", "recruitflow.management", "recruitflow.views", "recruitflow.celery")

@@ -16,7 +16,7 @@ from playwright.sync_api import expect
 from candidates.models import Candidate
 from integrations.messaging import sms_segments
 from integrations.sandbox.server import SandboxServer
-from journeys.models import MessageTemplate
+from library.models import MessageTemplate
 from messaging import inbox, selectors, services
 from messaging.models import Channel, Direction, Message, MessageStatus
 from recruitflow.tenancy import tenant_scope

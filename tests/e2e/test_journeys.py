@@ -18,7 +18,7 @@ from integrations.greenhouse.models import GreenhouseConnection
 from integrations.models import ConnectionStatus
 from integrations.sandbox.server import SandboxServer
 from integrations.sendgrid.models import SendGridSettings
-from journeys import templating
+from library import services as library_services
 from messaging.models import MessagingPreferences
 from recruitflow.tenancy import tenant_scope
 from tests.factories import make_org_with_owner
@@ -148,14 +148,14 @@ def _connect_and_sync(organization, sandbox, base: str) -> None:
         run = candidate_services.sync_request(organization=organization, full=True)
         run.refresh_from_db()
         assert run.status == "succeeded", run.error
-        templating.message_template_save(
+        library_services.message_template_save(
             organization=organization,
             name="Onsite invitation (text)",
             channel="sms",
             text_body="Hi {{ candidate.first_name }}, you're invited to an onsite interview for "
             "{{ job.name }}. Details by e-mail. {{ opt_out_text }}",
         )
-        templating.message_template_save(
+        library_services.message_template_save(
             organization=organization,
             name="Onsite details (e-mail)",
             channel="email",

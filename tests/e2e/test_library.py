@@ -9,10 +9,10 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from journeys.models import MessageTemplate
+from library.models import MessageTemplate
 from recruitflow.tenancy import tenant_scope
 from tests.factories import make_org_with_owner
-from tests.journeys.test_templating import make_onsite_candidate
+from tests.library.test_templating import make_onsite_candidate
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 

@@ -25,7 +25,7 @@ from integrations.greenhouse.models import GreenhouseConnection
 from integrations.models import ConnectionStatus
 from integrations.sandbox.server import SandboxServer
 from integrations.sendgrid.models import SendGridSettings
-from journeys import templating
+from library import services as library_services
 from messaging.models import MessagingPreferences
 from recruitflow.tenancy import tenant_scope
 from tests.e2e.test_journeys import (  # noqa: F401  (celery_runs_in_process is an autouse fixture)
@@ -121,7 +121,7 @@ def _setup(organization, sandbox, base: str) -> None:
                 },
             ),
         ):
-            templating.message_template_save(
+            library_services.message_template_save(
                 organization=organization, name=name, channel=channel, **fields
             )
     hook = requests.post(

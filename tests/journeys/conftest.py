@@ -20,7 +20,8 @@ from candidates.models import (
     StageTransition,
 )
 from journeys import services
-from journeys.models import JourneyStep, MessageTemplate
+from journeys.models import JourneyStep
+from library.models import MessageTemplate
 from recruitflow.tenancy import tenant_scope
 
 NEW_YORK_MOBILE = "+12125550123"

@@ -29,12 +29,12 @@ from journeys.models import (
     JourneyRun,
     JourneyStep,
     JourneyVersion,
-    MessageTemplate,
     RunStatus,
     StepKind,
     StepRun,
     StepRunStatus,
 )
+from library.models import MessageTemplate
 from messaging.models import Message
 from recruitflow.tenancy import tenant_scope
 from tests.factories import add_member
@@ -888,7 +888,8 @@ def test_dry_run_finds_a_candidate_and_renders_every_message_with_their_data(
 
 
 def test_demo_gets_the_seeds_example_journey_paused_once_the_job_is_synced(alice, client_for):
-    from journeys.demo import DEMO_JOURNEY_NAME, demo_message_templates, demo_onsite_journey
+    from journeys.demo import DEMO_JOURNEY_NAME, demo_onsite_journey
+    from library.demo import demo_message_templates
 
     organization = alice.organization
     demo_message_templates(organization=organization)

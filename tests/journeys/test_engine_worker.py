@@ -170,7 +170,7 @@ def make_journey(org, job, stage_name, steps):
 
 
 def services_template(org, name, channel, **fields):
-    from journeys.models import MessageTemplate
+    from library.models import MessageTemplate
 
     return MessageTemplate.objects.create(organization=org, name=name, channel=channel, **fields)
 

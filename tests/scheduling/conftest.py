@@ -28,7 +28,7 @@ from datetime import UTC, datetime
 import pytest
 
 from candidates.models import Application, Candidate, Job, Stage
-from journeys.models import MessageTemplate
+from library.models import MessageTemplate
 from recruitflow.tenancy import tenant_scope
 from scheduling.models import MemberCalendar, SchedulingTemplate, SchedulingTemplateMember
 from tests.factories import add_member

@@ -179,7 +179,7 @@ def test_unknown_ids_in_the_body_are_404_and_a_taken_name_is_409(
     assert "No team member with user id" in response.json()["detail"]
 
     with tenant_scope(mallory.organization):
-        from journeys.models import MessageTemplate
+        from library.models import MessageTemplate
 
         theirs = MessageTemplate.objects.create(
             organization=mallory.organization,

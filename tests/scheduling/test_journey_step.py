@@ -466,7 +466,8 @@ def test_the_runs_page_shows_the_step_in_words(
 
 def test_demo_gets_the_scheduling_template_and_the_journey_step_once(db):
     from candidates.models import Job
-    from journeys.demo import DEMO_JOURNEY_NAME, demo_message_templates, demo_onsite_journey
+    from journeys.demo import DEMO_JOURNEY_NAME, demo_onsite_journey
+    from library.demo import demo_message_templates
     from scheduling.demo import (
         DEMO_SCHEDULING_TEMPLATE,
         demo_scheduling_step,
@@ -530,7 +531,7 @@ def test_demo_gets_the_scheduling_template_and_the_journey_step_once(db):
 
 
 def test_demo_scheduling_messages_render_for_a_booked_interview(db):
-    from journeys import templating
+    from library import templating
     from scheduling.demo import DEMO_MESSAGES, demo_scheduling_messages
 
     organization, _, _ = make_org_with_owner(name="Acme Robotics", email="dana@acme.test")

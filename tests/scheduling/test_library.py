@@ -10,7 +10,8 @@ import pytest
 from django.urls import reverse
 
 from accounts.models import Role
-from journeys.models import Journey, JourneyStep, JourneyVersion, MessageTemplate
+from journeys.models import Journey, JourneyStep, JourneyVersion
+from library.models import MessageTemplate
 from recruitflow.tenancy import tenant_scope
 from scheduling.models import (
     BusyBlock,

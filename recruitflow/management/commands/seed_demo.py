@@ -28,7 +28,8 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         from candidates.demo import demo_greenhouse_connect, demo_sandbox_wire
-        from journeys.demo import demo_message_templates, demo_onsite_journey_when_synced
+        from journeys.demo import demo_onsite_journey_when_synced
+        from library.demo import demo_message_templates
         from scheduling.demo import demo_scheduling_step, demo_scheduling_template
 
         organization = demo_seed(email=settings.DEMO_EMAIL, password=settings.DEMO_PASSWORD)

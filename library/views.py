@@ -18,8 +18,8 @@ from candidates.models import Application, Candidate
 from candidates.views import organization_time
 from recruitflow.decorators import editor_required, organization_required
 
-from . import templating
-from .library_forms import MessageTemplateForm
+from . import services, templating
+from .forms import MessageTemplateForm
 from .models import MessageTemplate, TemplateChannel
 
 CANDIDATE_CHOICES = 20
@@ -108,7 +108,7 @@ def library_index(request):
     )
     return render(
         request,
-        "journeys/library.html",
+        "library/index.html",
         {
             "email_count": counts.get(TemplateChannel.EMAIL, 0),
             "sms_count": counts.get(TemplateChannel.SMS, 0),
@@ -131,7 +131,7 @@ def template_list(request):
     with organization_time(organization):
         return render(
             request,
-            "journeys/library_templates.html",
+            "library/templates.html",
             {
                 "templates": list(templates.order_by("name", "id")),
                 "total": total,
@@ -151,7 +151,7 @@ def _editor(
     with organization_time(organization):
         return render(
             request,
-            "journeys/library_template_edit.html",
+            "library/template_edit.html",
             {
                 "form": form,
                 "template": template,
@@ -182,7 +182,7 @@ def template_create(request):
     organization = request.organization
     channel = request.POST.get("channel") or request.GET.get("channel") or ""
     if channel not in TemplateChannel.values:
-        return render(request, "journeys/library_template_new.html", {})
+        return render(request, "library/template_new.html", {})
     form = MessageTemplateForm(
         request.POST if request.method == "POST" else None,
         channel=channel,
@@ -232,7 +232,7 @@ def template_edit(request, pk: int):
 @require_POST
 def template_copy(request, pk: int):
     template = _template_or_404(request.organization, pk)
-    copy = templating.message_template_copy(template=template, actor=request.user)
+    copy = services.message_template_copy(template=template, actor=request.user)
     messages.success(request, f"Copied “{template.name}” to “{copy.name}”. Edit the copy below.")
     return redirect("library:template_edit", pk=copy.pk)
 
@@ -242,8 +242,8 @@ def template_copy(request, pk: int):
 def template_delete(request, pk: int):
     template = _template_or_404(request.organization, pk)
     try:
-        templating.message_template_delete(template=template)
-    except templating.TemplateInUse as exc:
+        services.message_template_delete(template=template)
+    except services.TemplateInUse as exc:
         messages.error(request, str(exc))
         return redirect("library:template_edit", pk=template.pk)
     messages.success(request, f"Template “{template.name}” deleted.")
@@ -338,7 +338,7 @@ def template_preview(request):
     if preview is None:
         return render(
             request,
-            "journeys/templates/_preview.html",
+            "library/_preview.html",
             {"problems": ["Choose e-mail or text message."]},
             status=400,
         )
@@ -348,7 +348,7 @@ def template_preview(request):
         derived = templating.html_to_text(preview.parts["html_body"].replace("\r\n", "\n"))
     return render(
         request,
-        "journeys/templates/_preview.html",
+        "library/_preview.html",
         {
             "preview": preview,
             "channel": preview.channel,
@@ -398,7 +398,7 @@ def template_preview_document(request):
         html = preview.rendered.html
     return render(
         request,
-        "journeys/templates/_email_document.html",
+        "library/_email_document.html",
         {"html": html, "problems": preview.problems if preview else []},
         status=400 if preview is None or preview.problems else 200,
     )
@@ -411,7 +411,7 @@ def template_candidates(request):
     q = " ".join((request.GET.get("q") or "").split())[:200]
     return render(
         request,
-        "journeys/templates/_candidate_options.html",
+        "library/_candidate_options.html",
         {"candidates": preview_candidates(organization=request.organization, q=q), "q": q},
     )
 

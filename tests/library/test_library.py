@@ -10,10 +10,11 @@ from hypothesis import settings as hypothesis_settings
 
 from accounts import services as account_services
 from accounts.models import Role
-from journeys.models import Journey, JourneyStep, JourneyVersion, MessageTemplate
+from journeys.models import Journey, JourneyStep, JourneyVersion
+from library.models import MessageTemplate
 from recruitflow.tenancy import tenant_scope
 from tests.factories import add_member
-from tests.journeys.test_templating import make_onsite_candidate
+from tests.library.test_templating import make_onsite_candidate
 
 pytestmark = pytest.mark.django_db
 
@@ -37,7 +38,7 @@ def make_template(organization, **fields):
         "html_body": ONSITE_HTML,
     }
     values.update(fields)
-    from journeys.templating import message_template_save
+    from library.services import message_template_save
 
     with tenant_scope(organization):
         return message_template_save(organization=organization, **values)
@@ -479,7 +480,7 @@ def test_api_hides_other_organizations_templates(mallory, api):
 def test_demo_organization_gets_ready_to_use_templates_once(settings):
     from django.core.management import call_command
 
-    from journeys import templating
+    from library import templating
     from recruitflow.tenancy import scopes_disabled
 
     settings.SANDBOX_URL = "http://127.0.0.1:8100"

@@ -1,12 +1,12 @@
 """The Library's message template editor form. Validation is the template engine's
-(:func:`journeys.templating.check_template`), so the editor and the API refuse the same things
+(:func:`library.templating.check_template`), so the editor and the API refuse the same things
 with the same words."""
 
 from __future__ import annotations
 
 from django import forms
 
-from . import templating
+from . import services, templating
 from .models import TemplateChannel
 
 
@@ -95,7 +95,7 @@ class MessageTemplateForm(forms.Form):
     def save(self, *, actor):
         """Save through the engine's service (which re-checks everything)."""
         data = self.cleaned_data
-        return templating.message_template_save(
+        return services.message_template_save(
             organization=self.organization,
             actor=actor,
             template=self.instance,

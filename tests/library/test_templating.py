@@ -8,8 +8,8 @@ import pytest
 from jinja2.exceptions import SecurityError
 
 from candidates.models import Application, AtsUser, Candidate, Department, Job, Office, Stage
-from journeys import templating
-from journeys.models import MessageTemplate
+from library import templating
+from library.models import MessageTemplate
 from messaging.models import MessagingPreferences
 from recruitflow.tenancy import tenant_scope
 

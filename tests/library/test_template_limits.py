@@ -13,12 +13,14 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from accounts.models import Role
 from candidates.models import TimelineEvent
-from journeys import engine, simulation, templating
-from journeys.models import JourneyRun, MessageTemplate, RunStatus
+from journeys import engine, simulation
+from journeys.models import JourneyRun, RunStatus
+from library import templating
+from library.models import MessageTemplate
 from messaging.models import Message
 from recruitflow.tenancy import tenant_scope
 from tests.factories import add_member
-from tests.journeys.test_library import templates_of
+from tests.library.test_library import templates_of
 
 pytestmark = pytest.mark.django_db
 

@@ -24,7 +24,7 @@ from rest_framework.response import Response
 
 from recruitflow.api import ModelSerializer, StrictCharField
 
-from . import templating
+from . import services, templating
 from .models import MessageTemplate, TemplateChannel
 
 EMAIL, SMS = "email", "sms"
@@ -234,12 +234,12 @@ def _save(*, request, data: dict, template: MessageTemplate | None = None) -> Me
         if template.channel == EMAIL and "text_body" in data:
             values["text_body_edited"] = bool(data["text_body"].strip())
     name = " ".join(values["name"].split())
-    if name and templating.name_taken(
+    if name and services.name_taken(
         organization=organization, name=name, exclude_pk=template.pk if template else None
     ):
         raise Conflict({"name": [f"Another template is already called “{name}”."]})
     try:
-        return templating.message_template_save(
+        return services.message_template_save(
             organization=organization,
             actor=_actor(request) if template is None else None,
             template=template,
@@ -361,7 +361,7 @@ class MessageTemplateDetailView(
     def destroy(self, request, *args, **kwargs):
         template = self.get_object()
         try:
-            templating.message_template_delete(template=template)
-        except templating.TemplateInUse as exc:
+            services.message_template_delete(template=template)
+        except services.TemplateInUse as exc:
             raise Conflict(str(exc)) from exc
         return Response(status=status.HTTP_204_NO_CONTENT)
