@@ -25,6 +25,7 @@ SESSION_RESULT = "integrations:test:{provider}"
 
 class ATSScreen(ProviderScreen):
     capability = "ats"
+    save_get_redirects = True
     model: ClassVar[type]
     form_class: ClassVar[type]
     # What to do when the test finds permissions missing.

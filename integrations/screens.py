@@ -71,6 +71,9 @@ class ProviderScreen:
     docs_url: ClassVar[str] = ""
     # Actions a GET may reach (OAuth returns); every other action needs a POST.
     get_actions: ClassVar[tuple[str, ...]] = ()
+    # Whether a GET of the save address (a bookmark of the form's address) goes back to the
+    # page instead of answering 405.
+    save_get_redirects: ClassVar[bool] = False
     # Older addresses of actions, kept for bookmarks, open forms and redirect URIs registered at
     # the vendor: (route under the page, action, URL name in the page's namespace).
     legacy_routes: ClassVar[tuple[tuple[str, str, str], ...]] = ()

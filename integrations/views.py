@@ -22,7 +22,7 @@ def provider_action(request, vendor: str, action: str = "save", *, page: Setting
         raise Http404
     handler = screen.handler(action)
     if request.method != "POST" and action not in screen.get_actions:
-        if action == "save":  # a bookmark of the form's address: back to the page
+        if action == "save" and screen.save_get_redirects:  # a bookmark: back to the page
             return redirect(page.url_name)
         return HttpResponseNotAllowed(["POST"])
     return handler(request, page)
