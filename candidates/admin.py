@@ -2,6 +2,7 @@
 
 from django.contrib import admin
 
+from candidates import services
 from candidates.models import (
     Application,
     AtsUser,
@@ -136,6 +137,12 @@ class WebhookEventAdmin(ReadOnlyAdmin):
     list_display = ("received_at", "organization", "provider", "action", "state", "event_id")
     list_filter = ("provider", "state", "action")
     search_fields = ("event_id",)
+    actions = ["reprocess"]
+
+    @admin.action(description="Reprocess the selected webhook events")
+    def reprocess(self, request, queryset):
+        count = services.webhook_events_reprocess(event_ids=queryset.values_list("pk", flat=True))
+        self.message_user(request, f"{count} webhook event(s) queued to be processed again.")
 
 
 @admin.register(TimelineEvent)

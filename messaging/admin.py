@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from messaging import services
 from messaging.models import (
     Conversation,
     Message,
@@ -56,6 +57,7 @@ class ProviderWebhookEventAdmin(admin.ModelAdmin):
     list_display = ("id", "organization", "provider", "kind", "received_at", "processed_at")
     list_filter = ("provider", "kind")
     search_fields = ("dedupe_key", "error")
+    actions = ["reprocess"]
     readonly_fields = (
         "provider",
         "kind",
@@ -68,3 +70,8 @@ class ProviderWebhookEventAdmin(admin.ModelAdmin):
         "attempts",
         "error",
     )
+
+    @admin.action(description="Apply the selected callbacks again")
+    def reprocess(self, request, queryset):
+        applied = services.webhook_events_reprocess(event_ids=queryset.values_list("pk", flat=True))
+        self.message_user(request, f"{applied} of {queryset.count()} callback(s) applied.")

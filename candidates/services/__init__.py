@@ -21,6 +21,7 @@ from candidates.services.webhook_events import (  # noqa: F401
     WEBHOOK_RETRY_AFTER,
     webhook_event_process,
     webhook_event_record,
+    webhook_events_reprocess,
     webhook_events_sweep,
     webhook_retry_delay,
 )

@@ -142,6 +142,32 @@ def webhook_events_sweep(*, now=None) -> int:
     return queued
 
 
+def webhook_events_reprocess(*, event_ids) -> int:
+    """Staff's "reprocess" (the Django admin): the stored events go back to ``received``, with
+    their attempts and error cleared, and are queued again after commit (the sweep still
+    catches any the broker refuses). Applying an event twice changes nothing: its transition
+    carries the provider event id. Crosses organizations on purpose. Returns how many."""
+    now = timezone.now()
+    with scopes_disabled():
+        rows = list(
+            WebhookEvent.objects.filter(pk__in=list(event_ids)).values_list("pk", "organization_id")
+        )
+        WebhookEvent.objects.filter(pk__in=[pk for pk, _ in rows]).update(
+            state=WebhookEvent.State.RECEIVED,
+            error="",
+            processed_at=None,
+            attempts=0,
+            next_attempt_at=now + WEBHOOK_RETRY_AFTER,
+        )
+    for pk, organization_id in rows:
+        transaction.on_commit(
+            lambda pk=pk, organization_id=organization_id: _queue_webhook_processing(
+                organization_id, pk
+            )
+        )
+    return len(rows)
+
+
 def webhook_event_process(*, event: WebhookEvent) -> WebhookEvent:
     """Apply a stored delivery to the mirror.
 

@@ -17,6 +17,7 @@ from messaging.services.callbacks import (  # noqa: F401
     callback_records,
     webhook_event_apply,
     webhook_event_store,
+    webhook_events_reprocess,
 )
 from messaging.services.common import (  # noqa: F401
     DELIVERY_STATUS_MAP,

@@ -24,6 +24,7 @@ from messaging.services.inbound import (
     message_status_route,
     opt_out_change_apply,
 )
+from recruitflow.tenancy import scopes_disabled, tenant_scope
 
 logger = logging.getLogger(__name__)
 
@@ -193,3 +194,22 @@ def webhook_event_apply(*, organization, event_id: int) -> bool:
             attempts=F("attempts") + 1,
         )
         return False
+
+
+def webhook_events_reprocess(*, event_ids) -> int:
+    """Staff's "reprocess" (the Django admin): apply stored callbacks again, each in its own
+    organization. Records already applied are recognised by their ids (message events,
+    inbound message ids, the opt-out ledger's state) and change nothing. Crosses organizations
+    on purpose. Returns how many applied completely."""
+    with scopes_disabled():
+        events = list(
+            ProviderWebhookEvent.objects.filter(pk__in=list(event_ids)).select_related(
+                "organization"
+            )
+        )
+    applied = 0
+    for event in events:
+        with tenant_scope(event.organization):
+            ProviderWebhookEvent.objects.filter(pk=event.pk).update(processed_at=None)
+            applied += webhook_event_apply(organization=event.organization, event_id=event.pk)
+    return applied

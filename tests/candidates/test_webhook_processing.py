@@ -499,9 +499,13 @@ def test_two_lever_moves_delivered_in_reverse_order_both_record_their_transition
                 "triggeredAt": triggered,
                 "token": token,
                 "signature": lever_signature(lever_connection.signature_token, token, triggered),
-                "data": {"opportunityId": opp["id"], "candidateId": opp["id"],
-                         "contactId": opp["contact"], "fromStageId": before,
-                         "toStageId": after},
+                "data": {
+                    "opportunityId": opp["id"],
+                    "candidateId": opp["id"],
+                    "contactId": opp["contact"],
+                    "fromStageId": before,
+                    "toStageId": after,
+                },
             }  # fmt: skip
         )
 
@@ -523,3 +527,35 @@ def test_two_lever_moves_delivered_in_reverse_order_both_record_their_transition
         ]
         assert abs(older.observed_at.timestamp() - base_ms / 1000) < 0.01
         assert all(e.state == "processed" for e in WebhookEvent.objects.all())
+
+
+def test_staff_reprocess_applies_an_event_the_sweep_gave_up_on(
+    alice, sandbox, greenhouse_connection, run_tasks_inline
+):
+    from tests.candidates.test_webhooks import stage_change_body
+
+    org = alice.organization
+    sync(org)
+    _, to_stage, body = stage_change_body(sandbox)
+    with tenant_scope(org):
+        event = WebhookEvent.objects.create(
+            organization=org,
+            provider="greenhouse",
+            event_id="evt-given-up",
+            action="candidate_stage_change",
+            raw_body=body.decode() if isinstance(body, bytes) else body,
+            received_at=timezone.now(),
+            state="failed",
+            error="Gave up after 8 attempts. Greenhouse is unavailable.",
+            attempts=services.WEBHOOK_MAX_SWEEPS,
+            next_attempt_at=None,
+        )
+
+    with run_tasks_inline(execute=True):
+        assert services.webhook_events_reprocess(event_ids=[event.pk]) == 1
+
+    with tenant_scope(org):
+        event.refresh_from_db()
+        transition = StageTransition.objects.get(provider_event_id="evt-given-up")
+    assert event.state == "processed" and event.error == "" and event.attempts == 0
+    assert transition.to_stage.external_id == str(to_stage)

@@ -330,3 +330,38 @@ def test_beat_runs_the_recovery_sweep_every_minute():
 
     task = PeriodicTask.objects.get(task="messaging.tasks.delivery_recover")
     assert task.enabled and task.interval.every == 60 and task.interval.period == "seconds"
+
+
+def test_staff_reprocess_applies_a_stored_callback_again_and_changes_nothing_applied_twice(
+    scoped, candidate, sandbox, django_capture_on_commit_callbacks
+):
+    _sendgrid(scoped, sandbox)
+    message = _unknown_email(scoped, candidate, django_capture_on_commit_callbacks)
+    batch = [
+        {
+            "email": "sam@example.com",
+            "timestamp": int(timezone.now().timestamp()),
+            "event": "delivered",
+            "sg_event_id": "ev-delivered-again",
+            "sg_message_id": "XMID123.filter-1",
+            "recruitflow_message_id": str(message.pk),
+        }
+    ]
+    event, _ = services.webhook_event_store(
+        organization=scoped,
+        provider="sendgrid",
+        kind="events",
+        dedupe_key="batch-again",
+        url="https://example.test/webhooks/sendgrid/t/events/",
+        headers={},
+        raw_body=json.dumps(batch).encode(),
+    )
+
+    assert services.webhook_events_reprocess(event_ids=[event.pk]) == 1
+    assert services.webhook_events_reprocess(event_ids=[event.pk]) == 1
+
+    event.refresh_from_db()
+    message.refresh_from_db()
+    assert event.processed_at is not None and event.error == ""
+    assert message.status == MessageStatus.DELIVERED
+    assert message.events.filter(status=MessageStatus.DELIVERED).count() == 1
