@@ -8,28 +8,21 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import Exists, F, OuterRef, Q, Subquery
+from django.db.models.functions import Lower
 from django.utils import timezone
 
-from candidates.models import ApplicationStatus, StageTransition
+from candidates.models import Application, ApplicationStatus, StageTransition
 from journeys import timeline_kinds
 from journeys.engine import (
     MATCH_BATCH,
     MAX_STEP_ATTEMPTS,
-    STEP_HANDLERS,
     MatchResult,
-    chunked,
     complete_if_finished,
-    criteria_match,
     following_step_create,
-    job_relations,
-    lock_cursor,
-    normalized_words,
-    run_event,
     start_runs,
     step_timeout,
     transitions_match,
-    write_events,
 )
 from journeys.models import (
     JourneyRun,
@@ -40,6 +33,10 @@ from journeys.models import (
     StepRunStatus,
     TriggerKind,
 )
+from journeys.registry import STEP_HANDLERS, run_event, write_events
+from journeys.triggers import chunked, criteria_match, job_relations, lock_cursor, normalized_words
+from messaging.models import Message, MessageStatus
+from recruitflow.tenancy import scopes_disabled
 
 # --------------------------------------------------------------------------------------------
 # The dispatcher's sweeps
@@ -50,8 +47,6 @@ def step_runs_claim_due(*, limit: int = 100, now: datetime | None = None) -> lis
     """Claim up to ``limit`` due step rows of active journeys across organizations:
     ``select_for_update(skip_locked=True)`` so concurrent dispatchers take different rows, then
     pending → running in the same transaction. Returns ``[(organization_id, step_run_id)]``."""
-    from recruitflow.tenancy import scopes_disabled
-
     now = now or timezone.now()
     with scopes_disabled(), transaction.atomic():
         rows = list(
@@ -80,8 +75,6 @@ def step_runs_recover(*, organization, now: datetime | None = None) -> int:
     sends nothing twice), is put back to run again — up to ``MAX_STEP_ATTEMPTS`` times. Any
     other step that contacts the candidate, or one that keeps losing its worker, becomes
     ``unknown`` (the run stops; the timeline says whether the outbox holds the message)."""
-    from messaging.models import Message
-
     now = now or timezone.now()
     stale = list(
         StepRun.objects.filter(
@@ -149,8 +142,6 @@ def step_runs_reconcile(*, organization, since: timedelta = timedelta(days=2)) -
     says what really happened: ``done`` when it went out — and a run stopped at that step goes
     on — ``failed`` when it was not delivered, ``skipped`` when canceled. Each change is put on
     the timeline once."""
-    from messaging.models import MessageStatus
-
     now = timezone.now()
     failed = [MessageStatus.FAILED, MessageStatus.UNDELIVERED]
     went_out = [
@@ -302,11 +293,6 @@ def stale_runs_start(*, organization, now: datetime | None = None) -> MatchResul
     transition that entered the stage). Only candidates who go stale after the journey was
     activated start it; applications that entered the stage before RecruitFlow was connected
     have no such transition and are not started either."""
-    from django.db.models import Exists, OuterRef, Subquery
-    from django.db.models.functions import Lower
-
-    from candidates.models import Application
-
     now = now or timezone.now()
     versions = {
         key.version_id: key.version

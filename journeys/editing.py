@@ -19,7 +19,7 @@ from django.db import transaction
 
 from library.models import MessageTemplate, TemplateChannel
 
-from . import engine, services
+from . import registry, services
 from .models import (
     ConditionCheck,
     ExitRule,
@@ -31,7 +31,7 @@ from .models import (
 )
 
 # The built-in step kinds the builder offers. Other apps add theirs (scheduling requests, video
-# interviews) with ``journeys.engine.register_step_kind``: see :func:`builder_step_kinds`.
+# interviews) with ``journeys.registry.register_step_kind``: see :func:`builder_step_kinds`.
 BUILDER_STEP_KINDS = [
     StepKind.SEND_EMAIL,
     StepKind.SEND_SMS,
@@ -58,12 +58,12 @@ _TIME = re.compile(r"([01][0-9]|2[0-3]):[0-5][0-9]")
 
 def builder_step_kinds() -> list[str]:
     """Every step kind the builder offers: the built-in ones, then the plugged-in ones."""
-    return [*BUILDER_STEP_KINDS, *(k for k in engine.STEP_KINDS if k not in BUILDER_STEP_KINDS)]
+    return [*BUILDER_STEP_KINDS, *(k for k in registry.STEP_KINDS if k not in BUILDER_STEP_KINDS)]
 
 
-def plugin_kind(kind: str) -> engine.PluginStepKind | None:
+def plugin_kind(kind: str) -> registry.PluginStepKind | None:
     """The registration of a plugged-in step kind (None for built-in or unknown kinds)."""
-    return engine.STEP_KINDS.get(kind)
+    return registry.STEP_KINDS.get(kind)
 
 
 def _kind_label(kind: str) -> str:
@@ -88,7 +88,7 @@ def _whole_number(value, label: str, *, low: int, high: int) -> int:
 
 
 def _clean_plugin_config(
-    plugin: engine.PluginStepKind, config: dict, organization
+    plugin: registry.PluginStepKind, config: dict, organization
 ) -> dict[str, Any]:
     """``{field: id}`` (or ``{}`` while nothing is chosen). With the organization, the id must
     be one of the choices the builder offers it."""

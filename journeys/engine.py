@@ -31,25 +31,26 @@ How a candidate goes through a journey:
    and a sweep on each dispatcher tick reads new "replied"/"booked" timeline events and opt-out
    locks since the last tick and cancels the matching runs at once.
 
-Step kinds are handled by a registry (:data:`STEP_HANDLERS`). A higher app (scheduling, video
-interviews) plugs a whole step kind in with :func:`register_step_kind`: its runner, what the
+Step kinds are handled by a registry (``journeys.registry.STEP_HANDLERS``). A higher app
+(scheduling, video interviews) plugs a whole step kind in with ``register_step_kind``: its runner, what the
 builder offers to choose from, how a step reads, and what stops a journey using it from being
-activated (:data:`STEP_KINDS`). Journeys never imports those apps; a kind nobody registered is
+activated (``STEP_KINDS``). Journeys never imports those apps; a kind nobody registered is
 refused by ``journey_activate``.
 
-This module holds matching, runs and step execution; the built-in step kinds are in
-``journeys.steps``, the exit rules in ``journeys.exits``, the beat sweeps in
-``journeys.dispatcher`` and the Celery tasks in ``journeys.tasks``.
+This module holds matching, runs and step execution; the triggers, criteria and match cursor
+are in ``journeys.triggers``, the step-kind registry and the run's timeline entries in
+``journeys.registry``, the built-in step kinds in ``journeys.steps``, the exit rules in
+``journeys.exits``, the beat sweeps in ``journeys.dispatcher`` and the Celery tasks in
+``journeys.tasks`` (queued from here by name, so this module never imports them).
 """
 
 from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
-from itertools import islice
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -58,27 +59,38 @@ from django.db.models import F
 from django.utils import timezone
 
 from candidates.models import (
-    ApplicationStatus,
     Job,
     StageTransition,
     TimelineEvent,
 )
-from journeys import timeline_kinds
+from journeys import exits, timeline_kinds
 from journeys.models import (
     JourneyRun,
     JourneyStep,
     JourneyTriggerKey,
     JourneyVersion,
-    MatchCursor,
     RunStatus,
     StepKind,
     StepRun,
     StepRunStatus,
-    TriggerKind,
 )
+from journeys.registry import STEP_HANDLERS, StepContext, StepOutcome, run_event, write_events
 from journeys.services import stage_key
+from journeys.triggers import (
+    ANY_JOB,
+    chunked,
+    criteria_match,
+    id_strings,
+    job_relations,
+    lock_cursor,
+    transition_triggers,
+    trigger_reason,
+)
+from messaging.selectors import candidate_time_zone
+from recruitflow.tasks import task_named
 
 logger = logging.getLogger(__name__)
+
 
 MATCH_BATCH = 500
 # How many times a step whose worker died is run again before it is declared "unknown".
@@ -86,292 +98,10 @@ MAX_STEP_ATTEMPTS = 3
 RUN_STEPS_CHUNK = 50
 # The longest chain of steps one call executes back to back (a journey has at most 50 steps).
 MAX_CHAIN = 60
-CONDITION_EXIT = "condition"
-ANY_JOB = "*"
-DELETED_EXIT = "deleted"
-SOURCE = "journey"
 
 
 def step_timeout() -> timedelta:
     return timedelta(seconds=getattr(settings, "JOURNEYS_STEP_TIMEOUT_SECONDS", 120))
-
-
-def chunked(items: Iterable, size: int):
-    iterator = iter(items)
-    while chunk := list(islice(iterator, size)):
-        yield chunk
-
-
-# --------------------------------------------------------------------------------------------
-# Triggers and criteria (shared with the simulation)
-# --------------------------------------------------------------------------------------------
-
-
-def stage_changed(transition) -> bool:
-    if transition.to_stage_id and transition.from_stage_id:
-        return transition.to_stage_id != transition.from_stage_id
-    return stage_key(transition.to_stage_name) != stage_key(transition.from_stage_name)
-
-
-def transition_triggers(transition) -> list[str]:
-    """The trigger kinds a transition fires. A new application also enters its first stage."""
-    triggers = []
-    if transition.is_new_application:
-        triggers.append(TriggerKind.APPLICATION_CREATED)
-    if transition.to_stage_name and stage_changed(transition):
-        triggers.append(TriggerKind.ENTERED_STAGE)
-    for status, trigger in (
-        (ApplicationStatus.REJECTED, TriggerKind.REJECTED),
-        (ApplicationStatus.HIRED, TriggerKind.HIRED),
-    ):
-        if transition.to_status == status and transition.from_status != status:
-            triggers.append(trigger)
-    return triggers
-
-
-def _ids(values) -> set[str]:
-    return {str(v) for v in values or ()}
-
-
-def normalized_words(values) -> set[str]:
-    return {stage_key(str(v)) for v in values or () if str(v).strip()}
-
-
-def criteria_match(
-    version: JourneyVersion,
-    *,
-    transition,
-    application,
-    candidate,
-    job_offices: dict[int, set[int]],
-    job_departments: dict[int, set[int]],
-) -> bool:
-    """Whether a transition meets the version's criteria (empty lists mean "any")."""
-    if version.stage_names and stage_key(transition.to_stage_name) not in normalized_words(
-        version.stage_names
-    ):
-        return False
-    job_id = transition.job_id or (application.job_id if application else None)
-    if version.job_ids and str(job_id) not in _ids(version.job_ids):
-        return False
-    if version.office_ids and not (
-        {str(o) for o in job_offices.get(job_id, ())} & _ids(version.office_ids)
-    ):
-        return False
-    if version.department_ids and not (
-        {str(d) for d in job_departments.get(job_id, ())} & _ids(version.department_ids)
-    ):
-        return False
-    status = transition.to_status or (application.status if application else "")
-    if version.statuses and status not in {str(s) for s in version.statuses}:
-        return False
-    if version.tags and not (
-        normalized_words(candidate.tags if candidate else ()) & normalized_words(version.tags)
-    ):
-        return False
-    source = application.source_name if application else ""
-    return not (version.sources and stage_key(source) not in normalized_words(version.sources))
-
-
-def job_relations(job_ids: Iterable[int], *, offices: bool = True, departments: bool = True):
-    """``({job: {office ids}}, {job: {department ids}})`` with one query each."""
-    job_ids = [j for j in set(job_ids) if j]
-    job_offices: dict[int, set[int]] = defaultdict(set)
-    job_departments: dict[int, set[int]] = defaultdict(set)
-    if job_ids and offices:
-        for job_id, office_id in Job.offices.through.objects.filter(job_id__in=job_ids).values_list(
-            "job_id", "office_id"
-        ):
-            job_offices[job_id].add(office_id)
-    if job_ids and departments:
-        for job_id, department_id in Job.departments.through.objects.filter(
-            job_id__in=job_ids
-        ).values_list("job_id", "department_id"):
-            job_departments[job_id].add(department_id)
-    return job_offices, job_departments
-
-
-def trigger_reason(trigger: str, *, transition, job_name: str = "", stale_days=None) -> str:
-    """Why a candidate entered, in words: "moved to Onsite Interview (Sales Rep)"."""
-    job = f" ({job_name})" if job_name else ""
-    if trigger == TriggerKind.APPLICATION_CREATED:
-        return f"applied{' to ' + job_name if job_name else ''}"
-    if trigger == TriggerKind.REJECTED:
-        return f"rejected{job}"
-    if trigger == TriggerKind.HIRED:
-        return f"hired{job}"
-    if trigger == TriggerKind.STALE_IN_STAGE:
-        return f"in {transition.to_stage_name or 'the stage'}{job} for {stale_days} days"
-    return f"moved to {transition.to_stage_name or 'a new stage'}{job}"
-
-
-# --------------------------------------------------------------------------------------------
-# The step-handler registry
-# --------------------------------------------------------------------------------------------
-
-
-@dataclass
-class StepContext:
-    organization: object
-    step_run: StepRun
-    step: JourneyStep
-    run: JourneyRun
-    now: datetime
-
-
-@dataclass
-class StepOutcome:
-    """What a step did. ``end`` finishes the run with that RunStatus; ``continue_at`` is the
-    time the next step counts from (default: now)."""
-
-    status: str
-    reason: str = ""
-    message: object = None
-    held_until: datetime | None = None
-    continue_at: datetime | None = None
-    end: str | None = None
-    exit_rule: str = ""
-    events: list[dict] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class StepHandler:
-    run: Callable[[StepContext], StepOutcome]
-    # A step that contacts the candidate is not simply retried after its worker died...
-    contacts_candidate: bool
-    # ...unless running it again cannot contact the candidate twice (the send steps: their
-    # message carries the idempotency key ``journey-step:<id>``, so a second run finds the
-    # first message). Such a step is run again; any other becomes "unknown".
-    rerun_safe: bool = False
-
-
-STEP_HANDLERS: dict[str, StepHandler] = {}
-
-
-def register_step_handler(kind: str, *, contacts_candidate: bool, rerun_safe: bool = False):
-    """Register the function that executes steps of ``kind`` (the built-in kinds; a higher app
-    adds a whole kind, builder included, with :func:`register_step_kind`)."""
-
-    def decorator(func: Callable[[StepContext], StepOutcome]):
-        STEP_HANDLERS[kind] = StepHandler(func, contacts_candidate, rerun_safe)
-        return func
-
-    return decorator
-
-
-@dataclass(frozen=True)
-class PluginStepKind:
-    """A step kind another app adds to journeys. Its step stores one choice in ``config``
-    (``{field: <id>}``, e.g. ``{"template_id": 7}``), picked in the builder from
-    ``options(organization)``.
-
-    - ``options(organization) -> [(id, label), ...]``: what the builder's select offers.
-    - ``describe(config, organization) -> str``: the step in one line, e.g.
-      "Send scheduling request: Onsite interview".
-    - ``problems(organization, config) -> [str, ...]``: why a step so configured can't run
-      (a missing or deleted choice, an unusable one), each finishing the sentence
-      "Step 2 (Send scheduling request) can't run yet: …". Empty when it can run.
-    - ``field_label``: the select's label; ``empty_text`` and ``create_url()`` /
-      ``create_label``: what the builder shows when there is nothing to choose yet.
-    """
-
-    kind: str
-    label: str
-    field: str
-    field_label: str
-    options: Callable[[object], list[tuple[int, str]]]
-    describe: Callable[[dict, object], str]
-    problems: Callable[[object, dict], list[str]]
-    empty_text: str = ""
-    create_url: Callable[[], str] | None = None
-    create_label: str = ""
-
-    def option_ids(self, organization) -> set[int]:
-        return {int(pk) for pk, _ in self.options(organization)}
-
-
-STEP_KINDS: dict[str, PluginStepKind] = {}
-
-
-def register_step_kind(
-    kind: str,
-    *,
-    run: Callable[[StepContext], StepOutcome],
-    contacts_candidate: bool,
-    options: Callable[[object], list[tuple[int, str]]],
-    describe: Callable[[dict, object], str],
-    problems: Callable[[object, dict], list[str]],
-    field_label: str,
-    field: str = "template_id",
-    empty_text: str = "",
-    create_url: Callable[[], str] | None = None,
-    create_label: str = "",
-) -> PluginStepKind:
-    """Plug a step kind (one of :class:`journeys.models.StepKind`) into the engine and the
-    builder: ``run`` executes its steps, the rest is described on :class:`PluginStepKind`.
-    Registering again replaces the earlier registration (an app's ``ready()`` may run twice in
-    tests)."""
-    if kind not in StepKind.values:
-        raise ValueError(f"{kind!r} is not a journey step kind (see journeys.models.StepKind).")
-    STEP_HANDLERS[kind] = StepHandler(run, contacts_candidate)
-    plugin = PluginStepKind(
-        kind=kind,
-        label=StepKind(kind).label,
-        field=field,
-        field_label=field_label,
-        options=options,
-        describe=describe,
-        problems=problems,
-        empty_text=empty_text,
-        create_url=create_url,
-        create_label=create_label,
-    )
-    STEP_KINDS[kind] = plugin
-    return plugin
-
-
-def timeline_event(kind: str, summary: str, detail: str = "", **data) -> dict:
-    return {"kind": kind, "summary": summary[:500], "detail": detail, "data": data}
-
-
-# --------------------------------------------------------------------------------------------
-# Timeline helpers
-# --------------------------------------------------------------------------------------------
-
-
-def run_event(run: JourneyRun, kind: str, summary: str, detail: str = "", **data) -> dict:
-    return timeline_event(
-        kind,
-        summary,
-        detail,
-        journey_id=run.journey_id,
-        journey=run.journey.name,
-        run_id=run.pk,
-        version=run.version.number,
-        **data,
-    )
-
-
-def exited_summary(run: JourneyRun, reason: str) -> str:
-    return f"Left journey “{run.journey.name}”: {reason}"
-
-
-def write_events(organization, run: JourneyRun, events: list[dict], now: datetime) -> None:
-    if not events:
-        return
-    TimelineEvent.objects.bulk_create(
-        TimelineEvent(
-            organization=organization,
-            candidate_id=run.candidate_id,
-            application_id=run.application_id,
-            kind=e["kind"],
-            summary=e["summary"],
-            detail=e["detail"],
-            data=e["data"],
-            occurred_at=now,
-        )
-        for e in events
-    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -404,8 +134,6 @@ def wait_end(base: datetime, config: dict, *, zone: str | None) -> datetime:
 
 
 def _zone_for(organization, candidate) -> str:
-    from messaging.selectors import candidate_time_zone
-
     return candidate_time_zone(organization=organization, candidate=candidate).zone
 
 
@@ -435,24 +163,10 @@ class MatchResult:
         self.first_steps.extend(other.first_steps)
 
 
-def lock_cursor(organization) -> MatchCursor:
-    """The organization's MatchCursor, row-locked until the transaction ends (an UPDATE takes
-    the lock on Postgres and SQLite's write lock), so matches of one organization serialize."""
-    now = timezone.now()
-    if not MatchCursor.objects.filter(organization=organization).update(updated_at=now):
-        MatchCursor.objects.bulk_create(
-            [MatchCursor(organization=organization)], ignore_conflicts=True
-        )
-        MatchCursor.objects.filter(organization=organization).update(updated_at=now)
-    return MatchCursor.objects.get(organization=organization)
-
-
 def transitions_match(*, organization, transition_ids: Iterable[int]) -> MatchResult:
     """Match stage transitions against the organization's active journeys: start at most one
     run per (journey, transition), apply the exit rules the transitions fire, and queue the new
     runs' first steps to run right after commit. Safe to call again with the same ids."""
-    from journeys import exits
-
     ids = sorted({int(i) for i in transition_ids})
     result = MatchResult()
     for chunk in chunked(ids, MATCH_BATCH):
@@ -492,7 +206,7 @@ def _match_batch(organization, transitions: list[StageTransition]) -> MatchResul
         if version.journey.current_version_id != version.pk:
             continue
         versions[version.pk] = version
-        for job in _ids(version.job_ids) or {ANY_JOB}:
+        for job in id_strings(version.job_ids) or {ANY_JOB}:
             index[(key.trigger, key.stage_key)][job].append(version)
     if not index:
         return MatchResult()
@@ -542,8 +256,6 @@ def start_runs(
     """Insert the runs (once per journey and transition), their first step rows and the
     "entered" timeline events; queue the first steps that are due now. Call inside the
     organization's cursor lock."""
-    from journeys import tasks
-
     result = MatchResult()
     if not wanted:
         return result
@@ -646,7 +358,9 @@ def start_runs(
     result.first_steps = due_now
     organization_id = organization.pk
     for chunk in chunked(due_now, RUN_STEPS_CHUNK):
-        transaction.on_commit(lambda ids=chunk: tasks.run_steps.delay(organization_id, ids))
+        transaction.on_commit(
+            lambda ids=chunk: task_named("journeys.run_steps").delay(organization_id, ids)
+        )
     return result
 
 
@@ -699,8 +413,6 @@ def _load(step_run_id: int) -> StepRun:
 
 
 def _execute_one(organization, step_run_id: int) -> int | None:
-    from journeys import exits
-
     step_run = _load(step_run_id)
     run, step = step_run.run, step_run.step
     now = timezone.now()
@@ -867,7 +579,3 @@ def complete_if_finished(organization, run: JourneyRun, now: datetime) -> bool:
         write_events(organization, run, [_completed_event(run)], now)
         return True
     return False
-
-
-# The built-in step kinds register themselves (send e-mail/text, wait, condition, exit).
-from journeys import steps as _builtin_steps  # noqa: E402,F401

@@ -18,17 +18,8 @@ from datetime import datetime
 from django.db import transaction
 from django.utils import timezone
 
-from candidates.models import ApplicationStatus, StageTransition, TimelineEvent
+from candidates.models import ApplicationStatus, Candidate, StageTransition, TimelineEvent
 from journeys import timeline_kinds
-from journeys.engine import (
-    CONDITION_EXIT,
-    DELETED_EXIT,
-    exited_summary,
-    lock_cursor,
-    run_event,
-    stage_changed,
-    write_events,
-)
 from journeys.models import (
     ExitRule,
     JourneyRun,
@@ -38,8 +29,12 @@ from journeys.models import (
     StepRunStatus,
     TriggerKind,
 )
+from journeys.registry import CONDITION_EXIT, DELETED_EXIT, exited_summary, run_event, write_events
 from journeys.services import stage_key
+from journeys.triggers import lock_cursor, stage_changed
 from messaging import services as messaging_services
+from messaging.models import OptOutAction, OptOutEntry
+from messaging.selectors import is_locked, opt_out_latest
 
 # --------------------------------------------------------------------------------------------
 # Exit rules
@@ -157,9 +152,6 @@ def exit_check(organization, run: JourneyRun) -> tuple[str, str] | None:
     """The exit rule that holds for ``run`` right now, with the reason, or None. Checked before
     every step, so nothing goes out after the candidate left the stage, was rejected or hired,
     or (after the run started) replied, booked or opted out."""
-    from messaging.models import OptOutAction
-    from messaging.selectors import opt_out_latest
-
     application, candidate = run.application, run.candidate
     if application is None or application.deleted_at or candidate.deleted_at:
         return DELETED_EXIT, "the application was deleted in the ATS"
@@ -220,9 +212,6 @@ def runs_exit_sweep(*, organization) -> int:
     """Exit runs whose candidate replied, booked or opted out since the last sweep (read from
     the timeline and the opt-out ledger past the cursor). Runs on every dispatcher tick, so an
     exit takes effect within seconds even when no step is due."""
-    from candidates.models import Candidate
-    from messaging.models import OptOutAction, OptOutEntry
-    from messaging.selectors import is_locked
 
     def news(cursor):
         events = list(

@@ -27,6 +27,8 @@ from journeys.models import (
     StepKind,
     TriggerKind,
 )
+from journeys.registry import STEP_HANDLERS, STEP_KINDS
+from library import templating
 from library.models import TemplateChannel
 
 # What pausing does, in the words the UI shows next to the Pause button and after pausing.
@@ -140,9 +142,6 @@ def _copy_version(journey: Journey, source: JourneyVersion, user) -> JourneyVers
 
 def activation_problems(version: JourneyVersion | None) -> list[str]:
     """Why a version cannot run, in words for a recruiter (empty when it can)."""
-    from journeys.engine import STEP_HANDLERS, STEP_KINDS
-    from library import templating
-
     if version is None:
         return ["The journey has no steps yet: add at least one step."]
     problems: list[str] = []

@@ -21,17 +21,10 @@ from zoneinfo import ZoneInfo
 from django.db.models.functions import Lower
 from django.utils import timezone
 
-from candidates.models import Application, ApplicationStatus, StageTransition, TimelineEvent
+from candidates.models import Application, ApplicationStatus, Job, StageTransition, TimelineEvent
+from integrations.messaging import E164
 from journeys import timeline_kinds
-from journeys.engine import (
-    STEP_KINDS,
-    chunked,
-    criteria_match,
-    job_relations,
-    stage_changed,
-    trigger_reason,
-    wait_end,
-)
+from journeys.engine import wait_end
 from journeys.models import (
     ConditionCheck,
     ExitRule,
@@ -40,7 +33,13 @@ from journeys.models import (
     StepKind,
     TriggerKind,
 )
+from journeys.registry import STEP_KINDS
 from journeys.services import SEND_CHANNELS, stage_key
+from journeys.triggers import chunked, criteria_match, job_relations, stage_changed, trigger_reason
+from library import templating
+from messaging.models import MessagingPreferences, OptOutEntry
+from messaging.quiet_hours import candidate_zone, next_window_opening
+from messaging.selectors import is_locked
 
 MAX_DAYS = 365
 
@@ -172,8 +171,6 @@ def _window(preferences, channel: str):
 
 
 def _hold(moment: datetime, zone: str, window) -> datetime | None:
-    from messaging.quiet_hours import next_window_opening
-
     if window is None:
         return None
     start, end, days = window
@@ -240,9 +237,6 @@ def simulate(
     *, version: JourneyVersion, days: int, now: datetime | None = None
 ) -> SimulationReport:
     """Replay the last ``days`` days of real transitions through ``version`` (reads only)."""
-    from messaging.models import MessagingPreferences, OptOutEntry
-    from messaging.quiet_hours import candidate_zone
-
     if not 1 <= int(days) <= MAX_DAYS:
         raise ValueError(f"Simulate between 1 and {MAX_DAYS} days.")
     organization = version.journey.organization
@@ -357,8 +351,6 @@ def simulate(
 
 def _office_locations(candidate_ids) -> dict[int, list[str]]:
     """Office locations of each candidate's jobs (the time-zone evidence after the phone)."""
-    from candidates.models import Job
-
     jobs_of: dict[int, set[int]] = defaultdict(set)
     for chunk in chunked(sorted(candidate_ids), 2000):
         for candidate_id, job_id in Application.objects.filter(
@@ -439,8 +431,6 @@ def _exit_events(version, t, after, candidate_events, ledger: _Ledger, entered_a
 
 
 def _condition(check, *, t, after, candidate_events, entered_at, moment) -> bool:
-    from integrations.messaging import E164
-
     candidate = t.candidate
     if check == ConditionCheck.STILL_IN_STAGE:
         for x in after:
@@ -458,8 +448,6 @@ def _condition(check, *, t, after, candidate_events, entered_at, moment) -> bool
 
 
 def _walk(entry, steps, t, after, exits, candidate_events, ledger, windows, until) -> None:
-    from integrations.messaging import E164
-
     candidate = t.candidate
     moment = entry.entered_at
     stopped = ""
@@ -618,10 +606,6 @@ class DryRunStep:
 def dry_run(*, version: JourneyVersion, candidate) -> list[DryRunStep]:
     """Every step of ``version`` for ``candidate``: each message rendered with their data
     (subject, text, HTML, or the error that stops it), and what would stop it reaching them."""
-    from integrations.messaging import E164
-    from library import templating
-    from messaging.selectors import is_locked
-
     organization = version.journey.organization
     steps = list(
         JourneyStep.objects.filter(version=version)

@@ -1,13 +1,15 @@
 """The built-in step kinds of journeys: send an e-mail or a text (a Library template rendered
 with the candidate's merge fields, through the messaging outbox), wait, continue only if a
-condition holds, and exit. Each registers itself in ``journeys.engine.STEP_HANDLERS``; scheduling
+condition holds, and exit. Each registers itself in ``journeys.registry.STEP_HANDLERS``; scheduling
 requests and video interviews register theirs the same way from their own apps."""
 
 from __future__ import annotations
 
 from candidates.models import TimelineEvent
+from integrations.messaging import E164
 from journeys import timeline_kinds
-from journeys.engine import (
+from journeys.models import ConditionCheck, JourneyRun, RunStatus, StepKind, StepRunStatus
+from journeys.registry import (
     CONDITION_EXIT,
     SOURCE,
     StepContext,
@@ -16,15 +18,13 @@ from journeys.engine import (
     register_step_handler,
     run_event,
 )
-from journeys.models import ConditionCheck, JourneyRun, RunStatus, StepKind, StepRunStatus
 from journeys.services import stage_key
+from library import templating
+from messaging.models import MessageStatus
+from messaging.services import CannotSend, message_send
 
 
 def _send(ctx: StepContext, channel: str) -> StepOutcome:
-    from library import templating
-    from messaging.models import MessageStatus
-    from messaging.services import CannotSend, message_send
-
     run, step = ctx.run, ctx.step
     template = step.message_template
     label = "e-mail" if channel == "email" else "text"
@@ -165,8 +165,6 @@ def _condition(ctx: StepContext) -> StepOutcome:
 
 
 def condition_value(check: str, *, run: JourneyRun) -> bool:
-    from integrations.messaging import E164
-
     candidate, application = run.candidate, run.application
     if check == ConditionCheck.STILL_IN_STAGE:
         return (

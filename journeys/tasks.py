@@ -11,6 +11,17 @@ import logging
 
 from celery import shared_task
 
+from accounts.models import Organization
+from candidates.models import StageTransition
+from journeys import dispatcher, engine, exits
+from journeys.models import (
+    Journey,
+    JourneyRun,
+    JourneyTriggerKey,
+    MatchCursor,
+    RunStatus,
+    TriggerKind,
+)
 from recruitflow.tasks import OrganizationTask
 from recruitflow.tenancy import scopes_disabled, tenant_scope
 
@@ -26,8 +37,6 @@ DISPATCH_MAX_BATCHES = 200
 @shared_task(name="journeys.match_transitions", base=OrganizationTask)
 def match_transitions(organization, transition_ids: list[int]) -> int:
     """Match new stage transitions of one organization; returns how many runs started."""
-    from journeys import engine
-
     return engine.transitions_match(
         organization=organization, transition_ids=transition_ids
     ).runs_created
@@ -36,14 +45,10 @@ def match_transitions(organization, transition_ids: list[int]) -> int:
 @shared_task(name="journeys.run_steps", base=OrganizationTask)
 def run_steps(organization, step_run_ids: list[int]) -> int:
     """Run the first steps of new runs right after the match committed."""
-    from journeys import engine
-
     return engine.step_runs_execute(organization=organization, step_run_ids=step_run_ids)
 
 
 def _organizations(ids) -> dict:
-    from accounts.models import Organization
-
     return {org.pk: org for org in Organization.objects.filter(pk__in=set(ids), is_active=True)}
 
 
@@ -52,9 +57,6 @@ def dispatch_due() -> int:
     """Beat, every few seconds: recover steps whose worker died, follow journey messages in the
     outbox, apply reply/booking/opt-out exit rules, then claim and run due steps in batches
     (``select_for_update(skip_locked=True)``, so several workers can dispatch at once)."""
-    from journeys import dispatcher, engine, exits
-    from journeys.models import Journey
-
     with scopes_disabled():
         # Organizations that have journeys at all (a small table); the sweeps below read only
         # recent or pending rows of each.
@@ -90,10 +92,6 @@ def match_sweep() -> int:
     """Beat, every minute: match transitions whose on-commit match task was lost, in the
     organizations where matching can do something (active journeys, or runs an ATS change may
     end)."""
-    from candidates.models import StageTransition
-    from journeys import dispatcher
-    from journeys.models import JourneyRun, JourneyTriggerKey, MatchCursor, RunStatus
-
     started = 0
     with scopes_disabled():
         candidates = set(
@@ -120,9 +118,6 @@ def match_sweep() -> int:
 @shared_task(name="journeys.start_stale_runs")
 def start_stale_runs() -> int:
     """Beat, every ten minutes: start runs of "stale in stage for N days" journeys."""
-    from journeys import dispatcher
-    from journeys.models import JourneyTriggerKey, TriggerKind
-
     with scopes_disabled():
         ids = set(
             JourneyTriggerKey.objects.filter(trigger=TriggerKind.STALE_IN_STAGE).values_list(

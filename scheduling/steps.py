@@ -2,7 +2,7 @@
 from a Library scheduling template (the Request to Schedule e-mail and/or text with their own
 link), exactly as a recruiter's would.
 
-Scheduling plugs the step kind into journeys with ``journeys.engine.register_step_kind`` (the
+Scheduling plugs the step kind into journeys with ``journeys.registry.register_step_kind`` (the
 app's ``ready()`` imports this module): the builder offers the organization's scheduling
 templates, a step reads "Send scheduling request: Onsite interview", and activation refuses a
 step whose template is missing, deleted or unusable. Journeys never imports scheduling.
@@ -18,8 +18,8 @@ from __future__ import annotations
 from django.urls import NoReverseMatch, reverse
 
 from journeys import timeline_kinds
-from journeys.engine import StepContext, StepOutcome, register_step_kind, run_event
 from journeys.models import RunStatus, StepKind, StepRunStatus
+from journeys.registry import StepContext, StepOutcome, register_step_kind, run_event
 from messaging.models import Message
 
 from .models import RequestSource, SchedulingTemplate, SchedulingTemplateMember

@@ -1,0 +1,193 @@
+"""The step-kind registry and what a step reports: the handlers of the built-in kinds
+(:data:`STEP_HANDLERS`), the kinds higher apps plug in (:data:`STEP_KINDS`, via
+:func:`register_step_kind`), a step's context and outcome, and the timeline entries a run writes.
+
+Journeys never imports the apps that plug a kind in; a kind nobody registered is refused by
+``journey_activate``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from candidates.models import (
+    TimelineEvent,
+)
+from journeys.models import (
+    JourneyRun,
+    JourneyStep,
+    StepKind,
+    StepRun,
+)
+
+CONDITION_EXIT = "condition"
+DELETED_EXIT = "deleted"
+SOURCE = "journey"
+# --------------------------------------------------------------------------------------------
+# The step-handler registry
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class StepContext:
+    organization: object
+    step_run: StepRun
+    step: JourneyStep
+    run: JourneyRun
+    now: datetime
+
+
+@dataclass
+class StepOutcome:
+    """What a step did. ``end`` finishes the run with that RunStatus; ``continue_at`` is the
+    time the next step counts from (default: now)."""
+
+    status: str
+    reason: str = ""
+    message: object = None
+    held_until: datetime | None = None
+    continue_at: datetime | None = None
+    end: str | None = None
+    exit_rule: str = ""
+    events: list[dict] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class StepHandler:
+    run: Callable[[StepContext], StepOutcome]
+    # A step that contacts the candidate is not simply retried after its worker died...
+    contacts_candidate: bool
+    # ...unless running it again cannot contact the candidate twice (the send steps: their
+    # message carries the idempotency key ``journey-step:<id>``, so a second run finds the
+    # first message). Such a step is run again; any other becomes "unknown".
+    rerun_safe: bool = False
+
+
+STEP_HANDLERS: dict[str, StepHandler] = {}
+
+
+def register_step_handler(kind: str, *, contacts_candidate: bool, rerun_safe: bool = False):
+    """Register the function that executes steps of ``kind`` (the built-in kinds; a higher app
+    adds a whole kind, builder included, with :func:`register_step_kind`)."""
+
+    def decorator(func: Callable[[StepContext], StepOutcome]):
+        STEP_HANDLERS[kind] = StepHandler(func, contacts_candidate, rerun_safe)
+        return func
+
+    return decorator
+
+
+@dataclass(frozen=True)
+class PluginStepKind:
+    """A step kind another app adds to journeys. Its step stores one choice in ``config``
+    (``{field: <id>}``, e.g. ``{"template_id": 7}``), picked in the builder from
+    ``options(organization)``.
+
+    - ``options(organization) -> [(id, label), ...]``: what the builder's select offers.
+    - ``describe(config, organization) -> str``: the step in one line, e.g.
+      "Send scheduling request: Onsite interview".
+    - ``problems(organization, config) -> [str, ...]``: why a step so configured can't run
+      (a missing or deleted choice, an unusable one), each finishing the sentence
+      "Step 2 (Send scheduling request) can't run yet: …". Empty when it can run.
+    - ``field_label``: the select's label; ``empty_text`` and ``create_url()`` /
+      ``create_label``: what the builder shows when there is nothing to choose yet.
+    """
+
+    kind: str
+    label: str
+    field: str
+    field_label: str
+    options: Callable[[object], list[tuple[int, str]]]
+    describe: Callable[[dict, object], str]
+    problems: Callable[[object, dict], list[str]]
+    empty_text: str = ""
+    create_url: Callable[[], str] | None = None
+    create_label: str = ""
+
+    def option_ids(self, organization) -> set[int]:
+        return {int(pk) for pk, _ in self.options(organization)}
+
+
+STEP_KINDS: dict[str, PluginStepKind] = {}
+
+
+def register_step_kind(
+    kind: str,
+    *,
+    run: Callable[[StepContext], StepOutcome],
+    contacts_candidate: bool,
+    options: Callable[[object], list[tuple[int, str]]],
+    describe: Callable[[dict, object], str],
+    problems: Callable[[object, dict], list[str]],
+    field_label: str,
+    field: str = "template_id",
+    empty_text: str = "",
+    create_url: Callable[[], str] | None = None,
+    create_label: str = "",
+) -> PluginStepKind:
+    """Plug a step kind (one of :class:`journeys.models.StepKind`) into the engine and the
+    builder: ``run`` executes its steps, the rest is described on :class:`PluginStepKind`.
+    Registering again replaces the earlier registration (an app's ``ready()`` may run twice in
+    tests)."""
+    if kind not in StepKind.values:
+        raise ValueError(f"{kind!r} is not a journey step kind (see journeys.models.StepKind).")
+    STEP_HANDLERS[kind] = StepHandler(run, contacts_candidate)
+    plugin = PluginStepKind(
+        kind=kind,
+        label=StepKind(kind).label,
+        field=field,
+        field_label=field_label,
+        options=options,
+        describe=describe,
+        problems=problems,
+        empty_text=empty_text,
+        create_url=create_url,
+        create_label=create_label,
+    )
+    STEP_KINDS[kind] = plugin
+    return plugin
+
+
+def timeline_event(kind: str, summary: str, detail: str = "", **data) -> dict:
+    return {"kind": kind, "summary": summary[:500], "detail": detail, "data": data}
+
+
+# --------------------------------------------------------------------------------------------
+# Timeline helpers
+# --------------------------------------------------------------------------------------------
+
+
+def run_event(run: JourneyRun, kind: str, summary: str, detail: str = "", **data) -> dict:
+    return timeline_event(
+        kind,
+        summary,
+        detail,
+        journey_id=run.journey_id,
+        journey=run.journey.name,
+        run_id=run.pk,
+        version=run.version.number,
+        **data,
+    )
+
+
+def exited_summary(run: JourneyRun, reason: str) -> str:
+    return f"Left journey “{run.journey.name}”: {reason}"
+
+
+def write_events(organization, run: JourneyRun, events: list[dict], now: datetime) -> None:
+    if not events:
+        return
+    TimelineEvent.objects.bulk_create(
+        TimelineEvent(
+            organization=organization,
+            candidate_id=run.candidate_id,
+            application_id=run.application_id,
+            kind=e["kind"],
+            summary=e["summary"],
+            detail=e["detail"],
+            data=e["data"],
+            occurred_at=now,
+        )
+        for e in events
+    )
