@@ -100,7 +100,6 @@ def _conversation_for(*, organization, candidate: Candidate) -> Conversation:
 
 DELIVER_TASK = "messaging.tasks.message_deliver"
 RECONCILE_TASK = "messaging.tasks.message_reconcile"
-APPLY_CALLBACK_TASK = "messaging.tasks.webhook_event_apply"
 
 
 def _enqueue(message: Message) -> None:
