@@ -14,7 +14,7 @@ from __future__ import annotations
 import importlib
 from datetime import datetime
 
-from integrations.registry import KNOWN_PROVIDERS, UnknownProvider
+from integrations.registry import UnknownProvider, available
 
 
 def parse_stored(
@@ -26,7 +26,7 @@ def parse_stored(
 
     Raises :class:`UnknownProvider` for a vendor without stored webhooks, and the vendor's
     ``InvalidPayload`` (a ``ValueError``) for a body it cannot read."""
-    if provider not in KNOWN_PROVIDERS:
+    if provider not in available():
         raise UnknownProvider(f"No provider called {provider!r}.")
     module = importlib.import_module(f"integrations.{provider}.webhooks")
     parse = getattr(module, "parse_stored", None)
