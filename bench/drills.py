@@ -186,6 +186,15 @@ class WorkerPool:
                 process.wait(5)
 
 
+def free_port() -> int:
+    """A TCP port nobody listens on now (drills may run side by side, e.g. under xdist)."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
 class PrivateBroker:
     """A Redis server of the drill's own (so an outage harms nobody else), used as the broker by
     the workers and by this process while it is installed."""
@@ -511,7 +520,7 @@ class Drill:
         provider_500s: int = 0,
         provider_late_replies: int = 0,
         broker_outage_seconds: float = 0.0,
-        broker_port: int = 6391,
+        broker_port: int | None = None,
         chaos_seconds: float = 20.0,
         settle_timeout: float = 120.0,
         env: dict | None = None,
@@ -531,7 +540,7 @@ class Drill:
         worker_env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
         broker = None
         if broker_outage_seconds:
-            broker = PrivateBroker(broker_port, log_dir)
+            broker = PrivateBroker(broker_port or free_port(), log_dir)
             broker.start()
             broker.install()
             worker_env["CELERY_BROKER_URL"] = broker.url

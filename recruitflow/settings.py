@@ -135,6 +135,11 @@ FORMS_URLFIELD_ASSUME_HTTPS = True
 
 # --- Cache -------------------------------------------------------------------------------------
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://recruitflow")}
+# Several users of one Redis database (the test suite's parallel workers) keep their cache keys
+# and broker queues apart by a prefix on every key.
+REDIS_KEY_PREFIX = env("REDIS_KEY_PREFIX", default="")
+if REDIS_KEY_PREFIX:
+    CACHES["default"]["KEY_PREFIX"] = REDIS_KEY_PREFIX
 
 # --- Auth (django-allauth) ---------------------------------------------------------------------
 AUTHENTICATION_BACKENDS = [
@@ -314,6 +319,8 @@ if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
     CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] = env.int(
         "CELERY_BROKER_VISIBILITY_TIMEOUT_S", default=7200
     )
+    if REDIS_KEY_PREFIX:
+        CELERY_BROKER_TRANSPORT_OPTIONS["global_keyprefix"] = f"{REDIS_KEY_PREFIX}:"
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]

@@ -15,6 +15,16 @@ CHROMIUM_MISSING = (
 )
 
 
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_setupnodes(config, specs):
+    """Under ``-n``: each worker its own broker keys, cache keys and broker folder, in its
+    environment before its Django settings load (see tests/parallel.py)."""
+    from tests.parallel import worker_environment
+
+    for spec in specs:
+        spec.env.update(worker_environment(spec.id))
+
+
 def pytest_collection_modifyitems(config, items):
     if os.path.exists(CHROMIUM) or shutil.which("chromium"):
         return
@@ -50,10 +60,11 @@ def _plain_static_storage(settings):
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
     settings.SECURE_SSL_REDIRECT = False
-    # Throttle counters live in the cache; ids repeat across tests, so start each test clean.
-    from django.core.cache import cache
+    # Throttle counters live in the cache; ids repeat across tests, so start each test clean
+    # (this xdist worker's keys only).
+    from tests.parallel import clear_cache
 
-    cache.clear()
+    clear_cache()
     # Hashing with the production hasher costs ~0.3 s per user; tests make hundreds.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 

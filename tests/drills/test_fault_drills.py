@@ -17,6 +17,9 @@ from integrations.sandbox.server import SandboxServer
 pytestmark = [
     pytest.mark.drill,
     pytest.mark.worker,
+    # Under xdist the drills run one after another on one worker: each drives six worker
+    # processes and times its recovery.
+    pytest.mark.xdist_group("drills"),
     # The beat schedule lives in rows the migrations wrote; a flush by an earlier test must not
     # leave the drill without its sweeps.
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
