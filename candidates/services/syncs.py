@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import threading
 from datetime import timedelta
+from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import Q
@@ -193,7 +194,7 @@ def sync_execute(*, sync_run: SyncRun) -> SyncRun:
 
 def _fail(sync_run: SyncRun, engine: SyncEngine | None, recorder: CallRecorder, error: str):
     recorder.flush()
-    fields = {"api_calls": recorder.total}
+    fields: dict[str, Any] = {"api_calls": recorder.total}
     if engine is not None:
         fields["counts"] = engine.counts
     _finish(sync_run, status=SyncStatus.FAILED, error=error, **fields)
@@ -202,7 +203,7 @@ def _fail(sync_run: SyncRun, engine: SyncEngine | None, recorder: CallRecorder, 
 def _defer(sync_run: SyncRun, engine: SyncEngine | None, recorder: CallRecorder, exc):
     recorder.flush()
     pause = max(RATE_LIMIT_PAUSE, timedelta(seconds=exc.retry_after or 0))
-    fields = {"api_calls": recorder.total, "resume_at": timezone.now() + pause}
+    fields: dict[str, Any] = {"api_calls": recorder.total, "resume_at": timezone.now() + pause}
     if engine is not None:
         fields["counts"] = engine.counts
     _finish(sync_run, status=SyncStatus.DEFERRED, error=str(exc), **fields)

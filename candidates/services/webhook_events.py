@@ -5,6 +5,7 @@ order included)."""
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 from datetime import timedelta
 
@@ -160,11 +161,7 @@ def webhook_events_reprocess(*, event_ids) -> int:
             next_attempt_at=now + WEBHOOK_RETRY_AFTER,
         )
     for pk, organization_id in rows:
-        transaction.on_commit(
-            lambda pk=pk, organization_id=organization_id: _queue_webhook_processing(
-                organization_id, pk
-            )
-        )
+        transaction.on_commit(functools.partial(_queue_webhook_processing, organization_id, pk))
     return len(rows)
 
 
@@ -338,6 +335,8 @@ def _upsert_webhook_job(writer: MirrorWriter, event: ApplicationChanged) -> None
     payload lacks e.g. a department's parent); the hiring team is not in the payload and is
     left alone."""
     job = event.job
+    if job is None:
+        return
 
     def mirror_row(model, external_id: str, **values):
         return model(

@@ -325,7 +325,7 @@ def parse_stored(
     action = parsed.action
     if action in APPLICATION_ACTIONS and parsed.application is not None:
         raw_jobs = ((parsed.raw.get("payload") or {}).get("application") or {}).get("jobs") or []
-        raw_job = (
+        raw_job: Mapping[str, Any] = (
             next((j for j in raw_jobs if str(j.get("id")) == parsed.job.external_id), {})
             if parsed.job is not None
             else {}
