@@ -6,17 +6,17 @@ args=[request.token])`` builds a working link, a token read out of the database 
 
 from django.urls import path
 
-from . import links, public_views
+from . import links, public_link_views, public_views
 
 links.register()
 
 app_name = "booking"
 urlpatterns = [
     path("brand.css", public_views.brand_css, name="brand_css"),
-    path("p/<public_token:public_token>/", public_views.public_link, name="public"),
+    path("p/<public_token:public_token>/", public_link_views.public_link, name="public"),
     path(
         "p/<public_token:public_token>/confirm/<str:proof>/",
-        public_views.public_confirm,
+        public_link_views.public_confirm,
         name="public_confirm",
     ),
     path("<request_token:token>/", public_views.page, name="page"),
