@@ -90,7 +90,7 @@ MIDDLEWARE = [
     "allauth.account.middleware.AccountMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "csp.middleware.CSPMiddleware",
-    "recruitflow.tenant_middleware.TenantMiddleware",
+    "recruitflow.tenancy.TenantMiddleware",
 ]
 
 ROOT_URLCONF = "recruitflow.urls"
