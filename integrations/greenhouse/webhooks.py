@@ -156,7 +156,7 @@ def _check_date(problems: list[str], where: str, value: Any) -> None:
         problems.append(f"{where} must be an ISO 8601 date-time or null (got {_shown(value)})")
 
 
-def payload_problems(payload: Mapping[str, Any]) -> list[str]:
+def payload_problems(payload: Mapping[str, Any], *, action: str = "") -> list[str]:
     """What is wrong with the shape of an application/candidate payload, in words that name
     the field; empty when it can be mapped. A signed body can still be malformed (a bug or a
     test on the sender's side): it must fail loudly, never become junk rows."""
@@ -191,7 +191,12 @@ def payload_problems(payload: Mapping[str, Any]) -> list[str]:
             problems.append(
                 f"{where}.candidate must be an object with a numeric id (got {_shown(candidate)})"
             )
-        if candidate is None and not _is_id(app.get("candidate_id")):
+        # A deleted application is named by its id alone: there is nothing else to map.
+        if (
+            candidate is None
+            and not _is_id(app.get("candidate_id"))
+            and action != "delete_application"
+        ):
             problems.append(f"{where} names no candidate (candidate.id or candidate_id)")
     candidate = payload.get("candidate")
     if candidate is not None and not (
@@ -220,7 +225,7 @@ def parse_event(raw_body: bytes | str | Mapping[str, Any], *, event_id: str | No
     payload = envelope.get("payload") or {}
     if not isinstance(payload, Mapping):
         raise InvalidPayload("The webhook payload is not an object.")
-    problems = payload_problems(payload)
+    problems = payload_problems(payload, action=action)
     if problems:
         raise InvalidPayload("The webhook payload has the wrong shape: " + "; ".join(problems))
 
