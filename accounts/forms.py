@@ -3,7 +3,9 @@ from functools import cache
 from django import forms
 from django.utils.html import format_html_join
 
+from . import services
 from .models import TIME_ZONE_CHOICES, ApiKeyScope, Organization, Role, validate_time_zone
+from .selectors import invitation_by_token
 
 
 @cache
@@ -50,9 +52,6 @@ class SignupOrganizationForm(forms.Form):
     )
 
     def signup(self, request, user):
-        from . import services
-        from .selectors import invitation_by_token
-
         user.first_name = self.cleaned_data["first_name"]
         user.last_name = self.cleaned_data.get("last_name", "")
         user.save(update_fields=["first_name", "last_name"])

@@ -21,6 +21,7 @@ from integrations.models import ConnectionStatus
 from recruitflow.tenancy import tenant_scope
 
 from .models import SyncRun, SyncStatus
+from .services import NoATSConnection, SyncAlreadyRunning, sync_request
 
 SANDBOX_CLIENT_ID = "sandbox-client-id"
 SANDBOX_CLIENT_SECRET = "sandbox-client-secret"
@@ -71,8 +72,6 @@ def demo_sandbox_wire(
     log: Callable[[str], None] = print,
 ) -> bool:
     """Make the demo live: test, first sync, webhook. Returns True when all of it worked."""
-    from .services import NoATSConnection, SyncAlreadyRunning, sync_request
-
     sandbox_url = sandbox_url.rstrip("/")
     deadline = time.monotonic() + wait_seconds
     connection = demo_greenhouse_connect(organization=organization, sandbox_url=sandbox_url)

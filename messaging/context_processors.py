@@ -2,6 +2,8 @@
 
 from functools import cache
 
+from messaging.inbox import unread_conversation_count
+
 
 def inbox(request):
     """``inbox_unread``: how many conversations have unread messages. A callable the template
@@ -12,8 +14,6 @@ def inbox(request):
 
     @cache
     def unread() -> int:
-        from messaging.inbox import unread_conversation_count
-
         return unread_conversation_count(organization=organization)
 
     return {"inbox_unread": unread}

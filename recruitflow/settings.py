@@ -90,7 +90,7 @@ MIDDLEWARE = [
     "allauth.account.middleware.AccountMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "csp.middleware.CSPMiddleware",
-    "recruitflow.tenancy.TenantMiddleware",
+    "recruitflow.tenant_middleware.TenantMiddleware",
 ]
 
 ROOT_URLCONF = "recruitflow.urls"

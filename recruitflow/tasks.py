@@ -11,7 +11,9 @@ organization id as its first argument; the base loads the organization and runs 
 """
 
 from celery import Task, current_app
+from django.db import transaction
 
+from accounts.models import Organization
 from recruitflow.tenancy import tenant_scope
 
 
@@ -19,8 +21,6 @@ class OrganizationTask(Task):
     abstract = True
 
     def __call__(self, organization_id, *args, **kwargs):
-        from accounts.models import Organization
-
         organization = Organization.objects.filter(pk=organization_id, is_active=True).first()
         if organization is None:
             # The organization was deleted or deactivated after the task was queued.
@@ -29,8 +29,6 @@ class OrganizationTask(Task):
             return self.run(organization, *args, **kwargs)
 
     def delay_on_commit(self, *args, **kwargs):
-        from django.db import transaction
-
         transaction.on_commit(lambda: self.delay(*args, **kwargs))
 
 

@@ -7,6 +7,9 @@ from datetime import datetime, timedelta
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
+from accounts.models import Membership
+from integrations.cronofy.models import CalendarConnection, CalendarConnectionStatus
+
 from .models import (
     BookedSlot,
     Booking,
@@ -116,8 +119,6 @@ def feed_busy_blocks(*, organization, user, now: datetime | None = None) -> list
 
 def team_members(*, organization) -> list:
     """The organization's memberships with their users, by name."""
-    from accounts.models import Membership
-
     return list(
         Membership.objects.filter(organization=organization)
         .select_related("user")
@@ -127,8 +128,6 @@ def team_members(*, organization) -> list:
 
 def pending_connections(*, organization) -> dict:
     """Calendar connections still waiting for authorization, by user id."""
-    from integrations.cronofy.models import CalendarConnection, CalendarConnectionStatus
-
     return {
         c.user_id: c
         for c in CalendarConnection.objects.filter(

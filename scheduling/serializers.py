@@ -17,6 +17,7 @@ from accounts.models import TIME_ZONE_CHOICES, Membership
 from library.models import MessageTemplate
 from recruitflow.api import StrictCharField
 
+from . import services
 from .models import (
     MESSAGE_KINDS,
     Booking,
@@ -404,8 +405,6 @@ class SchedulingLinkSerializer(serializers.ModelSerializer):
 
     @extend_schema_field({"type": "string", "format": "uri"})
     def get_url(self, request) -> str:
-        from . import services
-
         return services.request_link(request)
 
 

@@ -6,6 +6,12 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from accounts.services import demo_seed
+from candidates.demo import demo_greenhouse_connect, demo_sandbox_wire
+from journeys.demo import demo_onsite_journey_when_synced
+from library.demo import demo_message_templates
+from messaging.services import sandbox_sms_wire
+from recruitflow.tenancy import tenant_scope
+from scheduling.demo import demo_scheduling_step, demo_scheduling_template
 
 
 class Command(BaseCommand):
@@ -27,11 +33,6 @@ class Command(BaseCommand):
         parser.add_argument("--wait", type=float, default=120, help="Seconds to wait at most.")
 
     def handle(self, *args, **options):
-        from candidates.demo import demo_greenhouse_connect, demo_sandbox_wire
-        from journeys.demo import demo_onsite_journey_when_synced
-        from library.demo import demo_message_templates
-        from scheduling.demo import demo_scheduling_step, demo_scheduling_template
-
         organization = demo_seed(email=settings.DEMO_EMAIL, password=settings.DEMO_PASSWORD)
         sandbox = settings.SANDBOX_URL
         log = lambda line: self.stdout.write(f"[demo] {line}")  # noqa: E731
@@ -70,9 +71,6 @@ class Command(BaseCommand):
     def _wire_phone(self, organization, log) -> None:
         """Point the demo's sandbox number at this app, so a text typed on the sandbox phone
         reaches the Inbox before the product has texted anyone."""
-        from messaging.services import sandbox_sms_wire
-        from recruitflow.tenancy import tenant_scope
-
         try:
             with tenant_scope(organization):
                 wired = sandbox_sms_wire(organization=organization)
