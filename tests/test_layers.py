@@ -20,7 +20,13 @@ LAYER = {
     "recruitflow": 7,
 }
 # What of `recruitflow` is wiring (above every app) rather than a shared helper.
-WIRING = ("recruitflow.urls", "recruitflow.management", "recruitflow.views", "recruitflow.celery")
+WIRING = (
+    "recruitflow.urls",
+    "recruitflow.management",
+    "recruitflow.views",
+    "recruitflow.celery",
+    "recruitflow.tenant_middleware",
+)
 
 
 def _imports(path: Path):
@@ -81,3 +87,232 @@ def test_sandbox_imports_nothing_of_the_product():
                     continue
                 wrong.append(f"{path.relative_to(ROOT)}:{node.lineno} imports {module}")
     assert not wrong, "The sandbox imports nothing of the product:\n" + "\n".join(wrong)
+
+
+# ------------------------------------------------------------------------------------------
+# Inside an app: no import cycles, no imports hidden in functions, no oversized modules
+# ------------------------------------------------------------------------------------------
+
+# The fakes stand in for the vendors and import nothing of the product (tested above); they are
+# a program of their own, not a module of the integrations app.
+SANDBOX = ROOT / "integrations" / "sandbox"
+MAX_MODULE_LINES = 700
+# Function-level imports of product modules that stay, each with its reason. An import inside a
+# function must not be a way around an import cycle: break the cycle by direction instead (a task
+# module imports its service, never the reverse; shared pieces move down into a lower module).
+# Keys are "<path>: <imported module>".
+FUNCTION_IMPORTS_ALLOWED = {
+    "integrations/apps.py: integrations.http_guard": "Django app loading: ready()",
+    "integrations/apps.py: integrations.policy": "Django app loading: ready()",
+    "journeys/apps.py: journeys.steps": "Django app loading: ready() registers the step kinds",
+    "messaging/apps.py: library.templating": "Django app loading: ready()",
+    "messaging/apps.py: messaging.selectors": "Django app loading: ready()",
+    "recruitflow/apps.py: recruitflow.checks": "Django app loading: ready() registers checks",
+    "scheduling/apps.py: scheduling.steps": "Django app loading: ready() registers the step kind",
+    "candidates/integration_views.py: candidates.services": "being split in issue 12 by vendors",
+    "integrations/lever/oauth.py: integrations.lever.client": "being split in issue 12 by vendors",
+    "integrations/sendgrid/screen.py: integrations.sendgrid.client": (
+        "being split in issue 12 by vendors"
+    ),
+    "integrations/sendgrid/screen.py: integrations.sendgrid.transport": (
+        "being split in issue 12 by vendors"
+    ),
+    "integrations/textus/screen.py: integrations.textus.client": (
+        "being split in issue 12 by vendors"
+    ),
+    "integrations/textus/screen.py: integrations.textus.provider": (
+        "being split in issue 12 by vendors"
+    ),
+    "integrations/twilio/screen.py: integrations.messaging_screens": (
+        "being split in issue 12 by vendors"
+    ),
+    "integrations/twilio/screen.py: integrations.twilio.provider": (
+        "being split in issue 12 by vendors"
+    ),
+    "messaging/inbox.py: accounts.models": "being split in issue 12 by intake",
+    "messaging/recovery.py: accounts.models": "being split in issue 12 by intake",
+    "messaging/selectors.py: accounts.models": "being split in issue 12 by intake",
+    "messaging/selectors.py: candidates.models": "being split in issue 12 by intake",
+    "messaging/selectors.py: integrations.sendgrid.models": "being split in issue 12 by intake",
+    "messaging/selectors.py: integrations.textus.models": "being split in issue 12 by intake",
+    "messaging/selectors.py: integrations.twilio.models": "being split in issue 12 by intake",
+    "scheduling/webhooks.py: scheduling.calendar_tasks": "being split in issue 12 by intake",
+}
+# Entries that another part of issue 12 removes when it lands; the others must stay true.
+IN_FLIGHT = "being split in issue 12"
+# Modules over MAX_MODULE_LINES that another part of issue 12 is splitting.
+LONG_MODULES_ALLOWED: dict[str, str] = {}
+
+
+def _product_modules() -> dict[str, Path]:
+    """Dotted name → path of every module of the product (apps and `recruitflow`)."""
+    found = {}
+    for _, path in _modules():
+        if path.is_relative_to(SANDBOX):
+            continue
+        parts = list(path.relative_to(ROOT).with_suffix("").parts)
+        if parts[-1] == "__init__":
+            parts.pop()
+        found[".".join(parts)] = path
+    return found
+
+
+def _imported_modules(node, *, module: str, path: Path, known) -> list[str]:
+    """The product modules an import statement loads (the most specific one of each name)."""
+    if isinstance(node, ast.Import):
+        names = [alias.name for alias in node.names]
+    else:
+        if node.level:
+            package = module.split(".") if path.name == "__init__.py" else module.split(".")[:-1]
+            package = package[: len(package) - node.level + 1]
+            base = ".".join([*package, *([node.module] if node.module else [])])
+        else:
+            base = node.module
+        names = [f"{base}.{alias.name}" for alias in node.names] + [base]
+    targets = []
+    for name in names:
+        while name and name not in known:
+            name = name.rpartition(".")[0]
+        if name and name != module and name not in targets:
+            targets.append(name)
+    if isinstance(node, ast.ImportFrom) and len(targets) > 1:
+        base_target = targets[-1]
+        # `from pkg import a, b` loads pkg plus each submodule named; plain names load pkg only.
+        targets = [t for t in targets[:-1] if t != base_target] or [base_target]
+    return targets
+
+
+def _is_type_checking(node) -> bool:
+    test = node.test
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
+
+
+def _top_level_imports(tree) -> list:
+    """Import statements that run when the module is imported (not in functions, not under
+    ``if TYPE_CHECKING:``), including those inside module-level if/try and class bodies."""
+    found, pending = [], list(tree.body)
+    while pending:
+        node = pending.pop()
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            found.append(node)
+        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda):
+            continue
+        elif isinstance(node, ast.If) and _is_type_checking(node):
+            pending.extend(node.orelse)
+        elif isinstance(node, ast.ClassDef | ast.If | ast.Try | ast.With):
+            for field in ("body", "orelse", "finalbody", "handlers"):
+                pending.extend(getattr(node, field, []))
+        elif isinstance(node, ast.ExceptHandler):
+            pending.extend(node.body)
+    return found
+
+
+def _function_imports(tree) -> list:
+    found = {}
+    for function in ast.walk(tree):
+        if isinstance(function, ast.FunctionDef | ast.AsyncFunctionDef):
+            for node in ast.walk(function):
+                if isinstance(node, ast.Import | ast.ImportFrom):
+                    found[id(node)] = node  # a nested function is walked twice
+    return sorted(found.values(), key=lambda node: node.lineno)
+
+
+def _strongly_connected(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Tarjan's algorithm, iterative: the groups of modules that import each other in a ring."""
+    index, low, stack, on_stack, groups = {}, {}, [], set(), []
+    counter = 0
+    for root in sorted(graph):
+        if root in index:
+            continue
+        work = [(root, iter(sorted(graph[root])))]
+        index[root] = low[root] = counter
+        counter += 1
+        stack.append(root)
+        on_stack.add(root)
+        while work:
+            node, edges = work[-1]
+            for target in edges:
+                if target not in index:
+                    index[target] = low[target] = counter
+                    counter += 1
+                    stack.append(target)
+                    on_stack.add(target)
+                    work.append((target, iter(sorted(graph[target]))))
+                    break
+                if target in on_stack:
+                    low[node] = min(low[node], index[target])
+            else:
+                work.pop()
+                if work:
+                    low[work[-1][0]] = min(low[work[-1][0]], low[node])
+                if low[node] == index[node]:
+                    group = []
+                    while True:
+                        member = stack.pop()
+                        on_stack.discard(member)
+                        group.append(member)
+                        if member == node:
+                            break
+                    if len(group) > 1:
+                        groups.append(sorted(group))
+    return groups
+
+
+def test_no_import_cycle_between_modules_of_one_app():
+    known = _product_modules()
+    graph: dict[str, set[str]] = {name: set() for name in known}
+    for name, path in known.items():
+        tree = ast.parse(path.read_text(), filename=str(path))
+        for node in _top_level_imports(tree):
+            for target in _imported_modules(node, module=name, path=path, known=known):
+                if target.split(".")[0] == name.split(".")[0]:
+                    graph[name].add(target)
+    cycles = _strongly_connected(graph)
+    assert not cycles, (
+        "Modules of one app import each other in a ring; break it by direction (move the shared "
+        "pieces down, queue tasks by name):\n" + "\n".join(" ↔ ".join(c) for c in cycles)
+    )
+
+
+def test_no_function_level_import_of_a_product_module_without_a_reason():
+    known = _product_modules()
+    found, unexplained = set(), []
+    for name, path in known.items():
+        tree = ast.parse(path.read_text(), filename=str(path))
+        for node in _function_imports(tree):
+            for target in _imported_modules(node, module=name, path=path, known=known):
+                key = f"{path.relative_to(ROOT).as_posix()}: {target}"
+                found.add(key)
+                if key not in FUNCTION_IMPORTS_ALLOWED:
+                    unexplained.append(f"{path.relative_to(ROOT)}:{node.lineno} imports {target}")
+    assert not unexplained, (
+        "Import product modules at the top of the module. If an import inside a function avoids "
+        "an import cycle, break the cycle by direction instead; if it must stay (e.g. app "
+        "loading in ready()), add it to FUNCTION_IMPORTS_ALLOWED with the reason:\n"
+        + "\n".join(unexplained)
+    )
+    stale = [
+        key
+        for key, reason in FUNCTION_IMPORTS_ALLOWED.items()
+        if key not in found and not reason.startswith(IN_FLIGHT)
+    ]
+    assert not stale, "Remove these from FUNCTION_IMPORTS_ALLOWED:\n" + "\n".join(stale)
+
+
+def test_no_module_of_the_product_is_over_700_lines():
+    long = []
+    for path in _product_modules().values():
+        lines = len(path.read_text().splitlines())
+        key = path.relative_to(ROOT).as_posix()
+        if lines > MAX_MODULE_LINES and key not in LONG_MODULES_ALLOWED:
+            long.append(f"{key}: {lines} lines")
+    for path in sorted(SANDBOX.rglob("*.py")):
+        lines = len(path.read_text().splitlines())
+        key = path.relative_to(ROOT).as_posix()
+        if lines > MAX_MODULE_LINES and key not in LONG_MODULES_ALLOWED:
+            long.append(f"{key}: {lines} lines")
+    assert not long, (
+        f"Split modules over {MAX_MODULE_LINES} lines along their sections:\n" + "\n".join(long)
+    )
