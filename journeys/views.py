@@ -25,6 +25,7 @@ from recruitflow.decorators import editor_required, organization_required
 from recruitflow.tenancy import visible_candidates_q
 
 from . import editing, selectors, services, simulation
+from .dry_run import dry_run
 from .forms import (
     AddStepForm,
     CriteriaNames,
@@ -586,7 +587,7 @@ def journey_dry_run(request, pk: int):
         elif journey.current_version is None:
             error = "This journey has no version to try yet."
         else:
-            result = simulation.dry_run(version=journey.current_version, candidate=candidate)
+            result = dry_run(version=journey.current_version, candidate=candidate)
     elif raw_id:
         error = "Choose a candidate from the search results."
     context = {

@@ -11,6 +11,7 @@ from django.test.utils import CaptureQueriesContext
 
 from candidates.models import TimelineEvent
 from journeys import simulation
+from journeys.dry_run import dry_run
 from journeys.models import JourneyRun, JourneyVersion, StepRun
 from messaging import services as messaging
 from messaging.models import Message, OptOutSource
@@ -164,7 +165,7 @@ def test_dry_run_renders_every_message_with_the_candidates_data_and_sends_nothin
     before = writes(ats.organization)
 
     with tenant_scope(ats.organization):
-        steps = simulation.dry_run(version=onsite.current_version, candidate=candidate)
+        steps = dry_run(version=onsite.current_version, candidate=candidate)
 
     assert [s.label for s in steps] == [
         "Wait 1 hour",
@@ -193,7 +194,7 @@ def test_dry_run_shows_a_broken_template_and_why_a_text_would_not_reach_them(
     candidate = ats.candidate(mobile="")
 
     with tenant_scope(ats.organization):
-        (step,) = simulation.dry_run(version=journey.current_version, candidate=candidate)
+        (step,) = dry_run(version=journey.current_version, candidate=candidate)
 
     assert step.error.startswith(
         "Text message, line 1: unknown merge field {{ candidate.nickname }}"

@@ -13,7 +13,8 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from accounts.models import Role
 from candidates.models import TimelineEvent
-from journeys import engine, simulation
+from journeys import engine
+from journeys.dry_run import dry_run
 from journeys.models import JourneyRun, RunStatus
 from library import templating
 from library.models import MessageTemplate
@@ -238,7 +239,7 @@ def test_dry_run_of_a_stored_hostile_template_shows_the_error(ats, make_journey)
     candidate = ats.candidate()
 
     with tenant_scope(ats.organization):
-        (step,) = simulation.dry_run(version=journey.current_version, candidate=candidate)
+        (step,) = dry_run(version=journey.current_version, candidate=candidate)
 
     assert step.error.startswith("Text message, line 3: too many “not”")
 
