@@ -28,6 +28,7 @@ def _installed() -> set[str]:
         if config.name.startswith(prefix) and config.name.count(".") == 1
     }
 
+
 _registry: dict[str, type] = {}
 
 T = TypeVar("T", bound=type)
