@@ -91,7 +91,7 @@ def _resolve(host: str, resolver: Callable[[str], Iterable[str]] | None = None) 
         pass
     if resolver is not None:
         return list(resolver(host))
-    return [info[4][0] for info in socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)]
+    return [str(info[4][0]) for info in socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)]
 
 
 def assert_public_url(

@@ -90,7 +90,7 @@ def dry_run(*, version: JourneyVersion, candidate) -> list[DryRunStep]:
             except ValueError as exc:
                 context_error = str(exc)
         try:
-            if context_error:
+            if context_error or context is None:
                 raise ValueError(context_error)
             rendered = templating.render(template, context)
         except (templating.TemplateInvalid, ValueError) as exc:

@@ -43,7 +43,7 @@ def stage_changed(transition) -> bool:
 
 def transition_triggers(transition) -> list[str]:
     """The trigger kinds a transition fires. A new application also enters its first stage."""
-    triggers = []
+    triggers: list[str] = []
     if transition.is_new_application:
         triggers.append(TriggerKind.APPLICATION_CREATED)
     if transition.to_stage_name and stage_changed(transition):
@@ -83,11 +83,11 @@ def criteria_match(
     if version.job_ids and str(job_id) not in id_strings(version.job_ids):
         return False
     if version.office_ids and not (
-        {str(o) for o in job_offices.get(job_id, ())} & id_strings(version.office_ids)
+        {str(o) for o in job_offices.get(job_id or 0, ())} & id_strings(version.office_ids)
     ):
         return False
     if version.department_ids and not (
-        {str(d) for d in job_departments.get(job_id, ())} & id_strings(version.department_ids)
+        {str(d) for d in job_departments.get(job_id or 0, ())} & id_strings(version.department_ids)
     ):
         return False
     status = transition.to_status or (application.status if application else "")

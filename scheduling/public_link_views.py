@@ -195,7 +195,7 @@ def public_confirm(http_request, public_token: str, proof: str):
         if found is not None and found["template_id"] != template.pk:
             problem, status = "invalid", 404
         error = ""
-        if not problem:
+        if not problem and found is not None:
             try:
                 scheduling_request = public_link_services.public_link_confirm(
                     organization=organization,
