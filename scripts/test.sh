@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make test`: ruff, makemigrations --check, mypy, check --deploy on production settings, then
-# pytest. Uses Postgres/Redis when DATABASE_URL / CELERY_BROKER_URL are set, the embedded
-# defaults otherwise. Extra arguments go to pytest.
+# pytest in parallel (pytest-xdist, PYTEST_WORKERS processes; 0 = one process, serially). Uses
+# Postgres/Redis when DATABASE_URL / CELERY_BROKER_URL are set, the embedded defaults otherwise.
+# Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/bootstrap.sh
@@ -19,5 +20,13 @@ env -u DJANGO_ALLOW_ASYNC_UNSAFE DEBUG=0 ALLOWED_HOSTS=recruitflow.example.com \
   .venv/bin/python manage.py check --deploy --fail-level WARNING
 # Keep test tasks away from a `make run` worker that may be polling var/broker.
 export CELERY_BROKER_DIR=${CELERY_BROKER_DIR:-var/test-broker}
-echo "==> pytest (database: ${DATABASE_URL:-sqlite}, broker: ${CELERY_BROKER_URL:-filesystem://})"
-exec .venv/bin/python -m pytest "$@"
+# Each worker gets its own test database, broker and cache keys and broker folder
+# (tests/parallel.py); tests marked xdist_group run on one worker. Many tests wait on browsers,
+# sandbox servers and Celery workers, so there are more workers than cores.
+WORKERS=${PYTEST_WORKERS:-3}
+PARALLEL=()
+if [ "$WORKERS" != 0 ]; then
+  PARALLEL=(-n "$WORKERS" --dist loadgroup)
+fi
+echo "==> pytest (database: ${DATABASE_URL:-sqlite}, broker: ${CELERY_BROKER_URL:-filesystem://}, workers: ${WORKERS})"
+exec .venv/bin/python -m pytest "${PARALLEL[@]}" "$@"
