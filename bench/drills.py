@@ -260,6 +260,32 @@ def drop_worker_connections() -> int:
         return cursor.fetchone()[0]
 
 
+def ensure_beat_schedule() -> None:
+    """Write the beat schedule again when the database has none.
+
+    The schedule is data the migrations write (``RunPython`` in each app's ``*schedule*`` /
+    ``*sweep*`` migrations); a test database flushed by an earlier test has lost it. Running
+    those forward functions again (they are ``update_or_create``) restores every sweep,
+    including ones added later, without listing them here.
+    """
+    from django.apps import apps
+    from django.db import connection
+    from django.db.migrations.loader import MigrationLoader
+    from django.db.migrations.operations import RunPython
+    from django_celery_beat.models import PeriodicTask
+
+    if PeriodicTask.objects.filter(enabled=True).exists():
+        return
+    loader = MigrationLoader(connection, ignore_no_migrations=True)
+    for _key, migration in sorted(loader.disk_migrations.items(), key=lambda item: item[0]):
+        source = Path(sys.modules[migration.__module__].__file__ or "").read_text()
+        if "PeriodicTask" not in source:
+            continue
+        for operation in migration.operations:
+            if isinstance(operation, RunPython):
+                operation.code(apps, None)
+
+
 def play_beat() -> int:
     """Send every enabled periodic task by name, as beat would when each falls due."""
     from django_celery_beat.models import PeriodicTask
@@ -544,6 +570,7 @@ class Drill:
             broker.start()
             broker.install()
             worker_env["CELERY_BROKER_URL"] = broker.url
+        ensure_beat_schedule()
         self.setup()
         app.control.purge()
         pool = WorkerPool(count=workers, concurrency=concurrency, env=worker_env, log_dir=log_dir)
