@@ -25,7 +25,15 @@ def pytest_xdist_setupnodes(config, specs):
         spec.env.update(worker_environment(spec.id))
 
 
+# The longest tests (minutes each), started first under xdist so that the run does not wait on
+# them at its end. All use the plain `django_db`, like the tests they overtake (pytest-django runs
+# those before transactional ones).
+LONGEST_FIRST = ("tests/test_outsider_walk.py::", "tests/test_api_schema.py::")
+
+
 def pytest_collection_modifyitems(config, items):
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        items.sort(key=lambda item: not item.nodeid.startswith(LONGEST_FIRST))
     if os.path.exists(CHROMIUM) or shutil.which("chromium"):
         return
     skip = pytest.mark.skip(reason=CHROMIUM_MISSING)
