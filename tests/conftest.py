@@ -15,6 +15,15 @@ CHROMIUM_MISSING = (
 )
 
 
+def pytest_configure(config):
+    # Under xdist each worker must take its tests in collection order, where pytest-django puts
+    # the tests that flush the database (transactional) after those that read rows the
+    # migrations wrote (the beat schedule). xdist would otherwise start the largest
+    # xdist_group (the drills, which flush) first.
+    if hasattr(config.option, "loadscopereorder"):
+        config.option.loadscopereorder = False
+
+
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_setupnodes(config, specs):
     """Under ``-n``: each worker its own broker keys, cache keys and broker folder, in its
