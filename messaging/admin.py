@@ -1,13 +1,11 @@
 from django.contrib import admin
 
-from messaging import services
 from messaging.models import (
     Conversation,
     Message,
     MessageEvent,
     MessagingPreferences,
     OptOutEntry,
-    ProviderWebhookEvent,
 )
 
 
@@ -48,30 +46,3 @@ class OptOutEntryAdmin(admin.ModelAdmin):
 @admin.register(MessagingPreferences)
 class MessagingPreferencesAdmin(admin.ModelAdmin):
     list_display = ("organization", "sms_window_start", "sms_window_end")
-
-
-@admin.register(ProviderWebhookEvent)
-class ProviderWebhookEventAdmin(admin.ModelAdmin):
-    """Stored provider callbacks, for support: what arrived, when, and whether it applied."""
-
-    list_display = ("id", "organization", "provider", "kind", "received_at", "processed_at")
-    list_filter = ("provider", "kind")
-    search_fields = ("dedupe_key", "error")
-    actions = ["reprocess"]
-    readonly_fields = (
-        "provider",
-        "kind",
-        "dedupe_key",
-        "url",
-        "headers",
-        "raw_body",
-        "received_at",
-        "processed_at",
-        "attempts",
-        "error",
-    )
-
-    @admin.action(description="Apply the selected callbacks again")
-    def reprocess(self, request, queryset):
-        applied = services.webhook_events_reprocess(event_ids=queryset.values_list("pk", flat=True))
-        self.message_user(request, f"{applied} of {queryset.count()} callback(s) applied.")

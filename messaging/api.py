@@ -7,16 +7,18 @@ organization's objects are 404.
 
 from __future__ import annotations
 
+from typing import NoReturn
+
 from django.db import transaction
 from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef, Q, Subquery
 from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, generics, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from candidates.models import Candidate
+from candidates.models import Candidate, provider_choices
 from integrations.messaging import E164
 from messaging import selectors, services
 from messaging.models import (
@@ -40,12 +42,85 @@ from messaging.serializers import (
     OptOutSerializer,
     SendRefusalSerializer,
 )
+from recruitflow.api import Unprocessable
 from recruitflow.tenancy import candidates_restricted
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 # API keys live in their own namespace of the organization's idempotency keys, so a partner's
 # key can never collide with the product's own (journeys, auto-replies).
 IDEMPOTENCY_PREFIX = "api:"
+
+
+_PRIYA = {"id": 41, "email": "priya@northwind.example", "name": "Priya Raman"}
+_LAST_MESSAGE = {
+    "id": 5120,
+    "channel": "sms",
+    "direction": "inbound",
+    "status": "received",
+    "preview": "Thursday at 2pm works for me, thanks!",
+    "created_at": "2026-03-04T15:12:40Z",
+}
+_CONVERSATION = {
+    "id": 318,
+    "candidate": {
+        "id": 2207,
+        "name": "Sam Okafor",
+        "email": "sam.okafor@example.com",
+        "mobile_phone": "+447700900123",
+        "provider": provider_choices()[0][0],
+        "external_id": "48213370",
+    },
+    "assigned_to": _PRIYA,
+    "unread_count": 1,
+    "last_message_at": "2026-03-04T15:12:40Z",
+    "opted_out": False,
+    "last_message": _LAST_MESSAGE,
+    "created_at": "2026-03-01T09:20:00Z",
+}
+_MESSAGE = {
+    "id": 5119,
+    "conversation": 318,
+    "candidate": 2207,
+    "channel": "sms",
+    "direction": "outbound",
+    "status": "delivered",
+    "status_label": "Delivered",
+    "to_address": "+447700900123",
+    "from_address": "+447700900900",
+    "subject": "",
+    "body": "Hi Sam, can you do an onsite interview on Thursday at 2pm?",
+    "segments": 1,
+    "encoding": "GSM-7",
+    "provider": "sandbox",
+    "error_code": "",
+    "error_message": "",
+    "hold_until": None,
+    "source": "api",
+    "sent_by": _PRIYA,
+    "created_at": "2026-03-04T14:58:02Z",
+    "sent_at": "2026-03-04T14:58:03Z",
+    "delivered_at": "2026-03-04T14:58:06Z",
+}
+_QUEUED = {**_MESSAGE, "status": "queued", "status_label": "Queued", "sent_at": None,
+           "delivered_at": None}  # fmt: skip
+_OPT_OUT = {
+    "id": 77,
+    "phone": "+447700900123",
+    "locked": True,
+    "action": "lock",
+    "source": "keyword",
+    "source_label": "Candidate texted a keyword",
+    "keyword": "STOP",
+    "actor": None,
+    "message": 5121,
+    "created_at": "2026-03-05T08:01:14Z",
+}
+_MANUAL_LOCK = {**_OPT_OUT, "source": "manual", "source_label": "Set by a team member",
+                "keyword": "", "actor": _PRIYA, "message": None}  # fmt: skip
+
+
+def _answer(name: str, value, *, codes: tuple[str, ...] = ("200",)) -> OpenApiExample:
+    return OpenApiExample(name, value=value, response_only=True, status_codes=list(codes))
 
 
 def _organization(request):
@@ -154,7 +229,16 @@ class ConversationListView(generics.ListAPIView):
             qs = qs.filter(candidate_id=params["candidate"])
         return qs
 
-    @extend_schema(parameters=CONVERSATION_FILTERS, operation_id="conversations_list")
+    @extend_schema(
+        parameters=CONVERSATION_FILTERS,
+        operation_id="conversations_list",
+        summary="List conversations",
+        description="Conversations with candidates, most recent activity first, a page at a "
+        "time: one per candidate, across texts and e-mails, with the unread count, whether the "
+        "number is locked (texted STOP) and the latest message. Any key may read them; a "
+        "filter that is not true/false or not an id is 400.",
+        examples=[_answer("An unread reply", _CONVERSATION)],
+    )
     def get(self, request, *args, **kwargs):
         page = self.paginate_queryset(self.get_queryset())
         context = {
@@ -176,7 +260,26 @@ class ConversationDetailView(APIView):
     """One conversation, with the candidate's time zone as RecruitFlow derives it (and why):
     quiet hours are applied in that zone."""
 
-    @extend_schema(responses=ConversationDetailSerializer, operation_id="conversations_retrieve")
+    @extend_schema(
+        responses=ConversationDetailSerializer,
+        operation_id="conversations_retrieve",
+        summary="Read a conversation",
+        description="One conversation, with the candidate's time zone as RecruitFlow derives "
+        "it and why (quiet hours are applied in that zone). Any key may read it; another "
+        "organization's conversation is 404.",
+        examples=[
+            _answer(
+                "With the candidate's time zone",
+                {
+                    **_CONVERSATION,
+                    "candidate_time_zone": {
+                        "zone": "Europe/London",
+                        "evidence": "From the country code of +447700900123",
+                    },
+                },
+            )
+        ],
+    )
     def get(self, request, pk: int):
         organization = _organization(request)
         conversation = _conversation_or_404(request, pk)
@@ -204,7 +307,14 @@ class ConversationMessageListView(generics.ListAPIView):
             organization=_organization(self.request), conversation=conversation
         ).select_related("sent_by")
 
-    @extend_schema(operation_id="conversations_messages_list")
+    @extend_schema(
+        operation_id="conversations_messages_list",
+        summary="List a conversation's messages",
+        description="The messages of one conversation, newest first, a page at a time: texts "
+        "and e-mails in both directions with their delivery status (and the error when not "
+        "delivered). Any key may read them; another organization's conversation is 404.",
+        examples=[_answer("A delivered text", _MESSAGE)],
+    )
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 
@@ -225,8 +335,8 @@ def _refusal_code(candidate: Candidate, channel: str) -> str:
     return "opted_out" if selectors.is_locked(candidate.organization, phone) else "cannot_send"
 
 
-def _refusal(detail: str, code: str) -> Response:
-    return Response({"detail": detail, "code": code}, status=422)
+def _refusal(detail: str, code: str) -> NoReturn:
+    raise Unprocessable(detail, problem="message_refused", code=code)
 
 
 def _same_request(message: Message, *, candidate_id: int, data: dict) -> bool:
@@ -278,6 +388,7 @@ class MessageSendView(APIView):
 
     @extend_schema(
         operation_id="messages_create",
+        summary="Send a text or e-mail to a candidate",
         request=MessageSendSerializer,
         parameters=[
             OpenApiParameter(
@@ -297,6 +408,29 @@ class MessageSendView(APIView):
                 "the Idempotency-Key was already used for a different message.",
             ),
         },
+        examples=[
+            OpenApiExample(
+                "A text",
+                value={
+                    "candidate": 2207,
+                    "channel": "sms",
+                    "body": "Hi Sam, can you do an onsite interview on Thursday at 2pm?",
+                },
+                request_only=True,
+            ),
+            OpenApiExample(
+                "An e-mail",
+                value={
+                    "candidate": 2207,
+                    "channel": "email",
+                    "subject": "Your onsite interview",
+                    "body": "Hi Sam,\n\nCan you do an onsite interview on Thursday at 2pm?",
+                },
+                request_only=True,
+            ),
+            _answer("Queued", _QUEUED, codes=("201",)),
+            _answer("A retry with the same key", _QUEUED, codes=("200",)),
+        ],
     )
     def post(self, request):
         organization = _organization(request)
@@ -349,7 +483,7 @@ class MessageSendView(APIView):
         if existing is not None:
             return self._replay(existing, candidate_id=candidate.pk, data=data)
         if refusal is not None:
-            return _refusal(refusal.reason, _refusal_code(candidate, data["channel"]))
+            _refusal(refusal.reason, _refusal_code(candidate, data["channel"]))
         if not _same_request(message, candidate_id=candidate.pk, data=data):
             # A concurrent request with the same key for another candidate won the race.
             return self._replay(message, candidate_id=candidate.pk, data=data)
@@ -358,10 +492,11 @@ class MessageSendView(APIView):
     @staticmethod
     def _replay(message: Message, *, candidate_id: int, data: dict) -> Response:
         if not _same_request(message, candidate_id=candidate_id, data=data):
-            return _refusal(
+            raise Unprocessable(
                 f"This Idempotency-Key was already used for message {message.pk}, with a "
                 "different candidate, channel, subject or body. Use a new key for a new message.",
-                "idempotency_key_reused",
+                problem="idempotency_conflict",
+                code="idempotency_key_reused",
             )
         response = Response(MessageSerializer(message).data, status=status.HTTP_200_OK)
         response["Idempotent-Replayed"] = "true"
@@ -424,6 +559,8 @@ class OptOutListView(generics.ListCreateAPIView):
 
     @extend_schema(
         operation_id="opt_outs_list",
+        summary="List locked numbers (the SMS opt-out ledger)",
+        examples=[_answer("Texted STOP", _OPT_OUT)],
         parameters=[
             OpenApiParameter(
                 "phone",
@@ -442,7 +579,13 @@ class OptOutListView(generics.ListCreateAPIView):
 
     @extend_schema(
         operation_id="opt_outs_create",
+        summary="Lock a number by hand",
         request=OptOutLockSerializer,
+        examples=[
+            OpenApiExample("A number", value={"phone": "+447700900123"}, request_only=True),
+            _answer("Locked now", _MANUAL_LOCK, codes=("201",)),
+            _answer("Already locked", _OPT_OUT, codes=("200",)),
+        ],
         responses={
             200: OpenApiResponse(OptOutSerializer, "Already locked: the entry that locked it."),
             201: OpenApiResponse(OptOutSerializer, "Locked now."),

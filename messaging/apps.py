@@ -11,7 +11,16 @@ class MessagingConfig(AppConfig):
         from library.templating import provide_opt_out_text
 
         from .selectors import preferences_for
+        from .services.callbacks import register_handlers
+        from .services.inbound_email import register_email_handlers
 
         provide_opt_out_text(
             lambda organization: preferences_for(organization=organization).opt_out_footer
         )
+        # The one webhook intake applies delivery updates, inbound texts and opt-out changes
+        # with this app's handlers.
+        register_handlers()
+        register_email_handlers()
+        # Deleting a candidate's personal data empties their messages: this app's eraser
+        # registers itself with candidates.erasure.
+        from messaging import erasure  # noqa: F401

@@ -12,16 +12,19 @@ import hashlib
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
-from urllib.parse import quote, urlencode
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
-from django.conf import settings
 from django.db import transaction
 from django.db.models import Count, F, Max, OuterRef, Q, QuerySet, Subquery, Sum
 from django.utils import timezone
 
+from accounts.models import Membership
 from integrations.messaging import E164, twilio_error_explanation
+from integrations.messaging_screens import MessagingScreen
+from integrations.screens import get_screen
 from messaging import selectors
+from messaging.email_consent import CAN_EMAIL_OFF_REASON, email_is_locked, email_opt_out_reason
 from messaging.models import (
     Channel,
     Conversation,
@@ -41,8 +44,7 @@ FILTER_VIEWS: dict[str, str] = {
     "opted_out": "Opted out",
 }
 THREAD_MESSAGE_LIMIT = 200
-SMS_MAX_CHARS = 1600  # Twilio refuses longer bodies (error 21617)
-SANDBOX_PHONE_PATH = "/twilio/_sandbox/phone/"
+SMS_MAX_CHARS = 1600  # the texting providers refuse longer bodies
 _PHONE_QUERY = re.compile(r"^\+?[\d\s().-]{3,}$")
 
 
@@ -243,7 +245,7 @@ class LockState:
         if entry.source == OptOutSource.PROVIDER_ERROR_21610:
             return (
                 f"{self.phone} opted out on {when}: the texting provider refused a text because "
-                f"they replied STOP to our number (Twilio error 21610) — {tail}"
+                f"they replied STOP to our number (provider error 21610) — {tail}"
             )
         return f"{self.phone} opted out on {when} (reported by the texting provider) — {tail}"
 
@@ -258,7 +260,7 @@ def entry_description(entry: OptOutEntry) -> str:
         verb = "Locked" if entry.action == OptOutAction.LOCK else "Unlocked"
         return f"{verb} by {_person(entry.actor)}"
     if entry.source == OptOutSource.PROVIDER_ERROR_21610:
-        return "Opted out: the provider refused a text (Twilio error 21610)"
+        return "Opted out: the provider refused a text (provider error 21610)"
     verb = "Opted out" if entry.action == OptOutAction.LOCK else "Opted back in"
     return f"{verb}: reported by the texting provider"
 
@@ -307,7 +309,7 @@ class SmsSetup:
     def missing_reason(self) -> str:
         if self.mode != "missing":
             return ""
-        return "Texting is not set up: connect Twilio or TextUs in Settings → Messaging."
+        return selectors.texting_not_set_up()
 
 
 def sms_setup(*, organization) -> SmsSetup:
@@ -315,14 +317,15 @@ def sms_setup(*, organization) -> SmsSetup:
     if row is not None:
         return SmsSetup(mode="provider", provider=identifier)
     if selectors.sms_uses_sandbox(organization):
-        return SmsSetup(mode="sandbox", provider="twilio")
+        return SmsSetup(mode="sandbox", provider=selectors.sandbox_sms_provider())
     return SmsSetup(mode="missing")
 
 
-def sandbox_phone_url(phone: str) -> str:
-    """The sandbox Twilio's phone screen for ``phone``: the texts it received, and a form to
-    answer as the candidate."""
-    return settings.SANDBOX_URL.rstrip("/") + SANDBOX_PHONE_PATH + quote(phone, safe="+")
+def sandbox_phone_url(setup: SmsSetup, phone: str = "") -> str:
+    """The sandbox texting vendor's phone screen for ``phone`` (the texts it received, and a
+    form to answer as the candidate), or all its phones; "" unless texts go to the sandbox."""
+    screen = get_screen(setup.provider) if setup.mode == "sandbox" else None
+    return screen.sandbox_phones(phone) if isinstance(screen, MessagingScreen) else ""
 
 
 def quiet_hours_hint(*, organization, zone: ZoneGuess, now: datetime | None = None) -> str:
@@ -468,9 +471,16 @@ def sms_availability(*, candidate, lock: LockState, setup: SmsSetup) -> str:
     return setup.missing_reason
 
 
-def email_availability(*, candidate) -> str:
-    if not (candidate.primary_email or "").strip():
+def email_availability(*, candidate, organization=None) -> str:
+    """Why the E-mail channel cannot be used for ``candidate`` (empty when it can): no address,
+    the ATS forbids e-mail, or the address is on the e-mail opt-out ledger."""
+    address = (candidate.primary_email or "").strip()
+    if not address:
         return f"No e-mail address for {candidate.full_name}: add one in your ATS to e-mail them."
+    if not candidate.can_email:
+        return f"E-mail is locked: {CAN_EMAIL_OFF_REASON}."
+    if organization is not None and email_is_locked(organization, address):
+        return f"E-mail is locked: {email_opt_out_reason(organization, address)}"
     return ""
 
 
@@ -493,11 +503,11 @@ def conversation_mark_read(*, organization, conversation: Conversation) -> bool:
 @transaction.atomic
 def conversation_assign(*, organization, conversation: Conversation, assignee) -> Conversation:
     """Give the conversation to ``assignee`` (a member of the organization), or to nobody."""
-    if assignee is not None:
-        from accounts.models import Membership
-
-        if not Membership.objects.filter(organization=organization, user=assignee).exists():
-            raise ValueError(f"{_person(assignee)} is not a member of {organization.name}.")
+    if (
+        assignee is not None
+        and not Membership.objects.filter(organization=organization, user=assignee).exists()
+    ):
+        raise ValueError(f"{_person(assignee)} is not a member of {organization.name}.")
     Conversation.objects.filter(organization=organization, pk=conversation.pk).update(
         assigned_to=assignee
     )

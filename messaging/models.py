@@ -10,6 +10,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from recruitflow.fields import EncryptedTextField
 from recruitflow.tenancy import TenantModel
 
 DEFAULT_HELP_REPLY = (
@@ -149,6 +150,9 @@ class Message(TenantModel):
         indexes = [
             models.Index(fields=["organization", "status", "channel"], name="message_org_status"),
             models.Index(fields=["organization", "to_address"], name="message_org_to"),
+            # Reads by time (analytics' today, the recovery sweeps): a range per organization.
+            models.Index(fields=["organization", "sent_at"], name="message_org_sent"),
+            models.Index(fields=["organization", "created_at"], name="message_org_created"),
         ]
 
     def __str__(self) -> str:
@@ -187,7 +191,10 @@ class OptOutAction(models.TextChoices):
 
 class OptOutSource(models.TextChoices):
     KEYWORD = "keyword", "Candidate texted a keyword"
-    PROVIDER_ERROR_21610 = "provider_error_21610", "Provider refused (Twilio 21610)"
+    PROVIDER_ERROR_21610 = (
+        "provider_error_21610",
+        "Provider refused: the number opted out (error 21610)",
+    )
     MANUAL = "manual", "Set by a team member"
     PROVIDER_WEBHOOK = "provider_webhook", "Provider reported it"
 
@@ -213,7 +220,8 @@ class OptOutEntry(TenantModel):
         ordering = ["-created_at", "-id"]
         verbose_name_plural = "opt-out entries"
         indexes = [
-            models.Index(fields=["organization", "phone", "-created_at"], name="optout_latest")
+            models.Index(fields=["organization", "phone", "-created_at"], name="optout_latest"),
+            models.Index(fields=["organization", "created_at"], name="optout_org_created"),
         ]
 
     def __str__(self) -> str:
@@ -240,7 +248,7 @@ class MessagingPreferences(TenantModel):
         default=new_endpoint_token,
         editable=False,
         help_text="Names the organization in the URLs providers call back "
-        "(/webhooks/twilio/<token>/..., /webhooks/textus/<token>/, /webhooks/sendgrid/<token>/...).",
+        "(/webhooks/<provider>/<token>/...).",
     )
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -262,49 +270,60 @@ class MessagingPreferences(TenantModel):
         return None
 
 
-class WebhookProvider(models.TextChoices):
-    TWILIO = "twilio", "Twilio"
-    TEXTUS = "textus", "TextUs"
-    SENDGRID = "sendgrid", "SendGrid"
+class EmailOptOutSource(models.TextChoices):
+    UNSUBSCRIBE_LINK = "unsubscribe_link", "Unsubscribe link in an e-mail"
+    ONE_CLICK = "one_click", "One-click unsubscribe in their mail app"
+    PROVIDER_UNSUBSCRIBE = "provider_unsubscribe", "Unsubscribed (e-mail provider)"
+    SPAM_REPORT = "spam_report", "Marked an e-mail as spam"
+    BOUNCE = "bounce", "Address bounced"
+    MANUAL = "manual", "Set by a team member"
 
 
-class WebhookKind(models.TextChoices):
-    STATUS = "status", "Delivery status"
-    INBOUND = "inbound", "Inbound text"
-    DELIVERY = "delivery", "Webhook delivery"
-    EVENTS = "events", "E-mail events"
+class EmailOptOutEntry(TenantModel):
+    """The e-mail opt-out ledger, beside the texts' :class:`OptOutEntry`: one row per change,
+    never updated or deleted. An address (lower-cased) is locked when its latest entry is a
+    lock."""
 
-
-class ProviderWebhookEvent(TenantModel):
-    """A messaging provider's callback, stored exactly as received (after its signature was
-    verified) before it is applied. ``dedupe_key`` is the provider's own identity of the
-    callback (Twilio ``MessageSid:MessageStatus`` or the inbound ``MessageSid``, the TextUs
-    delivery id, a hash of a SendGrid batch): a retry finds the stored row instead of making a
-    second one. ``processed_at`` stays empty until it was applied; ``error`` says why not."""
-
-    provider = models.CharField(max_length=20, choices=WebhookProvider.choices)
-    kind = models.CharField(max_length=20, choices=WebhookKind.choices)
-    dedupe_key = models.CharField(max_length=200, blank=True)
-    url = models.TextField(help_text="The public URL the provider called (what Twilio signs).")
-    headers = models.JSONField(default=dict, blank=True)
-    raw_body = models.TextField(blank=True)
-    received_at = models.DateTimeField()
-    processed_at = models.DateTimeField(null=True, blank=True)
-    attempts = models.PositiveSmallIntegerField(default=0)
-    error = models.TextField(blank=True)
+    email = models.EmailField(max_length=254)
+    locked = models.BooleanField()
+    action = models.CharField(max_length=10, choices=OptOutAction.choices)
+    source = models.CharField(max_length=30, choices=EmailOptOutSource.choices)
+    detail = models.CharField(max_length=500, blank=True)
+    provider_event_id = models.CharField(max_length=200, blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    message = models.ForeignKey(
+        Message, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        ordering = ["-received_at", "-id"]
-        constraints = [
-            models.UniqueConstraint(
-                fields=["organization", "provider", "dedupe_key"],
-                condition=~Q(dedupe_key=""),
-                name="provider_webhook_event_once",
-            )
-        ]
+        ordering = ["-created_at", "-id"]
+        verbose_name = "e-mail opt-out entry"
+        verbose_name_plural = "e-mail opt-out entries"
         indexes = [
-            models.Index(fields=["organization", "processed_at"], name="provider_webhook_pending")
+            models.Index(
+                fields=["organization", "email", "-created_at"], name="email_optout_latest"
+            )
         ]
 
     def __str__(self) -> str:
-        return f"{self.provider} {self.kind} {self.dedupe_key or self.pk}"
+        return f"{self.email} {self.action} ({self.source})"
+
+
+class EmailReplyEndpoint(TenantModel):
+    """The HTTP basic auth credentials the e-mail provider sends with the replies it posts to
+    the organization's reply endpoint (Inbound Parse signs nothing)."""
+
+    username = models.CharField(max_length=40)
+    password = EncryptedTextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organization"], name="one_email_reply_endpoint")
+        ]
+
+    def __str__(self) -> str:
+        return f"E-mail reply endpoint of organization {self.organization_id}"

@@ -11,11 +11,12 @@ revisited, and nothing is ever sent blindly.
   a second task harmless.
 - A message ``unknown`` whose reconcile task was lost (or could not settle it yet) is asked
   about again, at most every :data:`UNKNOWN_RECHECK`, for :data:`UNKNOWN_HORIZON`.
-- A provider callback (:class:`ProviderWebhookEvent`) still unapplied after
-  ``MESSAGING_CALLBACK_STALE_SECONDS`` is applied again, backing off with each failed attempt.
 
-Crosses organizations on purpose (beat fan-out); each message and callback is handled inside its
-own organization's scope.
+Provider callbacks left unapplied are the one webhook intake's sweep's
+(:func:`integrations.intake.sweep`), with every other vendor's deliveries.
+
+Crosses organizations on purpose (beat fan-out); each message is handled inside its own
+organization's scope.
 """
 
 from __future__ import annotations
@@ -28,8 +29,9 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.models import Organization
 from messaging import services
-from messaging.models import Direction, Message, MessageEvent, MessageStatus, ProviderWebhookEvent
+from messaging.models import Direction, Message, MessageEvent, MessageStatus
 from recruitflow.tenancy import scopes_disabled, tenant_scope
 
 logger = logging.getLogger(__name__)
@@ -39,7 +41,6 @@ logger = logging.getLogger(__name__)
 RETRY_WAIT = timedelta(minutes=15)
 UNKNOWN_RECHECK = timedelta(minutes=15)
 UNKNOWN_HORIZON = timedelta(days=3)
-CALLBACK_HORIZON = timedelta(days=7)
 BATCH = 500
 
 
@@ -52,12 +53,9 @@ class RecoveryReport:
     sending_settled: int = 0
     queued_requeued: int = 0
     unknown_asked: int = 0
-    callbacks_applied: int = 0
 
 
 def _organizations(ids) -> dict:
-    from accounts.models import Organization
-
     return {org.pk: org for org in Organization.objects.filter(pk__in=set(ids), is_active=True)}
 
 
@@ -88,21 +86,7 @@ def delivery_recover(*, now: datetime | None = None) -> RecoveryReport:
             .exclude(provider_checked_at__gte=now - UNKNOWN_RECHECK)
             .values_list("organization_id", "pk")[:BATCH]
         )
-        callbacks = [
-            (org_id, pk)
-            for org_id, pk, received_at, attempts in ProviderWebhookEvent.unscoped.filter(
-                processed_at__isnull=True, received_at__gte=now - CALLBACK_HORIZON
-            )
-            .order_by("received_at")
-            .values_list("organization_id", "pk", "received_at", "attempts")[:BATCH]
-            # Each failed attempt doubles the wait: a callback that cannot be applied is not
-            # retried every minute for a week.
-            if received_at
-            < now - _seconds("MESSAGING_CALLBACK_STALE_SECONDS", 300) * 2 ** min(attempts, 10)
-        ]
-    organizations = _organizations(
-        org_id for org_id, _ in [*sending, *queued, *unknown, *callbacks]
-    )
+    organizations = _organizations(org_id for org_id, _ in [*sending, *queued, *unknown])
 
     def each(rows, handle) -> int:
         done = 0
@@ -120,7 +104,6 @@ def delivery_recover(*, now: datetime | None = None) -> RecoveryReport:
     report.sending_settled = each(sending, message_sending_settle)
     report.queued_requeued = each(queued, message_queued_requeue)
     report.unknown_asked = each(unknown, message_unknown_ask)
-    report.callbacks_applied = each(callbacks, callback_reapply)
     return report
 
 
@@ -172,8 +155,3 @@ def message_unknown_ask(organization, message_id: int, now: datetime) -> bool:
     or could not settle it). True when it settled."""
     outcome = services.message_reconcile(organization=organization, message_id=message_id)
     return outcome.outcome in (services.DeliveryOutcome.SENT, services.DeliveryOutcome.REQUEUED)
-
-
-def callback_reapply(organization, event_id: int, now: datetime) -> bool:
-    """Apply a stored provider callback left unapplied (its task was lost or failed)."""
-    return services.webhook_event_apply(organization=organization, event_id=event_id)

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import secrets
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
+from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.urls import reverse
 
+from accounts.models import Organization
+from candidates.models import Office
 from integrations.messaging import (
     DeliveryUpdate,
     EmailMessage,
@@ -20,14 +24,11 @@ from integrations.messaging import (
     SMSProvider,
     WebhookRequest,
 )
-from integrations.registry import get_provider_class
-from integrations.twilio.sandbox import (
-    SANDBOX_ACCOUNT_SID,
-    SANDBOX_AUTH_TOKEN,
-    SANDBOX_SERVICE_SID,
-)
+from integrations.messaging_screens import MessagingScreen
+from integrations.screens import screens_for
 from messaging.models import (
     Conversation,
+    EmailReplyEndpoint,
     Message,
     MessagingPreferences,
     OptOutAction,
@@ -36,7 +37,6 @@ from messaging.models import (
 from messaging.quiet_hours import ZoneGuess, candidate_zone
 from recruitflow.tenancy import scopes_disabled
 
-SANDBOX_SERVICE_NUMBER = "+15005550100"  # the sandbox Messaging Service's number
 SANDBOX_NUMBER_PREFIX = "+1500"
 
 
@@ -56,6 +56,18 @@ def _provider_kwargs() -> dict[str, Any]:
     }
 
 
+def _screens(capability: str) -> list[MessagingScreen]:
+    """The vendor screens of ``capability`` ("sms" or "email"), in lookup order."""
+    return [s for s in screens_for(capability) if isinstance(s, MessagingScreen)]
+
+
+def _screen(identifier: str) -> MessagingScreen | None:
+    return next(
+        (s for cap in ("sms", "email") for s in _screens(cap) if s.identifier == identifier),
+        None,
+    )
+
+
 def _first_settings(organization, models: list[tuple[str, type]]):
     """``(identifier, settings row)`` of the nearest organization up the tree that has any."""
     with scopes_disabled():  # ancestors' rows: a deliberate walk up this organization's tree
@@ -67,11 +79,19 @@ def _first_settings(organization, models: list[tuple[str, type]]):
     return None, None
 
 
-def sms_settings_for(organization):
-    from integrations.textus.models import TextUsSettings
-    from integrations.twilio.models import TwilioSettings
+def _settings_for(organization, capability: str):
+    return _first_settings(organization, [(s.identifier, s.model) for s in _screens(capability)])
 
-    return _first_settings(organization, [("twilio", TwilioSettings), ("textus", TextUsSettings)])
+
+def sms_settings_for(organization):
+    """``(identifier, settings row)`` of the texting vendor of ``organization`` or its nearest
+    ancestor, or ``(None, None)``."""
+    return _settings_for(organization, "sms")
+
+
+def _default_sandbox_screen() -> MessagingScreen | None:
+    """The texting vendor whose sandbox an organization that chose the sandbox texts through."""
+    return next((s for s in _screens("sms") if s.default_sandbox), None)
 
 
 def sandbox_shortcuts_enabled() -> bool:
@@ -89,8 +109,8 @@ def sandbox_chosen_by_default(organization) -> bool:
 
 
 def sms_uses_sandbox(organization) -> bool:
-    """True when texts of ``organization`` go through the sandbox Twilio by default: no Twilio
-    or TextUs settings anywhere up its account tree, and it chose the sandbox
+    """True when texts of ``organization`` go through the default sandbox texting vendor: no
+    texting settings anywhere up its account tree, and it chose the sandbox
     (:func:`sandbox_chosen_by_default`)."""
     return sandbox_chosen_by_default(organization) and sms_settings_for(organization)[1] is None
 
@@ -106,9 +126,9 @@ def sandbox_sms_number(organization) -> str:
 
 
 def sandbox_sms_sender(organization):
-    """``(owner, number)`` when texts of ``organization`` go out through the sandbox Twilio:
-    the number they are sent from and the organization it belongs to (the tree's root for the
-    default sandbox, else the organization holding the Twilio settings that point at the
+    """``(owner, number)`` when texts of ``organization`` go out through the sandbox: the
+    number they are sent from and the organization it belongs to (the tree's root for the
+    default sandbox, else the organization holding the texting settings that point at the
     sandbox). None when texting does not run on the sandbox."""
     if not sandbox_shortcuts_enabled():
         return None
@@ -117,97 +137,82 @@ def sandbox_sms_sender(organization):
         if not sandbox_chosen_by_default(organization):
             return None
         return organization.ancestors()[-1], sandbox_sms_number(organization)
-    sandbox_twilio = settings.SANDBOX_URL.rstrip("/") + "/twilio"
-    if identifier != "twilio" or row.base_url.rstrip("/") != sandbox_twilio:
+    screen = _default_sandbox_screen()
+    if screen is None or identifier != screen.identifier:
         return None
-    number = row.from_number or (
-        SANDBOX_SERVICE_NUMBER if row.messaging_service_sid == SANDBOX_SERVICE_SID else ""
-    )
+    number = screen.sandbox_sender(row)
     if not number:
         return None
     owner = next(org for org in organization.ancestors() if org.pk == row.organization_id)
     return owner, number
 
 
-def _sandbox_twilio_config(organization) -> dict[str, Any]:
-    return {
-        "account_sid": SANDBOX_ACCOUNT_SID,
-        "auth_token": SANDBOX_AUTH_TOKEN,
-        "from_number": sandbox_sms_number(organization),
-        "base_url": settings.SANDBOX_URL.rstrip("/") + "/twilio",
-    }
+def _sandbox_sms_provider(organization, *, timeout, max_attempts=None) -> SMSProvider | None:
+    screen = _default_sandbox_screen()
+    config = screen.sandbox_config(sandbox_sms_number(organization)) if screen else None
+    if screen is None or config is None:
+        return None
+    return screen.adapter(config, timeout=timeout, max_attempts=max_attempts)
+
+
+def sandbox_sms_provider() -> str:
+    """The identifier of the texting vendor whose sandbox the default sandbox is ("" if none)."""
+    screen = _default_sandbox_screen()
+    return screen.identifier if screen is not None else ""
+
+
+def texting_not_set_up() -> str:
+    """What a recruiter reads when no texting vendor is connected anywhere up the tree."""
+    labels = " or ".join(s.label for s in _screens("sms"))
+    return f"Texting is not set up: connect {labels} in Settings → Messaging."
 
 
 def sms_provider_for(organization) -> SMSProvider:
     """The SMS provider of ``organization``: its own settings, else the nearest ancestor's,
-    else the sandbox Twilio when the organization chose it (:func:`sms_uses_sandbox`)."""
+    else the default sandbox when the organization chose it (:func:`sms_uses_sandbox`)."""
     identifier, row = sms_settings_for(organization)
     kwargs = _provider_kwargs()
     if row is not None:
-        cls = get_provider_class(identifier)
-        if identifier == "twilio":
-            return cls(row.provider_config(), **kwargs)
-        return cls(row.provider_config(), timeout=kwargs["timeout"])
-    if not sms_uses_sandbox(organization):
-        raise MessagingNotConfigured(
-            "Texting is not set up: connect Twilio or TextUs in Settings → Messaging."
-        )
-    return get_provider_class("twilio")(_sandbox_twilio_config(organization), **kwargs)
+        screen = _screen(identifier)
+        assert screen is not None  # the row was found through its screen
+        return screen.adapter(row.provider_config(), **kwargs)
+    provider = (
+        _sandbox_sms_provider(organization, **kwargs) if sms_uses_sandbox(organization) else None
+    )
+    if provider is None:
+        raise MessagingNotConfigured(texting_not_set_up())
+    return provider
 
 
 def callback_provider_for(organization, provider: str):
     """``(adapter, None)`` whose key verifies ``provider``'s callbacks to ``organization`` —
-    the organization's own settings or the nearest ancestor's (the sandbox Twilio's auth token
-    when the organization texts through the sandbox by default) — or ``(None, reason)`` when
-    nothing could have signed them. The sandbox's auth token is public, so settings holding it
+    the organization's own settings or the nearest ancestor's (the default sandbox's key when
+    the organization texts through the sandbox by default) — or ``(None, reason)`` when
+    nothing could have signed them. The sandbox's key is public, so settings holding it
     verify nothing unless sandbox shortcuts are enabled (``SANDBOX_SHORTCUTS``)."""
-    from integrations.sendgrid.models import SendGridSettings
-    from integrations.textus.models import TextUsSettings
-    from integrations.twilio.models import TwilioSettings
-
-    models_by_provider = {
-        "twilio": TwilioSettings,
-        "textus": TextUsSettings,
-        "sendgrid": SendGridSettings,
-    }
-    _identifier, row = _first_settings(organization, [(provider, models_by_provider[provider])])
-    cls = get_provider_class(provider)
+    screen = _screen(provider)
+    if screen is None:
+        return None, f"No messaging provider called {provider!r}."
+    _identifier, row = _first_settings(organization, [(provider, screen.model)])
     timeout = settings.MESSAGING_PROVIDER_TIMEOUT_S
     if row is not None:
-        if provider == "textus" and not row.signing_secret:
-            return None, (
-                "The TextUs signing secret is not set: copy it from the TextUs webhook "
-                "integration into Settings → Messaging."
-            )
-        if (
-            provider == "twilio"
-            and row.auth_token == SANDBOX_AUTH_TOKEN
-            and not sandbox_shortcuts_enabled()
-        ):
-            return None, (
-                "These Twilio settings hold the sandbox's public auth token, which this "
-                "deployment does not accept (SANDBOX_SHORTCUTS is off): enter the account's "
-                "own auth token in Settings → Messaging."
-            )
-        if provider == "sendgrid" and not row.event_public_key:
-            return None, (
-                "The SendGrid Event Webhook verification key is not set: copy it from SendGrid "
-                "(Mail Settings → Event Webhook → Signature Verification) into Settings → "
-                "Messaging."
-            )
+        problem = screen.callback_problem(row, sandbox_shortcuts=sandbox_shortcuts_enabled())
+        if problem:
+            return None, problem
         try:
-            return cls(row.provider_config(), timeout=timeout), None
+            return screen.adapter(row.provider_config(), timeout=timeout), None
         except ProviderError as exc:
             return None, exc.message
-    if provider == "twilio" and sms_uses_sandbox(organization):
-        return cls(_sandbox_twilio_config(organization), timeout=timeout), None
-    names = {"twilio": "Twilio", "textus": "TextUs", "sendgrid": "SendGrid"}
-    return None, f"{names[provider]} is not connected for this organization."
+    if screen.default_sandbox and sms_uses_sandbox(organization):
+        adapter = _sandbox_sms_provider(organization, timeout=timeout)
+        if adapter is not None:
+            return adapter, None
+    return None, f"{screen.label} is not connected for this organization."
 
 
 class DjangoEmailProvider(EmailProvider):
     """E-mail through Django's configured backend (console/file/SMTP): what runs out of the box
-    when no SendGrid key is set. No delivery events."""
+    when no e-mail vendor is connected. No delivery events."""
 
     identifier = "django"
     display_name = "Django e-mail backend"
@@ -224,7 +229,10 @@ class DjangoEmailProvider(EmailProvider):
             from_email=sender,
             to=[to],
             reply_to=[message.reply_to] if message.reply_to else None,
-            headers={"X-RecruitFlow-Message-Id": str(message.message_id or "")},
+            headers={
+                "X-RecruitFlow-Message-Id": str(message.message_id or ""),
+                **dict(message.headers),
+            },
         )
         if message.html:
             mail.attach_alternative(message.html, "text/html")
@@ -241,15 +249,12 @@ class DjangoEmailProvider(EmailProvider):
 
 
 def email_provider_for(organization) -> EmailProvider:
-    """SendGrid settings of ``organization`` or its nearest ancestor, else Django's backend."""
-    from integrations.sendgrid.models import SendGridSettings
-
-    identifier, row = _first_settings(organization, [("sendgrid", SendGridSettings)])
-    if row is None:
+    """The e-mail vendor of ``organization`` or its nearest ancestor, else Django's backend."""
+    identifier, row = _settings_for(organization, "email")
+    screen = _screen(identifier) if row is not None else None
+    if screen is None:
         return DjangoEmailProvider()
-    return get_provider_class(identifier)(
-        row.provider_config(), timeout=_provider_kwargs()["timeout"]
-    )
+    return screen.adapter(row.provider_config(), timeout=_provider_kwargs()["timeout"])
 
 
 # --------------------------------------------------------------------------------------------
@@ -292,18 +297,96 @@ def preferences_for(*, organization) -> MessagingPreferences:
 @dataclass(frozen=True)
 class CallbackUrls:
     """The public URLs providers call for one organization (what an admin pastes into the
-    provider's console; the sandbox and each Twilio send are given them directly)."""
+    provider's console; the sandbox and each send that asks for callbacks are given them
+    directly). ``urls`` is keyed by the callback's URL name (each vendor screen's
+    ``webhooks``); an attribute reads it with underscores for hyphens (``urls.x_status``)."""
 
-    twilio_status: str
-    twilio_inbound: str
-    textus: str
-    sendgrid_events: str
+    urls: dict[str, str]
+    organization: Any = field(default=None, repr=False, compare=False)
+
+    def __getattr__(self, name: str) -> str:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        try:
+            return self.urls[name.replace("_", "-")]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    @property
+    def email_reply_domain(self) -> str:
+        """The host the provider must parse for this organization's replies."""
+        return reply_domain(self.organization)
+
+    @property
+    def email_inbound(self) -> str:
+        """Where the e-mail provider posts replies, with the basic auth it must send (read
+        only when shown: it makes the organization's credentials on first use)."""
+        return inbound_parse_url(organization=self.organization).url_with_credentials
+
+
+INBOUND_EMAIL_USERNAME = "inbound"
+
+
+def reply_domain(organization) -> str:
+    """The host of ``organization``'s reply addresses: ``o<id>.REPLY_EMAIL_DOMAIN`` of the
+    organization whose e-mail settings it sends with (its own, or the nearest ancestor's). One
+    host per e-mail account, because the provider routes a parsed host to one account's URL
+    (a wildcard MX for ``*.REPLY_EMAIL_DOMAIN`` points them all at the provider)."""
+    _identifier, row = _settings_for(organization, "email")
+    owner_id = row.organization_id if row is not None else organization.pk
+    return f"o{owner_id}.{settings.REPLY_EMAIL_DOMAIN}"
+
+
+def issued_reply_endpoint(organization) -> EmailReplyEndpoint | None:
+    """The organization's reply endpoint credentials, if any were ever made."""
+    return EmailReplyEndpoint.unscoped.filter(organization_id=organization.pk).first()
+
+
+def reply_endpoint_for(organization) -> EmailReplyEndpoint:
+    """The organization's basic-auth credentials for its reply endpoint (made on first use)."""
+    endpoint = issued_reply_endpoint(organization)
+    if endpoint is not None:
+        return endpoint
+    try:
+        with transaction.atomic():
+            return EmailReplyEndpoint.unscoped.create(
+                organization=organization,
+                username=INBOUND_EMAIL_USERNAME,
+                password=secrets.token_urlsafe(24),
+            )
+    except IntegrityError:
+        return EmailReplyEndpoint.unscoped.get(organization_id=organization.pk)
+
+
+@dataclass(frozen=True)
+class InboundParseUrl:
+    """Where the e-mail provider posts replies: ``url`` (without credentials) and
+    ``url_with_credentials`` (``https://user:password@host/...``, what is pasted into the
+    provider's Inbound Parse settings, since it signs nothing and sends basic auth from it)."""
+
+    url: str
+    username: str
+    password: str
+
+    @property
+    def url_with_credentials(self) -> str:
+        scheme, _, rest = self.url.partition("://")
+        return f"{scheme}://{self.username}:{self.password}@{rest}"
+
+
+def inbound_parse_url(*, organization) -> InboundParseUrl:
+    token = preferences_for(organization=organization).endpoint_token
+    endpoint = reply_endpoint_for(organization)
+    url = settings.PUBLIC_BASE_URL.rstrip("/") + reverse(
+        "messaging_webhooks:email-inbound", args=[token]
+    )
+    return InboundParseUrl(url=url, username=endpoint.username, password=endpoint.password)
 
 
 def organization_for_endpoint(token: str):
     """The active organization whose webhook endpoint token is ``token``, or None. Crosses
     tenants on purpose: the token in a provider's callback URL is what names the organization
-    (messaging callbacks and Cronofy notifications share it)."""
+    (messaging callbacks and calendar notifications share it)."""
     with scopes_disabled():
         prefs = (
             MessagingPreferences.unscoped.select_related("organization")
@@ -320,18 +403,35 @@ def callback_urls(*, organization) -> CallbackUrls:
     def url(name: str) -> str:
         return base + reverse(f"messaging_webhooks:{name}", args=[token])
 
-    return CallbackUrls(
-        twilio_status=url("twilio-status"),
-        twilio_inbound=url("twilio-inbound"),
-        textus=url("textus"),
-        sendgrid_events=url("sendgrid-events"),
-    )
+    names = [
+        name
+        for cap in ("sms", "email")
+        for screen in _screens(cap)
+        for name, *_ in screen.webhooks
+        if not hasattr(CallbackUrls, name.replace("-", "_"))  # e.g. the reply domain
+    ]
+    return CallbackUrls(urls={name: url(name) for name in names}, organization=organization)
+
+
+def status_callback_url(*, organization, provider: str) -> str | None:
+    """Where ``provider`` should report the delivery of a text it sends for ``organization``,
+    or None when it reports to an account-wide webhook instead."""
+    screen = _screen(provider)
+    if screen is None or not screen.status_callback:
+        return None
+    return callback_urls(organization=organization).urls[screen.status_callback]
+
+
+def incoming_text_url(*, organization, provider: str) -> str:
+    """Where ``provider`` posts the texts candidates send to ``organization``'s numbers."""
+    screen = _screen(provider)
+    if screen is None or not screen.incoming_callback:
+        raise MessagingNotConfigured(f"{provider!r} takes no incoming-text address per number.")
+    return callback_urls(organization=organization).urls[screen.incoming_callback]
 
 
 def organization_subtree(organization) -> list:
     """``organization`` and its active sub-accounts at any depth, the organization first."""
-    from accounts.models import Organization
-
     found, frontier = [organization], [organization.pk]
     seen = {organization.pk}
     while frontier:
@@ -361,8 +461,6 @@ def organizations_sharing_sms_sender(*, organization, among: list) -> list:
 
 def candidate_time_zone(*, organization, candidate) -> ZoneGuess:
     """The candidate's zone from the best evidence, with the reason (for the UI)."""
-    from candidates.models import Office
-
     locations = list(
         Office.unscoped.filter(
             organization_id=organization.pk, jobs__application__candidate_id=candidate.pk

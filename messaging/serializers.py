@@ -12,7 +12,7 @@ from recruitflow.api import ModelSerializer, StrictCharField
 
 MAX_ID = 2**63 - 1
 MAX_EMAIL_BODY = 100_000
-MAX_SMS_BODY = 1600  # Twilio's limit (error 21617)
+MAX_SMS_BODY = 1600  # the longest text body the texting providers accept
 E164_HELP = (
     "Write the number in E.164 form: +, country code and number, digits only (+447700900123)."
 )

@@ -26,7 +26,7 @@ DAY_CHOICES = [
     (5, "Saturday"),
     (6, "Sunday"),
 ]
-MAX_SMS_CHARS = 1600  # Twilio refuses longer bodies (error 21617)
+MAX_SMS_CHARS = 1600  # the texting providers refuse longer bodies
 
 STOP_WORD = re.compile(r"\bSTOP\b", re.IGNORECASE)
 
@@ -141,7 +141,7 @@ class AutoTextsForm(forms.Form):
         label="Opt-out footer",
         max_length=200,
         help_text="The line that tells candidates how to stop texts. It must mention STOP, "
-        "the word carriers and Twilio act on.",
+        "the word carriers and texting providers act on.",
     )
 
     def __init__(self, *args, **kwargs):

@@ -19,12 +19,14 @@ from django.views.decorators.http import require_POST
 
 from accounts.models import Organization
 from candidates.views import render_in_org_time
+from integrations import intake
 from integrations.forms import apply_errors as _apply_errors
 from integrations.messaging import E164
+from integrations.models import WebhookDelivery
 from integrations.screens import screens_for
-from messaging import selectors
+from messaging import inbox, selectors
 from messaging import settings_services as services
-from messaging.models import Channel, ProviderWebhookEvent
+from messaging.models import Channel
 from messaging.quiet_hours import candidate_zone, next_window_opening, zone_from_location
 from messaging.settings_forms import DAY_CHOICES, AutoTextsForm, QuietHoursForm, ZoneCheckForm
 from recruitflow.decorators import admin_required
@@ -136,9 +138,9 @@ def _webhook_urls(organization, screen) -> list[dict]:
     return found
 
 
-def _last_callback(provider: str) -> ProviderWebhookEvent | None:
+def _last_callback(organization, provider: str) -> WebhookDelivery | None:
     """The provider's latest callback to this organization (signature verified and stored)."""
-    return ProviderWebhookEvent.objects.filter(provider=provider).order_by("-received_at").first()
+    return intake.latest(organization=organization, provider=provider)
 
 
 def _local(moment: datetime, zone: str) -> str:
@@ -240,7 +242,7 @@ class MessagingSettingsPage:
             return {"webhooks": [], "last_callback": None}
         return {
             "webhooks": _webhook_urls(request.organization, screen),
-            "last_callback": _last_callback(screen.identifier),
+            "last_callback": _last_callback(request.organization, screen.identifier),
         }
 
     def saved(self, request, screen) -> None:
@@ -335,11 +337,7 @@ def _render(request, *, forms: dict | None = None, status: int = 200):
         "sms_heirs": _inheriting_sub_accounts(organization, "sms") if own_sms else [],
         "email_heirs": _inheriting_sub_accounts(organization, "email") if own_email else [],
         "sandbox_url": settings.SANDBOX_URL,
-        "sandbox_phone": (
-            f"{settings.SANDBOX_URL}/twilio/_sandbox/"
-            if selectors.sms_uses_sandbox(organization)
-            else ""
-        ),
+        "sandbox_phone": inbox.sandbox_phone_url(inbox.sms_setup(organization=organization)),
         "email_backend": EMAIL_BACKENDS.get(
             settings.EMAIL_BACKEND, "hands them to {backend}"
         ).format(host=getattr(settings, "EMAIL_HOST", ""), backend=settings.EMAIL_BACKEND),

@@ -18,7 +18,6 @@ DB_RETRY = {"autoretry_for": DB_ERRORS, "retry_backoff": 5, "retry_backoff_max":
 
 MAX_RETRIES = 6
 RECONCILE_RETRIES = 5
-CALLBACK_RETRIES = 8
 
 
 def _backoff(retries: int) -> int:
@@ -47,15 +46,6 @@ def message_reconcile(self, organization, message_id: int) -> str:
     return str(result.outcome)
 
 
-@shared_task(base=OrganizationTask, bind=True, max_retries=CALLBACK_RETRIES, **DB_RETRY)
-def webhook_event_apply(self, organization, event_id: int) -> bool:
-    """Apply a stored provider callback that could not be applied when it arrived."""
-    applied = services.webhook_event_apply(organization=organization, event_id=event_id)
-    if not applied and self.request.retries < self.max_retries:
-        raise self.retry(countdown=_backoff(self.request.retries))
-    return applied
-
-
 @shared_task
 def messages_release_held() -> int:
     """Beat, every minute: release held messages whose quiet hours are over."""
@@ -65,5 +55,5 @@ def messages_release_held() -> int:
 @shared_task
 def delivery_recover() -> dict:
     """Beat, every minute: settle messages left sending, queued or unknown by a worker that
-    died, and apply provider callbacks left unapplied (``messaging.recovery``)."""
+    died (``messaging.recovery``)."""
     return asdict(recovery.delivery_recover())

@@ -2,7 +2,12 @@
 
 from candidates.timeline import register
 
-MESSAGE_SENT = register("message_sent", label="Message sent", icon="inbox", written_by="messaging")
+MESSAGE_SENT = register(
+    "message_sent",
+    label="Message sent",
+    icon="inbox",
+    written_by=("messaging", "analytics"),  # analytics: the demo history
+)
 MESSAGE_FAILED = register(
     "message_failed", label="Message not delivered", icon="inbox", written_by="messaging"
 )
@@ -17,4 +22,9 @@ MESSAGE_HELD = register(
     "message_held", label="Message held for quiet hours", icon="inbox", written_by="messaging"
 )
 # Read by the journeys' "replied" exit rule and condition.
-REPLIED = register("replied", label="Candidate replied", icon="inbox", written_by="messaging")
+REPLIED = register(
+    "replied",
+    label="Candidate replied",
+    icon="inbox",
+    written_by=("messaging", "analytics"),  # analytics: the demo history
+)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import email_lock_views, views
 
 app_name = "messaging"
 urlpatterns = [
@@ -15,4 +15,14 @@ urlpatterns = [
     path("<int:pk>/lock/", views.lock, name="lock"),
     path("<int:pk>/unlock/", views.unlock, name="unlock"),
     path("<int:pk>/messages/<int:message_id>/retry/", views.retry, name="retry"),
+    path(
+        "candidates/<int:candidate_id>/email/lock/",
+        email_lock_views.email_lock,
+        name="email-lock",
+    ),
+    path(
+        "candidates/<int:candidate_id>/email/unlock/",
+        email_lock_views.email_unlock,
+        name="email-unlock",
+    ),
 ]

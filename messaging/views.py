@@ -128,7 +128,7 @@ def _thread_state(request, conversation) -> dict:
     zone = selectors.candidate_time_zone(organization=organization, candidate=candidate)
     unavailable = {
         Channel.SMS: inbox.sms_availability(candidate=candidate, lock=lock, setup=setup),
-        Channel.EMAIL: inbox.email_availability(candidate=candidate),
+        Channel.EMAIL: inbox.email_availability(candidate=candidate, organization=organization),
     }
     return {"lock": lock, "setup": setup, "zone": zone, "unavailable": unavailable}
 
@@ -159,9 +159,7 @@ def _thread_context(request, conversation, *, state: dict | None = None, form=No
         .strftime("%a %H:%M"),
         "setup": state["setup"],
         "sandbox_phone_url": (
-            inbox.sandbox_phone_url(phone)
-            if state["setup"].mode == "sandbox" and E164.match(phone)
-            else ""
+            inbox.sandbox_phone_url(state["setup"], phone) if E164.match(phone) else ""
         ),
         "can_edit": can_edit,
         "time_zone_form": TimeZoneForm(

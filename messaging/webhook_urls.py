@@ -6,7 +6,7 @@ organization come from ``messaging.selectors.callback_urls``.
 
 from django.urls import path
 
-from messaging import webhooks
+from messaging import email_webhooks, webhooks
 
 app_name = "messaging_webhooks"
 urlpatterns = [
@@ -14,4 +14,9 @@ urlpatterns = [
     path("twilio/<str:token>/inbound/", webhooks.twilio_inbound, name="twilio-inbound"),
     path("textus/<str:token>/", webhooks.textus, name="textus"),
     path("sendgrid/<str:token>/events/", webhooks.sendgrid_events, name="sendgrid-events"),
+    path(
+        "sendgrid/<str:token>/inbound/",
+        email_webhooks.sendgrid_inbound,
+        name="email-inbound",
+    ),
 ]

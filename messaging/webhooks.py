@@ -4,9 +4,13 @@ e-mail events. ``/webhooks/<provider>/<endpoint token>/...``; the token names th
 Order matters: find the organization by the token, verify the provider's signature over the
 raw request with the organization's own key (or its nearest ancestor's — the account tree) —
 a forged, unsigned or stale callback gets 403 and nothing is stored — then store the callback
-raw, once per provider identity (a retry finds the stored row and changes nothing), then apply
-it. A callback that cannot be applied right away keeps its error and is applied by a task; the
-provider still gets its 2xx, because the callback is safely stored.
+raw through the one webhook intake (:mod:`integrations.intake`), once per provider identity (a
+retry finds the stored row and changes nothing). Storing queues the intake's apply task after
+commit; once the row is committed it is also applied right here, to keep a delivery update or a
+reply as quick as the provider sends it — the task (and the intake's sweep) is the safety net:
+whichever holds the row applies it, the other does nothing. A callback that cannot be applied
+right away keeps its error and is applied by the sweep; the provider still gets its 2xx,
+because the callback is safely stored.
 
 Twilio signs the URL it called, so the signature is checked against the public URL
 (``PUBLIC_BASE_URL`` + path and query), not the one this process sees behind a proxy.
@@ -17,13 +21,13 @@ is read: no provider sends callbacks that large, and a signed one would only be 
 
 from __future__ import annotations
 
-import hashlib
+import functools
 import json
 import logging
 import time
 
 from django.conf import settings
-from django.db import OperationalError, transaction
+from django.db import OperationalError, models, transaction
 from django.http import (
     Http404,
     HttpResponse,
@@ -33,20 +37,39 @@ from django.http import (
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from integrations import intake
 from integrations.messaging import WebhookRequest
+from integrations.models import WebhookDelivery
 from integrations.sendgrid import webhooks as sendgrid_webhooks
 from integrations.textus import webhooks as textus_webhooks
 from integrations.twilio import webhooks as twilio_webhooks
-from messaging import selectors, services
-from messaging.models import WebhookKind, WebhookProvider
+from messaging import selectors
 from messaging.selectors import organization_for_endpoint
-from messaging.tasks import webhook_event_apply
 from recruitflow.decorators import public
 from recruitflow.tenancy import tenant_scope
 
 logger = logging.getLogger(__name__)
 
-# Tries to apply a stored callback within the request before leaving it to the task.
+
+class WebhookProvider(models.TextChoices):
+    """The messaging vendors whose callbacks these endpoints take (the intake's provider)."""
+
+    TWILIO = "twilio", "Twilio"
+    TEXTUS = "textus", "TextUs"
+    SENDGRID = "sendgrid", "SendGrid"
+
+
+class WebhookKind(models.TextChoices):
+    """Which callback of the vendor a stored delivery is (the intake's record type)."""
+
+    STATUS = "status", "Delivery status"
+    INBOUND = "inbound", "Inbound text"
+    DELIVERY = "delivery", "Webhook delivery"
+    EVENTS = "events", "E-mail events"
+
+
+# Tries to store a callback (a busy database usually frees up within a moment), and to apply it
+# within the request before leaving it to the sweep.
 APPLY_PAUSES_S = (0, 0.1, 0.4)
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
 # The largest body each endpoint accepts. Twilio posts a few form fields (a text is at most
@@ -103,10 +126,6 @@ def _headers(request) -> dict[str, str]:
     return {name: request.headers[name] for name in KEPT_HEADERS if name in request.headers}
 
 
-def _digest(raw: bytes) -> str:
-    return "sha256:" + hashlib.sha256(raw).hexdigest()
-
-
 def _verified(request, organization, provider: str, url: str) -> str | None:
     """None when the request is the provider's; else why it is refused."""
     adapter, reason = selectors.callback_provider_for(organization, provider)
@@ -130,18 +149,19 @@ def _verified(request, organization, provider: str, url: str) -> str | None:
 
 
 def _receive(request, organization, *, provider: str, kind: str, dedupe_key: str, url: str):
-    """Store, then apply (or leave to the retry task). Duplicates are answered, not applied.
+    """Store once, then apply inline once the row is committed. A duplicate already applied
+    is answered, not applied again.
 
     A database too busy to take the row answers 500, so the provider sends it again."""
-    event = None
-    for pause in APPLY_PAUSES_S:  # a busy database usually frees up within a moment
+    delivery = None
+    for pause in APPLY_PAUSES_S:
         time.sleep(pause)
         try:
-            event, created = services.webhook_event_store(
+            delivery, _created = intake.store(
                 organization=organization,
                 provider=provider,
                 kind=kind,
-                dedupe_key=dedupe_key,
+                event_id=dedupe_key,
                 url=url,
                 headers=_headers(request),
                 raw_body=request.body,
@@ -149,25 +169,38 @@ def _receive(request, organization, *, provider: str, kind: str, dedupe_key: str
         except OperationalError:
             logger.warning("Could not store a %s callback yet; trying again.", provider)
             continue
-        if not created and event.processed_at is not None:
-            return
-        if services.webhook_event_apply(organization=organization, event_id=event.pk):
-            return
-    if event is None:
+        break
+    if delivery is None:
         raise OperationalError(f"The {provider} callback could not be stored.")
-    organization_id, event_id = organization.pk, event.pk
-    transaction.on_commit(
-        lambda: webhook_event_apply.apply_async((organization_id, event_id), countdown=30)
-    )
+    # Right away when the row is committed (this view runs outside a transaction); in a
+    # caller's transaction, once it commits.
+    transaction.on_commit(functools.partial(_apply_inline, delivery.pk))
+
+
+def _apply_inline(delivery_id: int) -> None:
+    """Apply a committed delivery within the request, trying again briefly when it fails on
+    something passing; the intake's task and sweep do the rest. Never raises: the callback
+    is stored, so the provider gets its answer whatever happens here."""
+    for pause in APPLY_PAUSES_S:
+        time.sleep(pause)
+        try:
+            applied = intake.apply(delivery_id=delivery_id)
+        except Exception:
+            logger.exception("Applying webhook delivery %s inline failed", delivery_id)
+            return
+        if applied is None or applied.state != WebhookDelivery.State.FAILED:
+            return
+        if applied.next_attempt_at is None:
+            return  # failed for good: the reason is on the row, for support and Reprocess
 
 
 def _malformed(request, organization, *, provider: str, kind: str, url: str, error: str):
     """A signed body we cannot read: kept for support (nothing lost), answered 400."""
-    services.webhook_event_store(
+    intake.store(
         organization=organization,
         provider=provider,
         kind=kind,
-        dedupe_key=_digest(request.body),
+        event_id=intake.body_digest(request.body),
         url=url,
         headers=_headers(request),
         raw_body=request.body,
@@ -260,7 +293,7 @@ def textus(request, token: str):
             organization,
             provider=WebhookProvider.TEXTUS,
             kind=WebhookKind.DELIVERY,
-            dedupe_key=str(delivery_id) if delivery_id else _digest(request.body),
+            dedupe_key=str(delivery_id) if delivery_id else intake.body_digest(request.body),
             url=url,
         )
     return HttpResponse("OK")
@@ -296,7 +329,7 @@ def sendgrid_events(request, token: str):
             organization,
             provider=WebhookProvider.SENDGRID,
             kind=WebhookKind.EVENTS,
-            dedupe_key=_digest(request.body),
+            dedupe_key=intake.body_digest(request.body),
             url=url,
         )
     return HttpResponse("OK")

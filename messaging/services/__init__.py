@@ -9,16 +9,11 @@ adopts it or puts the message back to ``queued``. One that provably did not reac
 to ``queued`` for a retry, and marked ``failed`` (with :func:`message_retry` as the way back)
 when the retries run out.
 
-Provider callbacks arrive through :mod:`messaging.webhooks`: each is stored raw
-(:func:`webhook_event_store`) and then applied once (:func:`webhook_event_apply`).
+Provider callbacks arrive through :mod:`messaging.webhooks`: each is stored raw by the one
+webhook intake (:mod:`integrations.intake`) and its records applied once by the handlers of
+:mod:`messaging.services.callbacks`.
 """
 
-from messaging.services.callbacks import (  # noqa: F401
-    callback_records,
-    webhook_event_apply,
-    webhook_event_store,
-    webhook_events_reprocess,
-)
 from messaging.services.common import (  # noqa: F401
     DELIVERY_STATUS_MAP,
     EMAIL_ACTIVITY_SETTLE_S,

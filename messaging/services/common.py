@@ -27,7 +27,7 @@ from recruitflow.tasks import task_named
 # How long after an ambiguous send the provider is asked whether it has the text: long enough
 # for a request still in flight to have landed.
 RECONCILE_AFTER_S = 60
-# SendGrid's Email Activity may show an accepted e-mail only after a while: "not found" there
+# The e-mail vendor's activity search may show an accepted e-mail only after a while: "not found" there
 # proves it was never accepted only this long after the send.
 EMAIL_ACTIVITY_SETTLE_S = 15 * 60
 

@@ -21,6 +21,7 @@ from integrations.messaging import (
     twilio_error_explanation,
 )
 from messaging import selectors, timeline_kinds
+from messaging.email_consent import CAN_EMAIL_OFF_REASON, email_is_locked, email_opt_out_reason
 from messaging.email_layout import email_render
 from messaging.models import (
     Channel,
@@ -42,6 +43,7 @@ from messaging.services.common import (
     _opt_out_reason,
     _timeline,
 )
+from messaging.services.email_envelope import email_envelope, sandbox_email_wire
 from messaging.services.optouts import opt_out_lock
 from messaging.services.sending import sandbox_sms_wire
 
@@ -85,15 +87,25 @@ def message_deliver(*, organization, message_id: int) -> DeliveryResult:
             error_message=_opt_out_reason(organization, message.to_address),
         )
         return DeliveryResult(DeliveryOutcome.CANCELED)
+    if message.channel == Channel.EMAIL and (
+        email_is_locked(organization, message.to_address)
+        or (message.candidate is not None and not message.candidate.can_email)
+    ):
+        _finish(
+            message,
+            status=MessageStatus.CANCELED,
+            error_message=email_opt_out_reason(organization, message.to_address)
+            if email_is_locked(organization, message.to_address)
+            else f"Not sent: {CAN_EMAIL_OFF_REASON}.",
+        )
+        return DeliveryResult(DeliveryOutcome.CANCELED)
 
     try:
         if message.channel == Channel.SMS:
             provider = selectors.sms_provider_for(organization)
             sandbox_sms_wire(organization=organization)
-            status_callback = (
-                selectors.callback_urls(organization=organization).twilio_status
-                if provider.identifier == "twilio"
-                else None  # TextUs reports deliveries to the account's webhook instead
+            status_callback = selectors.status_callback_url(
+                organization=organization, provider=provider.identifier
             )
             result = provider.send(
                 message.to_address,
@@ -103,17 +115,21 @@ def message_deliver(*, organization, message_id: int) -> DeliveryResult:
             )
         else:
             provider = selectors.email_provider_for(organization)
+            sandbox_email_wire(organization=organization, provider=provider)
             candidate = message.candidate
+            envelope = email_envelope(organization=organization, message=message)
             rendered = email_render(
                 organization=organization,
                 subject=message.subject,
-                html=message.html,
-                text=message.body,
+                html=envelope.html,
+                text=envelope.text,
             )
             result = provider.send(
                 EmailMessage(
                     to_email=message.to_address,
                     to_name=candidate.full_name if candidate else None,
+                    reply_to=envelope.reply_to,
+                    headers=envelope.headers,
                     subject=message.subject,
                     text=rendered.text,
                     html=rendered.html,
@@ -190,7 +206,7 @@ def message_deliver(*, organization, message_id: int) -> DeliveryResult:
 
 def _mark_sent(organization, message: Message, *, provider_identifier: str, result) -> None:
     """Record the provider's answer to a send. A status callback can overtake that answer
-    (SendGrid posts its first events at once): its news is kept, never set back to "sent"."""
+    (an e-mail vendor may post its first events at once): its news is kept, never set back to "sent"."""
     with transaction.atomic():
         current = Message.objects.select_for_update().get(pk=message.pk)
         fields = {
@@ -233,13 +249,13 @@ def message_reconcile(*, organization, message_id: int) -> DeliveryResult:
     provider's id (its callbacks take it from there). Not found → the provider provably never
     created it, so it goes back to ``queued`` and is sent once more.
 
-    Texts: Twilio's message log, a text to this number with this body since the message was due
-    that is not one we already know (Twilio has no idempotency key). E-mails: SendGrid's Email
-    Activity API, by the ``custom_args`` id every e-mail carries; its activity may lag, so "not
-    found" counts only :data:`EMAIL_ACTIVITY_SETTLE_S` after the send. Providers that cannot be
-    asked (TextUs; SendGrid without the Email Activity add-on) leave it ``unknown`` until their
-    callbacks say otherwise (SendGrid's events carry the same id) or a recruiter retries. A
-    lookup that fails returns RETRY."""
+    Texts: the texting vendor's message log, a text to this number with this body since the
+    message was due that is not one we already know (texting APIs take no idempotency key).
+    E-mails: the e-mail vendor's activity search, by the id every e-mail carries; its activity
+    may lag, so "not found" counts only :data:`EMAIL_ACTIVITY_SETTLE_S` after the send.
+    Providers that cannot be asked (no message log, or an account without the activity add-on)
+    leave it ``unknown`` until their callbacks say otherwise (delivery events carry the same id)
+    or a recruiter retries. A lookup that fails returns RETRY."""
     message = Message.objects.filter(organization=organization, pk=message_id).first()
     if message is None or message.status != MessageStatus.UNKNOWN:
         return DeliveryResult(DeliveryOutcome.NOT_CLAIMED)

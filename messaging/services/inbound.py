@@ -48,7 +48,7 @@ from recruitflow.tenancy import tenant_scope
 @transaction.atomic
 def message_status_apply(*, organization, update: DeliveryUpdate) -> Message | None:
     """Apply a delivery callback. Duplicates (same event id) are ignored; a terminal state only
-    moves on delivered → read. Twilio 21610 locks the number. None when the message is not ours."""
+    moves on delivered → read. A provider's "recipient opted out" refusal locks the number. None when the message is not ours."""
     message = selectors.message_find(
         organization=organization,
         our_id=update.our_message_id,
@@ -300,8 +300,8 @@ def inbound_sms_accept(*, organization, inbound: InboundSMS, provider: str = "")
 
 
 def opt_out_change_apply(*, organization, change: OptOutChange) -> int:
-    """The provider reports that ``change.phone`` opted out or back in (TextUs
-    ``contact.opted_out`` / ``contact.opted_in``): applied to every organization of the tree
+    """The provider reports that ``change.phone`` opted out or back in (a contact's opt-out
+    event): applied to every organization of the tree
     that texts from the same sender. Changes that come with an inbound keyword text are left to
     that text (:func:`inbound_sms_accept`). Returns how many ledgers changed."""
     if change.source.endswith(":keyword") or not E164.match(change.phone or ""):

@@ -16,6 +16,7 @@ from integrations.messaging import (
     sms_segments,
 )
 from messaging import selectors, timeline_kinds
+from messaging.email_consent import CAN_EMAIL_OFF_REASON, email_is_locked, email_opt_out_reason
 from messaging.models import (
     Channel,
     Conversation,
@@ -75,6 +76,8 @@ def message_send(
     call). Outside the quiet-hours window the row is ``held`` until the window opens. ``at`` is
     the earliest send time (default now). Raises :class:`CannotSend` with the reason when the
     candidate has no address or opted out (recorded as ``message_skipped`` on the timeline).
+    An e-mail is refused the same way when the ATS forbids e-mailing the candidate
+    (``can_email``) or the address is on the e-mail opt-out ledger.
     The same ``idempotency_key`` returns the first Message. ``attachments`` (e-mail only):
     ``[{"filename", "mimetype", "content"}]`` with text content."""
     if idempotency_key:
@@ -111,6 +114,22 @@ def message_send(
                 candidate=candidate,
                 channel=channel,
                 reason="No email address",
+                source=source,
+            )
+        if not candidate.can_email:
+            raise _skip(
+                organization=organization,
+                candidate=candidate,
+                channel=channel,
+                reason=CAN_EMAIL_OFF_REASON,
+                source=source,
+            )
+        if email_is_locked(organization, to_address):
+            raise _skip(
+                organization=organization,
+                candidate=candidate,
+                channel=channel,
+                reason=email_opt_out_reason(organization, to_address),
                 source=source,
             )
     else:
@@ -201,9 +220,9 @@ def messages_release_held(*, now: datetime | None = None) -> int:
 
 def sandbox_sms_wire(*, organization) -> dict | None:
     """Point the sandbox number ``organization`` texts from at its owner's incoming-text URL
-    (creating the number on the sandbox account first), through the sandbox Twilio's
-    IncomingPhoneNumbers API — what an admin does for a real number in the Twilio Console.
-    The owner is the tree's root on the default sandbox, else the organization whose Twilio
+    (creating the number on the sandbox account first), through the sandbox vendor's
+    phone-number API — what an admin does for a real number in the vendor's console.
+    The owner is the tree's root on the default sandbox, else the organization whose texting
     settings point at the sandbox (see ``selectors.sandbox_sms_sender``).
 
     Run before every text sent through the sandbox (the sandbox keeps its numbers in memory, so
@@ -216,7 +235,7 @@ def sandbox_sms_wire(*, organization) -> dict | None:
         return None
     owner, number = sender
     provider = selectors.sms_provider_for(organization)
-    inbound_url = selectors.callback_urls(organization=owner).twilio_inbound
+    inbound_url = selectors.incoming_text_url(organization=owner, provider=provider.identifier)
     try:
         return provider.configure_incoming_number(number, sms_url=inbound_url, provision=True)
     except ProviderError as exc:

@@ -1,9 +1,10 @@
 import pytest
 
 from candidates.models import Candidate
+from integrations import tasks as intake_tasks
 from integrations.sandbox.server import SandboxServer
 from integrations.twilio.models import TwilioSettings
-from messaging.selectors import SANDBOX_ACCOUNT_SID, SANDBOX_AUTH_TOKEN, SANDBOX_SERVICE_SID
+from integrations.twilio.sandbox import SANDBOX_ACCOUNT_SID, SANDBOX_AUTH_TOKEN, SANDBOX_SERVICE_SID
 from recruitflow.tenancy import tenant_scope
 
 LONDON_MOBILE = "+447700900123"
@@ -86,3 +87,20 @@ def _midday(time_machine):
     from datetime import UTC, datetime
 
     time_machine.move_to(datetime(2025, 1, 15, 15, 0, tzinfo=UTC), tick=True)
+
+
+@pytest.fixture
+def callbacks_commit(client, django_capture_on_commit_callbacks, monkeypatch):
+    """Callbacks posted with the test client arrive as a provider's do: each request commits
+    (the callback views run outside a transaction), so what follows the commit (queueing the
+    webhook intake's apply task, applying the callback inline) happens before the answer. No
+    worker runs here: the inline apply is what applies them."""
+    post = client.post
+
+    def committed_post(*args, **kwargs):
+        with django_capture_on_commit_callbacks(execute=True):
+            return post(*args, **kwargs)
+
+    monkeypatch.setattr(client, "post", committed_post)
+    monkeypatch.setattr(intake_tasks.webhook_delivery_apply, "delay", lambda *args: None)
+    return client

@@ -94,8 +94,9 @@ def test_the_same_key_for_a_different_message_is_refused_and_nothing_is_sent(api
     reused = send(api, candidate, key="k-1", body="Another message")
 
     assert reused.status_code == 422
-    assert reused.json()["code"] == "idempotency_key_reused"
-    assert "already used for message" in reused.json()["detail"]
+    assert reused["Content-Type"] == "application/problem+json"
+    assert reused.json()["type"].endswith("#problem-idempotency_conflict")
+    assert "already used for POST /api/v1/messages/" in reused.json()["detail"]
     assert [m.body for m in messages_of(alice.organization)] == ["First message"]
 
 
@@ -105,7 +106,7 @@ def test_a_send_without_an_idempotency_key_is_refused_with_how_to_fix_it(api, al
     )
 
     assert response.status_code == 400
-    assert "Send an Idempotency-Key header" in response.json()["Idempotency-Key"][0]
+    assert "Send an Idempotency-Key header" in response.json()["errors"]["Idempotency-Key"][0]
     assert messages_of(alice.organization) == []
 
 
@@ -158,7 +159,7 @@ def test_emails_need_a_subject_and_texts_have_none(api, alice, candidate):
     email = send(api, candidate, channel="email", body="Hello Sam", subject="Your interview")
 
     assert no_subject.status_code == 400
-    assert "E-mails need a subject" in no_subject.json()["subject"][0]
+    assert "E-mails need a subject" in no_subject.json()["errors"]["subject"][0]
     assert text_subject.status_code == 400
     assert email.status_code == 201
     assert email.json()["to_address"] == "sam@example.com"
@@ -169,7 +170,7 @@ def test_a_text_longer_than_1600_characters_is_refused_with_its_length(api, cand
     response = send(api, candidate, body="x" * 1601)
 
     assert response.status_code == 400
-    assert "this one has 1601" in response.json()["body"][0]
+    assert "this one has 1601" in response.json()["errors"]["body"][0]
 
 
 def test_a_text_queued_during_quiet_hours_is_held_until_the_window_opens(
@@ -297,7 +298,7 @@ def test_conversations_filter_by_unread_opted_out_and_candidate(api, five_conver
     assert opted_out[0]["opted_out"] is True
     assert ben.pk not in [c["candidate"]["id"] for c in reachable] and len(reachable) == 4
     assert [c["last_message"]["preview"] for c in one] == ["Hello Cy"]
-    assert bad.status_code == 400 and "candidate" in bad.json()
+    assert bad.status_code == 400 and "candidate" in bad.json()["errors"]
 
 
 def test_conversation_list_costs_the_same_queries_for_two_or_five_conversations(
@@ -379,7 +380,7 @@ def test_a_number_that_is_not_e164_is_refused_with_the_form_to_use(api, alice):
     listing = api.get("/api/v1/opt-outs/", phone="07700900123")
 
     assert response.status_code == listing.status_code == 400
-    assert "E.164" in response.json()["phone"][0]
+    assert "E.164" in response.json()["errors"]["phone"][0]
     with tenant_scope(alice.organization):
         assert not OptOutEntry.objects.exists()
 
@@ -388,5 +389,5 @@ def test_channel_values_are_the_documented_ones(api, candidate):
     response = send(api, candidate, channel="fax")
 
     assert response.status_code == 400
-    assert "channel" in response.json()
+    assert "channel" in response.json()["errors"]
     assert Channel.SMS == "sms"

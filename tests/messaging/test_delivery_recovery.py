@@ -1,6 +1,7 @@
 """Nothing stuck, nothing lost: the delivery recovery sweep settles what a dead worker left
-behind — always asking the provider before anything is sent again — and SendGrid e-mails whose
-send was cut off are settled through the Email Activity API or the Event Webhook."""
+behind — always asking the provider before anything is sent again — SendGrid e-mails whose
+send was cut off are settled through the Email Activity API or the Event Webhook, and a stored
+callback left unapplied is applied by the webhook intake's sweep."""
 
 import json
 from datetime import timedelta
@@ -9,13 +10,23 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
+from integrations import intake
+from integrations import tasks as intake_tasks
+from integrations.models import WebhookDelivery
 from integrations.sendgrid.models import SendGridSettings
 from messaging import services
-from messaging.models import Channel, Message, MessageStatus, ProviderWebhookEvent
+from messaging.models import Channel, Message, MessageStatus
 from messaging.recovery import delivery_recover
 from messaging.services import DeliveryOutcome
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def apply_inline(monkeypatch):
+    """The intake's apply task runs in process when queued (no worker in these tests)."""
+    task = intake_tasks.webhook_delivery_apply
+    monkeypatch.setattr(task, "delay", lambda *args: task(*args))
 
 
 def _outbound(sandbox):
@@ -154,7 +165,7 @@ def _unknown_email(org, candidate, capture):
 
 
 def test_sendgrid_event_left_unapplied_is_applied_by_the_sweep_and_settles_the_unknown_email(
-    scoped, candidate, sandbox, time_machine, django_capture_on_commit_callbacks
+    scoped, candidate, sandbox, time_machine, django_capture_on_commit_callbacks, apply_inline
 ):
     _sendgrid(scoped, sandbox)
     message = _unknown_email(scoped, candidate, django_capture_on_commit_callbacks)
@@ -168,46 +179,46 @@ def test_sendgrid_event_left_unapplied_is_applied_by_the_sweep_and_settles_the_u
             "recruitflow_message_id": str(message.pk),
         }
     ]
-    event, _ = services.webhook_event_store(
+    delivery, _ = intake.store(
         organization=scoped,
         provider="sendgrid",
         kind="events",
-        dedupe_key="batch-1",
+        event_id="batch-1",
         url="https://example.test/webhooks/sendgrid/t/events/",
-        headers={},
         raw_body=json.dumps(batch).encode(),
-    )  # stored, then the worker died before applying it
+    )  # stored, then the worker died before applying it (its task never ran)
 
+    assert intake.sweep() == 0  # not lost yet: its task may still come
     _later(time_machine)
-    assert delivery_recover().callbacks_applied == 1
+    assert intake.sweep() == 1
 
-    event.refresh_from_db()
+    delivery.refresh_from_db()
     message.refresh_from_db()
-    assert event.processed_at is not None
+    assert delivery.state == "processed" and delivery.processed_at is not None
     assert message.status == MessageStatus.DELIVERED
-    assert delivery_recover().callbacks_applied == 0
+    _later(time_machine)
+    assert intake.sweep() == 0
 
 
-def test_callback_that_keeps_failing_is_retried_with_growing_pauses(
-    scoped, time_machine, monkeypatch
+def test_callback_whose_body_cannot_be_read_fails_for_good_with_the_reason(
+    scoped, time_machine, apply_inline
 ):
-    event, _ = services.webhook_event_store(
+    delivery, _ = intake.store(
         organization=scoped,
         provider="sendgrid",
         kind="events",
-        dedupe_key="batch-broken",
+        event_id="batch-broken",
         url="https://example.test/webhooks/sendgrid/t/events/",
-        headers={},
         raw_body=b"not json",
     )
     _later(time_machine)
-    assert delivery_recover().callbacks_applied == 0
-    assert ProviderWebhookEvent.objects.get(pk=event.pk).attempts == 1
-    delivery_recover()  # one failed attempt: it waits twice as long
-    assert ProviderWebhookEvent.objects.get(pk=event.pk).attempts == 1
-    _later(time_machine, minutes=5)
-    delivery_recover()
-    assert ProviderWebhookEvent.objects.get(pk=event.pk).attempts == 2
+    assert intake.sweep() == 1
+    delivery.refresh_from_db()
+    assert delivery.state == "failed" and delivery.next_attempt_at is None
+    assert delivery.error.startswith("The body cannot be read:")
+    _later(time_machine, minutes=60)
+    assert intake.sweep() == 0  # not tried again: only staff's Reprocess does
+    assert WebhookDelivery.objects.get(pk=delivery.pk).attempts == 1
 
 
 # -- Item 8: SendGrid reconcile -------------------------------------------------------------
@@ -333,7 +344,7 @@ def test_beat_runs_the_recovery_sweep_every_minute():
 
 
 def test_staff_reprocess_applies_a_stored_callback_again_and_changes_nothing_applied_twice(
-    scoped, candidate, sandbox, django_capture_on_commit_callbacks
+    scoped, candidate, sandbox, django_capture_on_commit_callbacks, apply_inline
 ):
     _sendgrid(scoped, sandbox)
     message = _unknown_email(scoped, candidate, django_capture_on_commit_callbacks)
@@ -347,21 +358,25 @@ def test_staff_reprocess_applies_a_stored_callback_again_and_changes_nothing_app
             "recruitflow_message_id": str(message.pk),
         }
     ]
-    event, _ = services.webhook_event_store(
-        organization=scoped,
-        provider="sendgrid",
-        kind="events",
-        dedupe_key="batch-again",
-        url="https://example.test/webhooks/sendgrid/t/events/",
-        headers={},
-        raw_body=json.dumps(batch).encode(),
-    )
+    with django_capture_on_commit_callbacks(execute=True):
+        delivery, _ = intake.store(
+            organization=scoped,
+            provider="sendgrid",
+            kind="events",
+            event_id="batch-again",
+            url="https://example.test/webhooks/sendgrid/t/events/",
+            raw_body=json.dumps(batch).encode(),
+        )
+    delivery.refresh_from_db()
+    assert delivery.state == "processed"
 
-    assert services.webhook_events_reprocess(event_ids=[event.pk]) == 1
-    assert services.webhook_events_reprocess(event_ids=[event.pk]) == 1
+    with django_capture_on_commit_callbacks(execute=True):
+        assert intake.reprocess(delivery_ids=[delivery.pk]) == 1
+    with django_capture_on_commit_callbacks(execute=True):
+        assert intake.reprocess(delivery_ids=[delivery.pk]) == 1
 
-    event.refresh_from_db()
+    delivery.refresh_from_db()
     message.refresh_from_db()
-    assert event.processed_at is not None and event.error == ""
+    assert delivery.state == "processed" and delivery.error == ""
     assert message.status == MessageStatus.DELIVERED
     assert message.events.filter(status=MessageStatus.DELIVERED).count() == 1

@@ -12,6 +12,7 @@ from django.db import OperationalError
 from accounts.models import Organization
 from candidates.models import TimelineEvent
 from integrations.textus.models import TextUsSettings
+from integrations.twilio import sandbox as twilio_sandbox
 from integrations.twilio.models import TwilioSettings
 from messaging import email_layout, selectors, services
 from messaging.models import Channel, Message, MessageStatus
@@ -369,8 +370,8 @@ def test_pointing_a_number_the_account_does_not_have_says_which_number_to_check(
 
     twilio = TwilioSMSProvider(
         {
-            "account_sid": selectors.SANDBOX_ACCOUNT_SID,
-            "auth_token": selectors.SANDBOX_AUTH_TOKEN,
+            "account_sid": twilio_sandbox.SANDBOX_ACCOUNT_SID,
+            "auth_token": twilio_sandbox.SANDBOX_AUTH_TOKEN,
             "base_url": f"{sandbox.url}/twilio",
         }
     )

@@ -10,14 +10,15 @@ import urllib.parse
 import pytest
 from twilio.request_validator import RequestValidator
 
+from integrations.models import WebhookDelivery
+from integrations.twilio import sandbox as twilio_sandbox
 from integrations.twilio.models import TwilioSettings
 from messaging import selectors
-from messaging.models import ProviderWebhookEvent
 from recruitflow.tenancy import tenant_scope
 
 from .conftest import LONDON_MOBILE
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("callbacks_commit")]
 
 PUBLIC = "https://rf.example"
 
@@ -34,13 +35,13 @@ def forged_stop(client, org):
     url = selectors.callback_urls(organization=org).twilio_inbound
     params = {
         "MessageSid": "SM" + "f" * 32,
-        "AccountSid": selectors.SANDBOX_ACCOUNT_SID,
+        "AccountSid": twilio_sandbox.SANDBOX_ACCOUNT_SID,
         "From": LONDON_MOBILE,
         "To": selectors.sandbox_sms_number(org),
         "Body": "STOP",
         "SmsStatus": "received",
     }
-    signature = RequestValidator(selectors.SANDBOX_AUTH_TOKEN).compute_signature(url, params)
+    signature = RequestValidator(twilio_sandbox.SANDBOX_AUTH_TOKEN).compute_signature(url, params)
     return client.post(
         urllib.parse.urlsplit(url).path,
         urllib.parse.urlencode(params),
@@ -58,9 +59,9 @@ def save_sandbox_settings(org):
     with tenant_scope(org):
         TwilioSettings.objects.create(
             organization=org,
-            account_sid=selectors.SANDBOX_ACCOUNT_SID,
-            auth_token=selectors.SANDBOX_AUTH_TOKEN,
-            messaging_service_sid=selectors.SANDBOX_SERVICE_SID,
+            account_sid=twilio_sandbox.SANDBOX_ACCOUNT_SID,
+            auth_token=twilio_sandbox.SANDBOX_AUTH_TOKEN,
+            messaging_service_sid=twilio_sandbox.SANDBOX_SERVICE_SID,
             base_url="http://127.0.0.1:8100/twilio",
         )
 
@@ -74,7 +75,7 @@ def test_a_stop_signed_with_the_sandbox_token_is_refused_for_an_organization_wit
     assert "Twilio is not connected" in response.content.decode()
     assert not selectors.is_locked(org, LONDON_MOBILE)
     with tenant_scope(org):
-        assert not ProviderWebhookEvent.objects.exists()
+        assert not WebhookDelivery.objects.exists()
 
 
 def test_an_organization_without_sms_settings_does_not_text_through_the_sandbox(org):

@@ -15,9 +15,9 @@ from integrations.models import ProviderCall
 from integrations.sendgrid.models import SendGridSettings
 from integrations.textus.models import TextUsSettings
 from integrations.twilio.models import TwilioSettings
+from integrations.twilio.sandbox import SANDBOX_ACCOUNT_SID, SANDBOX_AUTH_TOKEN, SANDBOX_SERVICE_SID
 from messaging import selectors, services
 from messaging.models import Channel, MessageStatus, MessagingPreferences
-from messaging.selectors import SANDBOX_ACCOUNT_SID, SANDBOX_AUTH_TOKEN, SANDBOX_SERVICE_SID
 from recruitflow.tenancy import tenant_scope
 
 pytestmark = pytest.mark.django_db

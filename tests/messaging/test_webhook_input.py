@@ -18,6 +18,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from twilio.request_validator import RequestValidator
 
+from integrations.models import WebhookDelivery
 from integrations.sendgrid import webhooks as sendgrid_webhooks
 from integrations.sendgrid.models import SendGridSettings
 from integrations.textus.models import TextUsSettings
@@ -29,14 +30,13 @@ from messaging.models import (
     Message,
     MessageStatus,
     OptOutEntry,
-    ProviderWebhookEvent,
 )
 from messaging.webhooks import BODY_LIMITS
 from recruitflow.tenancy import tenant_scope
 
 from .conftest import LONDON_MOBILE
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("callbacks_commit")]
 
 PUBLIC = "https://rf.example"
 AUTH_TOKEN = "a1b2c3d4e5f6a1b2c3d4e5f6a1b2c3d4"
@@ -103,8 +103,13 @@ def test_a_reply_with_a_nul_character_lands_in_the_conversation_without_it(
     with tenant_scope(org):
         reply = Message.objects.get(direction=Direction.INBOUND)
         assert (reply.body, reply.candidate) == ("Yes, 3pm works", candidate)
-        stored = ProviderWebhookEvent.objects.get()
-        assert stored.processed_at is not None and stored.error == ""
+        stored = WebhookDelivery.objects.get()
+        assert (stored.provider, stored.kind, stored.state, stored.error) == (
+            "twilio",
+            "inbound",
+            "processed",
+            "",
+        )
         assert "\x00" not in json.dumps(list(reply.events.values_list("raw", flat=True)))
 
 
@@ -132,7 +137,7 @@ def test_an_oversized_twilio_callback_is_refused_with_413_and_nothing_is_stored(
     assert response.status_code == 413
     assert "at most" in response.content.decode()
     with tenant_scope(org):
-        assert not ProviderWebhookEvent.objects.exists()
+        assert not WebhookDelivery.objects.exists()
         assert not Message.objects.exists()
 
 
@@ -214,12 +219,12 @@ def test_one_event_that_does_not_fit_its_columns_does_not_stop_the_rest_of_the_b
     assert response.status_code == 200
     with tenant_scope(org):
         first.refresh_from_db(), second.refresh_from_db(), third.refresh_from_db()
-        stored = ProviderWebhookEvent.objects.get()
+        stored = WebhookDelivery.objects.get()
     assert first.status == MessageStatus.DELIVERED
     assert third.status == MessageStatus.DELIVERED
     assert second.status == MessageStatus.FAILED
     assert len(second.error_code) <= 40 and long_reason.strip() in second.error_message
-    assert (stored.processed_at is not None, stored.error) == (True, "")
+    assert (stored.state, stored.error) == ("processed", "")
 
 
 def test_a_retried_batch_with_an_over_long_event_id_is_applied_once(
@@ -230,7 +235,7 @@ def test_a_retried_batch_with_an_over_long_event_id_is_applied_once(
 
     assert post_sendgrid(client, urls.sendgrid_events, body, sendgrid_key).status_code == 200
     with tenant_scope(org):  # the provider sends the same event again in another batch
-        ProviderWebhookEvent.objects.all().delete()
+        WebhookDelivery.objects.all().delete()
     assert post_sendgrid(client, urls.sendgrid_events, body, sendgrid_key).status_code == 200
 
     with tenant_scope(org):
@@ -252,9 +257,10 @@ def test_a_signed_sendgrid_body_with_a_raw_nul_byte_is_refused_with_400_saying_w
     assert "not JSON" in response.content.decode()
     with tenant_scope(org):
         message.refresh_from_db()
-        kept = ProviderWebhookEvent.objects.get()
+        kept = WebhookDelivery.objects.get()
     assert message.status == MessageStatus.SENT
-    assert "\x00" not in kept.raw_body and kept.error
+    assert "\x00" not in kept.raw_body and "not JSON" in kept.error
+    assert kept.state == "failed" and kept.next_attempt_at is None  # kept for support only
 
 
 def test_an_oversized_sendgrid_batch_is_refused_with_413_and_nothing_is_stored(
@@ -269,7 +275,7 @@ def test_an_oversized_sendgrid_batch_is_refused_with_413_and_nothing_is_stored(
     assert response.status_code == 413
     with tenant_scope(org):
         message.refresh_from_db()
-        assert not ProviderWebhookEvent.objects.exists()
+        assert not WebhookDelivery.objects.exists()
     assert message.status == MessageStatus.SENT
 
 
@@ -320,7 +326,7 @@ def test_a_genuinely_signed_textus_delivery_replayed_later_is_refused(
     assert "five minutes" in response.content.decode()
     assert not selectors.is_locked(org, LONDON_MOBILE)
     with tenant_scope(org):
-        assert not ProviderWebhookEvent.objects.exists()
+        assert not WebhookDelivery.objects.exists()
 
 
 def test_a_textus_delivery_without_a_timestamp_is_refused(client, org, candidate, textus, urls):
@@ -342,4 +348,4 @@ def test_a_fresh_textus_delivery_is_applied_and_a_replay_of_it_changes_nothing(
     assert selectors.is_locked(org, LONDON_MOBILE)
     with tenant_scope(org):
         assert OptOutEntry.objects.count() == 1
-        assert ProviderWebhookEvent.objects.count() == 1
+        assert WebhookDelivery.objects.count() == 1

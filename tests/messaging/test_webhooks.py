@@ -14,10 +14,13 @@ from django.db import OperationalError
 
 from accounts.models import Organization
 from candidates.models import TimelineEvent
+from integrations.models import WebhookDelivery
 from integrations.sandbox.twilio import twilio_signature
 from integrations.sendgrid.models import SendGridSettings
 from integrations.textus.models import TextUsSettings
+from integrations.twilio import sandbox as twilio_sandbox
 from integrations.twilio.models import TwilioSettings
+from integrations.twilio.sandbox import SANDBOX_SERVICE_NUMBER
 from messaging import selectors, services
 from messaging.models import (
     Channel,
@@ -27,7 +30,6 @@ from messaging.models import (
     MessageEvent,
     MessageStatus,
     OptOutEntry,
-    ProviderWebhookEvent,
 )
 from messaging.services import CannotSend
 from recruitflow.tenancy import scopes_disabled, tenant_scope
@@ -107,7 +109,7 @@ def _counts(org):
             Message.objects.count(),
             MessageEvent.objects.count(),
             OptOutEntry.objects.count(),
-            ProviderWebhookEvent.objects.count(),
+            WebhookDelivery.objects.count(),
             list(Message.objects.order_by("pk").values_list("status", flat=True)),
         )
 
@@ -138,10 +140,10 @@ def test_status_callbacks_move_a_text_from_sent_to_delivered_when_the_sandbox_po
             "sent",
             "delivered",
         ]
-        stored = ProviderWebhookEvent.objects.order_by("received_at", "id")
-        assert [(e.kind, e.processed_at is not None, e.error) for e in stored] == [
-            ("status", True, ""),
-            ("status", True, ""),
+        stored = WebhookDelivery.objects.order_by("received_at", "id")
+        assert [(e.provider, e.kind, e.state, e.error) for e in stored] == [
+            ("twilio", "status", "processed", ""),
+            ("twilio", "status", "processed", ""),
         ]
 
 
@@ -175,7 +177,7 @@ def test_duplicate_and_late_status_callbacks_change_nothing_once_a_text_is_deliv
         message.refresh_from_db()
         assert message.status == MessageStatus.DELIVERED
         assert message.events.filter(status="delivered").count() == 1
-        assert ProviderWebhookEvent.objects.count() == 2  # sent + delivered, each once
+        assert WebhookDelivery.objects.count() == 2  # sent + delivered, each once
 
 
 def test_error_21610_in_a_status_callback_locks_the_number(live, org, candidate, sandbox):
@@ -348,7 +350,7 @@ def test_a_retried_inbound_webhook_stores_one_message(live, org, candidate, sand
     with tenant_scope(org):
         assert Message.objects.filter(direction=Direction.INBOUND).count() == 1
         assert Conversation.objects.get(candidate=candidate).unread_count == 1
-        assert ProviderWebhookEvent.objects.filter(kind="inbound").count() == 1
+        assert WebhookDelivery.objects.filter(kind="inbound").count() == 1
 
 
 def test_reply_arrives_when_twilio_settings_point_at_the_sandbox_messaging_service(
@@ -358,9 +360,9 @@ def test_reply_arrives_when_twilio_settings_point_at_the_sandbox_messaging_servi
     with tenant_scope(org):
         TwilioSettings.objects.create(
             organization=org,
-            account_sid=selectors.SANDBOX_ACCOUNT_SID,
-            auth_token=selectors.SANDBOX_AUTH_TOKEN,
-            messaging_service_sid=selectors.SANDBOX_SERVICE_SID,
+            account_sid=twilio_sandbox.SANDBOX_ACCOUNT_SID,
+            auth_token=twilio_sandbox.SANDBOX_AUTH_TOKEN,
+            messaging_service_sid=twilio_sandbox.SANDBOX_SERVICE_SID,
             base_url=f"{sandbox.url}/twilio",
         )
     _send(org, candidate)
@@ -374,7 +376,7 @@ def test_reply_arrives_when_twilio_settings_point_at_the_sandbox_messaging_servi
 
     assert wait_until(replied)
     sandbox.twilio.wait_idle(5)
-    assert sandbox.twilio.numbers[selectors.SANDBOX_SERVICE_NUMBER]["inbound_url"] == (
+    assert sandbox.twilio.numbers[SANDBOX_SERVICE_NUMBER]["inbound_url"] == (
         selectors.callback_urls(organization=org).twilio_inbound
     )
 
@@ -575,7 +577,7 @@ def test_signed_sendgrid_events_mark_the_branded_email_delivered_then_opened(
 
     assert {d["status"] for d in sendgrid.deliveries} == {"delivered"}
     with tenant_scope(org):
-        assert ProviderWebhookEvent.objects.filter(processed_at__isnull=False).count() == 3
+        assert WebhookDelivery.objects.filter(state="processed").count() == 3
 
 
 def test_bounced_email_is_not_delivered_and_says_why(sendgrid, org, make_candidate):
@@ -658,7 +660,7 @@ def test_sendgrid_retry_of_the_same_batch_is_applied_once(sendgrid, org, candida
 
     assert response.status_code == 200
     with tenant_scope(org):
-        assert ProviderWebhookEvent.objects.count() == 1
+        assert WebhookDelivery.objects.count() == 1
         assert MessageEvent.objects.filter(message=message, status="delivered").count() == 1
 
 
