@@ -27,6 +27,7 @@ from integrations.http import (
 
 __all__ = [
     "ATSProvider",
+    "Activity",
     "AuthError",
     "CallRecord",
     "ExtApplication",
@@ -36,6 +37,7 @@ __all__ = [
     "ExtOffice",
     "ExtStage",
     "ExtUser",
+    "LinkFieldCheck",
     "NotFound",
     "NotSupported",
     "PermissionCheck",
@@ -44,6 +46,7 @@ __all__ = [
     "RateLimited",
     "TransientError",
     "Unreachable",
+    "VIDEO_INTERVIEW_FIELD",
     "ValidationFailed",
     "parse_iso_datetime",
     "from_epoch_ms",
@@ -133,6 +136,8 @@ class ExtCandidate:
     tags: list[str] = field(default_factory=list)
     updated_at: datetime | None = None
     merged_into: str | None = None
+    # False when the ATS says the candidate may not be e-mailed (Greenhouse ``can_email``).
+    can_email: bool = True
 
 
 @dataclass(frozen=True)
@@ -147,6 +152,54 @@ class ExtApplication:
     applied_at: datetime | None = None
     last_activity_at: datetime | None = None
     prospect: bool = False
+
+
+@dataclass(frozen=True)
+class LinkFieldCheck:
+    """Whether the candidate field that holds a link RecruitFlow writes (the video interview's
+    review link) is ready in the ATS.
+
+    ``ok`` is True (found, and of a type that holds the text), False (missing, deleted, of the
+    wrong type, or the credentials may not read it: ``detail`` says exactly what to do) or None
+    (this connection cannot write such a field at all: ``detail`` says why and what is written
+    instead). ``field_id``/``field_key`` identify the field when it was found.
+    """
+
+    name: str
+    ok: bool | None
+    detail: str
+    field_id: str | None = None
+    field_key: str | None = None
+
+
+# The candidate custom field a completed video interview's review link is written to.
+VIDEO_INTERVIEW_FIELD = "Video Interview"
+
+NoteVisibility = Literal["admin_only", "private", "public"]
+
+
+@dataclass(frozen=True)
+class Activity:
+    """One thing RecruitFlow did or saw, to be recorded on the candidate in the ATS.
+
+    ``kind`` "email" is an e-mail that was sent or received (recorded as an e-mail where the ATS
+    has e-mail records, else as a note); "note" is anything else (texts, replies, bookings,
+    opt-outs, journey events). ``body`` already carries ``marker``, a text unique to this write:
+    :meth:`ATSProvider.find_activity` looks for it after an ambiguous failure, because neither
+    ATS has idempotency keys. ``acting_user_id`` is the ATS user the write is made as (None:
+    the connection's). ``visibility`` is the ATS's note visibility.
+    """
+
+    kind: Literal["email", "note"]
+    candidate_external_id: str
+    subject: str
+    body: str
+    marker: str
+    visibility: NoteVisibility = "private"
+    acting_user_id: str | None = None
+    application_external_id: str | None = None
+    email_to: str = ""
+    email_from: str = ""
 
 
 # --------------------------------------------------------------------------------------------
@@ -166,6 +219,11 @@ class ATSProvider(abc.ABC):
 
     identifier: ClassVar[str]
     display_name: ClassVar[str]
+    # Items per page of the vendor's listings (a sync's progress reads a shorter page as the
+    # last one).
+    page_size: ClassVar[int] = 100
+    # False when the ATS's stages belong to the account, not to a job (one pipeline for all).
+    stages_per_job: ClassVar[bool] = True
 
     # -- connection ------------------------------------------------------------------------
 
@@ -263,6 +321,87 @@ class ATSProvider(abc.ABC):
         self, candidate_external_id: str, filename: str, content: bytes, content_type: str
     ) -> str | None:
         """Attach a file to the candidate; returns the file id or URL when the ATS gives one."""
+
+    # -- activity write-back ---------------------------------------------------------------
+
+    def write_activity(self, activity: Activity) -> str | None:
+        """Record ``activity`` on the candidate as ``activity.acting_user_id``; returns the new
+        record's id when the ATS gives one. One POST, never resent after it may have reached
+        the ATS (a 5xx or a timeout raise TransientError/Unreachable): the caller then asks
+        :meth:`find_activity` before writing again."""
+        raise NotSupported(f"{self.display_name} cannot record activity.")
+
+    def find_activity(self, candidate_external_id: str, marker: str) -> str | None:
+        """The id of the candidate's note or e-mail whose body contains ``marker`` (the proof
+        that an earlier, ambiguous write landed), or None when there is none."""
+        raise NotSupported(f"{self.display_name} cannot read activity back.")
+
+    def attach_file(
+        self,
+        candidate_external_id: str,
+        filename: str,
+        content: bytes,
+        content_type: str,
+        *,
+        acting_user_id: str | None = None,
+    ) -> str | None:
+        """Upload a file to the candidate as ``acting_user_id`` (the connection's when None);
+        returns the file's id or URL. Same single-POST rule as :meth:`write_activity`."""
+        raise NotSupported(f"{self.display_name} cannot take files.")
+
+    def find_file(self, candidate_external_id: str, filename: str) -> str | None:
+        """The id (or URL) of the candidate's file named ``filename``, or None."""
+        raise NotSupported(f"{self.display_name} cannot list files.")
+
+    def file_upload_refusal(self) -> str:
+        """Why this connection cannot attach files to a candidate (in words for an admin), or
+        "" when :meth:`attach_file` works. Asked before files are queued, so a connection that
+        cannot take them is never sent one. Adapters whose support depends on the connection
+        (an API version, a scope) override this."""
+        if type(self).attach_file is ATSProvider.attach_file:
+            return f"{self.display_name} cannot take files."
+        return ""
+
+    @property
+    def can_attach_files(self) -> bool:
+        """True when :meth:`attach_file` works for this connection."""
+        return not self.file_upload_refusal()
+
+    # -- a link in a candidate field -------------------------------------------------------
+
+    def write_candidate_link_field(
+        self,
+        candidate_external_id: str,
+        field_name: str,
+        value: str,
+        *,
+        acting_user_id: str | None = None,
+    ) -> str | None:
+        """Put ``value`` (a text with a link) into the candidate's custom field named
+        ``field_name``, as ``acting_user_id`` (the connection's when None); returns the field's
+        id. The field is found by reading the ATS's candidate field definitions (by name, or by
+        the key the ATS derives from it). Setting the same value again changes nothing, so a
+        retry after an ambiguous failure simply writes again. A missing field, one of the wrong
+        type, or credentials that may not read or edit it raise a permanent error whose message
+        says how to fix it (:meth:`candidate_link_field_check` gives the same words)."""
+        raise NotSupported(self.candidate_link_field_refusal() or "Not supported.")
+
+    def candidate_link_field_check(self, field_name: str) -> LinkFieldCheck:
+        """Read the ATS's candidate field definitions and say whether ``field_name`` is ready
+        for :meth:`write_candidate_link_field` (see :class:`LinkFieldCheck`). Raises AuthError
+        or Unreachable when nothing can be judged."""
+        return LinkFieldCheck(name=field_name, ok=None, detail=self.candidate_link_field_refusal())
+
+    def candidate_link_field_refusal(self) -> str:
+        """Why this connection cannot write a candidate field (in words for an admin), or ""
+        when :meth:`write_candidate_link_field` works. Asked before such writes are queued, so
+        a connection that cannot take them is never sent one (the link still goes in a note)."""
+        if type(self).write_candidate_link_field is ATSProvider.write_candidate_link_field:
+            return (
+                f"{self.display_name} has no candidate custom fields RecruitFlow can write, so "
+                "the link is written in a note on the candidate instead."
+            )
+        return ""
 
 
 # --------------------------------------------------------------------------------------------

@@ -35,11 +35,15 @@ __all__ = [
     "AuthError",
     "BusyInterval",
     "CalendarAccount",
+    "CalendarChanged",
+    "CalendarErasureRequested",
     "CalendarEvent",
     "CalendarInfo",
     "CalendarProvider",
     "CallRecord",
     "Channel",
+    "Conference",
+    "ConferenceRequest",
     "EventChange",
     "NotFound",
     "OAuthTokens",
@@ -146,6 +150,36 @@ class Attendee:
     name: str = ""
 
 
+@dataclass(frozen=True)
+class ConferenceRequest:
+    """What an upserted event asks of the calendar service's conferencing: without
+    ``join_url``, create a new conference with the account's default conferencing profile (the
+    service does it asynchronously: read :meth:`CalendarProvider.event_conference` for the
+    join URL); with ``join_url``, show that existing meeting as the event's conference."""
+
+    join_url: str = ""
+    provider_description: str = ""
+
+    @property
+    def create(self) -> bool:
+        return not self.join_url
+
+
+@dataclass(frozen=True)
+class Conference:
+    """An event's conference as the calendar service reports it. ``pending``: asked for and
+    not created yet (the service keeps trying, e.g. while the conferencing profile is
+    disconnected)."""
+
+    pending: bool = False
+    join_url: str = ""
+    provider: str = ""
+
+    @property
+    def ready(self) -> bool:
+        return bool(self.join_url) and not self.pending
+
+
 @dataclass(frozen=True, kw_only=True)
 class CalendarEvent:
     """An event we own in someone's calendar, keyed by our ``event_id`` (ASCII, ≤ 64 chars)."""
@@ -160,6 +194,31 @@ class CalendarEvent:
     attendees: Sequence[Attendee] = ()
     tzid: str = "Etc/UTC"
     reminder_minutes: Sequence[int] = ()
+    # None: leave the event's conference as it is (a reschedule keeps the same conference).
+    conference: ConferenceRequest | None = None
+
+
+@dataclass(frozen=True)
+class CalendarChanged:
+    """A calendar provider's push notification, vendor-neutral: something changed in the
+    calendar behind ``channel_id`` since ``changes_since`` (the notification carries no event
+    data: read the changes). ``disconnected`` instead says the person's calendar account no
+    longer lets us read it (the connection needs attention); ``conferencing_disconnected``
+    that the account can no longer create video conferences (its conferencing profile lost
+    its credentials), while its calendar still works."""
+
+    channel_id: str
+    changes_since: datetime | None = None
+    disconnected: bool = False
+    conferencing_disconnected: bool = False
+
+
+@dataclass(frozen=True)
+class CalendarErasureRequested:
+    """The person behind the calendar account of ``channel_id`` asked the calendar provider to
+    delete their data (a GDPR erasure request): forget everything we hold of that account."""
+
+    channel_id: str
 
 
 @dataclass(frozen=True)
@@ -178,6 +237,7 @@ class EventChange:
     end: datetime | None
     summary: str = ""
     updated: datetime | None = None
+    conference: Conference | None = None
     raw: dict = field(default_factory=dict, repr=False, compare=False)
 
 
@@ -244,6 +304,14 @@ class CalendarProvider(abc.ABC):
     @abc.abstractmethod
     def delete_event(self, account: CalendarAccount, event_id: str) -> None:
         """Delete our event; succeeds when it is already gone."""
+
+    def event_conference(
+        self, account: CalendarAccount, event_id: str, start: datetime, end: datetime
+    ) -> Conference | None:
+        """The conference of our event ``event_id`` (which takes place in ``[start, end)``),
+        as the service reports it now; None when the event has none (or is not found). A
+        service that cannot create conferences answers None."""
+        return None
 
     @abc.abstractmethod
     def changed_events(self, account: CalendarAccount, since: datetime) -> list[EventChange]:

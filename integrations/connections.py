@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from django.utils import timezone
 
-from integrations.base import ATSProvider, PermissionCheck
+from integrations.base import ATSProvider, LinkFieldCheck, PermissionCheck
 from integrations.greenhouse.models import GreenhouseConnection
 from integrations.greenhouse.provider import GreenhouseProvider
 from integrations.http import CallRecord, ProviderError
@@ -160,3 +160,33 @@ def connection_test(connection) -> ConnectionTestResult:
     connection.last_checked_at = timezone.now()
     connection.save(update_fields=["status", "last_error", "last_checked_at", "updated_at"])
     return result
+
+
+def link_field_check(connection, field_name: str) -> LinkFieldCheck:
+    """Read the ATS's candidate field definitions and say whether ``field_name`` can take the
+    link RecruitFlow writes (the video interview's review link); the calls are recorded. A
+    connection that cannot be reached or whose credentials fail is a ``False`` check saying so
+    (the connection test names the cause in full)."""
+    recorder = CallRecorder(
+        organization=connection.organization, provider=provider_identifier(connection)
+    )
+    try:
+        provider = provider_for(connection, recorder=recorder, max_attempts=2)
+        return provider.candidate_link_field_check(field_name)
+    except (ProviderError, ValueError) as exc:
+        return LinkFieldCheck(name=field_name, ok=False, detail=f"Could not check: {exc}")
+    finally:
+        recorder.flush()
+
+
+def link_field_refusal(organization) -> str:
+    """Why the organization's ATS connection cannot write a candidate field (its adapter's
+    words), or "" when it can or when no adapter can be made (a write then reports that)."""
+    connection = ats_connection_for(organization)
+    if connection is None:
+        return ""
+    try:
+        provider = provider_for(connection)
+    except (ProviderError, ValueError):
+        return ""
+    return provider.candidate_link_field_refusal()

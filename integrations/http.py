@@ -330,15 +330,20 @@ class HttpClient:
         auth: Any = None,
         expect: Iterable[int] = (200, 201, 204),
         idempotent: bool | None = None,
+        not_processed: Iterable[int] = NOT_PROCESSED_STATUSES,
+        timeout: float | tuple[float, float] | None = None,
     ) -> requests.Response:
         """Send one logical request, retrying as needed; return the response or raise.
 
         Non-idempotent requests (POST) are only resent when the server proves it did not act
-        (429, 503) or the connection was never made, so a note is never written twice.
+        (a status in ``not_processed``: 429 and 503 unless the vendor says otherwise) or the
+        connection was never made, so a note is never written twice. ``timeout`` replaces the
+        client's for this request (an SDK that sets its own).
         """
         method = method.upper()
         url = self.url_for(path_or_url)
         expected = set(expect)
+        resendable = frozenset(not_processed)
         if idempotent is None:
             idempotent = method in IDEMPOTENT_METHODS
         send_headers = {"User-Agent": self.user_agent, "Accept": "application/json"}
@@ -363,7 +368,7 @@ class HttpClient:
                     files=files,
                     headers=send_headers,
                     auth=auth,
-                    timeout=self.timeout,
+                    timeout=self.timeout if timeout is None else timeout,
                     allow_redirects=False,
                 )
             except UnsafeURL as exc:  # the connect-time check (the name now resolves elsewhere)
@@ -375,12 +380,15 @@ class HttpClient:
                 network = isinstance(
                     exc, (requests.exceptions.ConnectionError, requests.exceptions.Timeout)
                 )
-                retryable = network and (idempotent or _never_sent(exc))
+                never_sent = _never_sent(exc)
+                retryable = network and (idempotent or never_sent)
                 if retryable and not last_attempt:
                     self.sleep(self.backoff(attempt))
                     continue
                 raise Unreachable(
-                    self._unreachable_message(exc, host, attempt, trusted=trusted)
+                    self._unreachable_message(exc, host, attempt, trusted=trusted),
+                    # A custom address's failures are all told alike (no port scanning).
+                    never_sent=never_sent and trusted,
                 ) from exc
 
             status = response.status_code
@@ -396,7 +404,7 @@ class HttpClient:
             if not trusted:
                 raise untrusted_error(status, self.vendor, host)
 
-            if status in RETRYABLE_STATUSES and (idempotent or status in NOT_PROCESSED_STATUSES):
+            if status in RETRYABLE_STATUSES and (idempotent or status in resendable):
                 server_wait = self._server_wait(response)
                 if server_wait is not None and server_wait > self.max_wait:
                     raise self._exhausted(response, server_wait, attempt)

@@ -84,7 +84,16 @@ class RateLimited(TransientError):
 
 
 class Unreachable(TransientError):
-    """The host could not be reached (DNS, refused connection, timeouts) after all retries."""
+    """The host could not be reached (DNS, refused connection, timeouts) after all retries.
+
+    ``never_sent`` is True when the request provably never reached the server (the connection
+    was refused or never made), so even a send may go again; False when it may have arrived
+    (a read timeout, a dropped connection) or when the host is a custom address, whose
+    failures are all told alike."""
+
+    def __init__(self, message: str, *, never_sent: bool = False, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.never_sent = never_sent
 
 
 class UnsafeURL(ValueError):

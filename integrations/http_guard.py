@@ -1,16 +1,14 @@
 """The SSRF guard: which addresses may be called at all (no loopback, private, link-local or
 mapped forms), which provider addresses may be called (the outbound policy: the vendor's
 documented hosts or an allow-listed one), and transports that check the address they actually
-connect to (DNS rebinding), for requests sessions and urllib.
+connect to (DNS rebinding), for the requests session under :class:`HttpClient`.
 
 No Django imports here: the module must import without settings."""
 
 from __future__ import annotations
 
-import http.client
 import ipaddress
 import socket
-import urllib.request
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -108,7 +106,8 @@ def assert_public_url(
     multicast, reserved or unspecified addresses, or IPv6 forms of those. ``allow_private=True``
     skips the address checks (an allow-listed local sandbox). Returns the URL unchanged when it
     is acceptable. Resolution here does not pin the address used later: the guarded transports
-    (:func:`guarded_session`, :func:`guarded_urllib_opener`) check the address they connect to.
+    (:func:`guarded_session`, under every :class:`HttpClient`) check the address they connect
+    to.
     """
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https"):
@@ -357,47 +356,3 @@ def guard_session(session: requests.Session) -> requests.Session:
 
 def guarded_session() -> requests.Session:
     return guard_session(requests.Session())
-
-
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, req, fp, code, msg, headers, newurl):  # type: ignore[no-untyped-def]
-        return None  # urllib then raises HTTPError with the 3xx
-
-
-def _checked_create_connection(scheme: str):
-    def create(address, timeout=socket._GLOBAL_DEFAULT_TIMEOUT, source_address=None):  # type: ignore[attr-defined]
-        host, port = address
-        vetted = _vetted_address(scheme, host, port)
-        return socket.create_connection(
-            (vetted or host, port), timeout, source_address=source_address
-        )
-
-    return create
-
-
-class _GuardedUrllibHTTPConnection(http.client.HTTPConnection):
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._create_connection = _checked_create_connection("http")
-
-
-class _GuardedUrllibHTTPSConnection(http.client.HTTPSConnection):
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._create_connection = _checked_create_connection("https")
-
-
-class _GuardedHTTPHandler(urllib.request.HTTPHandler):
-    def http_open(self, req):  # type: ignore[no-untyped-def]
-        return self.do_open(_GuardedUrllibHTTPConnection, req)
-
-
-class _GuardedHTTPSHandler(urllib.request.HTTPSHandler):
-    def https_open(self, req):  # type: ignore[no-untyped-def]
-        return self.do_open(_GuardedUrllibHTTPSConnection, req, context=self._context)
-
-
-def guarded_urllib_opener() -> urllib.request.OpenerDirector:
-    """A urllib opener that follows no redirect and refuses non-public peers (for SDKs on
-    urllib, such as SendGrid's python-http-client)."""
-    return urllib.request.build_opener(_NoRedirect, _GuardedHTTPHandler, _GuardedHTTPSHandler)

@@ -1,28 +1,100 @@
-"""Vendors' webhooks, read by the vendor: a stored delivery becomes vendor-neutral records.
+"""The one webhook intake, for every vendor: verify → store once → answer → apply in a task →
+sweep → Reprocess.
 
-Each vendor whose callbacks are stored raw has ``integrations.<vendor>.webhooks.parse_stored(
-raw_body, *, url, received_at)``, which turns the body it sent into the records of
-:mod:`integrations.messaging` (``DeliveryUpdate``, ``InboundSMS``, ``OptOutChange``) or the ATS
-events of :mod:`integrations.events` (``ApplicationChanged``, ``CandidateDeleted``…). The domain
-asks :func:`parse_stored` with the vendor's identifier stored on the row and never names a vendor
-itself. The vendor module is imported on first use, as :mod:`integrations.registry` does for
-adapters.
+1. **Verify** (the endpoint, before anything is stored): find the organization by the URL's
+   token and check the vendor's signature over the raw body. A forged or unsigned request is
+   refused and nothing is stored.
+2. **Store once**: :func:`store` writes a :class:`~integrations.models.WebhookDelivery` with the
+   raw body, the URL and the headers worth keeping, once per vendor event id (``event_id``); a
+   replay stores nothing and returns the stored row. The apply task is queued after commit; a
+   broker that refuses it is logged, never raised (the row is committed, the sweep queues it).
+3. **Answer**: the endpoint answers the vendor as soon as :func:`store` returned.
+4. **Apply** (:func:`apply`, run by the task ``integrations.tasks.webhook_delivery_apply``; an
+   endpoint may also call it inline after the row is committed, to save the task's latency):
+   the row is locked (``skip_locked``: whoever holds it applies it, the other call does
+   nothing), the vendor's ``integrations.<vendor>.webhooks.parse_stored`` turns the body into
+   vendor-neutral records, and each record goes to the handler registered for its type
+   (:func:`register`), in its own savepoint, inside the organization's scope.
+   A transient :class:`~integrations.http.ProviderError` (or an unexpected error) leaves the
+   delivery failed with a time to try again; a ``ValueError`` (a body or record that cannot be
+   read) or a permanent provider error fails it for good with the reason.
+5. **Sweep** (:func:`sweep`, beat): queues every delivery whose task was lost or whose retry is
+   due; after :data:`MAX_ATTEMPTS` it gives up and keeps the last error.
+6. **Reprocess** (:func:`reprocess`, the admin's action): back to received, queued again.
+
+Handlers are registered by the domain apps in their ``AppConfig.ready()``::
+
+    from integrations import intake
+    from integrations.messaging import InboundSMS
+
+    def inbound_sms(record: InboundSMS, context: intake.Context) -> bool:
+        ...  # apply it; True when something was applied, False when there was nothing to do
+
+    intake.register(InboundSMS, inbound_sms)
+
+A handler may raise :class:`Ignored` to say why a record has nothing to apply (the delivery is
+then ``ignored`` with that reason, unless another record applied). ``context.shared`` is a dict
+the handlers of one delivery share (e.g. a lazily made adapter), and ``context.on_finish(fn)``
+runs ``fn`` once the delivery's records are applied (e.g. to write call records).
+
+A new endpoint (say SendGrid Inbound Parse) needs: its vendor's ``parse_stored`` returning
+records, a handler registered for the record type, and in the view, after verifying::
+
+    delivery, created = intake.store(
+        organization=org, provider="sendgrid", kind="inbound_parse", event_id=message_id,
+        raw_body=request.body, url=public_url, headers=kept_headers,
+    )
 """
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import importlib
-from datetime import datetime
+import logging
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
 
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from integrations.http_errors import ProviderError
+from integrations.models import WebhookDelivery
 from integrations.registry import UnknownProvider, available
+from recruitflow.tasks import task_named
+from recruitflow.tenancy import scopes_disabled, tenant_scope
+
+logger = logging.getLogger(__name__)
+
+State = WebhookDelivery.State
+APPLY_TASK = "integrations.tasks.webhook_delivery_apply"
+# A delivery still received this long after it arrived lost its task (the broker refused it, or
+# the worker died): the sweep queues it. ``WEBHOOK_LOST_AFTER_SECONDS`` (the drills shorten it).
+LOST_AFTER = timedelta(minutes=2)
+# A delivery that failed on a transient error waits 1, 2, 4 … minutes (at most about two hours)
+# before the sweep queues it again; after this many attempts it failed for good.
+RETRY_BASE = timedelta(minutes=1)
+MAX_ATTEMPTS = 8
+SWEEP_BATCH = 1000
+ERROR_LIMIT = 4000
+
+
+# --------------------------------------------------------------------------------------------
+# Parsing: the vendor's reader
+# --------------------------------------------------------------------------------------------
 
 
 def parse_stored(
     provider: str, *, raw_body: str, url: str, received_at: datetime, event_id: str = ""
 ) -> list:
     """The records in a stored delivery of ``provider``, parsed by that vendor's integration:
-    the messaging records of :mod:`integrations.messaging`, or the ATS events of
-    :mod:`integrations.events`. ``event_id`` is the vendor's id of the delivery.
+    the messaging records of :mod:`integrations.messaging`, the ATS events of
+    :mod:`integrations.events`, the calendar records of :mod:`integrations.calendars`.
+    ``event_id`` is the vendor's id of the delivery.
 
     Raises :class:`UnknownProvider` for a vendor without stored webhooks, and the vendor's
     ``InvalidPayload`` (a ``ValueError``) for a body it cannot read."""
@@ -33,3 +105,367 @@ def parse_stored(
     if parse is None:
         raise UnknownProvider(f"integrations.{provider}.webhooks has no parse_stored.")
     return parse(raw_body, url=url, received_at=received_at, event_id=event_id)
+
+
+# --------------------------------------------------------------------------------------------
+# Handlers
+# --------------------------------------------------------------------------------------------
+
+
+class Ignored(Exception):  # noqa: N818 (a verdict, not a failure)
+    """Raised by a handler: this record has nothing to apply, for the reason given."""
+
+
+@dataclass
+class Context:
+    """What the handlers of one delivery share while it is applied."""
+
+    delivery: WebhookDelivery
+    organization: Any
+    shared: dict = field(default_factory=dict)
+    _finishers: list[Callable[[], object]] = field(default_factory=list)
+
+    def on_finish(self, fn: Callable[[], object]) -> None:
+        """Run ``fn`` once every record of the delivery was applied (even when one failed)."""
+        self._finishers.append(fn)
+
+    def finish(self) -> None:
+        for fn in self._finishers:
+            try:
+                fn()
+            except Exception:
+                logger.exception("Finishing webhook delivery %s failed", self.delivery.pk)
+        self._finishers.clear()
+
+
+Handler = Callable[[Any, Context], bool | None]
+_HANDLERS: dict[type, Handler] = {}
+
+
+def register(record_type: type, handler: Handler) -> None:
+    """Apply records of ``record_type`` (and its subclasses) with ``handler(record, context)``.
+    One handler per type: registering another for the same type is a mistake and raises."""
+    existing = _HANDLERS.get(record_type)
+    if existing is not None and existing is not handler:
+        raise ValueError(f"{record_type.__name__} already has a handler: {existing!r}.")
+    _HANDLERS[record_type] = handler
+
+
+def handler_for(record) -> Handler | None:
+    for klass in type(record).__mro__:
+        if klass in _HANDLERS:
+            return _HANDLERS[klass]
+    return None
+
+
+# --------------------------------------------------------------------------------------------
+# Storing
+# --------------------------------------------------------------------------------------------
+
+_NUL = "\x00"
+
+
+def without_nul(value):
+    """``value`` with NUL characters taken out of every string in it: PostgreSQL text and
+    jsonb columns cannot hold them, and nothing signed needs them again (the signature was
+    checked over the bytes received)."""
+    if isinstance(value, str):
+        return value.replace(_NUL, "")
+    if isinstance(value, Mapping):
+        return {without_nul(str(key)): without_nul(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [without_nul(item) for item in value]
+    return value
+
+
+def fit_id(value: str | None, max_length: int) -> str:
+    """An identifier for a column of ``max_length``: itself when it fits, else a digest of it
+    (still the same for the same identifier, so deduplication keeps working)."""
+    value = without_nul(value or "")
+    if len(value) <= max_length:
+        return value
+    return "sha256:" + hashlib.sha256(value.encode("utf-8")).hexdigest()
+
+
+def body_digest(raw_body: bytes) -> str:
+    """An event id for a vendor that sends none: the same body is the same delivery."""
+    return "sha256:" + hashlib.sha256(raw_body).hexdigest()
+
+
+def queue_apply(organization_id: int, delivery_id: int) -> bool:
+    """Ask a worker to apply a stored delivery. A broker that refuses is logged, not raised:
+    the delivery is committed, so the sweep queues it later and the vendor still gets its 2xx."""
+    try:
+        task_named(APPLY_TASK).delay(organization_id, delivery_id)
+    except Exception:
+        logger.warning(
+            "Could not queue webhook delivery %s; the sweep will queue it",
+            delivery_id,
+            exc_info=True,
+        )
+        return False
+    return True
+
+
+def store(
+    *,
+    organization,
+    provider: str,
+    kind: str = "",
+    event_id: str = "",
+    raw_body: bytes | str,
+    url: str = "",
+    headers: Mapping[str, str] | None = None,
+    ignore: bool = False,
+    error: str = "",
+) -> tuple[WebhookDelivery, bool]:
+    """Store a delivery whose signature the endpoint verified, and queue its apply task after
+    commit. Returns ``(delivery, created)``; ``created`` is False for a replay (the same
+    ``event_id`` of this vendor for this organization): nothing is written or queued, and the
+    stored row is returned (the sweep still applies it if it never was).
+
+    ``ignore`` stores it as ignored (a ping, an event nobody handles); ``error`` stores it as
+    failed for good with that reason (a signed body the endpoint could not read: kept for
+    support, nothing lost). An empty ``event_id`` is never deduplicated."""
+    now = timezone.now()
+    body = raw_body.decode("utf-8", errors="replace") if isinstance(raw_body, bytes) else raw_body
+    if error:
+        state, next_at, processed = State.FAILED, None, now
+    elif ignore:
+        state, next_at, processed = State.IGNORED, None, now
+    else:
+        state, next_at, processed = State.RECEIVED, now + lost_after(), None
+    event_id = fit_id(event_id, 200)
+    with tenant_scope(organization):
+        try:
+            with transaction.atomic():
+                delivery = WebhookDelivery.objects.create(
+                    organization=organization,
+                    provider=provider,
+                    kind=without_nul(kind)[:60],
+                    event_id=event_id,
+                    url=without_nul(url),
+                    headers=without_nul(dict(headers or {})),
+                    raw_body=without_nul(body),
+                    received_at=now,
+                    state=state,
+                    error=without_nul(error)[:ERROR_LIMIT],
+                    next_attempt_at=next_at,
+                    processed_at=processed,
+                )
+        except IntegrityError:
+            if not event_id:
+                raise
+            stored = WebhookDelivery.objects.get(
+                organization=organization, provider=provider, event_id=event_id
+            )
+            return stored, False
+    if state == State.RECEIVED:
+        transaction.on_commit(functools.partial(queue_apply, organization.pk, delivery.pk))
+    return delivery, True
+
+
+# --------------------------------------------------------------------------------------------
+# Applying
+# --------------------------------------------------------------------------------------------
+
+
+def lost_after() -> timedelta:
+    """How long a received delivery waits for its task before the sweep queues it."""
+    seconds = getattr(settings, "WEBHOOK_LOST_AFTER_SECONDS", None)
+    return LOST_AFTER if seconds is None else timedelta(seconds=seconds)
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """1, 2, 4 … minutes after the ``attempts``-th failed try, at most about two hours."""
+    return RETRY_BASE * 2 ** min(max(attempts - 1, 0), 7)
+
+
+@dataclass
+class _Outcome:
+    applied: bool = False
+    ignored: list[str] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+    retry: bool = False
+
+
+def _apply_records(context: Context, records: list) -> _Outcome:
+    outcome = _Outcome()
+    for number, record in enumerate(records, start=1):
+        handler = handler_for(record)
+        if handler is None:
+            continue
+        where = f"record {number} of {len(records)}" if len(records) > 1 else "the record"
+        try:
+            with transaction.atomic():
+                outcome.applied = bool(handler(record, context)) or outcome.applied
+        except Ignored as exc:
+            outcome.ignored.append(str(exc))
+        except ProviderError as exc:
+            outcome.failures.append(f"{where}: {exc}")
+            outcome.retry = outcome.retry or not exc.permanent
+        except ValueError as exc:  # a record that cannot be applied as it is: for good
+            outcome.failures.append(f"{where}: {exc}")
+        except Exception as exc:  # a database hiccup, a bug: kept and tried again later
+            logger.exception(
+                "Applying %s of webhook delivery %s failed", where, context.delivery.pk
+            )
+            outcome.failures.append(f"{where}: {type(exc).__name__}: {exc}")
+            outcome.retry = True
+    return outcome
+
+
+def apply(*, delivery_id: int) -> WebhookDelivery | None:
+    """Apply a stored delivery, once. Safe to run twice and concurrently: the row is locked
+    while it is applied (another call holding it makes this one a no-op), and only a received
+    delivery, or one that failed with a time to try again, is applied. Returns the row as it
+    is afterwards (None when there is no such row)."""
+    with scopes_disabled():
+        row = WebhookDelivery.objects.select_related("organization").filter(pk=delivery_id).first()
+    if row is None:
+        return None
+    organization = row.organization
+    with tenant_scope(organization), transaction.atomic():
+        locked = (
+            WebhookDelivery.objects.select_for_update(skip_locked=True)
+            .filter(
+                Q(state=State.RECEIVED) | Q(state=State.FAILED, next_attempt_at__isnull=False),
+                pk=row.pk,
+            )
+            .first()
+        )
+        if locked is None:  # done, failed for good, or being applied right now
+            row.refresh_from_db()
+            return row
+        now = timezone.now()
+        attempts = locked.attempts + 1
+        state, error, retry_at = State.PROCESSED, "", None
+        try:
+            records = parse_stored(
+                locked.provider,
+                raw_body=locked.raw_body,
+                url=locked.url,
+                received_at=locked.received_at,
+                event_id=locked.event_id,
+            )
+        except (ValueError, UnknownProvider) as exc:
+            records, state, error = [], State.FAILED, f"The body cannot be read: {exc}"
+        except Exception as exc:  # a bug in a vendor's reader: kept, tried again, then given up
+            logger.exception("Reading webhook delivery %s failed", locked.pk)
+            records, state = [], State.FAILED
+            error = f"Reading the body failed: {type(exc).__name__}: {exc}"
+            if attempts < MAX_ATTEMPTS:
+                retry_at = now + retry_delay(attempts)
+        if state == State.PROCESSED:
+            context = Context(delivery=locked, organization=organization)
+            try:
+                outcome = _apply_records(context, records)
+            finally:
+                context.finish()
+            if outcome.failures:
+                state, error = State.FAILED, "; ".join(outcome.failures)
+                if outcome.retry and attempts < MAX_ATTEMPTS:
+                    retry_at = now + retry_delay(attempts)
+                elif outcome.retry:
+                    error = f"Gave up after {attempts} attempts. {error}"
+            elif not outcome.applied:
+                state, error = State.IGNORED, "; ".join(outcome.ignored)
+        WebhookDelivery.objects.filter(pk=locked.pk).update(
+            state=state,
+            error=without_nul(error)[:ERROR_LIMIT],
+            attempts=attempts,
+            next_attempt_at=retry_at,
+            processed_at=timezone.now(),
+        )
+    row.refresh_from_db()
+    return row
+
+
+# --------------------------------------------------------------------------------------------
+# Sweep and reprocess
+# --------------------------------------------------------------------------------------------
+
+
+def sweep(*, now: datetime | None = None) -> int:
+    """Queue every delivery (all organizations, every vendor) that is due: still received past
+    :data:`LOST_AFTER` (its task was lost), or failed on a transient error whose wait is over.
+    Each is claimed by a conditional UPDATE of ``next_attempt_at`` (two sweeps at once queue it
+    once; applying is idempotent besides) and pushed back by the wait of its next attempt, so a
+    broker that keeps refusing does not make the sweep queue it every run. A delivery that
+    already had :data:`MAX_ATTEMPTS` fails for good with its last error. Returns how many were
+    queued. Crosses organizations on purpose (beat fan-out)."""
+    now = now or timezone.now()
+    queued = 0
+    with scopes_disabled():
+        due = WebhookDelivery.objects.filter(
+            state__in=[State.RECEIVED, State.FAILED],
+            next_attempt_at__lte=now,
+            organization__is_active=True,
+        ).order_by("next_attempt_at")
+        for pk, organization_id, attempts, due_at, error in due.values_list(
+            "pk", "organization_id", "attempts", "next_attempt_at", "error"
+        )[:SWEEP_BATCH]:
+            claim = WebhookDelivery.objects.filter(pk=pk, next_attempt_at=due_at)
+            if attempts >= MAX_ATTEMPTS:
+                claim.update(
+                    state=State.FAILED,
+                    next_attempt_at=None,
+                    processed_at=now,
+                    error=f"Gave up after {attempts} attempts. {error}".strip()[:ERROR_LIMIT],
+                )
+                continue
+            claimed = claim.update(next_attempt_at=now + retry_delay(attempts + 1))
+            if claimed and queue_apply(organization_id, pk):
+                queued += 1
+    return queued
+
+
+def reprocess(*, delivery_ids: Iterable[int]) -> int:
+    """Staff's Reprocess (the admin): the deliveries go back to received, with their attempts
+    and error cleared, and are queued after commit (the sweep still catches any the broker
+    refuses). Applying a delivery twice changes nothing: the handlers recognise what they
+    already applied by the vendor's ids. Crosses organizations on purpose. Returns how many."""
+    now = timezone.now()
+    with scopes_disabled():
+        rows = list(
+            WebhookDelivery.objects.filter(pk__in=list(delivery_ids)).values_list(
+                "pk", "organization_id"
+            )
+        )
+        WebhookDelivery.objects.filter(pk__in=[pk for pk, _ in rows]).update(
+            state=State.RECEIVED,
+            error="",
+            processed_at=None,
+            attempts=0,
+            next_attempt_at=now + lost_after(),
+        )
+    for pk, organization_id in rows:
+        transaction.on_commit(functools.partial(queue_apply, organization_id, pk))
+    return len(rows)
+
+
+def latest(*, organization, provider: str) -> WebhookDelivery | None:
+    """The organization's latest stored delivery from ``provider`` (for its Settings card)."""
+    return (
+        WebhookDelivery.objects.filter(organization=organization, provider=provider)
+        .order_by("-received_at", "-id")
+        .first()
+    )
+
+
+__all__ = [
+    "Context",
+    "Ignored",
+    "apply",
+    "body_digest",
+    "fit_id",
+    "handler_for",
+    "latest",
+    "parse_stored",
+    "queue_apply",
+    "register",
+    "reprocess",
+    "store",
+    "sweep",
+    "without_nul",
+]

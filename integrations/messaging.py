@@ -38,6 +38,8 @@ __all__ = [
     "DeliveryUpdate",
     "EmailMessage",
     "EmailProvider",
+    "EmailOptOutChange",
+    "InboundEmail",
     "InboundSMS",
     "InvalidNumber",
     "MESSAGE_ID_KEY",
@@ -169,6 +171,8 @@ class EmailMessage:
     message_id: str | None = None
     categories: Sequence[str] = ()
     attachments: Sequence[tuple[str, bytes, str]] = ()
+    # Extra MIME headers, e.g. ``List-Unsubscribe`` and ``List-Unsubscribe-Post`` (RFC 8058).
+    headers: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -231,6 +235,46 @@ class OptOutChange:
     source: str
     sender: str | None = None
     occurred_at: datetime | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class InboundEmail:
+    """An e-mail someone sent to one of our reply addresses (a candidate answering).
+
+    ``message_id`` is the e-mail's ``Message-ID`` header (or a digest of it when it had none):
+    the dedupe key, since the provider retries. ``recipients`` are the envelope's (else the
+    headers') addresses it was delivered to, lower-cased, so the plus-addressed reply token
+    can be read from them. ``text`` is the plain-text part as written (quoted text included),
+    ``html`` the HTML part. ``attachments`` are ``(filename, mime type, size in bytes)``.
+    """
+
+    message_id: str
+    from_email: str
+    from_name: str = ""
+    recipients: Sequence[str] = ()
+    subject: str = ""
+    text: str = ""
+    html: str = ""
+    in_reply_to: str = ""
+    received_at: datetime
+    attachments: Sequence[tuple[str, str, int]] = ()
+    spam_score: float | None = None
+    raw: Mapping[str, Any] = field(default_factory=dict, repr=False)
+
+
+@dataclass(frozen=True, kw_only=True)
+class EmailOptOutChange:
+    """``email`` may no longer be e-mailed (the recipient unsubscribed, reported spam, or the
+    address bounced for good). ``reason`` is one of "unsubscribe", "spam_report", "bounce";
+    ``detail`` says it in words for a recruiter; ``event_id`` is the provider's id of the
+    event that said so."""
+
+    email: str
+    reason: Literal["unsubscribe", "spam_report", "bounce"]
+    detail: str = ""
+    event_id: str | None = None
+    our_message_id: str | None = None
+    occurred_at: datetime
 
 
 WebhookEvent = DeliveryUpdate | InboundSMS | OptOutChange
@@ -445,6 +489,15 @@ class EmailProvider(abc.ABC):
     def verify_webhook(self, request: WebhookRequest) -> bool:
         """True when the delivery-event request is authentic and fresh. Never raises for a bad
         signature: a False answer means reply 400/403 and process nothing."""
+
+    base_url: str = ""  # the API address the connection talks to ("" when none)
+
+    def configure_inbound(self, *, hostname: str, url: str) -> bool:
+        """Have the provider parse mail to ``hostname`` and post it to ``url`` (credentials in
+        the URL's ``user:password@``); True when it did. False for a provider with no inbound
+        parsing this connection can set up; raises :class:`ProviderError` when the provider
+        refused."""
+        return False
 
     @abc.abstractmethod
     def parse_webhook(self, request: WebhookRequest) -> list[DeliveryUpdate]:

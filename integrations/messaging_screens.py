@@ -8,21 +8,23 @@ nearest ancestor's (the page shows that; ``messaging.selectors`` applies it)."""
 
 from __future__ import annotations
 
-import ssl
-import urllib.error
+import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar
-from urllib.parse import urlsplit
 
-import requests
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
 from integrations.connections import CallRecorder
-from integrations.forms import address_change_message, apply_errors, same_address
+from integrations.forms import (
+    ProviderSettingsForm,
+    address_change_message,
+    apply_errors,
+    same_address,
+)
 from integrations.http import (
     AuthError,
     NotFound,
@@ -36,6 +38,7 @@ from integrations.http import (
     check_provider_url,
 )
 from integrations.messaging import MessagingTransientError
+from integrations.registry import get_provider_class
 from integrations.screens import ProviderScreen, SettingsPage, screens_for
 
 TEST_TIMEOUT_S = 10
@@ -96,31 +99,6 @@ def failed(provider: str, error: ProviderError) -> ConnectionCheck:
     )
 
 
-def _host(url: str) -> str:
-    return urlsplit(url or "").netloc or url
-
-
-def unreachable(provider: str, name: str, base_url: str, exc: BaseException) -> ConnectionCheck:
-    reason = exc.reason if isinstance(exc, urllib.error.URLError) else exc
-    if isinstance(reason, requests.Timeout | TimeoutError):
-        why = "it did not answer in time"
-    elif isinstance(reason, requests.exceptions.SSLError | ssl.SSLError):
-        why = "its TLS certificate could not be verified"
-    elif isinstance(reason, ConnectionRefusedError) or "refused" in str(reason).lower():
-        why = "the connection was refused"
-    elif "resolve" in str(reason).lower() or "Name or service not known" in str(reason):
-        why = "its host name could not be resolved"
-    else:
-        why = "the connection failed"
-    return ConnectionCheck(
-        provider=provider,
-        ok=False,
-        problem="unreachable",
-        message=f"Could not reach {name} at {_host(base_url)}: {why}. Check "
-        "the API address, and that this server may make outgoing HTTPS connections.",
-    )
-
-
 # ----------------------------------------------------------------------------------------------
 # Saving: the rules every vendor's save follows
 # ----------------------------------------------------------------------------------------------
@@ -166,20 +144,54 @@ def required_secret(value: str, *, field: str, label: str, missing: str, changed
 
 
 class MessagingScreen(ProviderScreen):
-    """A texting or e-mail vendor. Subclasses set ``model`` and ``form_class`` and implement
-    :meth:`save_settings` (keyword arguments: the form's ``service_kwargs()``) and
-    :meth:`check` (the connection test)."""
+    """A texting or e-mail vendor. Subclasses set ``model`` (a settings row with ``base_url``)
+    and ``form_class`` (a :class:`~integrations.forms.ProviderSettingsForm`, which names the
+    vendor, its documented addresses and its secrets), implement :meth:`check` (the
+    connection test) and may add their own rules to a save in :meth:`clean_row`."""
 
-    model: ClassVar[type]
-    form_class: ClassVar[type]
+    model: ClassVar[Any]  # the vendor's settings model
+    form_class: ClassVar[type[ProviderSettingsForm]]
     # What a disconnect deletes, in "… is disconnected and its <what> deleted."
     disconnected_what: ClassVar[str] = "credentials"
     # (callback name, label, where to paste it): the page turns each name into this
     # organization's URL.
     webhooks: ClassVar[tuple[tuple[str, str, str], ...]] = ()
+    # Of those, the one each send names for its delivery reports ("" when the vendor reports
+    # to an account-wide webhook instead), and the one a sandbox number's incoming texts go to.
+    status_callback: ClassVar[str] = ""
+    incoming_callback: ClassVar[str] = ""
+
+    # Whether the vendor's adapter retries its own sends (it is given ``max_attempts``).
+    adapter_retries: ClassVar[bool] = False
+    # Whether an organization that chose the sandbox without saving settings texts through this
+    # vendor's sandbox (one texting vendor at most says so).
+    default_sandbox: ClassVar[bool] = False
 
     def own(self, organization):
         return self.model.objects.filter(organization=organization).first()
+
+    # -- the domain's lookups ----------------------------------------------------------------
+
+    def adapter(self, config: dict[str, Any], *, timeout: float, max_attempts: int | None = None):
+        """The vendor's adapter for ``config`` (a settings row's ``provider_config()``)."""
+        cls = get_provider_class(self.identifier)
+        if self.adapter_retries and max_attempts is not None:
+            return cls(config, timeout=timeout, max_attempts=max_attempts)
+        return cls(config, timeout=timeout)
+
+    def callback_problem(self, row, *, sandbox_shortcuts: bool) -> str:
+        """Why callbacks signed with ``row``'s key cannot be trusted ("" when they can): a
+        missing signing key, or a key everyone knows."""
+        return ""
+
+    def sandbox_config(self, number: str) -> dict[str, Any] | None:
+        """The adapter config that texts from the sandbox ``number`` (the default sandbox of
+        :attr:`default_sandbox`), or None when no sandbox runs."""
+        return None
+
+    def sandbox_sender(self, row) -> str:
+        """The sandbox number ``row`` sends from when its address is the sandbox's, else ""."""
+        return ""
 
     def summary(self, row) -> str:
         """A short mention of a settings row, e.g. "Account SID AC…" (inheritance notes)."""
@@ -188,6 +200,18 @@ class MessagingScreen(ProviderScreen):
     def sandbox_fill(self) -> dict[str, str] | None:
         """Values of the sandbox vendor `make run` starts, for the "Use the sandbox" button."""
         return None
+
+    def sender_email(self, organization) -> str:
+        """The address e-mails of ``organization`` go out from through this vendor: its own
+        settings row's ``from_email`` (read whatever tenant scope is active, for a
+        sub-account's parent), or "" when it has none."""
+        row = self.model.unscoped.filter(organization_id=organization.pk).first()
+        return (getattr(row, "from_email", "") or "") if row is not None else ""
+
+    def sandbox_phones(self, phone: str = "") -> str:
+        """The sandbox vendor's phone screens (all numbers, or ``phone``'s texts with a form to
+        reply as the candidate); "" for a vendor without them or when no sandbox runs."""
+        return ""
 
     def form(self, row, data=None):
         """The settings form for this organization's own row (or a blank one)."""
@@ -205,17 +229,49 @@ class MessagingScreen(ProviderScreen):
             stored_address=row.base_url if row is not None else "",
         )
 
-    def save_settings(self, *, organization, **changes):
-        raise NotImplementedError
+    @transaction.atomic
+    def save_settings(self, *, organization, base_url: str = "", **values: str):
+        """Connect the vendor or change its settings (``values``: the form's
+        ``service_kwargs()``). The address must pass the SSRF guard; an empty secret keeps the
+        saved one unless the address changes, and a required one must then be typed again."""
+        form = self.form_class
+        row = own_for_update(self.model, organization) or self.model(organization=organization)
+        address, changed = address_for(
+            row, base_url, field_default=self.model._meta.get_field("base_url").default
+        )
+        checked_address(address, vendor=form.vendor, documented=form.documented)
+        for name, value in values.items():
+            if name in form.secret_fields:
+                value = saved_secret(row, name, value, address_changed=changed)
+                if name in form.required_secrets:
+                    label = str(form.base_fields[name].label)
+                    value = required_secret(
+                        value,
+                        field=name,
+                        label=label,
+                        missing=f"Paste the {form.vendor} {label}.",
+                        changed=changed,
+                    )
+            setattr(row, name, value.strip())
+        self.clean_row(row)
+        row.base_url = address
+        row.save()
+        return row
+
+    def clean_row(self, row) -> None:
+        """The vendor's own rules on a row about to be saved: tidy values, or raise a
+        ValidationError keyed by field."""
 
     def check(self, row, recorder: CallRecorder) -> ConnectionCheck:
         raise NotImplementedError
 
+    def failed(self, error: ProviderError) -> ConnectionCheck:
+        """A failed connection test, from the error the vendor's call raised."""
+        return failed(self.identifier, error)
+
     # -- the card --------------------------------------------------------------------------
 
     def card(self, request, page: SettingsPage, *, form=None, row=None) -> dict[str, Any]:
-        import json
-
         connected = row is not None
         fill = self.sandbox_fill()
         return {

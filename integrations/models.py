@@ -75,3 +75,70 @@ class ProviderCall(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.provider} {self.method} {self.path} → {self.status}"
+
+
+class WebhookDelivery(TenantModel):
+    """One webhook delivery from a vendor, stored raw after its signature was verified and
+    before it is applied (:mod:`integrations.intake`). ``event_id`` is the vendor's identity of
+    the delivery (a Greenhouse event id, a Twilio ``status:<sid>:<status>``, a Cronofy
+    ``<channel>:<type>:<since>``…): a replay finds the stored row and stores nothing.
+
+    ``state``: received (waiting to be applied), processed, ignored (nothing in it to apply) or
+    failed (``error`` says why; with ``next_attempt_at`` set the sweep tries it again, without it
+    it failed for good and waits for staff's Reprocess)."""
+
+    class State(models.TextChoices):
+        RECEIVED = "received", "Received"
+        PROCESSED = "processed", "Processed"
+        IGNORED = "ignored", "Ignored"
+        FAILED = "failed", "Failed"
+
+    provider = models.CharField(max_length=20)
+    kind = models.CharField(
+        max_length=60, blank=True, help_text="What the vendor says it is (its action or type)."
+    )
+    event_id = models.CharField(max_length=200, blank=True)
+    url = models.TextField(blank=True, help_text="The public URL the vendor called.")
+    headers = models.JSONField(default=dict, blank=True)
+    raw_body = models.TextField(blank=True)
+    received_at = models.DateTimeField()
+    state = models.CharField(max_length=20, choices=State.choices, default=State.RECEIVED)
+    error = models.TextField(blank=True)
+    # How many times it was applied (or tried); the sweep gives up after a few.
+    attempts = models.PositiveSmallIntegerField(default=0)
+    # When the sweep should queue it (again): set while it still needs applying (received, or
+    # failed on a transient error), empty once it is done or failed for good.
+    next_attempt_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    KIND_LABELS = {
+        "status": "Delivery status",
+        "inbound": "Inbound text",
+        "delivery": "Webhook delivery",
+        "events": "E-mail events",
+    }
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        verbose_name_plural = "webhook deliveries"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "provider", "event_id"],
+                condition=~models.Q(event_id=""),
+                name="webhook_delivery_once",
+            )
+        ]
+        indexes = [
+            models.Index(
+                fields=["organization", "provider", "-received_at"],
+                name="webhook_delivery_latest",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.provider} {self.kind or 'delivery'} {self.event_id or self.pk}"
+
+    @property
+    def kind_label(self) -> str:
+        """The kind in words ("Delivery status", "candidate stage change")."""
+        return self.KIND_LABELS.get(self.kind, self.kind.replace("_", " ") or "delivery")

@@ -177,6 +177,12 @@ def screens_for(capability: str) -> list[ProviderScreen]:
     return sorted(found, key=lambda s: order.get(s.identifier, len(order)))
 
 
+def choices_for(capability: str) -> list[tuple[str, str]]:
+    """``(identifier, label)`` of every provider of ``capability``: the stored identifiers and
+    their labels, for model and form choices in the domain apps (which name no vendor)."""
+    return [(screen.identifier, screen.label) for screen in screens_for(capability)]
+
+
 def get_screen(identifier: str) -> ProviderScreen | None:
     autodiscover()
     return _screens.get(identifier)

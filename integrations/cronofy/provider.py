@@ -25,6 +25,7 @@ from integrations.calendars import (
     CalendarInfo,
     CalendarProvider,
     Channel,
+    Conference,
     EventChange,
     OAuthTokens,
 )
@@ -73,6 +74,22 @@ def parse_cronofy_time(value: Any, zone: ZoneInfo) -> tuple[datetime | None, boo
         day = date.fromisoformat(value)
         return datetime(day.year, day.month, day.day, tzinfo=zone), True
     return parse_iso_datetime(value), False
+
+
+def parse_conference(value: Any) -> Conference | None:
+    """An event's ``conferencing`` as read from Cronofy: ``{"pending": true}`` while Cronofy
+    creates the conference (asynchronously, after the 202 of the upsert; it keeps retrying
+    while the conferencing profile's credentials fail), then ``{"provider_description",
+    "join_url"}`` (``provider_name`` in some answers). None when the event has none."""
+    if not isinstance(value, Mapping) or not value:
+        return None
+    if value.get("pending"):
+        return Conference(pending=True)
+    join_url = value.get("join_url")
+    if not isinstance(join_url, str) or not join_url.startswith(("https://", "http://")):
+        return None
+    provider = value.get("provider_description") or value.get("provider_name") or ""
+    return Conference(join_url=join_url, provider=str(provider))
 
 
 @register("cronofy")
@@ -325,6 +342,7 @@ class CronofyProvider(CalendarProvider):
                     end=finish,
                     summary=str(item.get("summary") or ""),
                     updated=parse_iso_datetime(item.get("updated")),
+                    conference=parse_conference(item.get("conferencing")),
                     raw=dict(item),
                 )
             )
@@ -354,10 +372,21 @@ class CronofyProvider(CalendarProvider):
             "tzid": event.tzid or "Etc/UTC",
             "transparency": "opaque",
         }
-        if event.location:
+        conference = event.conference
+        # Cronofy fills the location with the conference's join URL where the calendar has no
+        # conferencing field of its own, and asks that it is left blank for that.
+        if event.location and not (conference is not None and conference.create):
             body["location"] = {"description": event.location}
         if event.url:
             body["url"] = event.url
+        if conference is not None and conference.create:
+            body["conferencing"] = {"profile_id": "default"}
+        elif conference is not None:
+            body["conferencing"] = {
+                "profile_id": "explicit",
+                "provider_description": conference.provider_description or "Video meeting",
+                "join_url": conference.join_url,
+            }
         if event.attendees:
             body["attendees"] = {
                 "invite": [{"email": a.email, "display_name": a.name} for a in event.attendees]
@@ -366,6 +395,32 @@ class CronofyProvider(CalendarProvider):
             body["reminders"] = [{"minutes": int(m)} for m in event.reminder_minutes]
         calendar_id = self._calendar_id(account)
         self._call(account, lambda sdk: sdk.upsert_event(calendar_id, dict(body)))
+
+    def event_conference(
+        self, account: CalendarAccount, event_id: str, start: datetime, end: datetime
+    ) -> Conference | None:
+        """Cronofy answers an upsert with 202 and no body: the conference details appear on
+        reads of the event, so read our events of the days around it and find ours."""
+        calendar_id = self._calendar_id(account)
+        first = start.astimezone(UTC).date() - timedelta(days=1)
+        last = end.astimezone(UTC).date() + timedelta(days=2)
+        items = self._call(
+            account,
+            lambda sdk: list(
+                sdk.read_events(
+                    calendar_ids=(calendar_id,),
+                    from_date=first,
+                    to_date=last,
+                    tzid="Etc/UTC",
+                    only_managed=True,
+                    include_managed=True,
+                )
+            ),
+        )
+        for item in items:
+            if item.get("event_id") == event_id and not item.get("deleted"):
+                return parse_conference(item.get("conferencing"))
+        return None
 
     def delete_event(self, account: CalendarAccount, event_id: str) -> None:
         calendar_id = self._calendar_id(account)

@@ -8,7 +8,8 @@ matches the current or the previous secret we hold.
 
 Notifications carry no event data and no id: a ``change`` says "read what changed since
 ``changes_since``". They may be delivered more than once, so dedupe on
-:func:`dedupe_key` (channel and ``changes_since``).
+:func:`dedupe_key` (channel and ``changes_since``). A stored notification becomes the
+vendor-neutral :class:`integrations.calendars.CalendarChanged` (:func:`parse_stored`).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from integrations.base import parse_iso_datetime
+from integrations.calendars import CalendarChanged, CalendarErasureRequested
 
 SIGNATURE_HEADER = "Cronofy-HMAC-SHA256"
 KNOWN_TYPES = frozenset(
@@ -33,6 +35,12 @@ KNOWN_TYPES = frozenset(
         "profile_initial_sync_completed",
         "gdpr_requested",
     }
+)
+
+# The types whose stored notification becomes a record to apply (parse_stored); the others are
+# kept as ignored.
+APPLIED_TYPES = frozenset(
+    {"change", "profile_disconnected", "conferencing_profile_disconnected", "gdpr_requested"}
 )
 
 
@@ -103,6 +111,11 @@ class Notification:
         return self.type in KNOWN_TYPES
 
     @property
+    def applies(self) -> bool:
+        """Whether the stored notification has something to apply (see :func:`parse_stored`)."""
+        return self.type in APPLIED_TYPES
+
+    @property
     def is_change(self) -> bool:
         return self.type == "change"
 
@@ -167,6 +180,30 @@ def dedupe_key(notification: Notification) -> str:
     """What identifies a delivery (Cronofy sends no id; redeliveries repeat these)."""
     since = notification.changes_since.isoformat() if notification.changes_since else "-"
     return f"{notification.channel_id}:{notification.type}:{since}"
+
+
+def parse_stored(
+    raw_body: str, *, url: str, received_at: datetime, event_id: str = ""
+) -> list[CalendarChanged | CalendarErasureRequested]:
+    """A stored push notification as vendor-neutral records: a ``change`` (read the calendar's
+    changes), a ``profile_disconnected`` or a ``conferencing_profile_disconnected`` (the
+    account's video conferencing lost its credentials; the calendar itself still works);
+    a ``gdpr_requested`` (the account's owner asked Cronofy to delete their data: we delete
+    ours); nothing for the other types (a channel's verification, types we do not know)."""
+    notification = parse_notification(raw_body.encode("utf-8"))
+    if notification.type == "gdpr_requested":
+        return [CalendarErasureRequested(channel_id=notification.channel_id)]
+    if notification.type == "profile_disconnected":
+        return [CalendarChanged(channel_id=notification.channel_id, disconnected=True)]
+    if notification.type == "conferencing_profile_disconnected":
+        return [CalendarChanged(channel_id=notification.channel_id, conferencing_disconnected=True)]
+    if notification.is_change:
+        return [
+            CalendarChanged(
+                channel_id=notification.channel_id, changes_since=notification.changes_since
+            )
+        ]
+    return []
 
 
 # --------------------------------------------------------------------------------------------

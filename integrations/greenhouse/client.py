@@ -15,6 +15,7 @@ from typing import Any
 import requests
 from requests.auth import HTTPBasicAuth
 
+from integrations.greenhouse.permissions import permission_for
 from integrations.http import (
     AuthError,
     HttpClient,
@@ -157,11 +158,15 @@ def make_error_mapper(credential: str) -> Callable[[requests.Response], Provider
         common: dict[str, Any] = {"status": status, "body": body}
         if MISSING_PERMISSION_TEXT in detail.lower() and status in (401, 403):
             verb = "are" if credential.endswith("credentials") else "is"
+            method = response.request.method or ""
+            path = requests.utils.urlparse(response.url).path
+            needed = permission_for(method, path)
+            tick = f"tick “{needed.label}”" if needed else "tick it"
             return PermissionDenied(
                 f"The Greenhouse {credential} {verb} missing a permission for "
-                f"{response.request.method} {requests.utils.urlparse(response.url).path} "
+                f"{method} {path}{f' (“{needed.label}”)' if needed else ''} "
                 f"({said}). In Greenhouse go to Configure → Dev Center → API Credential "
-                "Management → Manage permissions and tick it.",
+                f"Management → Manage permissions and {tick}.",
                 vendor_message=detail,
                 code="missing_permission",
                 **common,
@@ -271,7 +276,7 @@ class HarvestV1Client:
     def request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
         method = method.upper()
         headers = dict(kwargs.pop("headers", None) or {})
-        if method in WRITE_METHODS:
+        if method in WRITE_METHODS and "On-Behalf-Of" not in headers:
             headers.update(self._write_headers())
         self.pacer.wait()
         response = self.http.request(method, path, auth=self.auth, headers=headers, **kwargs)
@@ -299,11 +304,15 @@ class HarvestV1Client:
         for page in self.iter_pages(path, params, **kw):
             yield from page
 
-    def post(self, path: str, json: Any = None) -> Any:
-        return response_body(self.request("POST", path, json=json))
+    def post(self, path: str, json: Any = None, *, on_behalf_of: str | None = None) -> Any:
+        """POST as the connection's acting user, or as ``on_behalf_of`` (a numeric user id)."""
+        headers = {"On-Behalf-Of": str(on_behalf_of).strip()} if on_behalf_of else None
+        return response_body(self.request("POST", path, json=json, headers=headers))
 
-    def patch(self, path: str, json: Any = None) -> Any:
-        return response_body(self.request("PATCH", path, json=json))
+    def patch(self, path: str, json: Any = None, *, on_behalf_of: str | None = None) -> Any:
+        """PATCH as the connection's acting user, or as ``on_behalf_of`` (a numeric user id)."""
+        headers = {"On-Behalf-Of": str(on_behalf_of).strip()} if on_behalf_of else None
+        return response_body(self.request("PATCH", path, json=json, headers=headers))
 
 
 class HarvestV3Client:
@@ -444,8 +453,18 @@ class HarvestV3Client:
         for page in self.iter_pages(path, params, **kw):
             yield from page
 
-    def post(self, path: str, json: Any = None) -> Any:
+    def post(self, path: str, json: Any = None, *, on_behalf_of: str | None = None) -> Any:
+        """POST as the token's ``sub``; another ``on_behalf_of`` takes a token for that user."""
+        if on_behalf_of and str(on_behalf_of).strip() != str(self.sub or "").strip():
+            with self._token_lock:
+                self.sub = str(on_behalf_of).strip()
+                self._token = None
         return response_body(self.request("POST", path, json=json))
 
-    def patch(self, path: str, json: Any = None) -> Any:
+    def patch(self, path: str, json: Any = None, *, on_behalf_of: str | None = None) -> Any:
+        """PATCH as the token's ``sub``; another ``on_behalf_of`` takes a token for that user."""
+        if on_behalf_of and str(on_behalf_of).strip() != str(self.sub or "").strip():
+            with self._token_lock:
+                self.sub = str(on_behalf_of).strip()
+                self._token = None
         return response_body(self.request("PATCH", path, json=json))

@@ -182,3 +182,22 @@ REQUIRED_PERMISSIONS: tuple[RequiredPermission, ...] = (
         "/v3/tags",
     ),
 )
+
+
+def permission_for(method: str, path: str) -> RequiredPermission | None:
+    """The permission a Harvest request needs (by method and path, ids in any segment; a
+    prefix before ``/v1``/``/v3`` is ignored), so an error can name the exact checkbox to
+    tick; None for requests not listed here."""
+    segments = [s for s in path.split("/") if s]
+    for perm in REQUIRED_PERMISSIONS:
+        if perm.method != method.upper():
+            continue
+        for template in (perm.v1_path, perm.v3_path):
+            wanted = [s for s in (template or "").split("/") if s]
+            tail = segments[-len(wanted) :] if wanted and len(segments) >= len(wanted) else []
+            if tail and all(
+                w == s or (w.startswith("{") and w.endswith("}"))
+                for w, s in zip(wanted, tail, strict=True)
+            ):
+                return perm
+    return None

@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from integrations.base import (
+    Activity,
     ATSProvider,
     ExtApplication,
     ExtCandidate,
@@ -23,16 +24,24 @@ from integrations.base import (
     ExtOffice,
     ExtStage,
     ExtUser,
+    LinkFieldCheck,
+    NotSupported,
     PermissionCheck,
     parse_iso_datetime,
     to_iso_z,
 )
 from integrations.greenhouse.client import (
     DEFAULT_BASE_URL,
+    PER_PAGE,
     WRONG_ADDRESS,
     HarvestV1Client,
     HarvestV3Client,
     is_missing_permission,
+)
+from integrations.greenhouse.link_field import (
+    V3_LINK_FIELD_REFUSAL,
+    judge_link_field,
+    link_field_permission_denied,
 )
 from integrations.greenhouse.permissions import REQUIRED_PERMISSIONS, RequiredPermission
 from integrations.http import (
@@ -93,6 +102,8 @@ def candidate_from_payload(data: Mapping[str, Any]) -> ExtCandidate:
         phones=_contacts(data.get("phone_numbers")),
         tags=_tags(data.get("tags")),
         updated_at=parse_iso_datetime(data.get("updated_at")),
+        # Greenhouse's consent flag; only an explicit false forbids e-mail.
+        can_email=data.get("can_email") is not False,
     )
 
 
@@ -197,6 +208,7 @@ class GreenhouseProvider(ATSProvider):
 
     identifier = "greenhouse"
     display_name = "Greenhouse"
+    page_size = PER_PAGE
 
     def __init__(self, config: Any, **http_kwargs: Any) -> None:
         self.api_version = (_config_value(config, "api_version") or "v3").lower()
@@ -220,6 +232,8 @@ class GreenhouseProvider(ATSProvider):
             )
         else:
             raise ValueError(f"Unknown Greenhouse API version {self.api_version!r}.")
+        # The candidate custom field definitions, read once per adapter (one writer session).
+        self._candidate_fields: list[Mapping[str, Any]] | None = None
 
     @property
     def is_v1(self) -> bool:
@@ -374,6 +388,7 @@ class GreenhouseProvider(ATSProvider):
         *,
         attachment_type: str = "admin_only",
     ) -> str | None:
+        self._v1_attachments_only()
         self._acting_user()
         payload = {
             "filename": filename,
@@ -385,6 +400,187 @@ class GreenhouseProvider(ATSProvider):
             self._path(f"candidates/{candidate_external_id}/attachments"), payload
         )
         return result.get("url") if isinstance(result, Mapping) else None
+
+    def file_upload_refusal(self) -> str:
+        """Harvest v1's candidate attachment POST is the documented upload; v3 has no
+        ``/v3/candidates/{id}/attachments`` (its attachments hang off an application)."""
+        if self.is_v1:
+            return ""
+        return (
+            "Greenhouse Harvest v3 has no candidate attachment upload (v3 attaches files "
+            "to an application), so files such as SMS transcripts are attached only "
+            "through a Harvest v1 API key."
+        )
+
+    def _v1_attachments_only(self) -> None:
+        """A v3 connection is told it cannot upload instead of getting a 404 that reads like a
+        deleted candidate."""
+        refusal = self.file_upload_refusal()
+        if refusal:
+            raise NotSupported(refusal, code="attachments_need_v1")
+
+    # -- activity write-back ---------------------------------------------------------------
+
+    def _writer(self, acting_user_id: str | None) -> str:
+        value = acting_user_id if acting_user_id is not None else self.acting_user_id
+        if value is None or not str(value).strip().isdigit():
+            raise ValidationFailed(
+                "Choose the Greenhouse user RecruitFlow writes as (a numeric Greenhouse user "
+                "id; Settings → ATS activity picks it by e-mail).",
+                code="missing_on_behalf_of",
+            )
+        return str(value).strip()
+
+    def write_activity(self, activity: Activity) -> str | None:
+        """An e-mail becomes an activity-feed e-mail (v1; v3 has no e-mail records, so a note
+        with the subject on top), anything else a note with the activity's visibility, each
+        written On-Behalf-Of (v1) / as the token's ``sub`` (v3) the acting user."""
+        if activity.visibility not in NOTE_VISIBILITIES:
+            raise ValueError(f"visibility must be one of {sorted(NOTE_VISIBILITIES)}")
+        user = self._writer(activity.acting_user_id)
+        cid = activity.candidate_external_id
+        if activity.kind == "email" and self.is_v1:
+            payload: dict[str, Any] = {
+                "user_id": int(user),
+                "to": activity.email_to or "candidate",
+                "from": activity.email_from or "RecruitFlow",
+                "cc": [],
+                "subject": activity.subject or "(no subject)",
+                "body": activity.body,
+            }
+            path = self._path(f"candidates/{cid}/activity_feed/emails")
+            return _id(self.client.post(path, payload, on_behalf_of=user))
+        body = activity.body
+        if activity.kind == "email" and activity.subject:
+            body = f"{activity.subject}\n\n{body}"
+        payload = {"user_id": int(user), "body": body, "visibility": activity.visibility}
+        if self.is_v1:
+            path = self._path(f"candidates/{cid}/activity_feed/notes")
+        else:
+            path = self._path("notes")
+            payload["candidate_id"] = int(cid)
+        return _id(self.client.post(path, payload, on_behalf_of=user))
+
+    def find_activity(self, candidate_external_id: str, marker: str) -> str | None:
+        """v1: the candidate's activity feed (notes and e-mails); v3: the candidate's notes."""
+        if self.is_v1:
+            feed = self.client.get(self._path(f"candidates/{candidate_external_id}/activity_feed"))
+            records: list[Any] = []
+            if isinstance(feed, Mapping):
+                records = [*(feed.get("notes") or []), *(feed.get("emails") or [])]
+        else:
+            records = list(
+                self.client.iter_all(
+                    self._path("notes"), {"candidate_ids": str(candidate_external_id)}
+                )
+            )
+        for record in records:
+            if isinstance(record, Mapping) and marker in str(record.get("body") or ""):
+                return _id(record)
+        return None
+
+    def attach_file(
+        self,
+        candidate_external_id: str,
+        filename: str,
+        content: bytes,
+        content_type: str,
+        *,
+        acting_user_id: str | None = None,
+    ) -> str | None:
+        """Harvest v1 candidate attachment: JSON with the file as base64 ``content``, its
+        ``content_type``, ``type: admin_only`` (resume|cover_letter|admin_only are the
+        candidate types), written On-Behalf-Of the acting user."""
+        self._v1_attachments_only()
+        user = self._writer(acting_user_id)
+        payload = {
+            "filename": filename,
+            "type": "admin_only",
+            "content": base64.b64encode(content).decode("ascii"),
+            "content_type": content_type,
+        }
+        result = self.client.post(
+            self._path(f"candidates/{candidate_external_id}/attachments"),
+            payload,
+            on_behalf_of=user,
+        )
+        return result.get("url") if isinstance(result, Mapping) else None
+
+    def find_file(self, candidate_external_id: str, filename: str) -> str | None:
+        data = self.client.get(self._path(f"candidates/{candidate_external_id}"))
+        for item in (data.get("attachments") if isinstance(data, Mapping) else None) or []:
+            if isinstance(item, Mapping) and item.get("filename") == filename:
+                return str(item.get("url") or filename)
+        return None
+
+    # -- a link in a candidate custom field --------------------------------------------------
+
+    def candidate_link_field_refusal(self) -> str:
+        """Harvest v1 documents ``custom_fields`` on ``PATCH /v1/candidates/{id}``; no v3
+        custom field write is confirmed, so a v3 connection does not guess one."""
+        return "" if self.is_v1 else V3_LINK_FIELD_REFUSAL
+
+    def _candidate_field_definitions(self) -> list[Mapping[str, Any]]:
+        """``GET /v1/custom_fields/candidate?include_inactive=true`` (deleted fields too, so a
+        deleted "Video Interview" is told apart from one never made)."""
+        if self._candidate_fields is None:
+            self._candidate_fields = [
+                item
+                for item in self.client.iter_all(
+                    self._path("custom_fields/candidate"), {"include_inactive": "true"}
+                )
+                if isinstance(item, Mapping)
+            ]
+        return self._candidate_fields
+
+    def candidate_link_field_check(self, field_name: str) -> LinkFieldCheck:
+        refusal = self.candidate_link_field_refusal()
+        if refusal:
+            return LinkFieldCheck(name=field_name, ok=None, detail=refusal)
+        try:
+            fields = self._candidate_field_definitions()
+        except PermissionDenied as exc:
+            return LinkFieldCheck(
+                name=field_name, ok=False, detail=link_field_permission_denied(exc).message
+            )
+        return judge_link_field(fields, field_name)
+
+    def write_candidate_link_field(
+        self,
+        candidate_external_id: str,
+        field_name: str,
+        value: str,
+        *,
+        acting_user_id: str | None = None,
+    ) -> str | None:
+        """``PATCH /v1/candidates/{id}`` with ``custom_fields: [{id, value}]`` On-Behalf-Of the
+        acting user, the field found by name or immutable key among the candidate fields."""
+        refusal = self.candidate_link_field_refusal()
+        if refusal:
+            raise NotSupported(refusal, code="link_field_needs_v1")
+        user = self._writer(acting_user_id)
+        try:
+            check = judge_link_field(self._candidate_field_definitions(), field_name)
+        except PermissionDenied as exc:
+            raise link_field_permission_denied(exc) from exc
+        if not check.ok or check.field_id is None:
+            raise ValidationFailed(check.detail, code="link_field_missing")
+        payload = {"custom_fields": [{"id": int(check.field_id), "value": value}]}
+        try:
+            self.client.patch(
+                self._path(f"candidates/{candidate_external_id}"), payload, on_behalf_of=user
+            )
+        except ValidationFailed as exc:
+            # Deleted or changed between the read and the write: read again next time.
+            self._candidate_fields = None
+            raise ValidationFailed(
+                f"{exc.message} {judge_link_field([], field_name).detail}",
+                status=exc.status,
+                body=exc.body,
+                field_errors=exc.field_errors,
+                code="link_field_missing",
+            ) from exc
+        return check.field_id
 
     # -- connection test -------------------------------------------------------------------
 

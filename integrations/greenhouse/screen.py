@@ -1,14 +1,19 @@
 """Greenhouse on Settings → Integrations: the Harvest credential form (v3 or v1), the
-connection test with its permission checklist, the webhook URL and the secret we made for it,
-and the "Use the sandbox" shortcut."""
+connection test with its permission checklist, the check of the "Video Interview" candidate
+custom field (with every test, and on its own button), the webhook URL and the secret we made
+for it, and the "Use the sandbox" shortcut."""
 
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 
 from django.conf import settings
+from django.contrib import messages
 
 from integrations.ats_screens import ATSScreen
+from integrations.base import VIDEO_INTERVIEW_FIELD
+from integrations.connections import link_field_check
 from integrations.greenhouse.forms import GreenhouseConnectForm
 from integrations.greenhouse.models import GreenhouseConnection, HarvestVersion
 from integrations.screens import register
@@ -22,6 +27,7 @@ WEBHOOK_EVENTS = (
     "Merge candidate",
     "Delete candidate",
 )
+SESSION_VIDEO_FIELD = "integrations:video_field:greenhouse"
 
 
 @register
@@ -75,5 +81,56 @@ class GreenhouseScreen(ATSScreen):
             # The page's notice: a sandbox Greenhouse to move a candidate in.
             sandbox_screen=f"{sandbox}/greenhouse/_sandbox/" if sandbox else "",
             notice_template="integrations/greenhouse/notice.html" if sandbox else "",
+            video_field=self._video_field_result(request) if card["connected"] else None,
         )
         return card
+
+    # -- the "Video Interview" custom field ----------------------------------------------------
+
+    def _video_field_result(self, request) -> dict | None:
+        stored = request.session.get(SESSION_VIDEO_FIELD)
+        if not stored:
+            return None
+        return {**stored, "checked_at": datetime.fromtimestamp(stored["checked_at"], tz=UTC)}
+
+    def _check_video_field(self, request, row) -> dict:
+        check = link_field_check(row, VIDEO_INTERVIEW_FIELD)
+        result = {
+            "name": check.name,
+            "ok": check.ok,
+            "detail": check.detail,
+            "checked_at": datetime.now(tz=UTC).timestamp(),
+        }
+        request.session[SESSION_VIDEO_FIELD] = result
+        return result
+
+    def tested(self, request, row):
+        """Every test also checks the custom field (when Greenhouse answered at all)."""
+        result = super().tested(request, row)
+        if result.checks:
+            self._check_video_field(request, row)
+        else:
+            request.session.pop(SESSION_VIDEO_FIELD, None)
+        return result
+
+    def action_video_field(self, request, page):
+        """The card's "Check the Video Interview field" button (after creating the field)."""
+        row = self.own(request.organization)
+        if not self.connected(row):
+            messages.error(request, f"Connect {self.label} first.")
+            return self.back(page, anchor="")
+        result = self._check_video_field(request, row)
+        if result["ok"]:
+            messages.success(request, f"The “{VIDEO_INTERVIEW_FIELD}” custom field is ready.")
+        elif result["ok"] is None:
+            messages.warning(request, result["detail"])
+        else:
+            messages.error(
+                request,
+                f"The “{VIDEO_INTERVIEW_FIELD}” custom field is not ready: see the card.",
+            )
+        return self.back(page, anchor="greenhouse-video-field")
+
+    def disconnect(self, request, page):
+        request.session.pop(SESSION_VIDEO_FIELD, None)
+        return super().disconnect(request, page)

@@ -23,6 +23,7 @@ from integrations.http import (
     response_body,
     vendor_message,
 )
+from integrations.lever.client import DOCUMENTED_BASE_URLS
 
 DEFAULT_AUTH_BASE = "https://auth.lever.co"
 DEFAULT_AUDIENCE = "https://api.lever.co/v1/"
@@ -35,6 +36,10 @@ REQUIRED_SCOPES: tuple[str, ...] = (
     "archive_reasons:read:admin",
     "notes:write:admin",
     "files:write:admin",
+    # After an ambiguous write the outbox reads the opportunity's notes and files back to look
+    # for its marker before writing again: without these it cannot, and would write twice.
+    "notes:read:admin",
+    "files:read:admin",
 )
 
 
@@ -98,8 +103,6 @@ def _token_set(body: Any, *, clock: Callable[[], float], fallback_refresh: str |
 
 
 def _post_token(form: dict[str, str], *, auth_base: str, http: HttpClient | None, what: str):
-    from integrations.lever.client import DOCUMENTED_BASE_URLS
-
     client = http or HttpClient(auth_base, vendor="Lever", documented=DOCUMENTED_BASE_URLS)
     try:
         return client.request(

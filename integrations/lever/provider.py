@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from integrations.base import (
+    Activity,
     ATSProvider,
     ExtApplication,
     ExtCandidate,
@@ -59,6 +60,8 @@ REQUIRED_PERMISSIONS: tuple[tuple[str, str, str, str | None], ...] = (
     ("Files", "files:write:admin", "to upload SMS transcripts as PDF files",
      f"/opportunities/{PROBE_OPPORTUNITY_ID}/files"),
 )  # fmt: skip
+# The write each Lever permission covers: what the write is called in an error.
+WRITE_PERMISSIONS = {"notes:write:admin": "write the note", "files:write:admin": "upload the file"}
 
 
 def _config_value(config: Any, key: str, default: Any = None) -> Any:
@@ -166,6 +169,7 @@ class LeverProvider(ATSProvider):
 
     identifier = "lever"
     display_name = "Lever"
+    stages_per_job = False  # one pipeline of stages for the whole account
 
     def __init__(
         self,
@@ -338,6 +342,34 @@ class LeverProvider(ATSProvider):
 
     # -- writes ----------------------------------------------------------------------------
 
+    def _post_write(self, permission: str, path: str, **kwargs: Any) -> Any:
+        """POST a note or file write; Lever's 403 (the account's settings do not allow it)
+        becomes a :class:`PermissionDenied` that names the permission and where to grant it."""
+        try:
+            return self.client.post(path, **kwargs)
+        except PermissionDenied as exc:
+            resource, why = next(
+                (res, why) for res, name, why, _ in REQUIRED_PERMISSIONS if name == permission
+            )
+            said = f"{exc.status} {exc.vendor_message or ''}".strip()
+            if self.uses_oauth:
+                credential = "The Lever connection"
+                fix = f"Reconnect Lever and accept {permission}."
+            else:
+                credential = "The Lever API key"
+                fix = (
+                    "Ask a Lever Super Admin to allow it for the key under Settings → "
+                    "Integrations and API → API Credentials."
+                )
+            raise PermissionDenied(
+                f"Lever refused to {WRITE_PERMISSIONS[permission]} ({said}). {credential} "
+                f"lacks the “{resource}” write permission ({permission}), needed {why}. {fix}",
+                vendor_message=exc.vendor_message,
+                status=exc.status,
+                body=exc.body,
+                code="missing_permission",
+            ) from exc
+
     def _perform_as_params(self, *, required: bool) -> list[tuple[str, Any]]:
         if self.perform_as:
             return [("perform_as", str(self.perform_as))]
@@ -351,7 +383,8 @@ class LeverProvider(ATSProvider):
     def add_note(
         self, candidate_external_id: str, body: str, *, visibility: str = "private"
     ) -> str | None:
-        data = self.client.post(
+        data = self._post_write(
+            "notes:write:admin",
             f"/opportunities/{candidate_external_id}/notes",
             params=self._perform_as_params(required=False),
             json={"value": body, "secret": visibility != "public", "notifyFollowers": False},
@@ -365,15 +398,89 @@ class LeverProvider(ATSProvider):
             "Lever has no writable candidate custom fields in its API; use a note instead."
         )
 
+    def candidate_link_field_refusal(self) -> str:
+        """Lever's API has no custom field on an opportunity to write to: the link goes in the
+        note written for the same event."""
+        return (
+            "Lever has no candidate custom field RecruitFlow can write through its API, so the "
+            "link is written in a note on the opportunity instead."
+        )
+
     def add_attachment(
         self, candidate_external_id: str, filename: str, content: bytes, content_type: str
     ) -> str | None:
-        data = self.client.post(
+        data = self._post_write(
+            "files:write:admin",
             f"/opportunities/{candidate_external_id}/files",
             params=self._perform_as_params(required=True),
             files={"file": (filename, content, content_type)},
         )
         return str(data["id"]) if isinstance(data, Mapping) and data.get("id") else None
+
+    # -- activity write-back ---------------------------------------------------------------
+
+    def _as(self, acting_user_id: str | None, *, required: bool) -> list[tuple[str, Any]]:
+        user = acting_user_id or self.perform_as
+        if user:
+            return [("perform_as", str(user))]
+        if required:
+            raise ValidationFailed(
+                "Choose the Lever user RecruitFlow acts as (Settings → ATS activity picks it "
+                "by e-mail); Lever requires one for file uploads.",
+                code="missing_perform_as",
+            )
+        return []
+
+    def write_activity(self, activity: Activity) -> str | None:
+        """Every activity is a note on the opportunity, made ``perform_as`` the acting user;
+        only "public" visibility makes a note everyone sees (Lever's notes are otherwise
+        ``secret``). An e-mail's subject heads the note."""
+        body = activity.body
+        if activity.kind == "email" and activity.subject:
+            body = f"{activity.subject}\n\n{body}"
+        data = self._post_write(
+            "notes:write:admin",
+            f"/opportunities/{activity.candidate_external_id}/notes",
+            params=self._as(activity.acting_user_id, required=False),
+            json={
+                "value": body,
+                "secret": activity.visibility != "public",
+                "notifyFollowers": False,
+            },
+        )
+        return str(data["noteId"]) if isinstance(data, Mapping) and data.get("noteId") else None
+
+    def find_activity(self, candidate_external_id: str, marker: str) -> str | None:
+        for note in self.client.iter_all(f"/opportunities/{candidate_external_id}/notes"):
+            if not isinstance(note, Mapping):
+                continue
+            texts = [str(f.get("value") or "") for f in note.get("fields") or [] if f]
+            if any(marker in text for text in texts):
+                return str(note.get("id"))
+        return None
+
+    def attach_file(
+        self,
+        candidate_external_id: str,
+        filename: str,
+        content: bytes,
+        content_type: str,
+        *,
+        acting_user_id: str | None = None,
+    ) -> str | None:
+        data = self._post_write(
+            "files:write:admin",
+            f"/opportunities/{candidate_external_id}/files",
+            params=self._as(acting_user_id, required=True),
+            files={"file": (filename, content, content_type)},
+        )
+        return str(data["id"]) if isinstance(data, Mapping) and data.get("id") else None
+
+    def find_file(self, candidate_external_id: str, filename: str) -> str | None:
+        for item in self.client.iter_all(f"/opportunities/{candidate_external_id}/files"):
+            if isinstance(item, Mapping) and item.get("name") == filename:
+                return str(item.get("id"))
+        return None
 
     # -- connection test -------------------------------------------------------------------
 

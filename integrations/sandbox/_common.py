@@ -8,6 +8,7 @@ import http.client
 import itertools
 import json
 import math
+import random
 import threading
 import time
 import urllib.parse
@@ -110,14 +111,39 @@ class TokenBucket:
 
 
 class Faults:
-    """Injected failures: the next ``count`` requests whose path starts with ``prefix``."""
+    """Injected failures: the next ``count`` requests whose path starts with ``prefix``.
+
+    ``method`` limits a rule to one HTTP method. ``ratio`` (0..1) makes it hit only that share
+    of the matching requests, at random (a miss does not use up ``count``). ``after`` makes a
+    fake serve the request first and fail afterwards — the write landed, the client sees a 5xx
+    (or, with ``delay``, no answer in time) — where that fake supports it (Greenhouse, Lever).
+    """
 
     def __init__(self):
         self._lock = threading.Lock()
         self.rules: list[dict] = []
+        self._random = random.Random()
 
-    def add(self, prefix: str, status: int | None = 500, count: int = 1, delay: float = 0.0):
-        rule = {"prefix": prefix, "status": status, "count": int(count), "delay": float(delay)}
+    def add(
+        self,
+        prefix: str,
+        status: int | None = 500,
+        count: int = 1,
+        delay: float = 0.0,
+        *,
+        method: str | None = None,
+        ratio: float = 1.0,
+        after: bool = False,
+    ):
+        rule = {
+            "prefix": prefix,
+            "status": status,
+            "count": int(count),
+            "delay": float(delay),
+            "method": method.upper() if method else None,
+            "ratio": min(1.0, max(0.0, float(ratio))),
+            "after": bool(after),
+        }
         with self._lock:
             self.rules.append(rule)
         return rule
@@ -126,14 +152,19 @@ class Faults:
         with self._lock:
             self.rules.clear()
 
-    def take(self, path: str) -> dict | None:
+    def take(self, path: str, method: str | None = None) -> dict | None:
         with self._lock:
             for rule in self.rules:
-                if path.startswith(rule["prefix"]) and rule["count"] > 0:
-                    rule["count"] -= 1
-                    hit = dict(rule)
-                    self.rules = [r for r in self.rules if r["count"] > 0]
-                    return hit
+                if not path.startswith(rule["prefix"]) or rule["count"] <= 0:
+                    continue
+                if rule.get("method") and method and rule["method"] != method.upper():
+                    continue
+                if rule.get("ratio", 1.0) < 1.0 and self._random.random() >= rule["ratio"]:
+                    continue
+                rule["count"] -= 1
+                hit = dict(rule)
+                self.rules = [r for r in self.rules if r["count"] > 0]
+                return hit
         return None
 
 
@@ -283,7 +314,7 @@ nav a{margin-right:12px}
 
 def html_page(title: str, body: str, header_class: str = "") -> Response:
     doc = (
-        "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'><link rel='icon' href='data:,'>"
         f"<title>{esc(title)}</title><style>{PAGE_CSS}</style></head><body>"
         f"<header class='{header_class}'><h1>{esc(title)}</h1></header><main>{body}</main>"
         "</body></html>"

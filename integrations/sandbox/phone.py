@@ -237,7 +237,7 @@ form.reply select{max-width:130px}
 
 def page(title: str, body: str, header_class: str = "") -> str:
     return (
-        "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'><link rel='icon' href='data:,'>"
         f"<title>{esc(title)}</title><style>{PHONE_CSS}</style></head><body>"
         f"<header class='{esc(header_class)}'><h1>{esc(title)}</h1></header><main>{body}</main>"
         "</body></html>"

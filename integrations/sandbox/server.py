@@ -63,7 +63,7 @@ def _root_app(environ, start_response):
     if environ.get("PATH_INFO", "/") not in ("", "/"):
         return Response("Not found", status=404)(environ, start_response)
     body = (
-        "<!doctype html><html lang='en'><head><meta charset='utf-8'><title>ATS sandbox</title>"
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'><link rel='icon' href='data:,'><title>ATS sandbox</title>"
         "<style>body{font-family:system-ui,sans-serif;margin:40px}li{margin:8px 0}</style>"
         "</head><body><h1>ATS sandbox</h1><ul>"
         "<li><a href='/greenhouse/_sandbox/'>Sandbox Greenhouse</a> (Harvest v1 at "

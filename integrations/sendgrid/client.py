@@ -1,40 +1,36 @@
 """SendGrid v3 Mail Send through the official SDK (``sendgrid.SendGridAPIClient``).
 
-The SDK talks urllib (via python-http-client), not requests, so it cannot go through
-:class:`integrations.http.HttpClient`; this module gives it the same manners: an explicit
-timeout, a :class:`CallRecord` per attempt, retries only when SendGrid provably did not act
-(429, connection never made), and errors mapped to the shared :class:`ProviderError` types with
-messages an admin can act on.
+The SDK builds the requests; its transport (:mod:`integrations.sendgrid.transport`) sends them
+through :class:`integrations.http.HttpClient`, so a SendGrid call has the timeout, retries,
+pacing, call records and SSRF guard every vendor's has. What is SendGrid's own lives here: the
+Mail Send payload, error answers in words an admin can act on, and the at-most-once rule for
+sends (resent only when SendGrid provably did not act: a 429, or a connection never made).
 """
 
 from __future__ import annotations
 
 import base64
-import http.client
 import json
-import logging
-import random
-import socket
-import ssl
 import time
-import urllib.error
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
 from email.utils import parseaddr
 from typing import Any
-from urllib.parse import urlsplit
 
-import python_http_client.exceptions as sg_errors
+import requests
 import sendgrid
 
 from integrations.http import (
     AuthError,
     CallRecord,
+    HttpClient,
+    NotFound,
     PermissionDenied,
     ProviderError,
     RateLimited,
+    TransientError,
+    Unreachable,
     ValidationFailed,
-    parse_retry_after,
+    response_body,
 )
 from integrations.messaging import (
     MESSAGE_ID_KEY,
@@ -43,10 +39,9 @@ from integrations.messaging import (
     NotSupported,
     SendResult,
 )
-from integrations.sendgrid.transport import guard_sdk
+from integrations.sendgrid.transport import DOCUMENTED_BASE_URLS, use_http
 
-logger = logging.getLogger(__name__)
-
+VENDOR = "SendGrid"
 DEFAULT_BASE_URL = "https://api.sendgrid.com"
 DEFAULT_TIMEOUT_S = 10
 MAX_CATEGORIES = 10
@@ -139,15 +134,6 @@ def build_mail_payload(
 # --------------------------------------------------------------------------------------------
 
 
-def _error_body(exc: sg_errors.HTTPError) -> Any:
-    raw = exc.body or b""
-    text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
-    try:
-        return json.loads(text)
-    except ValueError:
-        return text[:2000]
-
-
 def _field_errors(body: Any) -> list[tuple[str | None, str]]:
     errors = body.get("errors") if isinstance(body, Mapping) else None
     result: list[tuple[str | None, str]] = []
@@ -166,12 +152,21 @@ def _said(status: int, body: Any) -> str:
     return f"{status} {'; '.join(messages)}".strip()
 
 
-def map_http_error(
-    exc: sg_errors.HTTPError, *, from_email: str | None = None, now: float | None = None
-) -> ProviderError:
+def _sender(response: requests.Response) -> str | None:
+    """The ``from`` address of the Mail Send body the request carried, if any."""
+    body = response.request.body if response.request is not None else None
+    try:
+        sent = json.loads(body) if isinstance(body, str | bytes) and body else None
+    except ValueError:
+        return None
+    sender = sent.get("from") if isinstance(sent, Mapping) else None
+    return sender.get("email") if isinstance(sender, Mapping) else None
+
+
+def map_sendgrid_response(response: requests.Response) -> ProviderError:
     """A SendGrid error response as a :class:`ProviderError` with a human fix."""
-    status = int(exc.status_code)
-    body = _error_body(exc)
+    status = response.status_code
+    body = response_body(response)
     said = _said(status, body)
     common: dict[str, Any] = {"status": status, "body": body}
     if status == 401:
@@ -183,6 +178,7 @@ def map_http_error(
         )
     if status == 403:
         if VERIFIED_SENDER_TEXT in said.lower():
+            from_email = _sender(response)
             sender = f" {from_email}" if from_email else ""
             return PermissionDenied(
                 f"SendGrid will not send from{sender} because it is not a verified sender "
@@ -199,6 +195,8 @@ def map_http_error(
             code="forbidden",
             **common,
         )
+    if status == 404:
+        return NotFound(f"SendGrid could not find it ({said}).", **common)
     if status == 413:
         return ValidationFailed(
             "The e-mail is too large for SendGrid (30 MB including attachments). Remove or "
@@ -215,19 +213,6 @@ def map_http_error(
             code="validation",
             **common,
         )
-    if status == 429:
-        headers = exc.headers or {}
-        clock = time.time() if now is None else now
-        retry_after = parse_retry_after(
-            headers.get("Retry-After") or headers.get("X-RateLimit-Reset"), now=clock
-        )
-        when = f" Try again in {int(retry_after + 0.999)} s." if retry_after else ""
-        return RateLimited(
-            f"SendGrid is rate limiting us ({said}).{when}",
-            retry_after=retry_after,
-            code="rate_limited",
-            **common,
-        )
     if status >= 500:
         return MessagingTransientError(
             f"SendGrid is having problems ({said}). The e-mail may or may not have been "
@@ -239,42 +224,17 @@ def map_http_error(
     return ProviderError(f"SendGrid returned an unexpected response ({said}).", **common)
 
 
-def _never_sent(exc: BaseException) -> bool:
-    """True when the request never fully reached SendGrid, so it cannot have acted on it.
-
-    urllib wraps in URLError whatever fails while connecting and writing the request; failures
-    while waiting for the answer (read timeout, connection reset) surface unwrapped, and then
-    SendGrid may well have accepted the e-mail.
-    """
-    return isinstance(exc, urllib.error.URLError) and not isinstance(exc, urllib.error.HTTPError)
-
-
-def _network_message(exc: BaseException, host: str) -> str:
-    reason = exc.reason if isinstance(exc, urllib.error.URLError) else exc
-    if isinstance(reason, TimeoutError):
-        why = "it did not answer in time"
-    elif isinstance(reason, ConnectionRefusedError):
-        why = "the connection was refused"
-    elif isinstance(reason, socket.gaierror):
-        why = "the host name could not be resolved"
-    elif isinstance(reason, ssl.SSLError):
-        why = "its TLS certificate could not be verified"
-    else:
-        why = f"the connection failed ({type(reason).__name__})"
-    return f"Could not reach SendGrid at {host}: {why}."
-
-
 # --------------------------------------------------------------------------------------------
 # The client
 # --------------------------------------------------------------------------------------------
 
 
 class SendGridClient:
-    """Mail Send with the official SDK, a timeout, call records and typed errors.
+    """Mail Send with the official SDK over :class:`HttpClient`, with typed errors.
 
     ``base_url`` may point at the sandbox (``http://127.0.0.1:<port>/sendgrid``); the SDK adds
     ``/v3/mail/send``. Only requests SendGrid provably never processed are resent (429 within
-    ``max_wait``, connection refused), so an e-mail is never sent twice by a retry here.
+    ``max_wait``, connection refused), so an e-mail is never sent twice by a retry.
     """
 
     def __init__(
@@ -288,114 +248,67 @@ class SendGridClient:
         max_wait: float = 30,
         sleep: Callable[[float], Any] = time.sleep,
         clock: Callable[[], float] = time.time,
+        session: requests.Session | None = None,
     ) -> None:
         if not api_key or not api_key.strip():
             # The SDK would silently fall back to $SENDGRID_API_KEY: never for a tenant.
             raise AuthError("Paste the SendGrid API key.", code="missing_credentials")
         self.base_url = (base_url or DEFAULT_BASE_URL).rstrip("/")
+        self.http = HttpClient(
+            self.base_url,
+            timeout=timeout,
+            max_attempts=max_attempts,
+            max_wait=max_wait,
+            sleep=sleep,
+            clock=clock,
+            on_call=on_call,
+            session=session,
+            vendor=VENDOR,
+            error_mapper=map_sendgrid_response,
+            documented=DOCUMENTED_BASE_URLS,
+        )
         self.sg = sendgrid.SendGridAPIClient(api_key=api_key.strip(), host=self.base_url)
-        # Every SDK request passes the SSRF guard: checked address, no redirects.
-        guard_sdk(self.sg)
-        # urllib waits forever without a timeout; python-http-client copies this to every
-        # child client it builds for a path.
+        use_http(self.sg, self.http)
+        # python-http-client copies this to every child client it builds for a path.
         self.sg.client.timeout = timeout
         self.timeout = timeout
-        self.on_call = on_call
-        self.max_attempts = max(1, max_attempts)
-        self.max_wait = max_wait
-        self.sleep = sleep
-        self.clock = clock
-
-    @property
-    def send_url(self) -> str:
-        return f"{self.base_url}/v3/mail/send"
-
-    def _record(
-        self, started: float, started_at: datetime, attempt: int, status: int | None, error: str
-    ) -> None:
-        if self.on_call is None:
-            return
-        url = self.send_url
-        record = CallRecord(
-            method="POST",
-            url=url,
-            path=urlsplit(url).path,
-            status=status,
-            duration_ms=int(round((time.monotonic() - started) * 1000)),
-            attempt=attempt,
-            error=error or None,
-            started_at=started_at,
-        )
-        try:
-            self.on_call(record)
-        except Exception:  # a logging failure must never break the send
-            logger.exception("on_call callback failed for %s", record.url)
-
-    def _backoff(self, attempt: int) -> float:
-        ceiling = min(10.0, 0.5 * 2 ** (attempt - 1))
-        return ceiling / 2 + random.random() * ceiling / 2
 
     def send(self, payload: Mapping[str, Any]) -> SendResult:
         """POST the payload; returns ``SendResult(X-Message-Id, "queued")`` on 202."""
-        from_email = (payload.get("from") or {}).get("email")
-        host = urlsplit(self.base_url).netloc
-        attempt = 0
-        while True:
-            attempt += 1
-            last = attempt >= self.max_attempts
-            started, started_at = time.monotonic(), datetime.now(UTC)
-            try:
-                response = self.sg.send(dict(payload))
-            except sg_errors.HTTPError as exc:
-                self._record(
-                    started, started_at, attempt, exc.status_code, f"HTTP {exc.status_code}"
+        try:
+            response = self.sg.send(dict(payload))
+        except Unreachable as exc:
+            if exc.never_sent:
+                fate = " The e-mail was not sent; RecruitFlow will try again later."
+            else:
+                fate = (
+                    " The e-mail may or may not have been accepted; RecruitFlow waits for "
+                    "SendGrid's events before sending it again."
                 )
-                error = map_http_error(exc, from_email=from_email, now=self.clock())
-                if isinstance(error, RateLimited) and not last:
-                    wait = error.retry_after
-                    if wait is None or wait <= self.max_wait:
-                        self.sleep(wait if wait is not None else self._backoff(attempt))
-                        continue
-                raise error from exc
-            except (OSError, http.client.HTTPException) as exc:
-                self._record(started, started_at, attempt, None, f"{type(exc).__name__}: {exc}")
-                never_sent = _never_sent(exc)
-                if never_sent and not last:
-                    self.sleep(self._backoff(attempt))
-                    continue
-                message = _network_message(exc, host)
-                if never_sent:
-                    message += " The e-mail was not sent; RecruitFlow will try again later."
-                else:
-                    message += (
-                        " The e-mail may or may not have been accepted; RecruitFlow waits for "
-                        "SendGrid's events before sending it again."
-                    )
-                raise MessagingTransientError(
-                    message, ambiguous=not never_sent, code="unreachable"
-                ) from exc
-            status = int(response.status_code)
-            self._record(started, started_at, attempt, status, "")
-            headers = response.headers
-            message_id = headers.get("X-Message-Id") if headers is not None else None
-            if status not in (200, 202) or not message_id:
-                raise ProviderError(
-                    f"SendGrid answered {status} without a message id; the e-mail may not "
-                    "have been accepted.",
-                    status=status,
-                    permanent=False,
-                )
-            return SendResult(
-                provider_message_id=str(message_id),
-                status="queued",
-                raw={"status_code": status, "x_message_id": str(message_id)},
+            raise MessagingTransientError(
+                exc.message + fate, ambiguous=not exc.never_sent, code="unreachable"
+            ) from exc
+        status = int(response.status_code)
+        headers = response.headers
+        message_id = headers.get("X-Message-Id") if headers is not None else None
+        if status not in (200, 202) or not message_id:
+            raise ProviderError(
+                f"SendGrid answered {status} without a message id; the e-mail may not "
+                "have been accepted.",
+                status=status,
+                permanent=False,
             )
+        return SendResult(
+            provider_message_id=str(message_id),
+            status="queued",
+            raw={"status_code": status, "x_message_id": str(message_id)},
+        )
+
+    def check_send(self, payload: Mapping[str, Any]) -> None:
+        """POST ``payload`` (a connection test in sandbox mode): raises what a send would."""
+        self.sg.client.mail.send.post(request_body=dict(payload))
 
     # -- Email Activity (reconcile) -----------------------------------------------------------
-
-    @property
-    def activity_url(self) -> str:
-        return f"{self.base_url}/v3/messages"
 
     def find_by_message_id(self, our_message_id: str) -> SendResult | None:
         """The e-mail SendGrid has with our ``custom_args`` id (:data:`MESSAGE_ID_KEY`), asked
@@ -406,38 +319,27 @@ class SendGridClient:
         (then only the Event Webhook, which carries the same id, can settle the e-mail)."""
         value = str(our_message_id).replace("\\", "").replace('"', "")
         query = f"unique_args['{MESSAGE_ID_KEY}']=\"{value}\""
-        host = urlsplit(self.base_url).netloc
-        started, started_at = time.monotonic(), datetime.now(UTC)
         try:
             response = self.sg.client.messages.get(query_params={"query": query, "limit": 10})
-        except sg_errors.HTTPError as exc:
-            self._record_get(started, started_at, exc.status_code, f"HTTP {exc.status_code}")
-            status = int(exc.status_code)
-            if status in (403, 404):
-                raise NotSupported(
-                    "SendGrid's Email Activity API is not available with this key "
-                    f"({_said(status, _error_body(exc))}): it needs the paid "
-                    "“Additional Email Activity History” add-on and a key with Email Activity "
-                    "access. Until then an e-mail whose send was cut off is settled by "
-                    "SendGrid's events.",
-                    status=status,
-                    code="activity_unavailable",
-                ) from exc
-            error = map_http_error(exc, now=self.clock())
-            if status >= 500:
-                raise MessagingTransientError(
-                    f"SendGrid's Email Activity API is having problems ({status}); asking "
-                    "again later.",
-                    status=status,
-                    code="server_error",
-                ) from exc
-            raise error from exc
-        except (OSError, http.client.HTTPException) as exc:
-            self._record_get(started, started_at, None, f"{type(exc).__name__}: {exc}")
-            raise MessagingTransientError(
-                _network_message(exc, host) + " Asking again later.", code="unreachable"
+        except (PermissionDenied, NotFound) as exc:
+            raise NotSupported(
+                "SendGrid's Email Activity API is not available with this key "
+                f"({_said(exc.status or 0, exc.body)}): it needs the paid "
+                "“Additional Email Activity History” add-on and a key with Email Activity "
+                "access. Until then an e-mail whose send was cut off is settled by "
+                "SendGrid's events.",
+                status=exc.status,
+                code="activity_unavailable",
             ) from exc
-        self._record_get(started, started_at, int(response.status_code), "")
+        except RateLimited:
+            raise
+        except TransientError as exc:
+            raise MessagingTransientError(
+                f"{exc.message} Asking SendGrid's Email Activity API again later.",
+                ambiguous=False,
+                status=exc.status,
+                code="unreachable" if exc.status is None else "server_error",
+            ) from exc
         try:
             body = json.loads(response.body or b"{}")
         except ValueError:
@@ -460,21 +362,3 @@ class SendGridClient:
                 },
             )
         return None
-
-    def _record_get(self, started: float, started_at: datetime, status, error: str) -> None:
-        if self.on_call is None:
-            return
-        record = CallRecord(
-            method="GET",
-            url=self.activity_url,
-            path=urlsplit(self.activity_url).path,
-            status=status,
-            duration_ms=int(round((time.monotonic() - started) * 1000)),
-            attempt=1,
-            error=error or None,
-            started_at=started_at,
-        )
-        try:
-            self.on_call(record)
-        except Exception:  # a logging failure must never break the lookup
-            logger.exception("on_call callback failed for %s", record.url)

@@ -1,42 +1,62 @@
-"""SendGrid's SDK transport (python-http-client on urllib) behind the SSRF guard.
+"""SendGrid's SDK transport: python-http-client, sending through :class:`HttpClient`.
 
-Every request the SDK makes — Mail Send, the connection test, the Email Activity lookup — goes
-through :meth:`GuardedSendGridHttp._make_request`: the address passes
-:func:`integrations.http.check_provider_url` (SendGrid's documented hosts, or an allowed
-custom one), the socket connects only to a checked address, no redirect is followed (the
-request carries ``Authorization: Bearer SG…``), and nothing a custom host answered is shown.
+The SDK (``sendgrid.SendGridAPIClient`` on python-http-client) builds every request — Mail
+Send, the connection test, the Email Activity lookup — and hands it to
+:meth:`SendGridHttp._make_request`, which sends it with the shared
+:class:`integrations.http.HttpClient` instead of urllib: the same timeout, retries (``Retry-After``
+and ``X-RateLimit-Reset`` honoured), pacing, :class:`CallRecord` per attempt and SSRF guard
+(SendGrid's documented hosts or an allowed custom one, a checked address, no redirect — the
+request carries ``Authorization: Bearer SG…`` — and nothing shown of what a custom host
+answered) as every other vendor's call. Error answers never reach the SDK: HttpClient raises
+them as :class:`ProviderError`.
 """
 
 from __future__ import annotations
 
-import http.client
 from typing import Any
-from urllib.parse import urlsplit
 
 import python_http_client
-import python_http_client.exceptions as sg_errors
+import requests
 
-from integrations.http_guard import (
-    BlockedAddress,
-    UnsafeURL,
-    check_provider_url,
-    guarded_urllib_opener,
-    redirect_error,
-    untrusted_error,
-)
+from integrations.http import HttpClient
 
 DEFAULT_BASE_URL = "https://api.sendgrid.com"
 # SendGrid's API hosts (global, and EU regional subusers): the only ones reached unless the
 # operator allows custom provider addresses.
 DOCUMENTED_BASE_URLS = (DEFAULT_BASE_URL, "https://api.eu.sendgrid.com")
+# Only a 429 proves SendGrid did not act on a send (a 5xx may come after it queued the e-mail).
+NOT_PROCESSED = frozenset({429})
+SUCCESS = range(200, 300)
 
 
-class GuardedSendGridHttp(python_http_client.Client):
-    """python-http-client whose every request (and every child client) is guarded."""
+class _Answer:
+    """A ``requests.Response`` as python-http-client reads a urllib answer."""
 
-    def _build_client(self, name: Any = None) -> GuardedSendGridHttp:
+    def __init__(self, response: requests.Response) -> None:
+        self.response = response
+
+    def getcode(self) -> int:
+        return int(self.response.status_code)
+
+    def read(self) -> bytes:
+        return self.response.content
+
+    def info(self) -> Any:
+        return self.response.headers
+
+
+class SendGridHttp(python_http_client.Client):
+    """python-http-client whose every request (and every child client's) goes out through
+    ``http``."""
+
+    def __init__(self, *, http: HttpClient, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.http = http
+
+    def _build_client(self, name: Any = None) -> SendGridHttp:
         url_path = self._url_path + [name] if name else self._url_path
-        return GuardedSendGridHttp(
+        return SendGridHttp(
+            http=self.http,
             host=self.host,
             version=self._version,
             request_headers=self.request_headers,
@@ -46,34 +66,23 @@ class GuardedSendGridHttp(python_http_client.Client):
         )
 
     def _make_request(self, opener, request, timeout=None):  # type: ignore[no-untyped-def]
-        url = request.full_url
-        host = urlsplit(url).netloc
-        try:
-            trusted = check_provider_url(url, documented=DOCUMENTED_BASE_URLS, vendor="SendGrid")
-        except UnsafeURL as exc:
-            raise BlockedAddress(str(exc)) from exc
-        try:
-            return super()._make_request(guarded_urllib_opener(), request, timeout=timeout)
-        except UnsafeURL as exc:  # the connect-time address check
-            raise BlockedAddress(str(exc)) from exc
-        except sg_errors.HTTPError as exc:
-            status = int(exc.status_code)
-            if 300 <= status < 400:
-                raise redirect_error("SendGrid", host, status) from None
-            if not trusted:
-                raise untrusted_error(status, "SendGrid", host) from None
-            raise
-        except (OSError, http.client.HTTPException):
-            if not trusted:
-                # One answer for every failure, so a custom address cannot probe ports.
-                raise ConnectionError(f"the custom address {host} failed") from None
-            raise
+        response = self.http.request(
+            request.get_method(),
+            request.full_url,
+            data=request.data,
+            headers=dict(request.header_items()),
+            expect=SUCCESS,
+            not_processed=NOT_PROCESSED,
+            timeout=timeout or self.timeout,
+        )
+        return _Answer(response)
 
 
-def guard_sdk(sg: Any) -> None:
-    """Swap the SDK client's transport for :class:`GuardedSendGridHttp` (same host, headers)."""
+def use_http(sg: Any, http: HttpClient) -> None:
+    """Swap the SDK client's transport for :class:`SendGridHttp` (same host and headers)."""
     plain = sg.client
-    sg.client = GuardedSendGridHttp(
+    sg.client = SendGridHttp(
+        http=http,
         host=plain.host,
         request_headers=plain.request_headers,
         version=plain._version,

@@ -18,7 +18,14 @@ from typing import Any
 
 from sendgrid.helpers.eventwebhook import EventWebhook
 
-from integrations.messaging import MESSAGE_ID_KEY, DeliveryStatus, DeliveryUpdate
+from integrations.messaging import (
+    MESSAGE_ID_KEY,
+    DeliveryStatus,
+    DeliveryUpdate,
+    EmailOptOutChange,
+    InboundEmail,
+)
+from integrations.sendgrid import inbound
 
 logger = logging.getLogger(__name__)
 
@@ -203,8 +210,56 @@ def sign_for_tests(private_key: Any, raw_body: bytes, timestamp: str) -> str:
     return base64.b64encode(signature).decode("ascii")
 
 
+# Events after which SendGrid suppresses the address (it drops every later e-mail to it), so
+# we stop e-mailing it too. A "blocked" bounce is the receiving server's mood, not the address.
+OPT_OUT_REASONS = {
+    "unsubscribe": "unsubscribe",
+    "group_unsubscribe": "unsubscribe",
+    "spamreport": "spam_report",
+    "bounce": "bounce",
+}
+
+
+def opt_out_changes(raw_body: bytes | str) -> list[EmailOptOutChange]:
+    """The addresses a batch says may no longer be e-mailed: ``unsubscribe`` and
+    ``group_unsubscribe``, ``spamreport`` and a hard ``bounce`` (not ``type: blocked``)."""
+    changes: list[EmailOptOutChange] = []
+    for update in parse_events(raw_body):
+        event = update.raw
+        name = str(event.get("event") or "").lower()
+        reason = OPT_OUT_REASONS.get(name)
+        if reason is None or not update.recipient:
+            continue
+        if name == "bounce" and str(event.get("type") or "").lower() == "blocked":
+            continue
+        changes.append(
+            EmailOptOutChange(
+                email=str(update.recipient).strip().lower(),
+                reason=reason,  # type: ignore[arg-type]
+                detail=update.error_message or "",
+                event_id=update.event_id,
+                our_message_id=update.our_message_id,
+                occurred_at=update.occurred_at,
+            )
+        )
+    return changes
+
+
 def parse_stored(
     raw_body: str, *, url: str, received_at: datetime, event_id: str = ""
-) -> list[DeliveryUpdate]:
-    """A stored batch as vendor-neutral records (see :func:`parse_events`)."""
-    return parse_events(raw_body)
+) -> list[DeliveryUpdate | EmailOptOutChange | InboundEmail]:
+    """A stored delivery as vendor-neutral records: an Event Webhook batch gives its
+    :class:`DeliveryUpdate` records (see :func:`parse_events`) and an
+    :class:`EmailOptOutChange` for each event that suppresses an address; an Inbound Parse
+    POST (stored by its endpoint as :func:`inbound.stored_body`) gives its
+    :class:`InboundEmail`."""
+    try:
+        body = json.loads(raw_body)
+    except (TypeError, ValueError) as exc:
+        raise InvalidPayload(f"The stored SendGrid delivery is not JSON ({exc}).") from exc
+    if inbound.is_stored_inbound(body):
+        return [inbound.inbound_from_stored(body, received_at=received_at, event_id=event_id)]
+    records: list[DeliveryUpdate | EmailOptOutChange | InboundEmail] = []
+    records.extend(parse_events(raw_body))
+    records.extend(opt_out_changes(raw_body))
+    return records

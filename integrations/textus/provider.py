@@ -10,8 +10,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-import requests
-
 from integrations.http import (
     NOT_PROCESSED_STATUSES,
     NotFound,
@@ -42,17 +40,6 @@ from integrations.textus.webhooks import (
     parse_delivery,
     verify_delivery,
 )
-
-
-def _never_sent(error: BaseException) -> bool:
-    cause = error.__cause__
-    if isinstance(cause, requests.exceptions.ConnectTimeout):
-        return True
-    text = str(cause or "")
-    return any(
-        marker in text
-        for marker in ("NewConnectionError", "Failed to establish", "NameResolution", "refused")
-    )
 
 
 @register("textus")
@@ -136,7 +123,7 @@ class TextUsSMSProvider(SMSProvider):
             raise  # a 429 was never processed: the caller may resend after retry_after
         except TransientError as exc:
             if isinstance(exc, Unreachable):
-                ambiguous = not _never_sent(exc)
+                ambiguous = not exc.never_sent
             else:
                 ambiguous = exc.status not in NOT_PROCESSED_STATUSES
             note = (

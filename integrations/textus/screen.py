@@ -4,23 +4,13 @@ webhook signing secret, checked against the account's opt-out list."""
 from __future__ import annotations
 
 from django.conf import settings
-from django.db import transaction
 
 from integrations.http import NotFound, ProviderError
-from integrations.messaging_screens import (
-    TEST_TIMEOUT_S,
-    ConnectionCheck,
-    MessagingScreen,
-    address_for,
-    checked_address,
-    failed,
-    own_for_update,
-    required_secret,
-    saved_secret,
-)
+from integrations.messaging_screens import TEST_TIMEOUT_S, ConnectionCheck, MessagingScreen
 from integrations.screens import register
 from integrations.textus.forms import TextUsSettingsForm
 from integrations.textus.models import TextUsSettings
+from integrations.textus.provider import TextUsSMSProvider
 
 
 @register
@@ -62,45 +52,18 @@ class TextUsScreen(MessagingScreen):
             "base_url": f"{sandbox}/textus",
         }
 
-    @transaction.atomic
-    def save_settings(
-        self,
-        *,
-        organization,
-        account_slug: str,
-        token: str = "",
-        signing_secret: str = "",
-        base_url: str = "",
-    ) -> TextUsSettings:
-        """Connect TextUs or change its settings. Empty secrets keep the saved ones, unless the
-        address changes."""
-        from integrations.textus.client import DOCUMENTED_BASE_URLS
+    def callback_problem(self, row, *, sandbox_shortcuts: bool) -> str:
+        if not row.signing_secret:
+            return (
+                "The TextUs signing secret is not set: copy it from the TextUs webhook "
+                "integration into Settings → Messaging."
+            )
+        return ""
 
-        row = own_for_update(TextUsSettings, organization) or TextUsSettings(
-            organization=organization
-        )
-        address, changed = address_for(
-            row, base_url, field_default=TextUsSettings._meta.get_field("base_url").default
-        )
-        checked_address(address, vendor="TextUs", documented=DOCUMENTED_BASE_URLS)
-        row.token = required_secret(
-            saved_secret(row, "token", token, address_changed=changed),
-            field="token",
-            label="API token",
-            missing="Paste the TextUs API token.",
-            changed=changed,
-        )
-        row.account_slug = account_slug.strip().strip("/")
-        row.signing_secret = saved_secret(
-            row, "signing_secret", signing_secret, address_changed=changed
-        )
-        row.base_url = address
-        row.save()
-        return row
+    def clean_row(self, row) -> None:
+        row.account_slug = row.account_slug.strip("/")
 
     def check(self, row, recorder) -> ConnectionCheck:
-        from integrations.textus.provider import TextUsSMSProvider
-
         try:
             provider = TextUsSMSProvider(
                 row.provider_config(), on_call=recorder, timeout=TEST_TIMEOUT_S, max_attempts=1
@@ -116,7 +79,7 @@ class TextUsScreen(MessagingScreen):
                 "account's short name in the TextUs address bar: next.textus.com/<account>/…",
             )
         except ProviderError as exc:
-            return failed("textus", exc)
+            return self.failed(exc)
         checked = [
             "API token accepted",
             f"The token's user can use the account {row.account_slug}",

@@ -1,42 +1,45 @@
 """Twilio Programmable Messaging adapter: :class:`SMSProvider` on the official SDK.
 
-The SDK's HTTP layer is replaced by :class:`TwilioTransport`, which keeps the SDK's behaviour
-but (a) always has a timeout, (b) reports every attempt as a :class:`CallRecord`, (c) can send
-``https://api.twilio.com`` calls to another base URL (the sandbox, over plain HTTP) and (d) puts
-every request through the SSRF guard of :mod:`integrations.http` (documented host, or an
-allowed custom one; checked address; no redirects; nothing echoed from a custom host).
+The SDK builds the requests (paths, form fields, paging) and reads the answers; it sends them
+through :class:`TwilioTransport`, which hands each one to the shared
+:class:`integrations.http.HttpClient`: so a Twilio call gets the same timeout, retries
+(``Retry-After`` honoured), pacing, :class:`CallRecord` per attempt and SSRF guard (documented
+host, or an allowed custom one; checked address; no redirects; nothing echoed from a custom
+host) as every other vendor's. The transport also sends ``https://api.twilio.com`` calls to
+another base URL (the sandbox, over plain HTTP).
+
+At most once: a create (``POST`` to a list, e.g. ``Messages.json``) is resent only when Twilio
+provably did not process it (429, or the connection was never made); reads and updates of one
+resource (``POST …/<SID>.json``) are retried like any idempotent call.
 """
 
 from __future__ import annotations
 
 import logging
-import random
+import re
 import time
 from collections.abc import Callable, Collection, Mapping
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qs, parse_qsl, urlencode, urlsplit, urlunsplit
 
 import requests
-from twilio.base.exceptions import TwilioException
-from twilio.http.http_client import TwilioHttpClient
+from twilio.http import HttpClient as TwilioHttpClient
+from twilio.http.response import Response as TwilioResponse
 from twilio.request_validator import get_signature_algorithm
 from twilio.rest import Client
 
 from integrations.http import (
     AuthError,
-    BlockedAddress,
     CallRecord,
+    HttpClient,
     NotFound,
     PermissionDenied,
     ProviderError,
     RateLimited,
-    UnsafeURL,
+    Unreachable,
     ValidationFailed,
-    check_provider_url,
-    guard_session,
-    redirect_error,
-    untrusted_error,
+    response_body,
 )
 from integrations.messaging import (
     E164,
@@ -65,10 +68,20 @@ from integrations.twilio.webhooks import (
 
 logger = logging.getLogger(__name__)
 
+VENDOR = "Twilio"
 DEFAULT_BASE_URL = "https://api.twilio.com"
 # Twilio's REST host: the only one reached unless the operator allows custom provider addresses.
 DOCUMENTED_BASE_URLS = (DEFAULT_BASE_URL,)
 DEFAULT_TIMEOUT_S = 10
+# The longest server-requested wait (Retry-After) a call sleeps through; a longer one raises
+# RateLimited at once so the task reschedules instead of blocking a worker.
+MAX_WAIT_S = 30
+# A POST to one resource (…/Messages/SM….json, …/IncomingPhoneNumbers/PN….json) updates it:
+# sending it twice leaves the same state. A POST to a list creates something new.
+INSTANCE_PATH = re.compile(r"/[A-Z]{2}[0-9a-fA-F]{32}\.json$")
+# Only a 429 proves Twilio did not act on a create (a 503 may come after it did).
+NOT_PROCESSED = frozenset({429})
+SUCCESS = range(200, 300)
 
 OPTED_OUT_CODES = frozenset({21610})
 INVALID_NUMBER_CODES = frozenset({21211, 21614})
@@ -77,119 +90,26 @@ RATE_LIMIT_CODES = frozenset({20429})
 NOT_FOUND_CODES = frozenset({20404})
 
 
-class TwilioTransport(TwilioHttpClient):
-    """The SDK's HTTP client with a base-URL override and call records.
-
-    Twilio 9.x has no host setting: every resource builds ``https://api.twilio.com/...`` (or a
-    regional variant when ``edge``/``region`` are set, which we never set). Rewriting the URL
-    here is the one place that sees every request.
-    """
-
-    def __init__(
-        self,
-        *,
-        base_url: str = DEFAULT_BASE_URL,
-        timeout: float = DEFAULT_TIMEOUT_S,
-        on_call: Callable[[CallRecord], Any] | None = None,
-    ) -> None:
-        super().__init__(timeout=timeout)
-        # The SDK sends through self.session; a guarded one, so every connection is checked.
-        self.session = guard_session(self.session or requests.Session())
-        self.base_url = (base_url or DEFAULT_BASE_URL).rstrip("/")
-        self.on_call = on_call
-        self.attempt = 1
-
-    def rewrite(self, url: str) -> str:
-        if self.base_url != DEFAULT_BASE_URL and url.startswith(DEFAULT_BASE_URL + "/"):
-            return self.base_url + url[len(DEFAULT_BASE_URL) :]
-        return url
-
-    def request(self, method: str, url: str, *args: Any, **kwargs: Any):  # type: ignore[override]
-        url = self.rewrite(url)
-        host = urlsplit(url).netloc
-        started, started_at = time.monotonic(), datetime.now(UTC)
-        try:
-            trusted = check_provider_url(url, documented=DOCUMENTED_BASE_URLS, vendor="Twilio")
-        except UnsafeURL as exc:
-            self._record(method, url, None, started, started_at, f"Refused: {exc}")
-            raise BlockedAddress(str(exc)) from exc
-        # Never follow a redirect: the request carries the Auth Token.
-        if len(args) >= 6:  # (params, data, headers, auth, timeout, allow_redirects)
-            args = (*args[:5], False, *args[6:])
-        else:
-            kwargs["allow_redirects"] = False
-        try:
-            response = super().request(method, url, *args, **kwargs)
-        except UnsafeURL as exc:  # the connect-time address check
-            self._record(method, url, None, started, started_at, f"Refused: {exc}")
-            raise BlockedAddress(str(exc)) from exc
-        except requests.RequestException as exc:
-            self._record(method, url, None, started, started_at, f"{type(exc).__name__}: {exc}")
-            if not trusted:
-                # One answer for every failure, so a custom address cannot probe ports.
-                raise requests.ConnectionError(f"The custom address {host} failed.") from None
-            raise
-        status = response.status_code
-        self._record(
-            method, url, status, started, started_at, None if status < 400 else f"HTTP {status}"
-        )
-        if 300 <= status < 400:
-            raise redirect_error("Twilio", host, status)
-        if not trusted and status >= 400:
-            raise untrusted_error(status, "Twilio", host)
-        return response
-
-    def _record(
-        self,
-        method: str,
-        url: str,
-        status: int | None,
-        started: float,
-        started_at: datetime,
-        error: str | None,
-    ) -> None:
-        if self.on_call is None:
-            return
-        record = CallRecord(
-            method=method.upper(),
-            url=url,
-            path=urlsplit(url).path,
-            status=status,
-            duration_ms=int(round((time.monotonic() - started) * 1000)),
-            attempt=self.attempt,
-            error=error[:500] if error else None,
-            started_at=started_at,
-        )
-        try:
-            self.on_call(record)
-        except Exception:  # a logging failure must never break the send
-            logger.exception("on_call callback failed for %s", record.url)
-
-
 # --------------------------------------------------------------------------------------------
 # Errors
 # --------------------------------------------------------------------------------------------
 
 
-def _code(exc: TwilioException) -> int | None:
-    try:
-        return int(getattr(exc, "code", None))  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return None
-
-
-def _vendor_text(exc: TwilioException) -> str:
-    text = getattr(exc, "msg", None) or getattr(exc, "detail", None) or ""
-    text = str(text or getattr(exc, "title", "") or "")
+def _vendor_text(message: str) -> str:
     # The SDK prefixes "Unable to create record: "; the rest is Twilio's own sentence.
-    return text.split(": ", 1)[1] if text.startswith("Unable to ") and ": " in text else text
+    return (
+        message.split(": ", 1)[1]
+        if message.startswith("Unable to ") and ": " in message
+        else message
+    )
 
 
-def map_twilio_error(exc: TwilioException, *, to: str | None = None) -> ProviderError:
-    """A Twilio API error as a :class:`ProviderError` whose message a recruiter understands."""
-    code = _code(exc)
-    status = getattr(exc, "status", None)
-    vendor = _vendor_text(exc)
+def twilio_error(
+    status: int | None, code: int | None, message: str, *, to: str | None = None
+) -> ProviderError:
+    """A Twilio API error (HTTP ``status``, Twilio ``code`` and message) as a
+    :class:`ProviderError` whose message a recruiter understands."""
+    vendor = _vendor_text(message or "")
     explanation = twilio_error_explanation(code) if code and code != status else None
     said = f"Twilio {code}: {vendor}" if code and code != status else f"Twilio {status}: {vendor}"
     common: dict[str, Any] = {
@@ -239,32 +159,41 @@ def map_twilio_error(exc: TwilioException, *, to: str | None = None) -> Provider
     return ValidationFailed(detail, **common)
 
 
-def _never_sent(exc: requests.RequestException) -> bool:
-    if isinstance(exc, requests.exceptions.ConnectTimeout):
-        return True
-    if not isinstance(exc, requests.exceptions.ConnectionError):
-        return False
-    text = str(exc)
-    return any(
-        marker in text
-        for marker in ("NewConnectionError", "Failed to establish", "NameResolution", "refused")
-    )
+def _recipient(response: requests.Response) -> str | None:
+    """The ``To`` of the form the request sent, if any (names the number in an error)."""
+    body = response.request.body if response.request is not None else None
+    if isinstance(body, bytes):
+        body = body.decode("utf-8", "replace")
+    if not isinstance(body, str):
+        return None
+    found = parse_qs(body).get("To")
+    return found[0] if found else None
 
 
-def _network_error(exc: requests.RequestException, host: str) -> MessagingTransientError:
-    if _never_sent(exc):
+def map_twilio_response(response: requests.Response) -> ProviderError:
+    """A Twilio error response (``{"code", "message", "status", "more_info"}``) in words."""
+    body = response_body(response)
+    body = body if isinstance(body, Mapping) else {}
+    raw_code = body.get("code")
+    try:
+        code = int(raw_code) if raw_code is not None else None
+    except (TypeError, ValueError):
+        code = None
+    message = str(body.get("message") or "") or (response.reason or "")
+    return twilio_error(response.status_code, code, message, to=_recipient(response))
+
+
+def unreachable_error(error: Unreachable) -> MessagingTransientError:
+    """The transport's :class:`Unreachable`, saying what became of the text."""
+    if error.never_sent:
         return MessagingTransientError(
-            f"Could not reach Twilio at {host} ({type(exc).__name__}). The text was not sent; "
-            "RecruitFlow will try again later.",
+            f"{error.message} The text was not sent; RecruitFlow will try again later.",
             ambiguous=False,
             code="unreachable",
         )
-    why = (
-        "did not answer in time" if isinstance(exc, requests.Timeout) else "dropped the connection"
-    )
     return MessagingTransientError(
-        f"Twilio at {host} {why}. The text may or may not have been sent; RecruitFlow checks "
-        "its status before sending it again.",
+        f"{error.message} The text may or may not have been sent; RecruitFlow checks its "
+        "status before sending it again.",
         ambiguous=True,
         code="timeout",
     )
@@ -278,6 +207,83 @@ def with_message_id(url: str, our_message_id: str) -> str:
     ]
     query.append((MESSAGE_ID_KEY, str(our_message_id)))
     return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+# --------------------------------------------------------------------------------------------
+# Transport
+# --------------------------------------------------------------------------------------------
+
+
+class TwilioTransport(TwilioHttpClient):
+    """The SDK's HTTP client: every request goes out through :class:`HttpClient`.
+
+    Twilio 9.x has no host setting: every resource builds ``https://api.twilio.com/...`` (or a
+    regional variant when ``edge``/``region`` are set, which we never set). Rewriting the URL
+    here is the one place that sees every request. Error answers never reach the SDK:
+    HttpClient raises them as :class:`ProviderError` (through :func:`map_twilio_response`).
+    """
+
+    def __init__(
+        self,
+        *,
+        base_url: str = DEFAULT_BASE_URL,
+        timeout: float = DEFAULT_TIMEOUT_S,
+        on_call: Callable[[CallRecord], Any] | None = None,
+        max_attempts: int = 3,
+        sleep: Callable[[float], Any] = time.sleep,
+        session: requests.Session | None = None,
+    ) -> None:
+        super().__init__(logger, False, timeout)
+        self.base_url = (base_url or DEFAULT_BASE_URL).rstrip("/")
+        self.http = HttpClient(
+            self.base_url,
+            timeout=timeout,
+            max_attempts=max_attempts,
+            sleep=sleep,
+            on_call=on_call,
+            session=session,
+            vendor=VENDOR,
+            error_mapper=map_twilio_response,
+            max_wait=MAX_WAIT_S,
+            documented=DOCUMENTED_BASE_URLS,
+        )
+
+    def rewrite(self, url: str) -> str:
+        if self.base_url != DEFAULT_BASE_URL and url.startswith(DEFAULT_BASE_URL + "/"):
+            return self.base_url + url[len(DEFAULT_BASE_URL) :]
+        return url
+
+    def request(  # type: ignore[override]
+        self,
+        method: str,
+        url: str,
+        params: Mapping[str, Any] | None = None,
+        data: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+        auth: tuple[str, str] | None = None,
+        timeout: float | None = None,
+        allow_redirects: bool = False,
+    ) -> TwilioResponse:
+        """One SDK request through HttpClient (never following a redirect: it carries the
+        Auth Token); the answer as the SDK's Response."""
+        method = method.upper()
+        url = self.rewrite(url)
+        content_type = (headers or {}).get("Content-Type", "")
+        body = {"json": data} if content_type.endswith("json") else {"data": data}
+        path = urlsplit(url).path
+        response = self.http.request(
+            method,
+            url,
+            params=params,
+            headers=headers,
+            auth=auth,
+            expect=SUCCESS,
+            idempotent=method != "POST" or bool(INSTANCE_PATH.search(path)),
+            not_processed=NOT_PROCESSED,
+            timeout=timeout,
+            **body,
+        )
+        return TwilioResponse(int(response.status_code), response.text, response.headers)
 
 
 # --------------------------------------------------------------------------------------------
@@ -320,7 +326,13 @@ class TwilioSMSProvider(SMSProvider):
         self.messaging_service_sid = config_value(config, "messaging_service_sid") or None
         self.from_number = config_value(config, "from_number") or None
         self.base_url = (config_value(config, "base_url") or DEFAULT_BASE_URL).rstrip("/")
-        self.transport = TwilioTransport(base_url=self.base_url, timeout=timeout, on_call=on_call)
+        self.transport = TwilioTransport(
+            base_url=self.base_url,
+            timeout=timeout,
+            on_call=on_call,
+            max_attempts=max_attempts,
+            sleep=sleep,
+        )
         key_sid = config_value(config, "api_key_sid")
         key_secret = config_value(config, "api_key_secret")
         username, password = (
@@ -336,43 +348,32 @@ class TwilioSMSProvider(SMSProvider):
             http_client=self.transport,
             environment={"RECRUITFLOW_TENANT_CLIENT": "1"},
         )
-        self.max_attempts = max(1, max_attempts)
-        self.sleep = sleep
 
     @property
     def host(self) -> str:
         return urlsplit(self.base_url).netloc
 
-    def _call(self, fn: Callable[[], Any], *, to: str | None = None, retry_safe: bool) -> Any:
-        """Run one SDK call; resend only what Twilio provably never processed (429/20429,
-        connection not made) — or anything when ``retry_safe`` (reads)."""
-        attempt = 0
-        while True:
-            attempt += 1
-            self.transport.attempt = attempt
-            last = attempt >= self.max_attempts
-            try:
-                return fn()
-            except TwilioException as exc:
-                error = map_twilio_error(exc, to=to)
-                retryable = isinstance(error, RateLimited) or (
-                    retry_safe and isinstance(error, MessagingTransientError)
-                )
-                if retryable and not last:
-                    self.sleep(self._backoff(attempt))
-                    continue
-                raise error from exc
-            except requests.RequestException as exc:
-                error = _network_error(exc, self.host)
-                if (retry_safe or not error.ambiguous) and not last:
-                    self.sleep(self._backoff(attempt))
-                    continue
-                raise error from exc
-
-    @staticmethod
-    def _backoff(attempt: int) -> float:
-        ceiling = min(10.0, 0.5 * 2 ** (attempt - 1))
-        return ceiling / 2 + random.random() * ceiling / 2
+    def _call(self, fn: Callable[[], Any]) -> Any:
+        """Run one SDK call (HttpClient retries inside it); an unreachable Twilio becomes
+        the messaging error that says whether the text may have left."""
+        try:
+            return fn()
+        except Unreachable as exc:
+            raise unreachable_error(exc) from exc
+        except RateLimited as exc:
+            if exc.code is not None:
+                raise  # already in Twilio's words
+            # HttpClient's retries ran out on 429s: say so as Twilio's error does.
+            body = exc.body if isinstance(exc.body, Mapping) else {}
+            raw_code = body.get("code")
+            error = twilio_error(
+                exc.status,
+                int(raw_code) if isinstance(raw_code, int) else None,
+                str(body.get("message") or "Too Many Requests"),
+            )
+            if isinstance(error, RateLimited):
+                error.retry_after = exc.retry_after
+            raise error from exc
 
     # -- sending ---------------------------------------------------------------------------
 
@@ -423,7 +424,7 @@ class TwilioSMSProvider(SMSProvider):
                 if our_message_id is not None
                 else status_callback
             )
-        message = self._call(lambda: self.client.messages.create(**kwargs), to=to, retry_safe=False)
+        message = self._call(lambda: self.client.messages.create(**kwargs))
         raw = {
             "sid": message.sid,
             "status": message.status,
@@ -438,9 +439,7 @@ class TwilioSMSProvider(SMSProvider):
         )
 
     def get_status(self, provider_message_id: str) -> DeliveryUpdate:
-        message = self._call(
-            lambda: self.client.messages(provider_message_id).fetch(), retry_safe=True
-        )
+        message = self._call(lambda: self.client.messages(provider_message_id).fetch())
         code = message.error_code or None
         return DeliveryUpdate(
             provider_message_id=str(message.sid),
@@ -460,9 +459,7 @@ class TwilioSMSProvider(SMSProvider):
         one of the SIDs in ``exclude``, texts already accounted for), if Twilio has one: how a
         send that ended ambiguously (a 5xx, a timeout) is reconciled before it is ever sent
         again. None means Twilio never created it."""
-        messages = self._call(
-            lambda: self.client.messages.list(to=to_e164, limit=50), retry_safe=True
-        )
+        messages = self._call(lambda: self.client.messages.list(to=to_e164, limit=50))
         for message in messages:  # newest first
             created = message.date_created
             if created is not None and created < since:
@@ -495,8 +492,7 @@ class TwilioSMSProvider(SMSProvider):
         With ``provision`` a number the account does not have yet is bought first. Returns
         ``{"sid", "phone_number", "sms_url", "changed"}``."""
         found = self._call(
-            lambda: self.client.incoming_phone_numbers.list(phone_number=phone_number, limit=1),
-            retry_safe=True,
+            lambda: self.client.incoming_phone_numbers.list(phone_number=phone_number, limit=1)
         )
         if found:
             number = found[0]
@@ -510,15 +506,13 @@ class TwilioSMSProvider(SMSProvider):
             number = self._call(
                 lambda: self.client.incoming_phone_numbers(number.sid).update(
                     sms_url=sms_url, sms_method="POST"
-                ),
-                retry_safe=True,  # setting the same URL twice is harmless
+                )  # an update of one number: setting the same URL twice is harmless
             )
         elif provision:
             number = self._call(
                 lambda: self.client.incoming_phone_numbers.create(
                     phone_number=phone_number, sms_url=sms_url, sms_method="POST"
-                ),
-                retry_safe=False,
+                )  # a purchase: resent only when Twilio provably did not act
             )
         else:
             raise NotFound(

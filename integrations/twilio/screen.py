@@ -3,30 +3,22 @@ Service or a number), saved and checked against the account's message log."""
 
 from __future__ import annotations
 
-import json
+from urllib.parse import quote
 
-import requests
 from django.conf import settings
-from django.db import transaction
+from django.core.exceptions import ValidationError
 
 from integrations.http import ProviderError
-from integrations.messaging_screens import (
-    ConnectionCheck,
-    MessagingScreen,
-    address_for,
-    checked_address,
-    failed,
-    own_for_update,
-    required_secret,
-    saved_secret,
-    unreachable,
-)
+from integrations.messaging_screens import TEST_TIMEOUT_S, ConnectionCheck, MessagingScreen
 from integrations.screens import register
 from integrations.twilio.forms import TwilioSettingsForm
 from integrations.twilio.models import TwilioSettings
+from integrations.twilio.provider import DEFAULT_BASE_URL, TwilioSMSProvider
 from integrations.twilio.sandbox import (
+    PHONES_PATH,
     SANDBOX_ACCOUNT_SID,
     SANDBOX_AUTH_TOKEN,
+    SANDBOX_SERVICE_NUMBER,
     SANDBOX_SERVICE_SID,
 )
 
@@ -41,6 +33,10 @@ class TwilioScreen(MessagingScreen):
     docs_url = "https://www.twilio.com/docs/messaging"
     model = TwilioSettings
     form_class = TwilioSettingsForm
+    adapter_retries = True
+    status_callback = "twilio-status"
+    incoming_callback = "twilio-inbound"
+    default_sandbox = True
     legacy_routes = (
         ("twilio/", "save", "twilio"),
         ("twilio/test/", "test", "twilio_test"),
@@ -77,85 +73,56 @@ class TwilioScreen(MessagingScreen):
             "base_url": f"{sandbox}/twilio",
         }
 
-    @transaction.atomic
-    def save_settings(
-        self,
-        *,
-        organization,
-        account_sid: str,
-        auth_token: str = "",
-        messaging_service_sid: str = "",
-        from_number: str = "",
-        base_url: str = "",
-    ) -> TwilioSettings:
-        """Connect Twilio or change its settings. An empty ``auth_token`` keeps the saved one,
-        unless the address changes."""
-        from integrations.twilio.provider import DOCUMENTED_BASE_URLS
+    def callback_problem(self, row, *, sandbox_shortcuts: bool) -> str:
+        if row.auth_token == SANDBOX_AUTH_TOKEN and not sandbox_shortcuts:
+            return (
+                "These Twilio settings hold the sandbox's public auth token, which this "
+                "deployment does not accept (SANDBOX_SHORTCUTS is off): enter the account's "
+                "own auth token in Settings → Messaging."
+            )
+        return ""
 
-        row = own_for_update(TwilioSettings, organization) or TwilioSettings(
-            organization=organization
-        )
-        address, changed = address_for(
-            row, base_url, field_default=TwilioSettings._meta.get_field("base_url").default
-        )
-        checked_address(address, vendor="Twilio", documented=DOCUMENTED_BASE_URLS)
-        token = required_secret(
-            saved_secret(row, "auth_token", auth_token, address_changed=changed),
-            field="auth_token",
-            label="Auth Token",
-            missing="Paste the Twilio Auth Token.",
-            changed=changed,
-        )
-        if not messaging_service_sid and not from_number:
-            from django.core.exceptions import ValidationError
+    def sandbox_config(self, number: str):
+        if not settings.SANDBOX_URL:
+            return None
+        return {
+            "account_sid": SANDBOX_ACCOUNT_SID,
+            "auth_token": SANDBOX_AUTH_TOKEN,
+            "from_number": number,
+            "base_url": settings.SANDBOX_URL.rstrip("/") + "/twilio",
+        }
 
+    def sandbox_sender(self, row) -> str:
+        sandbox = (settings.SANDBOX_URL or "").rstrip("/")
+        if not sandbox or row.base_url.rstrip("/") != f"{sandbox}/twilio":
+            return ""
+        return row.from_number or (
+            SANDBOX_SERVICE_NUMBER if row.messaging_service_sid == SANDBOX_SERVICE_SID else ""
+        )
+
+    def sandbox_phones(self, phone: str = "") -> str:
+        sandbox = settings.SANDBOX_URL
+        if not sandbox:
+            return ""
+        page = f"phone/{quote(phone, safe='+')}" if phone else ""
+        return f"{sandbox.rstrip('/')}{PHONES_PATH}{page}"
+
+    def clean_row(self, row) -> None:
+        if not row.messaging_service_sid and not row.from_number:
             raise ValidationError(
                 {"messaging_service_sid": "Enter a Messaging Service SID or a from number."}
             )
-        row.account_sid = account_sid.strip()
-        row.auth_token = token
-        row.messaging_service_sid = messaging_service_sid.strip()
-        row.from_number = from_number.strip()
-        row.base_url = address
-        row.save()
-        return row
 
     def check(self, row, recorder) -> ConnectionCheck:
-        from twilio.base.exceptions import TwilioRestException
-
-        from integrations.messaging_screens import TEST_TIMEOUT_S
-        from integrations.twilio.provider import (
-            DEFAULT_BASE_URL,
-            TwilioSMSProvider,
-            map_twilio_error,
-        )
-
         try:
             provider = TwilioSMSProvider(
                 row.provider_config(), on_call=recorder, timeout=TEST_TIMEOUT_S, max_attempts=1
             )
             # One page of the account's message log: proves the SID and token, texts nobody.
             uri = f"{DEFAULT_BASE_URL}/2010-04-01/Accounts/{provider.account_sid}/Messages.json"
-            response = provider.client.request("GET", uri, params={"PageSize": 1})
+            provider.client.request("GET", uri, params={"PageSize": 1})
         except ProviderError as exc:
-            return failed("twilio", exc)
-        except requests.RequestException as exc:
-            return unreachable("twilio", self.label, row.base_url, exc)
-        if response.status_code >= 400:
-            try:
-                body = json.loads(response.text or "{}")
-            except ValueError:
-                body = {}
-            body = body if isinstance(body, dict) else {}
-            error = map_twilio_error(
-                TwilioRestException(
-                    response.status_code,
-                    uri,
-                    msg=str(body.get("message") or ""),
-                    code=body.get("code"),
-                )
-            )
-            return failed("twilio", error)
+            return self.failed(exc)
         sender = (
             f"Messaging Service {row.messaging_service_sid}"
             if row.messaging_service_sid

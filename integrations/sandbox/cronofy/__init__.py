@@ -64,7 +64,15 @@ Sandbox control (no auth) under ``{mount}/_sandbox/``
     event_uid, start?, end?, summary?}`` (changes made by the person, as in their calendar
     app: channels are notified), ``POST api/users/<email>/expire_tokens``, ``GET api/channels``,
     ``GET api/deliveries``, ``GET|POST|DELETE api/faults {status, count, match?}``,
-    ``POST api/reset``.
+    ``POST api/reset``, ``POST api/users/<email>/conferencing/disconnect|reconnect``.
+
+Conferencing (see ``conferencing.py``)
+    An upsert's ``conferencing`` (``default``, the person's ``pro_…`` or ``explicit`` with a
+    ``join_url``) gives the event a conference: reads show ``{"pending": true}`` for
+    ``conferencing_delay`` seconds (config, default 0), then ``{"provider_description":
+    "Sandbox Meet", "join_url": "https://meet.sandbox.example/<id>"}``; none for a past event;
+    a disconnected conferencing profile keeps them pending and sends
+    ``conferencing_profile_disconnected`` to the person's channels.
 """
 
 from __future__ import annotations

@@ -69,6 +69,7 @@ class ApiMixin:
                             "calendars": [self._calendar_json(user, c) for c in user["calendars"]],
                         }
                     ],
+                    "conferencing_profiles": st.conferencing_profiles_json(user, base),
                 },
             }
         )

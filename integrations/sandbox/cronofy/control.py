@@ -78,6 +78,15 @@ class ControlMixin:
                     summary=body.get("summary"),
                 )
                 return json_response(self._event_json(event))
+        if (
+            len(parts) == 4
+            and parts[0] == "users"
+            and parts[2] == "conferencing"
+            and parts[3] in ("disconnect", "reconnect")
+            and request.method == "POST"
+        ):
+            profile = st.set_conferencing_connected(parts[1], parts[3] == "reconnect")
+            return json_response(profile)
         if len(parts) == 3 and parts[0] == "users" and parts[2] == "expire_tokens":
             return json_response({"expired": st.expire_tokens(parts[1])})
         if parts == ["channels"]:

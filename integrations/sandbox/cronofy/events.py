@@ -74,6 +74,7 @@ class EventsMixin:
                     continue
                 if kind == "free_busy" and event["transparency"] == "transparent":
                     continue
+                self.settle_conference(event)
                 items.append((event["start_ts"], self._render(event, kind, managed)))
         items.sort(key=lambda pair: pair[0])
         return [item for _, item in items]
@@ -111,6 +112,8 @@ class EventsMixin:
         }
         if event["location"]:
             item["location"] = event["location"]
+        if event.get("conferencing"):
+            item["conferencing"] = dict(event["conferencing"])
         if managed:
             item["event_id"] = event["event_id"]
         return item
@@ -202,6 +205,8 @@ class EventsMixin:
             not isinstance(a, dict) or "@" not in str(a.get("email", "")) for a in invite
         ):
             problem("attendees", "errors.invalid", "attendees.invite must list {email} objects")
+        if "conferencing" in body:
+            self.conferencing_problems(user, body["conferencing"], problem)
         if errors:
             raise CronofyError(422, {"errors": errors})
         with self.lock:
@@ -234,7 +239,15 @@ class EventsMixin:
                 transparency=body.get("transparency") or "opaque",
                 tzid=tzid,
             )
-            self.writes.append({"op": "upsert", "event_id": event_id, "calendar_id": calendar_id})
+            self.apply_conferencing(stored, body.get("conferencing"), event)
+            self.writes.append(
+                {
+                    "op": "upsert",
+                    "event_id": event_id,
+                    "calendar_id": calendar_id,
+                    "conferencing": body.get("conferencing"),
+                }
+            )
 
     def delete(self, token: dict, calendar_id: str, body) -> None:
         user = self.user_by_sub(token["sub"])

@@ -156,6 +156,15 @@ class ScreensMixin:
             st.delete_as_user(parts[1], event_uid=parts[3])
             return redirect(f"{base}/users/{urllib.parse.quote(parts[1])}")
         if (
+            len(parts) == 4
+            and parts[0] == "users"
+            and parts[2] == "conferencing"
+            and parts[3] in ("disconnect", "reconnect")
+            and request.method == "POST"
+        ):
+            st.set_conferencing_connected(parts[1], parts[3] == "reconnect")
+            return redirect(f"{base}/users/{urllib.parse.quote(parts[1])}")
+        if (
             len(parts) == 3
             and parts[0] == "users"
             and parts[2] == "busy"
@@ -230,6 +239,9 @@ class ScreensMixin:
             if e["end_ts"] > now - 86400 and e["start_ts"] < now + 15 * 86400
         ]
         quoted = esc(urllib.parse.quote(user["email"]))
+        connected = st.conferencing_profile(user)["profile_connected"]
+        status = "connected" if connected else "disconnected"
+        toggle = "disconnect" if connected else "reconnect"
         rows = []
         for e in events:
             start = datetime.fromtimestamp(e["start_ts"], zone)
@@ -239,7 +251,15 @@ class ScreensMixin:
                 if e["all_day"]
                 else f"{start:%a %d %b %H:%M}–{end:%H:%M} {start:%Z}"
             )
-            kind = "ours (managed)" if e["event_id"] else ""
+            kind = esc("ours (managed)") if e["event_id"] else ""
+            conference = e.get("conferencing") or {}
+            if conference.get("join_url"):
+                kind += (
+                    f"<br>{esc(conference.get('provider_description') or 'Conference')}: "
+                    f"<a href='{esc(conference['join_url'])}'>{esc(conference['join_url'])}</a>"
+                )
+            elif conference.get("pending"):
+                kind += "<br><span class='muted'>conference pending</span>"
             action = (
                 "<span class='muted'>deleted</span>"
                 if e["deleted"]
@@ -249,7 +269,7 @@ class ScreensMixin:
                 "</button></form>"
             )
             rows.append(
-                f"<tr><td>{esc(when)}</td><td>{esc(e['summary'])}</td><td>{esc(kind)}</td>"
+                f"<tr><td>{esc(when)}</td><td>{esc(e['summary'])}</td><td>{kind}</td>"
                 f"<td>{action}</td></tr>"
             )
         table = "".join(rows) or "<tr><td colspan='4' class='muted'>No events.</td></tr>"
@@ -257,6 +277,9 @@ class ScreensMixin:
             f"<p><a href='{esc(base)}/'>← all people</a></p>"
             f"<p>{esc(user['email'])} · {esc(user['zone'])} · data center "
             f"{esc(user['data_center'])}</p>"
+            f"<form method='post' action='{esc(base)}/users/{quoted}/conferencing/{toggle}'>"
+            f"Video conferencing (Sandbox Meet): {esc(status)} "
+            f"<button type='submit'>{esc(toggle.title())}</button></form>"
             f"<form method='post' action='{esc(base)}/users/{quoted}/busy'>"
             "<label>Add a busy block at "
             "<input type='datetime-local' name='start' required></label> "

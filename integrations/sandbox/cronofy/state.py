@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 from integrations.sandbox._common import Faults, WebhookDispatcher, WindowLimiter
 from integrations.sandbox.cronofy.authorization import AuthorizationMixin
 from integrations.sandbox.cronofy.channels import ChannelsMixin
+from integrations.sandbox.cronofy.conferencing import ConferencingMixin
 from integrations.sandbox.cronofy.contract import (
     DATA_CENTERS,
     DEFAULT_CLIENT_ID,
@@ -32,7 +33,7 @@ from integrations.sandbox.cronofy.events import EventsMixin
 # --------------------------------------------------------------------------------------------
 
 
-class CronofyState(AuthorizationMixin, EventsMixin, ChannelsMixin):
+class CronofyState(AuthorizationMixin, EventsMixin, ChannelsMixin, ConferencingMixin):
     """Everything the fake knows; thread-safe through :attr:`lock`.
 
     ``anchor`` is the date busy blocks are seeded around (default: today, UTC); ``seed`` makes
@@ -50,6 +51,7 @@ class CronofyState(AuthorizationMixin, EventsMixin, ChannelsMixin):
         retry_scale: float = 1 / 60,
         rate_per_second: int | None = SECOND_LIMIT,
         rate_per_minute: int | None = MINUTE_LIMIT,
+        conferencing_delay: float = 0,
     ):
         self.lock = threading.RLock()
         self.seed = seed
@@ -60,6 +62,8 @@ class CronofyState(AuthorizationMixin, EventsMixin, ChannelsMixin):
             "page_size": page_size,
             "rate_per_second": rate_per_second,
             "rate_per_minute": rate_per_minute,
+            # Seconds before a requested conference has its join URL (reads say pending).
+            "conferencing_delay": conferencing_delay,
         }
         self.retry_scale = retry_scale
         self.deliveries: list[dict] = []
@@ -243,6 +247,8 @@ class CronofyState(AuthorizationMixin, EventsMixin, ChannelsMixin):
             "deleted": False,
             "created": now,
             "updated": now,
+            "conferencing": None,
+            "conference_due": None,
         }
         self.events[uid] = event
         return event
@@ -269,11 +275,10 @@ class CronofyState(AuthorizationMixin, EventsMixin, ChannelsMixin):
         (``…Z`` or a date), ``start_ts``/``end_ts`` as epoch seconds."""
         sub = self.user(email)["sub"]
         with self.lock:
-            events = [
-                self.snapshot(e)
-                for e in self.events.values()
-                if e["sub"] == sub and (include_deleted or not e["deleted"])
-            ]
+            mine = [e for e in self.events.values() if e["sub"] == sub]
+            for event in mine:
+                self.settle_conference(event)
+            events = [self.snapshot(e) for e in mine if include_deleted or not e["deleted"]]
         return sorted(events, key=lambda e: e["start_ts"])
 
     @staticmethod

@@ -31,6 +31,12 @@ Webhooks
 
 Sandbox control (``/_sandbox/``)
     An HTML page and a JSON API under ``/_sandbox/api/`` (no auth; loopback use only).
+    ``GET /_sandbox/api/custom_fields`` lists every custom field definition (the demo's
+    candidate fields include "Video Interview", Long text); ``POST
+    /_sandbox/api/custom_fields/<name_key>`` with ``{"active": false}`` deletes one (listed by
+    Harvest only with ``include_inactive=true``, gone from records, a 422 "Custom field not
+    found" on writes) and ``{"active": true}`` restores it.  The candidate screen shows each
+    candidate's custom field values.
 """
 
 from __future__ import annotations

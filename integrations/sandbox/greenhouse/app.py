@@ -3,11 +3,13 @@ endpoint or the sandbox screens."""
 
 from __future__ import annotations
 
+import contextlib
 import time
 
 from werkzeug.wrappers import Request, Response
 
 from integrations.sandbox._common import json_response
+from integrations.sandbox.greenhouse.activity_screen import ActivityScreenMixin
 from integrations.sandbox.greenhouse.contract import NOT_FOUND, ApiError
 from integrations.sandbox.greenhouse.control import ControlMixin
 from integrations.sandbox.greenhouse.harvest_v1 import HarvestV1Mixin
@@ -17,7 +19,9 @@ from integrations.sandbox.greenhouse.screens import ScreensMixin
 from integrations.sandbox.greenhouse.state import GreenhouseState
 
 
-class GreenhouseApp(HarvestV1Mixin, HarvestV3Mixin, OAuthMixin, ControlMixin, ScreensMixin):
+class GreenhouseApp(
+    HarvestV1Mixin, HarvestV3Mixin, OAuthMixin, ControlMixin, ScreensMixin, ActivityScreenMixin
+):
     """WSGI application serving Harvest v1, v3, the token endpoint and the sandbox screens."""
 
     def __init__(self, state: GreenhouseState | None = None):
@@ -35,7 +39,16 @@ class GreenhouseApp(HarvestV1Mixin, HarvestV3Mixin, OAuthMixin, ControlMixin, Sc
         path = request.path
         if path.startswith("/_sandbox"):
             return self.sandbox(request)
-        fault = self.state.faults.take(path)
+        fault = self.state.faults.take(path, request.method)
+        if fault and fault.get("after"):
+            # Serve the request (a write lands), then fail as if the answer was lost.
+            with contextlib.suppress(ApiError):
+                self.route(request)
+            if fault["delay"]:
+                time.sleep(fault["delay"])
+            status = fault["status"] or 500
+            message = "Service Unavailable" if status == 503 else "Internal Server Error"
+            return json_response({"message": message}, status)
         if fault:
             if fault["delay"]:
                 time.sleep(fault["delay"])
@@ -48,6 +61,10 @@ class GreenhouseApp(HarvestV1Mixin, HarvestV3Mixin, OAuthMixin, ControlMixin, Sc
                     },
                     fault["status"],
                 )
+        return self.route(request)
+
+    def route(self, request: Request) -> Response:
+        path = request.path
         if path.startswith("/v1/") or path == "/v1":
             return self.v1(request)
         if path.startswith("/v3/") or path == "/v3":

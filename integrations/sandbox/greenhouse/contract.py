@@ -92,6 +92,10 @@ ATTACHMENT_CONTENT_TYPES = {
 }
 
 
+# Attachments sent as content up to this size are kept across restarts of the sandbox.
+PERSISTED_ATTACHMENT_BYTES = 2 * 1024 * 1024
+
+
 CURSOR_ERROR = {"errors": ["When passing a cursor, do not include other query params."]}
 
 

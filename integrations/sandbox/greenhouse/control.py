@@ -18,6 +18,8 @@ SANDBOX_MAP = Map(
     [
         Rule("/_sandbox/", methods=["GET"], endpoint="ui_index"),
         Rule("/_sandbox/ui/<action>", methods=["POST"], endpoint="ui_action"),
+        Rule("/_sandbox/candidates/<int:id>", methods=["GET"], endpoint="ui_candidate"),
+        Rule("/_sandbox/attachments/<int:id>", methods=["GET"], endpoint="ui_attachment"),
         Rule("/_sandbox/api/jobs", methods=["GET"], endpoint="api_jobs"),
         Rule("/_sandbox/api/stages", methods=["GET"], endpoint="api_stages"),
         Rule("/_sandbox/api/candidates", methods=["GET"], endpoint="api_candidates"),
@@ -27,6 +29,12 @@ SANDBOX_MAP = Map(
             "/_sandbox/api/applications/<int:id>/<action>",
             methods=["POST"],
             endpoint="api_app_action",
+        ),
+        Rule("/_sandbox/api/custom_fields", methods=["GET"], endpoint="api_custom_fields"),
+        Rule(
+            "/_sandbox/api/custom_fields/<name_key>",
+            methods=["POST"],
+            endpoint="api_custom_field",
         ),
         Rule("/_sandbox/api/webhook", methods=["GET", "POST"], endpoint="api_webhook"),
         Rule("/_sandbox/api/credentials", methods=["POST"], endpoint="api_credentials"),
@@ -198,6 +206,28 @@ class ControlMixin:
         with self.state.lock:
             return json_response(self.state.render_application(app))
 
+    def sb_api_custom_fields(self, request):
+        """Every custom field definition, deleted ones too (``?field_type=candidate``)."""
+        st, field_type = self.state, request.args.get("field_type")
+        with st.lock:
+            return json_response(
+                [
+                    st.render_custom_field(f)
+                    for f in st.co.custom_fields
+                    if not field_type or f["field_type"] == field_type
+                ]
+            )
+
+    def sb_api_custom_field(self, request, name_key):
+        """``{"active": false}`` deletes the field (to try the "field is missing" case),
+        ``{"active": true}`` restores it."""
+        body = read_json(request)
+        if not isinstance(body.get("active"), bool):
+            raise validation_error("active", "Must be true or false")
+        fdef = self.state.set_custom_field_active(name_key, body["active"], source="sandbox")
+        with self.state.lock:
+            return json_response(self.state.render_custom_field(fdef))
+
     def sb_api_webhook(self, request):
         st = self.state
         if request.method == "POST":
@@ -244,6 +274,9 @@ class ControlMixin:
                 b.get("status", 500),
                 int(b.get("count", 1)),
                 float(b.get("delay", 0)),
+                method=b.get("method"),
+                ratio=float(b.get("ratio", 1.0)),
+                after=bool(b.get("after", False)),
             )
             return json_response(rule, 201)
         if request.method == "DELETE":

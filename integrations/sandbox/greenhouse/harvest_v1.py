@@ -437,7 +437,7 @@ class HarvestV1Mixin:
             raise validation_error("content", "Either content or url is required")
         att = st.add_attachment(
             id, acting, filename, body["type"], ctype, url if content is None else None, size,
-            source="v1",
+            source="v1", content_b64=content,
         )  # fmt: skip
         out = st._attachment(att)
         return json_response(

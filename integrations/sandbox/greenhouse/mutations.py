@@ -3,10 +3,16 @@ edits and attachments.  Each records a write, fires webhooks and persists."""
 
 from __future__ import annotations
 
+import base64
 import time
 
 from integrations.sandbox.atsdata import parse_iso
-from integrations.sandbox.greenhouse.contract import validation_error
+from integrations.sandbox.greenhouse.contract import (
+    NOT_FOUND,
+    PERSISTED_ATTACHMENT_BYTES,
+    ApiError,
+    validation_error,
+)
 
 
 class _Delete:
@@ -452,11 +458,18 @@ class MutationsMixin:
         size: int | None = None,
         source: str = "direct",
         at: float | None = None,
+        content_b64: str | None = None,
     ) -> dict:
+        """Attach a file (by its base64 ``content`` or a ``url``). The bytes of a content
+        upload are kept for the screen's download link, and persisted with the write when at
+        most ``PERSISTED_ATTACHMENT_BYTES``."""
         at = at or time.time()
+        content = base64.b64decode(content_b64) if content_b64 else None
         with self.lock:
             cand = self.get_candidate(candidate_id)
             att_id = self.co.next_id("attachment")
+            if content is not None:
+                self.attachment_blobs[att_id] = content
             att = {
                 "id": att_id,
                 "filename": filename,
@@ -465,6 +478,7 @@ class MutationsMixin:
                 "source_url": url,
                 "size": size,
                 "created_at": at,
+                "user_id": user_id,
             }
             cand["attachments"].append(att)
             cand["updated_at"] = at
@@ -479,12 +493,36 @@ class MutationsMixin:
                     "content_type": content_type,
                     "url": url,
                     "size": size,
+                    "content_b64": content_b64
+                    if content is not None and len(content) <= PERSISTED_ATTACHMENT_BYTES
+                    else None,
                 },
                 source,
                 at,
             )
         self._changed()
         return att
+
+    def set_custom_field_active(
+        self, name_key: str, active: bool, source: str = "direct", at: float | None = None
+    ) -> dict:
+        """Delete (``active=False``) or restore a custom field definition, as Greenhouse's
+        Configure → Custom Options does: a deleted field is listed only with
+        ``include_inactive=true``, drops out of records' ``custom_fields`` and cannot be
+        written. Values already stored come back with the field."""
+        at = at or time.time()
+        with self.lock:
+            fdef = self.co.custom_fields_by_key.get(name_key)
+            if fdef is None:
+                raise ApiError(404, NOT_FOUND)
+            fdef["active"] = bool(active)
+            self._bump()
+            self._record(
+                "set_custom_field_active", {"name_key": name_key, "active": bool(active)},
+                source, at,
+            )  # fmt: skip
+        self._changed()
+        return fdef
 
     def _validate_custom_fields(self, items, field_type: str) -> list[tuple[str, object]]:
         if not isinstance(items, list):
@@ -500,7 +538,7 @@ class MutationsMixin:
                     fdef = None
             else:
                 fdef = self.co.custom_fields_by_key.get(item["name_key"])
-            if fdef is None or fdef["field_type"] != field_type:
+            if fdef is None or fdef["field_type"] != field_type or not fdef["active"]:
                 raise validation_error("custom_fields", "Custom field not found")
             key = fdef["name_key"]
             if "delete_value" in item:

@@ -60,7 +60,9 @@ class RenderMixin:
     def _keyed(self, values: dict, field_type: str) -> tuple[dict, dict]:
         plain, keyed = {}, {}
         for f in self.co.custom_fields:
-            if f["field_type"] != field_type:
+            # Only the active fields, as Greenhouse documents ("the active custom fields as of
+            # the time this method is called").
+            if f["field_type"] != field_type or not f["active"]:
                 continue
             v = values.get(f["name_key"])
             plain[f["name_key"]] = v

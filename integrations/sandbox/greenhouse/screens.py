@@ -64,7 +64,8 @@ class ScreensMixin:
                     email = c["email_addresses"][0]["value"] if c["email_addresses"] else ""
                     stage_name = st.co.stages[a["stage_id"]]["name"]
                     rows.append(
-                        f"<tr><td>{esc(c['first_name'])} {esc(c['last_name'])}"
+                        f"<tr><td><a href='{root}/_sandbox/candidates/{c['id']}'>"
+                        f"{esc(c['first_name'])} {esc(c['last_name'])}</a>"
                         f"<div class='muted'>{esc(email)} · #{c['id']}</div></td>"
                         f"<td>{esc(job['name'])}<div class='muted'>application #{a['id']}</div></td>"
                         f"<td>{esc(stage_name)}</td>"

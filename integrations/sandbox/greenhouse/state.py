@@ -28,7 +28,7 @@ class GreenhouseState(WebhooksMixin, RenderMixin, MutationsMixin):
     Public mutators (each records a write, fires webhooks, and persists when configured):
     :meth:`move_application`, :meth:`reject_application`, :meth:`unreject_application`,
     :meth:`hire_application`, :meth:`create_candidate`, :meth:`add_note`, :meth:`add_email`,
-    :meth:`patch_candidate`, :meth:`add_attachment`.  Configuration: :meth:`add_v1_key`,
+    :meth:`patch_candidate`, :meth:`add_attachment`, :meth:`set_custom_field_active`.  Configuration: :meth:`add_v1_key`,
     :meth:`add_v3_client`, :meth:`set_rate_limit`, :meth:`configure_webhook`,
     :meth:`inject_fault`, :meth:`reset`.  Records: :attr:`writes`, :attr:`deliveries`.
     """
@@ -95,6 +95,8 @@ class GreenhouseState(WebhooksMixin, RenderMixin, MutationsMixin):
             self._cache: dict = {}
             self._apps_sorted: list[int] = sorted(self.co.applications)
             self._cands_sorted: list[int] = sorted(self.co.candidates)
+            # attachment id -> the bytes received as base64 ``content``
+            self.attachment_blobs: dict[int, bytes] = {}
 
     def reset(self) -> None:
         """Regenerate the company and forget writes, deliveries, faults and extra credentials."""
@@ -154,10 +156,12 @@ class GreenhouseState(WebhooksMixin, RenderMixin, MutationsMixin):
             self.v3_limiter.limit = v3_limit  # type: ignore[assignment]
             self.v3_limiter.reset()
 
-    def inject_fault(self, prefix: str, status: int | None = 500, count: int = 1, delay=0.0):
+    def inject_fault(
+        self, prefix: str, status: int | None = 500, count: int = 1, delay=0.0, **options
+    ):
         """Make the next ``count`` requests under ``prefix`` (e.g. ``/v1/applications``) fail
         with ``status`` (None = no error) after sleeping ``delay`` seconds."""
-        return self.faults.add(prefix, status, count, delay)
+        return self.faults.add(prefix, status, count, delay, **options)
 
     # records -------------------------------------------------------------------------------------
     def _record(self, kind: str, args: dict, source: str, at: float) -> dict:

@@ -95,7 +95,11 @@ class WebhooksMixin:
         def typed(values, field_type):
             out = {}
             for f in co.custom_fields:
-                if f["field_type"] == field_type and values.get(f["name_key"]) is not None:
+                if (
+                    f["field_type"] == field_type
+                    and f["active"]
+                    and values.get(f["name_key"]) is not None
+                ):
                     vt = "boolean" if f["value_type"] == "yes_no" else f["value_type"]
                     out[f["name_key"]] = {
                         "name": f["name"],

@@ -13,6 +13,10 @@ Paths are relative to the mount:
   declining consent.
 * ``/_sandbox/``: HTML page and JSON control API (no auth; loopback only).
 
+Permissions: a key added with ``permissions`` (``LIMITED_API_KEY`` has none) or a token
+whose scope lacks ``notes:write:admin`` / ``files:write:admin`` gets 403 on that write; a
+token whose scope lacks ``notes:read:admin`` / ``files:read:admin`` gets 403 on that read.
+
 Rate limit: token bucket per credential (10 req/s, burst 20 by default); 429 with no headers.
 Webhooks: ``{id, event, triggeredAt, token, signature, data}`` signed as
 ``hex(HMAC-SHA256(signatureToken, token + str(triggeredAt)))``, ``User-Agent: Lever-Webhooks``,
@@ -28,6 +32,7 @@ from integrations.sandbox.lever.contract import (
     DEFAULT_CLIENT_ID,
     DEFAULT_CLIENT_SECRET,
     HIRED_REASON_TEXT,
+    LIMITED_API_KEY,
     MAX_FILE_BYTES,
     LeverError,
     bad_request,
@@ -44,6 +49,7 @@ __all__ = [
     "DEFAULT_CLIENT_ID",
     "DEFAULT_CLIENT_SECRET",
     "HIRED_REASON_TEXT",
+    "LIMITED_API_KEY",
     "LEVER_MAP",
     "LeverApp",
     "LeverError",

@@ -1,8 +1,12 @@
 """The Lever API (``/v1/...``): API key or bearer token, offset paging, opportunities,
-notes, files, stages, postings, users and archive reasons."""
+notes, files, stages, postings, users and archive reasons. A note or file write by a key not
+granted ``notes:write:admin`` / ``files:write:admin`` (or a token without that scope), and a
+note or file read by a token without ``notes:read:admin`` / ``files:read:admin``, gets Lever's
+403 ``{code, message}``."""
 
 from __future__ import annotations
 
+import base64
 import bisect
 import hashlib
 import json
@@ -13,10 +17,12 @@ from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
 from integrations.sandbox._common import json_response
+from integrations.sandbox._files import download_response
 from integrations.sandbox.lever.contract import (
     MAX_FILE_BYTES,
     LeverError,
     bad_request,
+    forbidden,
     ms_param,
     not_found,
     read_json,
@@ -35,6 +41,11 @@ LEVER_MAP = Map(
         Rule("/v1/opportunities/<opp>/notes", methods=["POST"], endpoint="create_note"),
         Rule("/v1/opportunities/<opp>/files", methods=["GET"], endpoint="list_files"),
         Rule("/v1/opportunities/<opp>/files", methods=["POST"], endpoint="upload_file"),
+        Rule(
+            "/v1/opportunities/<opp>/files/<file>/download",
+            methods=["GET"],
+            endpoint="download_file",
+        ),  # fmt: skip
         Rule("/v1/opportunities/<opp>/stage", methods=["PUT"], endpoint="put_stage"),
         Rule("/v1/opportunities/<opp>/archived", methods=["PUT"], endpoint="put_archived"),
         Rule("/v1/stages", methods=["GET"], endpoint="list_stages"),
@@ -77,6 +88,14 @@ class ApiMixin:
             endpoint, values = adapter.match()
         except HTTPException:
             raise LeverError(404, "ResourceNotFound", f"{request.path} was not found") from None
+        auth = request.authorization
+        missing = self.state.missing_permission(
+            endpoint,
+            api_key=auth.username if auth is not None and auth.type == "basic" else None,
+            token=auth.token if auth is not None and auth.type == "bearer" else None,
+        )
+        if missing:
+            raise forbidden(missing)
         return getattr(self, f"h_{endpoint}")(request, **values)
 
     def _limit(self, args) -> int:
@@ -265,7 +284,7 @@ class ApiMixin:
         upload = request.files.get("file")
         if upload is None or not upload.filename:
             raise bad_request("A file is required in the 'file' field")
-        size = 0
+        size, chunks = 0, []
         while True:
             chunk = upload.stream.read(1 << 20)
             if not chunk:
@@ -273,8 +292,24 @@ class ApiMixin:
             size += len(chunk)
             if size > MAX_FILE_BYTES:
                 raise LeverError(413, "RequestEntityTooLarge", "File exceeds the 30 MB limit")
-        rec = st.add_file(opp, upload.filename, size, perform_as, source="api")
+            chunks.append(chunk)
+        content = b"".join(chunks)
+        rec = st.add_file(opp, upload.filename, size, perform_as, source="api",
+                          content_b64=base64.b64encode(content).decode("ascii"),
+                          content_type=upload.mimetype or None)  # fmt: skip
         return json_response({"data": rec})
+
+    def h_download_file(self, request: Request, opp: str, file: str) -> Response:
+        st = self.state
+        with st.lock:
+            o = st.get_opp(opp)
+            rec = next((f for f in o["files"] if f["id"] == file), None)
+            blob = st.file_blobs.get(file)
+        if rec is None:
+            raise not_found("files", file)
+        if blob is None or blob["content"] is None:
+            raise LeverError(422, "UnprocessableEntity", "File cannot be downloaded")
+        return download_response(blob["content"], blob["content_type"], rec["name"])
 
     def h_put_stage(self, request: Request, opp: str) -> Response:
         st = self.state

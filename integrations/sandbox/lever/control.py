@@ -17,6 +17,8 @@ SANDBOX_MAP = Map(
     [
         Rule("/_sandbox/", methods=["GET"], endpoint="ui_index"),
         Rule("/_sandbox/ui/<action>", methods=["POST"], endpoint="ui_action"),
+        Rule("/_sandbox/opportunities/<opp>", methods=["GET"], endpoint="ui_opportunity"),
+        Rule("/_sandbox/files/<file>", methods=["GET"], endpoint="ui_file"),
         Rule("/_sandbox/api/opportunities", methods=["GET"], endpoint="api_opps"),
         Rule("/_sandbox/api/opportunities", methods=["POST"], endpoint="api_create"),
         Rule("/_sandbox/api/opportunities/<opp>/<action>", methods=["POST"], endpoint="api_action"),
@@ -145,7 +147,10 @@ class ControlMixin:
     def sb_api_credentials(self, request: Request) -> Response:
         b = read_json(request)
         if b.get("api_key"):
-            self.state.add_api_key(b["api_key"])
+            permissions = b.get("permissions")
+            if permissions is not None and not isinstance(permissions, list):
+                raise bad_request("permissions must be a list of scope names")
+            self.state.add_api_key(b["api_key"], permissions)
         if b.get("client_id") and b.get("client_secret"):
             self.state.add_oauth_client(b["client_id"], b["client_secret"])
         return json_response({"ok": True}, 201)
@@ -170,7 +175,9 @@ class ControlMixin:
         if request.method == "POST":
             b = read_json(request)
             rule = st.inject_fault(b.get("path_prefix", "/"), b.get("status", 500),
-                                   int(b.get("count", 1)), float(b.get("delay", 0)))  # fmt: skip
+                                   int(b.get("count", 1)), float(b.get("delay", 0)),
+                                   method=b.get("method"), ratio=float(b.get("ratio", 1.0)),
+                                   after=bool(b.get("after", False)))  # fmt: skip
             return json_response(rule, 201)
         if request.method == "DELETE":
             st.faults.clear()

@@ -3,12 +3,13 @@ files) and the opportunity JSON."""
 
 from __future__ import annotations
 
+import base64
 import bisect
 import time
 import uuid
 
 from integrations.sandbox.atsdata import ms, stable_uuid
-from integrations.sandbox.lever.contract import not_found
+from integrations.sandbox.lever.contract import PERSISTED_FILE_BYTES, not_found
 
 
 class OpportunitiesMixin:
@@ -148,11 +149,21 @@ class OpportunitiesMixin:
 
     def add_file(self, opportunity_id: str, name: str, size: int, perform_as: str,
                  source: str = "direct", at: float | None = None,
-                 file_id: str | None = None) -> dict:  # fmt: skip
+                 file_id: str | None = None, content_b64: str | None = None,
+                 content_type: str | None = None) -> dict:  # fmt: skip
+        """Store an uploaded file. Its bytes are kept (for the download link on the screen and
+        the API's download) and persisted with the write when at most
+        ``PERSISTED_FILE_BYTES``; a larger file is listed, its bytes kept only until restart."""
         at = at or time.time()
+        content = base64.b64decode(content_b64) if content_b64 else None
         with self.lock:
             opp = self.get_opp(opportunity_id)
             file_id = file_id or str(uuid.uuid4())
+            self.file_blobs[file_id] = {
+                "opportunity_id": opp["id"], "content": content,
+                "content_type": content_type or "application/octet-stream",
+                "perform_as": perform_as,
+            }  # fmt: skip
             ext = name.rsplit(".", 1)[-1].lower() if "." in name else ""
             rec = {
                 "id": file_id, "downloadUrl": f"https://hire.lever.co/files/{file_id}/download",
@@ -162,8 +173,10 @@ class OpportunitiesMixin:
             }  # fmt: skip
             opp["files"].append(rec)
             self._bump()
+            kept = content_b64 if content is not None and size <= PERSISTED_FILE_BYTES else None
             self._record("add_file", {"opportunity_id": opp["id"], "name": name, "size": size,
-                         "perform_as": perform_as, "file_id": file_id}, source, at)  # fmt: skip
+                         "perform_as": perform_as, "file_id": file_id, "content_b64": kept,
+                         "content_type": content_type}, source, at)  # fmt: skip
         self._changed()
         return rec
 

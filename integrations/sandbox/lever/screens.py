@@ -61,7 +61,8 @@ class ScreensMixin:
                         f"{hidden}<button>Unarchive</button></form>"
                     )
                 rows.append(
-                    f"<tr><td>{esc(o['name'])}<div class='muted'>"
+                    f"<tr><td><a href='{root}/_sandbox/opportunities/{o['id']}'>"
+                    f"{esc(o['name'])}</a><div class='muted'>"
                     f"{esc(o['emails'][0] if o['emails'] else '')}</div></td>"
                     f"<td>{esc(st.posting_by_id[o['posting']]['text'])}</td>"
                     f"<td>{esc(st.stage_by_id[o['stage']]['text'])}</td>"

@@ -14,6 +14,9 @@ from integrations.sandbox.lever.contract import (
     DEFAULT_CLIENT_ID,
     DEFAULT_CLIENT_SECRET,
     HIRED_REASON_TEXT,
+    LIMITED_API_KEY,
+    READ_SCOPES,
+    WRITE_PERMISSIONS,
     bad_request,
     not_found,
 )
@@ -62,7 +65,11 @@ class LeverState(WebhooksMixin, OpportunitiesMixin):
         self._load()
 
     def _install_defaults(self) -> None:
-        self.api_keys: set[str] = {DEFAULT_API_KEY}
+        # key -> the write permissions it was granted (None: all of them)
+        self.api_keys: dict[str, frozenset[str] | None] = {
+            DEFAULT_API_KEY: None,
+            LIMITED_API_KEY: frozenset(),
+        }
         self.oauth_clients: dict[str, dict] = {DEFAULT_CLIENT_ID: {"secret": DEFAULT_CLIENT_SECRET}}
         self.codes: dict[str, dict] = {}
         self.access_tokens: dict[str, dict] = {}
@@ -183,6 +190,8 @@ class LeverState(WebhooksMixin, OpportunitiesMixin):
                 )
             self.posting_by_id = {p["id"]: p for p in self.postings}
             self.opps: dict[str, dict] = {}
+            # file id -> {opportunity_id, content (bytes or None), content_type, perform_as}
+            self.file_blobs: dict[str, dict] = {}
             for a in co.applications.values():
                 self._add_opp_from_app(a)
             self.deleted: list[dict] = []
@@ -288,8 +297,28 @@ class LeverState(WebhooksMixin, OpportunitiesMixin):
             self._cache.clear()
 
     # configuration -------------------------------------------------------------------------------
-    def add_api_key(self, key: str) -> None:
-        self.api_keys.add(key)
+    def add_api_key(self, key: str, permissions=None) -> None:
+        """Add a key; ``permissions`` (scope names such as ``notes:write:admin``) limits the
+        writes it may make (None: every write)."""
+        self.api_keys[key] = None if permissions is None else frozenset(permissions)
+
+    def missing_permission(
+        self, endpoint: str, *, api_key: str | None = None, token: str | None = None
+    ) -> str | None:
+        """The write permission the API key (its grants) or the OAuth access token (its
+        scopes) lacks for ``endpoint``, or the read scope the token lacks for a note or file
+        read, else None."""
+        needed = WRITE_PERMISSIONS.get(endpoint)
+        if needed is None and api_key is None:
+            needed = READ_SCOPES.get(endpoint)
+        if needed is None:
+            return None
+        if api_key is not None:
+            granted = self.api_keys.get(api_key)
+        else:
+            scope = self.access_tokens.get(token or "", {}).get("scope") or ""
+            granted = frozenset(scope.split())
+        return None if granted is None or needed in granted else needed
 
     def add_oauth_client(self, client_id: str, client_secret: str) -> None:
         self.oauth_clients[client_id] = {"secret": client_secret}
@@ -298,8 +327,10 @@ class LeverState(WebhooksMixin, OpportunitiesMixin):
         self.bucket.rate, self.bucket.burst = rate, burst
         self.bucket.reset()
 
-    def inject_fault(self, prefix: str, status: int | None = 500, count: int = 1, delay=0.0):
-        return self.faults.add(prefix, status, count, delay)
+    def inject_fault(
+        self, prefix: str, status: int | None = 500, count: int = 1, delay=0.0, **options
+    ):
+        return self.faults.add(prefix, status, count, delay, **options)
 
     # records -------------------------------------------------------------------------------------
     def _record(self, kind: str, args: dict, source: str, at: float) -> None:

@@ -30,6 +30,16 @@ Event Webhook
     SubjectPublicKeyInfo) at ``GET /v3/user/webhooks/event/settings/signed``.  Non-2xx answers
     are retried (delays × ``retry_scale``).
 
+Inbound Parse
+    ``GET|POST /v3/user/webhooks/parse/settings`` ``{hostname, url, spam_check, send_raw}`` and
+    ``GET|PATCH|DELETE …/settings/<hostname>``.  "Reply as the candidate" on a mail's screen (or
+    ``POST /_sandbox/api/mails/<id>/reply {text?}``) posts the first recipient's reply to the
+    parse URL of the Reply-To address's domain: ``multipart/form-data`` (boundary ``xYzZY``)
+    with ``headers, dkim, content-ids, to, from, subject, text, html, sender_ip, envelope,
+    attachments, charsets, SPF`` (``email`` instead of ``headers``/``text``/``html`` with
+    ``send_raw``; ``spam_score``/``spam_report`` with ``spam_check``), basic auth from the URL's
+    ``user:password@``; non-2xx retried.  ``GET /_sandbox/api/inbound`` lists settings and posts.
+
 Email Activity API (a paid add-on at SendGrid: off until enabled with ``api/config
 {"email_activity": true}`` or :attr:`SendGridState.email_activity`; off → 403 "access forbidden")
     ``GET /v3/messages?query=…&limit=…`` (limit 1–1000, default 10): one entry per recipient

@@ -26,6 +26,14 @@ API_MAP = Map(
             endpoint="signed",
         ),
         Rule("/v3/user/webhooks/event/settings", methods=["GET", "PATCH"], endpoint="settings"),
+        Rule(
+            "/v3/user/webhooks/parse/settings", methods=["GET", "POST"], endpoint="parse_settings"
+        ),
+        Rule(
+            "/v3/user/webhooks/parse/settings/<hostname>",
+            methods=["GET", "PATCH", "DELETE"],
+            endpoint="parse_setting",
+        ),
     ],
     strict_slashes=False,
 )
@@ -76,9 +84,42 @@ class SendGridApp(ControlMixin, ScreensMixin):
                 raise SendGridError(
                     int(status), [{"field": None, "message": "Internal Server Error"}]
                 )
-        return getattr(self, f"api_{endpoint}")(request)
+        return getattr(self, f"api_{endpoint}")(request, **values)
 
-    def api_mail_send(self, request: Request) -> Response:
+    def api_parse_settings(self, request: Request) -> Response:
+        st = self.state
+        if request.method == "POST":
+            body = request.get_json(silent=True) or {}
+            setting = st.parse_setting_put(
+                body.get("hostname", ""),
+                body.get("url", ""),
+                bool(body.get("spam_check", False)),
+                bool(body.get("send_raw", False)),
+            )
+            return json_response(setting, 201)
+        with st.lock:
+            return json_response({"result": [dict(s) for s in st.parse_settings.values()]})
+
+    def api_parse_setting(self, request: Request, hostname: str) -> Response:
+        st = self.state
+        with st.lock:
+            current = st.parse_settings.get(hostname.lower())
+        if current is None:
+            raise SendGridError(404, [error_item("parse setting not found", "hostname")])
+        if request.method == "DELETE":
+            st.parse_setting_delete(hostname)
+            return Response("", status=204)
+        if request.method == "PATCH":
+            body = request.get_json(silent=True) or {}
+            current = st.parse_setting_put(
+                hostname,
+                body.get("url", current["url"]),
+                bool(body.get("spam_check", current["spam_check"])),
+                bool(body.get("send_raw", current["send_raw"])),
+            )
+        return json_response(current)
+
+    def api_mail_send(self, request: Request, **_values) -> Response:
         if (request.content_length or 0) > MAX_BYTES:
             raise SendGridError(
                 413, [{"field": None, "message": "Request Entity Too Large", "help": None}]
@@ -101,7 +142,7 @@ class SendGridApp(ControlMixin, ScreensMixin):
         resp.headers["X-Message-Id"] = mail["id"]
         return resp
 
-    def api_activity(self, request: Request) -> Response:
+    def api_activity(self, request: Request, **_values) -> Response:
         try:
             limit = int(request.args.get("limit", 10))
         except ValueError:
@@ -109,7 +150,7 @@ class SendGridApp(ControlMixin, ScreensMixin):
         rows = self.state.activity(request.args.get("query", ""), limit)
         return json_response({"messages": rows})
 
-    def api_signed(self, request: Request) -> Response:
+    def api_signed(self, request: Request, **_values) -> Response:
         st = self.state
         if request.method == "PATCH":
             body = request.get_json(silent=True) or {}
@@ -117,7 +158,7 @@ class SendGridApp(ControlMixin, ScreensMixin):
                 st.event_webhook["signed"] = bool(body.get("enabled", True))
         return json_response({"public_key": st.public_key_b64})
 
-    def api_settings(self, request: Request) -> Response:
+    def api_settings(self, request: Request, **_values) -> Response:
         st = self.state
         with st.lock:
             if request.method == "PATCH":

@@ -16,6 +16,9 @@ SANDBOX_MAP = Map(
         Rule("/_sandbox/", methods=["GET"], endpoint="ui_index"),
         Rule("/_sandbox/mail/<mid>", methods=["GET"], endpoint="ui_mail"),
         Rule("/_sandbox/mail/<mid>/event", methods=["POST"], endpoint="ui_event"),
+        Rule("/_sandbox/mail/<mid>/reply", methods=["POST"], endpoint="ui_reply"),
+        Rule("/_sandbox/api/mails/<mid>/reply", methods=["POST"], endpoint="api_reply"),
+        Rule("/_sandbox/api/inbound", methods=["GET"], endpoint="api_inbound"),
         Rule("/_sandbox/api/config", methods=["GET", "POST"], endpoint="api_config"),
         Rule("/_sandbox/api/events", methods=["POST"], endpoint="api_events"),
         Rule("/_sandbox/api/mails", methods=["GET"], endpoint="api_mails"),
@@ -91,6 +94,20 @@ class ControlMixin:
     def sb_api_mail(self, request, mid):
         with self.state.lock:
             return json_response(_mail_json(self.state.mails[mid]))
+
+    def sb_api_reply(self, request, mid):
+        body = request.get_json(silent=True) or {}
+        entry = self.state.reply_as_candidate(mid, body.get("text"))
+        return json_response({k: v for k, v in entry.items() if k != "body"}, 201)
+
+    def sb_api_inbound(self, request):
+        with self.state.lock:
+            return json_response(
+                {
+                    "parse_settings": list(self.state.parse_settings.values()),
+                    "deliveries": list(self.state.inbound_deliveries),
+                }
+            )
 
     def sb_api_deliveries(self, request):
         return json_response(list(self.state.deliveries))

@@ -76,6 +76,17 @@ class ScreensMixin:
             + "</p>",
             f"<ul>{rcpts}</ul>",
         ]
+        reply_to = (m.get("reply_to") or {}).get("email")
+        if reply_to:
+            parts.append(f"<p><b>Reply-To</b> <code>{esc(reply_to)}</code></p>")
+        if m["headers"]:
+            parts.append(
+                "<h3>Headers</h3><ul>"
+                + "".join(
+                    f"<li><code>{esc(k)}: {esc(v)}</code></li>" for k, v in m["headers"].items()
+                )
+                + "</ul>"
+            )
         if m["html"] is not None:
             parts.append(
                 "<h3>HTML part</h3><iframe sandbox='' title='HTML part' "
@@ -108,6 +119,24 @@ class ScreensMixin:
             for e in ("open", "click", "spamreport", "unsubscribe")
         )
         parts.append(f"<h3>Simulate recipient</h3><p>{buttons}</p>")
+        problem = request.args.get("reply_error")
+        sent = request.args.get("replied")
+        parts.append(
+            "<h3>Reply as the candidate</h3>"
+            + (f"<p class='flash' role='alert'>{esc(problem)}</p>" if problem else "")
+            + (
+                "<p class='flash' role='status'>Reply posted to the Inbound Parse URL.</p>"
+                if sent
+                else ""
+            )
+            + f"<form method='post' action='{esc(base)}/mail/{esc(mid)}/reply'>"
+            "<p><label for='reply-text'>Reply text</label><br>"
+            "<textarea id='reply-text' name='text' rows='3' cols='70'>"
+            "Thanks, that works for me. See you then!</textarea></p>"
+            "<p><button type='submit'>Reply as the candidate</button> "
+            "<span class='muted'>Posts an Inbound Parse request (multipart, basic auth) to the "
+            "URL set for the Reply-To address's domain.</span></p></form>"
+        )
         ev_rows = "".join(
             f"<tr><td>{esc(e['event'])}</td><td>{esc(e['email'])}</td>"
             f"<td><code>{esc(e['sg_event_id'])}</code></td></tr>"
@@ -121,6 +150,14 @@ class ScreensMixin:
         return Response(
             page(f"Mail — {subject or mid}", "".join(parts), "sendgrid"), mimetype="text/html"
         )
+
+    def sb_ui_reply(self, request, mid):
+        target = f"{request.script_root}/_sandbox/mail/{urllib.parse.quote(mid)}"
+        try:
+            self.state.reply_as_candidate(mid, request.form.get("text") or None)
+        except ValueError as exc:
+            return redirect(f"{target}?{urllib.parse.urlencode({'reply_error': str(exc)})}")
+        return redirect(f"{target}?replied=1")
 
     def sb_ui_event(self, request, mid):
         event = request.form.get("event") or "open"

@@ -15,13 +15,15 @@ from integrations.sandbox._common import Faults, WebhookDispatcher
 from integrations.sandbox.sendgrid.activity import ActivityMixin
 from integrations.sandbox.sendgrid.contract import DEFAULT_API_KEY, SendGridError, b64id
 from integrations.sandbox.sendgrid.events import EventsMixin
+from integrations.sandbox.sendgrid.inbound import InboundMixin
 from integrations.sandbox.sendgrid.validation import validate_mail
 
 
-class SendGridState(EventsMixin, ActivityMixin):
+class SendGridState(EventsMixin, ActivityMixin, InboundMixin):
     """Mail store, event webhook config and the ECDSA key.
 
     Operations: :meth:`send` (what the API does), :meth:`emit_event` (engagement events),
+    :meth:`reply_as_candidate` (an Inbound Parse POST), :meth:`parse_setting_put`,
     :meth:`configure_events`, :meth:`add_api_key`, :meth:`inject_fault`, :meth:`reset`.
     Records: :attr:`mails` (X-Message-Id → dict), :attr:`deliveries` (webhook log).
     Tests: :meth:`wait_idle`, :meth:`mails_to`, :attr:`public_key_b64`.
@@ -62,6 +64,9 @@ class SendGridState(EventsMixin, ActivityMixin):
         self.email_activity = False
         self.mails: dict[str, dict] = {}
         self.suppressions: dict[str, str] = {}
+        if hasattr(self, "inbound_dispatcher"):
+            self.inbound_dispatcher.cancel_all()
+        self._install_inbound()
 
     def reset(self) -> None:
         with self.lock:

@@ -1,0 +1,22 @@
+"""Celery tasks of the webhook intake (:mod:`integrations.intake`): load by id, call intake."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from integrations import intake
+from recruitflow.tasks import OrganizationTask
+
+
+@shared_task(base=OrganizationTask)
+def webhook_delivery_apply(organization, delivery_id: int) -> str | None:
+    """Apply one stored webhook delivery; returns its state afterwards."""
+    delivery = intake.apply(delivery_id=delivery_id)
+    return delivery.state if delivery is not None else None
+
+
+@shared_task
+def webhook_deliveries_sweep() -> int:
+    """Beat, every 30 seconds: queue every vendor's deliveries whose task was lost or whose
+    retry is due. Returns how many were queued."""
+    return intake.sweep()
