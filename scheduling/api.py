@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Prefetch
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
+    OpenApiExample,
     OpenApiParameter,
     OpenApiResponse,
     extend_schema,
@@ -25,6 +26,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from candidates.models import Application, Candidate
+from recruitflow.api import Unprocessable
 
 from . import services, template_services
 from .models import (
@@ -129,6 +131,9 @@ def _save(*, request, data: dict, template: SchedulingTemplate | None = None):
             values["windows"] = [dict(w) for w in value]
         else:
             values[key] = value
+    if data.get("video_link") and "meeting_link" not in data and values["meeting_link"] == "none":
+        # A client that only knows video_link means "use this link".
+        values["meeting_link"] = "fixed"
     if "required_member_ids" in data and "optional_member_ids" not in data:
         # Someone moved to required is no longer optional.
         values["optional_member_ids"] = [
@@ -181,9 +186,107 @@ def _parse(request, serializer_class) -> dict:
     return parser.validated_data
 
 
+_PRIYA = {"id": 41, "name": "Priya Raman", "email": "priya@northwind.example", "required": True}
+_MARCO = {"id": 44, "name": "Marco Lind", "email": "marco@northwind.example", "required": False}
+_WINDOWS = [{"weekday": day, "start": "09:00", "end": "17:00"} for day in range(5)]
+_MESSAGES_REQUEST = {
+    "request": {"email": 58, "sms": 59},
+    "invitation": {"email": 60, "sms": None},
+    "reminder": {"sms": 61},
+}
+_TEMPLATE_REQUEST = {
+    "name": "Onsite interview",
+    "event_title": "Onsite: {{ candidate.full_name }}",
+    "duration_minutes": 60,
+    "location": "Northwind, Torstraße 1, Berlin",
+    "time_zone": "Europe/Berlin",
+    "windows": _WINDOWS,
+    "minimum_notice_hours": 24,
+    "horizon_days": 14,
+    "required_member_ids": [41],
+    "optional_member_ids": [44],
+    "messages": _MESSAGES_REQUEST,
+}
+_SCHEDULING_TEMPLATE = {
+    "id": 23,
+    "name": "Onsite interview",
+    "event_title": "Onsite: {{ candidate.full_name }}",
+    "description": "",
+    "duration_minutes": 60,
+    "location": "Northwind, Torstraße 1, Berlin",
+    "video_link": "",
+    "meeting_link": "none",
+    "time_zone": "Europe/Berlin",
+    "windows": _WINDOWS,
+    "minimum_notice_hours": 24,
+    "horizon_days": 14,
+    "buffer_before_minutes": 0,
+    "buffer_after_minutes": 15,
+    "slot_interval_minutes": 30,
+    "daily_limit": None,
+    "reminder_delay_hours": 24,
+    "members": [_PRIYA, _MARCO],
+    "messages": {
+        "request": {"email": 58, "sms": 59},
+        "reminder": {"email": None, "sms": 61},
+        "invitation": {"email": 60, "sms": None},
+        "day_before": {"email": None, "sms": None},
+        "cancellation": {"email": None, "sms": None},
+    },
+    "public_link_enabled": False,
+    "public_link": None,
+    "created_at": "2026-02-10T15:30:00Z",
+    "updated_at": "2026-02-10T15:30:00Z",
+}
+_CHANGED = {**_SCHEDULING_TEMPLATE, "duration_minutes": 45, "updated_at": "2026-03-01T10:00:00Z"}
+_LINK = {
+    "id": 3302,
+    "url": "https://recruitflow.example/s/r/7fQ2kV9xLmR4tP8w/",
+    "status": "pending",
+    "expires_at": "2026-03-16T14:05:00Z",
+}
+_BOOKING = {
+    "id": 871,
+    "request_id": 3302,
+    "template": {"id": 23, "name": "Onsite interview"},
+    "candidate": {"id": 2207, "name": "Sam Okafor", "email": "sam.okafor@example.com"},
+    "title": "Onsite: Sam Okafor",
+    "start": "2026-03-05T13:00:00Z",
+    "end": "2026-03-05T14:00:00Z",
+    "status": "confirmed",
+    "location": "Northwind, Torstraße 1, Berlin",
+    "video_link": "",
+    "meeting_link_source": "none",
+    "conference_status": "",
+    "candidate_time_zone": "Europe/London",
+    "attendees": [_PRIYA],
+    "sequence": 0,
+    "reschedule_count": 0,
+    "cancelled_at": None,
+    "cancelled_by": "",
+    "cancel_reason": "",
+    "created_at": "2026-03-02T16:40:00Z",
+    "updated_at": "2026-03-02T16:40:00Z",
+}
+_CANCELLED = {**_BOOKING, "status": "cancelled", "sequence": 1,
+              "cancelled_at": "2026-03-04T08:10:00Z", "cancelled_by": "candidate",
+              "cancel_reason": "I accepted another offer.",
+              "updated_at": "2026-03-04T08:10:00Z"}  # fmt: skip
+
+
+def _answer(name: str, value, *codes: str) -> OpenApiExample:
+    return OpenApiExample(name, value=value, response_only=True, status_codes=list(codes))
+
+
 @extend_schema_view(
     get=extend_schema(
-        summary="List scheduling templates", operation_id="scheduling_templates_list"
+        summary="List scheduling templates",
+        operation_id="scheduling_templates_list",
+        description="Your organization's scheduling templates, a page at a time: the "
+        "interview, who interviews (required and optional), the availability guardrails "
+        "(weekly windows, notice, horizon, buffers, daily limit) and the Library templates of "
+        "its five messages. Any key may read them.",
+        examples=[_answer("An onsite interview", _SCHEDULING_TEMPLATE, "200")],
     ),
     post=extend_schema(
         summary="Create a scheduling template",
@@ -193,7 +296,12 @@ def _parse(request, serializer_class) -> dict:
         description="Interviewers are team members' user ids (`/members/`); messages are "
         "Library message template ids (`/message-templates/`). Unknown ids are 404. A window "
         "that ends before it starts, or an unknown merge field in `event_title`, is 400 naming "
-        "the field.",
+        "the field. Needs a read-and-write key; a name another template has is 409.",
+        examples=[
+            OpenApiExample("An onsite interview", value=_TEMPLATE_REQUEST, request_only=True),
+            _answer("Created", _SCHEDULING_TEMPLATE, "201"),
+            _answer("A retry with the same Idempotency-Key", _SCHEDULING_TEMPLATE, "200"),
+        ],
     ),
 )
 class SchedulingTemplateListView(generics.ListCreateAPIView):
@@ -216,18 +324,31 @@ class SchedulingTemplateListView(generics.ListCreateAPIView):
 
 @extend_schema_view(
     get=extend_schema(
-        summary="Get a scheduling template", operation_id="scheduling_templates_retrieve"
+        summary="Get a scheduling template",
+        operation_id="scheduling_templates_retrieve",
+        description="One scheduling template. Any key may read it; another organization's "
+        "template is 404.",
+        examples=[_answer("An onsite interview", _SCHEDULING_TEMPLATE, "200")],
     ),
     patch=extend_schema(
         summary="Change a scheduling template",
         operation_id="scheduling_templates_partial_update",
         request=SchedulingTemplateUpdate,
         responses={200: SchedulingTemplateSerializer, 409: _CONFLICT},
-        description="Send only what changes. Interviews already booked keep their times.",
+        description="Send only what changes, with the checks of creating one (unknown "
+        "member or message template ids 404, a window ending before it starts 400). "
+        "Interviews already booked keep their times. Needs a read-and-write key; a name "
+        "another template has is 409.",
+        examples=[
+            OpenApiExample("Shorter", value={"duration_minutes": 45}, request_only=True),
+            _answer("Changed", _CHANGED, "200"),
+        ],
     ),
     delete=extend_schema(
         summary="Delete a scheduling template nothing uses",
         operation_id="scheduling_templates_destroy",
+        description="Deletes a template nothing uses; one that journey steps or scheduling "
+        "requests use is 409 saying what uses it and what to do instead. Needs a read-and-write key.",
         responses={204: OpenApiResponse(description="Deleted."), 409: _CONFLICT},
     ),
 )
@@ -266,6 +387,20 @@ class SchedulingTemplateDetailView(generics.RetrieveUpdateDestroyAPIView):
     post=extend_schema(
         summary="Make a scheduling link for a candidate",
         operation_id="scheduling_templates_links_create",
+        description="The candidate's own link to book an interview from this template. With "
+        "`send` (the default) the template's Request to Schedule goes out now by e-mail and/or "
+        "text; with `send: false` you get the link to deliver yourself. Another "
+        "organization's template, candidate or application is 404; a link that can't be made "
+        "or sent is 422 with the reason. Needs a read-and-write key.",
+        examples=[
+            OpenApiExample(
+                "Make and send",
+                value={"candidate_id": 2207, "application_id": 1440, "send": True},
+                request_only=True,
+            ),
+            _answer("Made", _LINK, "201"),
+            _answer("A retry with the same Idempotency-Key", _LINK, "200"),
+        ],
         request=SchedulingLinkCreate,
         responses={
             201: SchedulingLinkSerializer,
@@ -284,43 +419,52 @@ class SchedulingLinkCreateView(APIView):
     serializer_class = SchedulingLinkSerializer
 
     def post(self, request, pk: int):
-        organization = _organization(request)
         template = _template_or_404(request, pk)
-        data = _parse(request, SchedulingLinkCreate)
-        candidate = Candidate.objects.filter(
-            organization=organization, pk=data["candidate_id"], deleted_at__isnull=True
-        ).first()
-        if candidate is None:
-            raise exceptions.NotFound(
-                f"No candidate with id {data['candidate_id']} in your organization."
-            )
-        application = None
-        if data.get("application_id"):
-            application = Application.objects.filter(
-                organization=organization,
-                pk=data["application_id"],
-                candidate=candidate,
-                deleted_at__isnull=True,
-            ).first()
-            if application is None:
-                raise exceptions.NotFound(
-                    f"The candidate has no application with id {data['application_id']}."
-                )
-        try:
-            scheduling_request = services.request_create(
-                organization=organization,
-                template=template,
-                candidate=candidate,
-                application=application,
-                source=RequestSource.API,
-                actor=_acting_user(request),
-                send=data["send"],
-            )
-        except services.SchedulingError as exc:
-            return Response({"detail": str(exc)}, status=422)
+        scheduling_request = request_for_candidate(
+            request, template, _parse(request, SchedulingLinkCreate)
+        )
         return Response(
             SchedulingLinkSerializer(scheduling_request).data, status=status.HTTP_201_CREATED
         )
+
+
+def request_for_candidate(request, template: SchedulingTemplate, data: dict):
+    """Make (and with ``send``, send) a scheduling request of ``template`` for the candidate
+    in ``data``: another organization's candidate or application is 404, a request that can't
+    be made or sent is 422 with the reason."""
+    organization = _organization(request)
+    candidate = Candidate.objects.filter(
+        organization=organization, pk=data["candidate_id"], deleted_at__isnull=True
+    ).first()
+    if candidate is None:
+        raise exceptions.NotFound(
+            f"No candidate with id {data['candidate_id']} in your organization."
+        )
+    application = None
+    if data.get("application_id"):
+        application = Application.objects.filter(
+            organization=organization,
+            pk=data["application_id"],
+            candidate=candidate,
+            deleted_at__isnull=True,
+        ).first()
+        if application is None:
+            raise exceptions.NotFound(
+                f"The candidate has no application with id {data['application_id']}."
+            )
+    try:
+        scheduling_request = services.request_create(
+            organization=organization,
+            template=template,
+            candidate=candidate,
+            application=application,
+            source=RequestSource.API,
+            actor=_acting_user(request),
+            send=data["send"],
+        )
+    except services.SchedulingError as exc:
+        raise Unprocessable(str(exc), problem="scheduling_refused") from exc
+    return scheduling_request
 
 
 # --- Bookings ------------------------------------------------------------------------------------
@@ -347,6 +491,14 @@ def _people(bookings) -> dict:
     get=extend_schema(
         summary="List bookings",
         operation_id="bookings_list",
+        description="Interviews candidates booked, newest first, a page at a time: when "
+        "(UTC, with the candidate's zone), with whom, from which template, and for a "
+        "cancelled one who cancelled and why. Filter by status, candidate or template (a "
+        "malformed value is 400). Any key may read them.",
+        examples=[
+            _answer("Confirmed", _BOOKING, "200"),
+            _answer("Cancelled by the candidate", _CANCELLED, "200"),
+        ],
         parameters=[
             OpenApiParameter(
                 "status",
@@ -402,7 +554,16 @@ class BookingListView(generics.ListAPIView):
         return self.get_paginated_response(serializer.data)
 
 
-@extend_schema_view(get=extend_schema(summary="Get a booking", operation_id="bookings_retrieve"))
+@extend_schema_view(
+    get=extend_schema(
+        summary="Get a booking",
+        operation_id="bookings_retrieve",
+        description="One booked interview. `sequence` is the calendar invitation's revision "
+        "(it goes up when the interview is moved or cancelled); `reschedule_count` counts the "
+        "moves. Any key may read it; another organization's booking is 404.",
+        examples=[_answer("Confirmed", _BOOKING, "200")],
+    )
+)
 class BookingDetailView(generics.RetrieveAPIView):
     """One booked interview."""
 

@@ -3,7 +3,7 @@
 
 from django.urls import path
 
-from . import api
+from . import api, request_api
 
 urlpatterns: list = [
     path(
@@ -20,6 +20,16 @@ urlpatterns: list = [
         "scheduling-templates/<int:pk>/links/",
         api.SchedulingLinkCreateView.as_view(),
         name="scheduling-template-link-create",
+    ),
+    path(
+        "scheduling-requests/",
+        request_api.SchedulingRequestListView.as_view(),
+        name="scheduling-request-list",
+    ),
+    path(
+        "scheduling-requests/<int:pk>/",
+        request_api.SchedulingRequestDetailView.as_view(),
+        name="scheduling-request-detail",
     ),
     path("bookings/", api.BookingListView.as_view(), name="booking-list"),
     path("bookings/<int:pk>/", api.BookingDetailView.as_view(), name="booking-detail"),

@@ -1,8 +1,8 @@
 """Writes behind My calendar and Settings → Calendars.
 
 The built-in calendar (working hours, busy blocks, the ``.ics`` feed link) and thin wrappers over
-``integrations.cronofy.connections`` for connecting and disconnecting a person's Cronofy
-calendar, Enterprise Connect, and the organization's Cronofy application settings.
+the calendar vendor's connections module for connecting and disconnecting a person's calendar,
+Enterprise Connect, and the organization's application settings at the calendar service.
 
 Every function is keyword-only and runs inside the organization's scope; validation problems are
 ``django.core.exceptions.ValidationError`` with messages written for the person at the form.
@@ -16,37 +16,28 @@ from datetime import datetime, time
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
 from django.db import transaction
 from django.urls import NoReverseMatch, reverse
 from django.utils.crypto import constant_time_compare
 
-from integrations.cronofy import connections
-from integrations.cronofy.models import (
-    CalendarConnection,
-    CalendarConnectionStatus,
-)
+from integrations import calendar_service
+from integrations.calendar_service import CalendarConnection, CalendarConnectionStatus
 from integrations.http import ProviderError
 from scheduling import availability as av
 from scheduling.calendars import push_callback_url
 from scheduling.models import BusyBlock, MemberCalendar, new_link_token
+from scheduling.selectors import calendar_service_name
 
 WEEKDAY_NAMES = av.WEEKDAY_NAMES
 DEFAULT_WORKING_HOURS = [{"weekday": day, "start": "09:00", "end": "17:00"} for day in range(5)]
-# What the calendar service behind a Cronofy profile is called in the UI.
-PROVIDER_LABELS = {
-    "google": "Google",
-    "office365": "Microsoft 365",
-    "exchange": "Exchange",
-    "live_connect": "Outlook.com",
-    "outlook_com": "Outlook.com",
-    "apple": "iCloud",
-    "cronofy": "Cronofy",
-}
 CREDENTIALS_CHECK_CODE = "recruitflow-credentials-check"
 
 
 def provider_label(name: str) -> str:
-    return PROVIDER_LABELS.get(name or "", (name or "calendar").replace("_", " ").title())
+    return calendar_service.PROFILE_LABELS.get(
+        name or "", (name or "calendar").replace("_", " ").title()
+    )
 
 
 def connection_label(connection: CalendarConnection) -> str:
@@ -71,6 +62,28 @@ def member_calendar_get(*, organization, user) -> MemberCalendar:
             "working_hours": [dict(w) for w in DEFAULT_WORKING_HOURS],
         },
     )
+    return calendar
+
+
+def personal_meeting_link_save(*, organization, user, link: str) -> MemberCalendar:
+    """Store (or with an empty ``link``, remove) the member's personal meeting link: a full
+    https:// address."""
+    link = (link or "").strip()
+    if link:
+        try:
+            URLValidator(schemes=["https"])(link)
+        except ValidationError:
+            raise ValidationError(
+                {
+                    "personal_meeting_link": (
+                        "Enter the full meeting address starting with https://, e.g. "
+                        "https://meet.example.com/your-name."
+                    )
+                }
+            ) from None
+    calendar = member_calendar_get(organization=organization, user=user)
+    calendar.personal_meeting_link = link
+    calendar.save(update_fields=["personal_meeting_link", "updated_at"])
     return calendar
 
 
@@ -171,7 +184,7 @@ def feed_url(calendar: MemberCalendar) -> str:
 
 
 # --------------------------------------------------------------------------------------------
-# A person's Cronofy calendar
+# A person's connected calendar
 # --------------------------------------------------------------------------------------------
 
 
@@ -182,7 +195,7 @@ class ConnectResult:
 
 
 def oauth_return_matches(request, session_key: str, *, per_user: bool) -> bool:
-    """Whether a return from Cronofy's authorization page answers the press of a button in
+    """Whether a return from the calendar service's authorization page answers the press of a button in
     this browser: the ``state`` it carries equals the one remembered in the session (once:
     it is forgotten here), for the same organization (and person, when ``per_user``)."""
     pending = request.session.pop(session_key, None) or {}
@@ -197,7 +210,7 @@ def oauth_return_matches(request, session_key: str, *, per_user: bool) -> bool:
 
 
 def cronofy_available(organization) -> bool:
-    return connections.cronofy_settings_for(organization) is not None
+    return calendar_service.settings_for(organization) is not None
 
 
 def connection_for(*, organization, user) -> CalendarConnection | None:
@@ -206,7 +219,7 @@ def connection_for(*, organization, user) -> CalendarConnection | None:
 
 def cronofy_authorization_url(*, organization, redirect_uri: str, state: str) -> str:
     """Where the person allows access to their calendar, at the organization's data center."""
-    provider = connections.provider_for(organization)
+    provider = calendar_service.provider_for(organization)
     return provider.authorization_url(redirect_uri=redirect_uri, state=state)
 
 
@@ -222,15 +235,18 @@ def _push_channel_problems(connection: CalendarConnection) -> list[str]:
             "deleting an interview from their calendar won't cancel it here."
         ]
     try:
-        connections.connection_ensure_channel(connection, callback_url=url)
+        calendar_service.connection_ensure_channel(connection, callback_url=url)
     except ProviderError as exc:
-        return [f"Cronofy can't tell us about changes in this calendar yet: {exc}"]
+        return [
+            f"{calendar_service_name()} can't tell us about changes in this calendar yet: {exc}"
+        ]
     return []
 
 
 def cronofy_connect_complete(*, organization, user, code: str, redirect_uri: str) -> ConnectResult:
-    """Redeem the code Cronofy sent back, store the calendar, and open its push channel."""
-    connection = connections.connection_complete_oauth(
+    """Redeem the code the calendar service sent back, store the calendar, and open its push
+    channel."""
+    connection = calendar_service.connection_complete_oauth(
         organization=organization, user=user, code=code, redirect_uri=redirect_uri
     )
     return ConnectResult(connection, _push_channel_problems(connection))
@@ -241,21 +257,22 @@ def cronofy_disconnect(*, organization, user) -> CalendarConnection | None:
     connection = connection_for(organization=organization, user=user)
     if connection is None or connection.status == CalendarConnectionStatus.DISCONNECTED:
         return None
-    return connections.connection_disconnect(connection)
+    return calendar_service.connection_disconnect(connection)
 
 
 def cronofy_connect_by_email(*, organization, user, email: str, callback_url: str):
-    """Ask Cronofy, through Enterprise Connect, for ``email``'s calendar on ``user``'s behalf."""
+    """Ask the calendar service, through Enterprise Connect, for ``email``'s calendar on
+    ``user``'s behalf."""
     email = (email or "").strip()
     if not email or "@" not in email:
         raise ValidationError({"email": "Enter the e-mail address of the calendar to connect."})
-    return connections.connection_request_enterprise_connect(
+    return calendar_service.connection_request_enterprise_connect(
         organization=organization, user=user, email=email, callback_url=callback_url
     )
 
 
 # --------------------------------------------------------------------------------------------
-# The organization's Cronofy application
+# The organization's application at the calendar service
 # --------------------------------------------------------------------------------------------
 
 

@@ -3,9 +3,9 @@ calendars.
 
 A member's calendar is one of:
 
-* **Cronofy** (a connected ``CalendarConnection``): busy time is read from Cronofy's free/busy,
-  which includes the interview events we put there; booked interviews are written there as
-  events keyed by ``booking.event_id``.
+* **a calendar service** (a connected ``CalendarConnection``): busy time is read from the
+  service's free/busy, which includes the interview events we put there; booked interviews
+  are written there as events keyed by ``booking.event_id``.
 * **unreadable** (a connection that needs attention, or a read that failed): offering a time
   would be a guess, so the member is busy for the whole range and the problem is recorded on
   the connection (``last_error``) for the Schedule page and the template health check.
@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -30,14 +30,20 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.urls import reverse
 
-from integrations.calendars import Attendee, CalendarEvent, ProviderError
+from integrations import calendar_service
+from integrations.calendar_service import (
+    CalendarConnection,
+    CalendarConnectionStatus,
+    CalendarNotConfigured,
+    connection_provider,
+)
+from integrations.calendars import Attendee, CalendarEvent, ConferenceRequest, ProviderError
 from integrations.connections import CallRecorder
-from integrations.cronofy.connections import CronofyNotConfigured, connection_provider
-from integrations.cronofy.models import CalendarConnection, CalendarConnectionStatus
 from messaging.selectors import preferences_for
 
 from . import availability as av
 from .models import BookedSlot, Booking, BusyBlock, MemberCalendar, SchedulingTemplateMember
+from .selectors import calendar_service_name
 from .words import person_name
 
 logger = logging.getLogger(__name__)
@@ -156,7 +162,7 @@ def _default_zone(organization) -> str:
 # Which calendar each member uses
 # --------------------------------------------------------------------------------------------
 
-CRONOFY, UNREADABLE, BUILTIN = "cronofy", "unreadable", "builtin"
+SERVICE, UNREADABLE, BUILTIN = calendar_service.IDENTIFIER, "unreadable", "builtin"
 
 
 @dataclass
@@ -203,7 +209,7 @@ def _sources(organization, users: Sequence, *, create: bool) -> dict[int, _Sourc
         calendar = calendars[user.pk]
         if connection is not None and connection.status == CalendarConnectionStatus.CONNECTED:
             out[user.pk] = _Source(
-                user, CRONOFY, _zone_name(connection.tzid, zone), connection, calendar
+                user, SERVICE, _zone_name(connection.tzid, zone), connection, calendar
             )
         elif connection is not None and connection.status == CalendarConnectionStatus.ERROR:
             out[user.pk] = _Source(
@@ -279,15 +285,16 @@ def _record_read_problem(source: _Source, exc: Exception) -> None:
         setattr(connection, field_name, value)
 
 
-def _cronofy_busy(
+def _service_busy(
     organization, source: _Source, lo: datetime, hi: datetime, recorder: CallRecorder
 ) -> list[tuple[datetime, datetime]] | None:
-    """The member's Cronofy busy time, or None (and the problem recorded) when unreadable."""
+    """The member's busy time in the calendar service, or None (and the problem recorded)
+    when unreadable."""
     connection = source.connection
     try:
         provider, account = connection_provider(connection, recorder=recorder)
         blocks = provider.free_busy(account, lo, hi)
-    except (ProviderError, CronofyNotConfigured) as exc:
+    except (ProviderError, CalendarNotConfigured) as exc:
         _record_read_problem(source, exc)
         return None
     if connection.last_error:
@@ -300,7 +307,7 @@ def _without_one(
     blocks: list[tuple[datetime, datetime]], start: datetime, end: datetime
 ) -> list[tuple[datetime, datetime]]:
     """``blocks`` less one block exactly ``[start, end)`` (a booking's own event, which
-    Cronofy reports as busy, must not block moving that booking)."""
+    the calendar service reports as busy, must not block moving that booking)."""
     for index, (begin, finish) in enumerate(blocks):
         if begin == start and finish == end:
             return blocks[:index] + blocks[index + 1 :]
@@ -356,11 +363,11 @@ def engine_members(
 
     before = int(template.buffer_before_minutes) * 60
     after = int(template.buffer_after_minutes) * 60
-    recorder = CallRecorder(organization=organization, provider="cronofy")
+    recorder = CallRecorder(organization=organization, provider=calendar_service.IDENTIFIER)
     try:
         for pk, source in sources.items():
-            if source.kind == CRONOFY:
-                remote = _cronofy_busy(organization, source, start, end, recorder)
+            if source.kind == SERVICE:
+                remote = _service_busy(organization, source, start, end, recorder)
                 if remote is not None:
                     if exclude_booking is not None:
                         remote = _without_one(remote, exclude_booking.start, exclude_booking.end)
@@ -401,19 +408,26 @@ def engine_members(
 
 @dataclass(frozen=True)
 class CalendarStatus:
-    """How a member's availability is known. ``kind``: "cronofy" or "builtin"."""
+    """How a member's availability is known. ``kind``: the calendar service's identifier
+    (``integrations.calendar_service.IDENTIFIER``) or "builtin"."""
 
     kind: str
     connected: bool
     label: str
     problem: str = ""
 
+    @property
+    def uses_service(self) -> bool:
+        """True when availability comes from a connected calendar service (which may need
+        attention), False for the built-in calendar."""
+        return self.kind == SERVICE
 
-def _cronofy_label(connection: CalendarConnection) -> str:
+
+def _service_label(connection: CalendarConnection) -> str:
     service = PROVIDER_NAMES.get(connection.provider_name, connection.provider_name.title())
     who = connection.email or connection.calendar_name or connection.profile_name
     prefix = f"{service} calendar" if service else "Calendar"
-    return f"{prefix} {who} (Cronofy)".replace("  ", " ")
+    return f"{prefix} {who} ({calendar_service_name()})".replace("  ", " ")
 
 
 def calendar_statuses(*, organization, users: Iterable) -> dict[int, CalendarStatus]:
@@ -425,18 +439,18 @@ def calendar_statuses(*, organization, users: Iterable) -> dict[int, CalendarSta
     for pk, source in _sources(organization, users, create=False).items():
         name = person_name(source.user)
         connection = source.connection
-        if source.kind == CRONOFY:
+        if source.kind == SERVICE:
             problem = (
                 f"{name}'s calendar can't be read: {connection.last_error}"
                 if connection.last_error
                 else ""
             )
-            out[pk] = CalendarStatus(CRONOFY, True, _cronofy_label(connection), problem)
+            out[pk] = CalendarStatus(SERVICE, True, _service_label(connection), problem)
         elif source.kind == UNREADABLE:
             out[pk] = CalendarStatus(
-                CRONOFY,
+                SERVICE,
                 False,
-                _cronofy_label(connection),
+                _service_label(connection),
                 f"{name}'s calendar can't be read: {source.problem} No times are offered "
                 f"with {name} until the calendar is connected again.",
             )
@@ -461,23 +475,25 @@ def calendar_statuses(*, organization, users: Iterable) -> dict[int, CalendarSta
 
 
 def push_callback_url(organization) -> str:
-    """Where Cronofy sends change notifications for this organization's calendars."""
+    """Where the calendar service sends change notifications for this organization's calendars."""
     token = preferences_for(organization=organization).endpoint_token
     return settings.PUBLIC_BASE_URL.rstrip("/") + reverse(
-        "scheduling_webhooks:cronofy", args=[token]
+        f"scheduling_webhooks:{calendar_service.IDENTIFIER}", args=[token]
     )
 
 
 def enterprise_connect_callback_url(organization) -> str:
-    """Where Cronofy posts the result of connecting a teammate's calendar by e-mail
+    """Where the calendar service posts the result of connecting a teammate's calendar by e-mail
     (``connection_request_enterprise_connect(callback_url=...)``)."""
     token = preferences_for(organization=organization).endpoint_token
     return settings.PUBLIC_BASE_URL.rstrip("/") + reverse(
-        "scheduling_webhooks:cronofy-authorization", args=[token]
+        f"scheduling_webhooks:{calendar_service.IDENTIFIER}-authorization", args=[token]
     )
 
 
-def _event(booking: Booking, attendees: list, tzid: str) -> CalendarEvent:
+def _event(
+    booking: Booking, attendees: list, tzid: str, conference: ConferenceRequest | None = None
+) -> CalendarEvent:
     candidate = booking.candidate
     lines = []
     description = (booking.template.description or "").strip()
@@ -510,6 +526,7 @@ def _event(booking: Booking, attendees: list, tzid: str) -> CalendarEvent:
         url=booking.video_link,
         attendees=tuple(invitees),
         tzid=tzid or "Etc/UTC",
+        conference=conference,
     )
 
 
@@ -529,15 +546,17 @@ def _former_attendees(booking: Booking, current: Sequence[int]) -> list:
     return list(get_user_model().objects.filter(pk__in=held)) if held else []
 
 
-def _write(organization, users: Sequence, action, failure: str) -> list[str]:
-    """Run ``action(provider, account, connection)`` for each user with a Cronofy calendar;
+def _write(
+    organization, users: Sequence, action, failure: str, failed: list[int] | None = None
+) -> list[str]:
+    """Run ``action(provider, account, connection)`` for each user with a connected calendar;
     return the problems as sentences. ``failure``: "Couldn't add the interview to {name}'s
     calendar"."""
     problems: list[str] = []
     if not users:
         return problems
     connections = _connections(organization, [user.pk for user in users])
-    recorder = CallRecorder(organization=organization, provider="cronofy")
+    recorder = CallRecorder(organization=organization, provider=calendar_service.IDENTIFIER)
     try:
         for user in users:
             connection = connections.get(user.pk)
@@ -548,6 +567,8 @@ def _write(organization, users: Sequence, action, failure: str) -> list[str]:
                 continue  # built-in calendar: the booking's holds are the event
             name = person_name(user)
             if connection.status == CalendarConnectionStatus.ERROR:
+                if failed is not None:
+                    failed.append(user.pk)
                 problems.append(
                     f"{failure.format(name=name)}: the calendar connection needs attention "
                     f"({connection.last_error or 'connect the calendar again'})."
@@ -556,29 +577,44 @@ def _write(organization, users: Sequence, action, failure: str) -> list[str]:
             try:
                 provider, account = connection_provider(connection, recorder=recorder)
                 action(provider, account, connection)
-            except (ProviderError, CronofyNotConfigured) as exc:
+            except (ProviderError, CalendarNotConfigured) as exc:
                 logger.warning("%s (user %s): %s", failure.format(name="a member"), user.pk, exc)
                 problems.append(f"{failure.format(name=name)}: {exc}")
+                if failed is not None:
+                    failed.append(user.pk)
     finally:
         if recorder.pending:
             recorder.flush()
     return problems
 
 
-def booking_events_push(*, organization, booking: Booking) -> list[str]:
+def booking_events_push(
+    *,
+    organization,
+    booking: Booking,
+    conference_for: Callable[[int], ConferenceRequest | None] | None = None,
+    failed: list[int] | None = None,
+) -> list[str]:
     """Create or update the interview event (keyed by ``booking.event_id``) in the calendar of
-    every attendee with a Cronofy calendar, and remove it from members who are no longer
-    invited. Returns the problems as sentences; never raises for a calendar service error."""
+    every attendee with a connected calendar, and remove it from members who are no longer
+    invited. ``conference_for(user_id)`` says what each attendee's event asks of conferencing
+    (``scheduling.conferencing``); ``failed`` collects the ids of attendees whose event could not
+    be written. Returns the problems as sentences; never raises for a calendar service error."""
     attendees = _attendees(booking)
 
     def upsert(provider, account, connection):
-        provider.upsert_event(account, _event(booking, attendees, connection.tzid))
+        conference = conference_for(connection.user_id) if conference_for else None
+        provider.upsert_event(account, _event(booking, attendees, connection.tzid, conference))
 
     def delete(provider, account, connection):
         provider.delete_event(account, booking.event_id)
 
     problems = _write(
-        organization, attendees, upsert, "Couldn't add the interview to {name}'s calendar"
+        organization,
+        attendees,
+        upsert,
+        "Couldn't add the interview to {name}'s calendar",
+        failed,
     )
     former = _former_attendees(booking, [user.pk for user in attendees])
     problems += _write(
@@ -588,7 +624,7 @@ def booking_events_push(*, organization, booking: Booking) -> list[str]:
 
 
 def booking_events_remove(*, organization, booking: Booking) -> list[str]:
-    """Delete the interview event from every attendee's Cronofy calendar (already gone is
+    """Delete the interview event from every attendee's connected calendar (already gone is
     fine). Returns the problems as sentences; never raises for a calendar service error."""
     attendees = _attendees(booking)
     attendees += _former_attendees(booking, [user.pk for user in attendees])
@@ -602,7 +638,7 @@ def booking_events_remove(*, organization, booking: Booking) -> list[str]:
 
 
 def connection_profile_disconnected(*, organization, channel_id: str) -> bool:
-    """Cronofy lost access to the calendar account: the connection needs attention."""
+    """The calendar service lost access to the calendar account: the connection needs attention."""
     updated = CalendarConnection.objects.filter(
         organization=organization,
         channel_id=channel_id,
@@ -610,8 +646,8 @@ def connection_profile_disconnected(*, organization, channel_id: str) -> bool:
     ).update(
         status=CalendarConnectionStatus.ERROR,
         last_error=(
-            "The calendar service disconnected the account from Cronofy. Connect the calendar "
-            "again in Schedule → My calendar."
+            f"The calendar service disconnected the account from {calendar_service_name()}. "
+            "Connect the calendar again in Schedule → My calendar."
         ),
     )
     return bool(updated)

@@ -1,5 +1,5 @@
-"""Forms of the Schedule page and My calendar (Cronofy's settings form is its own:
-``integrations/cronofy/forms.py``).
+"""Forms of the Schedule page and My calendar (the calendar vendor's settings form is its own,
+in its folder under ``integrations/``).
 
 Forms parse and check what a person typed; the writes go through
 ``scheduling.calendar_services``.
@@ -221,3 +221,16 @@ class ConnectByEmailForm(forms.Form):
         self.fields["member"].choices = [
             (m.user_id, m.user.get_full_name() or m.user.email) for m in members
         ]
+
+
+class PersonalMeetingLinkForm(forms.Form):
+    personal_meeting_link = forms.CharField(
+        label="Your personal meeting link",
+        required=False,
+        max_length=500,
+        help_text="Your own video meeting room (Zoom, Teams, Meet, …), starting with https://. "
+        "Used for interviews from templates set to “Use each interviewer's personal meeting "
+        "link”, and when a conference can't be created in your calendar. Leave empty to "
+        "remove it.",
+        widget=forms.URLInput(attrs={"placeholder": "https://meet.example.com/your-name"}),
+    )

@@ -15,8 +15,8 @@ from django.utils import timezone
 from accounts.models import Membership
 
 from . import availability as av
-from . import calendars, services
-from .models import MESSAGE_LABELS, SchedulingTemplate, SchedulingTemplateMember
+from . import calendars, conferencing, services
+from .models import MESSAGE_LABELS, MeetingLink, SchedulingTemplate, SchedulingTemplateMember
 from .template_services import person_name
 
 DAYS = 14
@@ -63,6 +63,8 @@ class TemplateHealth:
     peak: int = 0
     members: list[MemberHealth] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    # What the meeting link setting will give, when an interviewer can't provide their part.
+    meeting_notes: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -209,6 +211,39 @@ def _check(health: TemplateHealth, organization) -> None:
         )
 
 
+def _meeting_notes(health: TemplateHealth, organization) -> list[str]:
+    """Interviewers who can't give what the template's meeting link asks, and what bookings
+    get instead."""
+    template = health.template
+    mode = template.meeting_link
+    if mode not in (MeetingLink.CONFERENCE, MeetingLink.PERSONAL):
+        return []
+    required = [m for m in health.members if m.required and m.in_team]
+    if not required:
+        return []
+    abilities = conferencing.members_conferencing(
+        organization=organization, users=[m.user for m in required]
+    )
+    fallback = f"the template's link ({template.video_link})" if template.video_link else "no link"
+    notes = []
+    if mode == MeetingLink.CONFERENCE:
+        unable = [m for m in required if not abilities[m.user.pk].can_create]
+        notes += [abilities[m.user.pk].problem for m in unable]
+        if len(unable) == len(required):
+            personal = [m.name for m in required if abilities[m.user.pk].personal_link]
+            instead = f"{personal[0]}'s personal meeting link" if personal else fallback
+            notes.append(f"No interviewer can host a conference: bookings get {instead}.")
+        return notes
+    without = [m for m in required if not abilities[m.user.pk].personal_link]
+    notes += [
+        f"{m.name} has no personal meeting link (they add it in Schedule → My calendar)."
+        for m in without
+    ]
+    if len(without) == len(required):
+        notes.append(f"No interviewer has a personal meeting link: bookings get {fallback}.")
+    return notes
+
+
 def templates_health(
     *,
     organization,
@@ -230,6 +265,7 @@ def templates_health(
         )
         health.bars, health.peak = _bars([], health.zone, now, days)
         _check(health, organization)
+        health.meeting_notes = _meeting_notes(health, organization)
         report[template.pk] = health
     return report
 

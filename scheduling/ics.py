@@ -20,7 +20,8 @@ from django.conf import settings
 from django.utils import timezone
 from icalendar import Calendar, Event, vCalAddress, vText
 
-from integrations.sendgrid.models import SendGridSettings
+from integrations.messaging_screens import MessagingScreen
+from integrations.screens import screens_for
 
 from .models import Booking, BookingStatus, BusyBlock
 from .words import booking_attendees, cancel_link, person_name, request_link, reschedule_link
@@ -30,13 +31,14 @@ METHODS = ("REQUEST", "CANCEL")
 
 
 def organizer_address(organization) -> tuple[str, str]:
-    """``(name, email)`` the invitations come from: the organization's SendGrid sender (its own
-    or the nearest parent's), else the site's default sender. The name is the organization's."""
+    """``(name, email)`` the invitations come from: the sender of the organization's e-mail
+    vendor (its own or the nearest parent's), else the site's default sender. The name is the
+    organization's."""
     email = ""
+    vendors = [s for s in screens_for("email") if isinstance(s, MessagingScreen)]
     for node in organization.ancestors():
-        row = SendGridSettings.unscoped.filter(organization_id=node.pk).first()
-        if row is not None and row.from_email:
-            email = row.from_email
+        email = next((found for s in vendors if (found := s.sender_email(node))), "")
+        if email:
             break
     if not email:
         email = parseaddr(settings.DEFAULT_FROM_EMAIL)[1] or settings.DEFAULT_FROM_EMAIL
@@ -112,7 +114,11 @@ def _booking_event(
     where = booking.location or booking.video_link
     if where:
         event.add("location", where)
-    if for_candidate:
+    # The meeting link is what calendar apps offer to join; without one the candidate's copy
+    # links to their booking page (reschedule, cancel).
+    if booking.video_link:
+        event.add("url", booking.video_link)
+    elif for_candidate:
         event.add("url", request_link(booking.request))
     name, email = organizer_address(organization)
     event.add("organizer", _address(email, CN=name))

@@ -12,7 +12,7 @@ from django import forms
 
 from library.models import MessageTemplate
 
-from .models import MESSAGE_KINDS
+from .models import MESSAGE_KINDS, MeetingLink
 from .template_services import (
     NUMBER_LIMITS,
     WEEKDAYS,
@@ -143,10 +143,20 @@ class SchedulingTemplateForm(forms.Form):
         max_length=600,
         help_text="An address, or leave empty for a video interview.",
     )
+    meeting_link = forms.ChoiceField(
+        label="Meeting link",
+        choices=MeetingLink.choices,
+        required=False,
+        help_text="A conference per booking is created in the first required interviewer's "
+        "connected calendar (their default conferencing, e.g. Google Meet or Teams); without "
+        "one, their personal meeting link from My calendar is used, then the link below.",
+    )
     video_link = forms.CharField(
         required=False,
         max_length=1000,
         label="Video meeting link",
+        help_text="Every booking's link when “Same link for every booking” is chosen; the last "
+        "fallback of the other video options.",
         widget=forms.URLInput(attrs={"placeholder": "https://meet.example.com/…"}),
     )
     time_zone = forms.ChoiceField(
@@ -273,6 +283,7 @@ class SchedulingTemplateForm(forms.Form):
                 "description",
                 "location",
                 "video_link",
+                "meeting_link",
                 "time_zone",
                 *NUMBER_LIMITS,
             )

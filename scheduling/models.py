@@ -45,6 +45,16 @@ MESSAGE_KINDS: tuple[tuple[str, str], ...] = (
 MESSAGE_LABELS = dict(MESSAGE_KINDS)
 
 
+class MeetingLink(models.TextChoices):
+    """How a booking gets its video meeting link. Each falls back to the next one down when it
+    can't give a link: a conference → the host's personal link → the template's fixed link."""
+
+    NONE = "none", "None (in person)"
+    CONFERENCE = "conference", "Create a video conference per booking"
+    PERSONAL = "personal", "Use each interviewer's personal meeting link"
+    FIXED = "fixed", "Same link for every booking"
+
+
 def _message_field(label: str, channel: str, name: str):
     # A named reverse relation, so the Library can say a scheduling template uses the message
     # (library.services.template_uses reads every relation to MessageTemplate).
@@ -73,6 +83,16 @@ class SchedulingTemplate(TenantModel):
     duration_minutes = models.PositiveSmallIntegerField(default=45)
     location = models.CharField(max_length=300, blank=True)
     video_link = models.URLField(blank=True, max_length=500)
+    meeting_link = models.CharField(
+        "Meeting link",
+        max_length=20,
+        choices=MeetingLink.choices,
+        # "fixed" with no link gives no link: rows made without choosing keep today's behaviour.
+        default=MeetingLink.FIXED,
+        help_text="Where the candidate joins: a conference created per booking in the "
+        "interviewer's calendar, the interviewer's personal meeting link, or the same link "
+        "(below) for every booking.",
+    )
     # Guardrails: weekly windows in ``time_zone``: [{"weekday": 0, "start": "09:00",
     # "end": "17:00"}, ...] (0 = Monday).
     time_zone = models.CharField(max_length=64, default="UTC", validators=[validate_time_zone])
@@ -149,7 +169,7 @@ class SchedulingTemplateMember(TenantModel):
 
 
 class MemberCalendar(TenantModel):
-    """A team member's built-in calendar: working hours (used when no Cronofy calendar is
+    """A team member's built-in calendar: working hours (used when no calendar service is
     connected) and the token of their ``.ics`` subscription feed."""
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
@@ -157,6 +177,17 @@ class MemberCalendar(TenantModel):
     # Same shape as SchedulingTemplate.windows.
     working_hours = models.JSONField(default=_default_windows)
     feed_token = models.CharField(max_length=64, unique=True, default=new_link_token)
+    # The member's own meeting room (used by templates set to "personal meeting link", and as
+    # the fallback when a conference can't be created in their calendar).
+    personal_meeting_link = models.URLField(
+        blank=True,
+        max_length=500,
+        help_text="Your own video meeting room, e.g. https://meet.example.com/your-name.",
+    )
+    # Set when the calendar service said the member's conferencing profile was disconnected:
+    # no conference is asked of their calendar until they say they reconnected it.
+    conferencing_problem = models.CharField(max_length=300, blank=True)
+    conferencing_problem_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -246,10 +277,20 @@ class SchedulingRequest(TenantModel):
         ]
         indexes = [
             models.Index(fields=["organization", "status"], name="request_org_status"),
+            # Requests by time per organization (analytics' today).
+            models.Index(fields=["organization", "created_at"], name="request_org_created"),
+            models.Index(fields=["organization", "expires_at"], name="request_org_expires"),
         ]
 
     def __str__(self) -> str:
         return f"Scheduling request #{self.pk} ({self.get_status_display()})"
+
+
+class ConferenceStatus(models.TextChoices):
+    NONE = "", "No conference"
+    PENDING = "pending", "Being created"
+    READY = "ready", "Created"
+    FALLBACK = "fallback", "Not created: another link used"
 
 
 class BookingStatus(models.TextChoices):
@@ -282,7 +323,22 @@ class Booking(TenantModel):
     )
     title = models.CharField(max_length=300)
     location = models.CharField(max_length=300, blank=True)
+    # The meeting link everyone is given (invitation, .ics, confirmation page, calendar event):
+    # the conference's join URL, a personal link or the template's fixed link.
     video_link = models.URLField(blank=True, max_length=500)
+    meeting_link_source = models.CharField(
+        max_length=20, choices=MeetingLink.choices, default=MeetingLink.NONE
+    )
+    # The conference created in the host's calendar (one per booking, kept on reschedule).
+    conference_status = models.CharField(
+        max_length=20, choices=ConferenceStatus.choices, default=ConferenceStatus.NONE, blank=True
+    )
+    conference_url = models.URLField(blank=True, max_length=500)
+    conference_provider = models.CharField(max_length=100, blank=True)
+    conference_host = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    conference_requested_at = models.DateTimeField(null=True, blank=True)
     candidate_time_zone = models.CharField(
         max_length=64, default="UTC", validators=[validate_time_zone]
     )
@@ -305,13 +361,18 @@ class Booking(TenantModel):
                 condition=Q(end__gt=models.F("start")), name="booking_ends_later"
             )
         ]
+        indexes = [
+            # Bookings by time per organization (analytics' today).
+            models.Index(fields=["organization", "created_at"], name="booking_org_created"),
+            models.Index(fields=["organization", "cancelled_at"], name="booking_org_cancelled"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.title} {self.start:%Y-%m-%d %H:%M} UTC ({self.get_status_display()})"
 
     @property
     def event_id(self) -> str:
-        """Our id of the event in members' calendars (Cronofy event_id)."""
+        """Our id of the event in members' calendars (the calendar service's event_id)."""
         return f"rf-booking-{self.pk}"
 
 

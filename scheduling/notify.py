@@ -35,7 +35,14 @@ from scheduling.words import (
 )
 
 from .ics import booking_ics
-from .models import MESSAGE_LABELS, Booking, BookingStatus, SchedulingRequest, SchedulingTemplate
+from .models import (
+    MESSAGE_LABELS,
+    Booking,
+    BookingStatus,
+    MeetingLink,
+    SchedulingRequest,
+    SchedulingTemplate,
+)
 
 KINDS = ("request", "reminder", "invitation", "day_before", "cancellation")
 CHANNELS = ("email", "sms")
@@ -116,7 +123,7 @@ def interview_fields(
         "title": title,
         "duration": duration_words(template.duration_minutes),
         "location": template.location,
-        "video_link": template.video_link,
+        "video_link": template.video_link if template.meeting_link == MeetingLink.FIXED else "",
         "interviewers": join_names([person_name(u) for u in template_interviewers(template)]),
         "when": "",
         "reschedule_link": "",
@@ -147,13 +154,17 @@ def message_context(
         organization=organization, candidate=request.candidate, application=request.application
     )
     title = booking.title if booking else event_title(template=request.template, context=base)
+    interview = interview_fields(request=request, booking=booking, title=title)
     return templating.merge_context(
         organization=organization,
         candidate=request.candidate,
         application=request.application,
         extra={
             "scheduling_link": request_link(request),
-            "interview": interview_fields(request=request, booking=booking, title=title),
+            "interview": interview,
+            # The live interview's meeting link (a booking's conference, personal or fixed
+            # link); before a booking only a fixed link is known.
+            "interview_link": interview["video_link"],
         },
     )
 

@@ -25,6 +25,7 @@ from .models import (
     Booking,
     BookingStatus,
     CancelledBy,
+    MeetingLink,
     RequestSource,
     RequestStatus,
     SchedulingRequest,
@@ -116,7 +117,8 @@ def interview_context(template: SchedulingTemplate, scheduling_request=None) -> 
         "title": event_title(template, scheduling_request),
         "duration": words.duration_words(template.duration_minutes),
         "location": template.location,
-        "video": bool(template.video_link),
+        "video": template.meeting_link != MeetingLink.NONE
+        and (template.meeting_link != MeetingLink.FIXED or bool(template.video_link)),
         "description": template.description,
         "interviewers": _template_interviewers(template),
     }

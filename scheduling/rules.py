@@ -18,10 +18,11 @@ from recruitflow.tenancy import tenant_scope
 from scheduling import timeline_kinds as scheduling_kinds
 
 from . import availability as av
-from . import calendars, notify, words
+from . import calendars, conferencing, notify, words
 from .models import (
     BookedSlot,
     Booking,
+    ConferenceStatus,
     RequestStatus,
     SchedulingRequest,
     SchedulingTemplate,
@@ -300,10 +301,13 @@ def _after_change(*, organization, booking_id: int, kind: str) -> None:
                     organization=organization, booking=booking
                 )
             else:
-                problems = calendars.booking_events_push(organization=organization, booking=booking)
+                problems = conferencing.booking_calendar_push(
+                    organization=organization, booking=booking
+                )
         except Exception as exc:  # a calendar bug must not stop the candidate's message
             logger.exception("Calendar update for booking %s failed", booking_id)
             problems = [f"The interviewers' calendars couldn't be updated: {exc}"]
+            booking.refresh_from_db(fields=["conference_status", "video_link"])
         if problems:
             _timeline(
                 organization=organization,
@@ -314,6 +318,10 @@ def _after_change(*, organization, booking_id: int, kind: str) -> None:
                 booking_id=booking.pk,
                 problems=problems,
             )
+        if kind != "cancellation" and booking.conference_status == ConferenceStatus.PENDING:
+            # The invitation waits for the conference's join URL (or its fallback).
+            conferencing.conference_wait_queue(organization=organization, booking=booking)
+            return
         notify.notify(organization=organization, kind=kind, request=request, booking=booking)
 
 

@@ -8,7 +8,8 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from accounts.models import Membership
-from integrations.cronofy.models import CalendarConnection, CalendarConnectionStatus
+from integrations.calendar_service import CalendarConnection, CalendarConnectionStatus
+from integrations.screens import screens_for
 
 from .models import (
     BookedSlot,
@@ -20,6 +21,12 @@ from .models import (
 )
 
 FEED_PAST_DAYS = 30
+
+
+def calendar_service_name() -> str:
+    """What the pages call the service people's calendars connect through: the label of the
+    calendar vendor's screen on Settings → Calendars."""
+    return " or ".join(screen.label for screen in screens_for("calendar")) or "a calendar service"
 
 
 def _with_attendees(bookings: list[Booking]) -> list[Booking]:

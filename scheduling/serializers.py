@@ -23,6 +23,7 @@ from .models import (
     Booking,
     BookingStatus,
     CancelledBy,
+    MeetingLink,
     RequestStatus,
     SchedulingRequest,
     SchedulingTemplate,
@@ -116,6 +117,7 @@ class SchedulingTemplateSerializer(serializers.ModelSerializer):
             "duration_minutes",
             "location",
             "video_link",
+            "meeting_link",
             "time_zone",
             "windows",
             "minimum_notice_hours",
@@ -322,7 +324,25 @@ class SchedulingTemplateUpdate(serializers.Serializer):
     duration_minutes = _number("duration_minutes")
     location = _text("location", required=False, blank=True)
     video_link = serializers.URLField(
-        max_length=TEXT_LIMITS["video_link"], required=False, allow_blank=True
+        max_length=TEXT_LIMITS["video_link"],
+        required=False,
+        allow_blank=True,
+        help_text="The link every booking uses when `meeting_link` is `fixed`, and the last "
+        "fallback of `conference` and `personal`.",
+    )
+    meeting_link = serializers.ChoiceField(
+        choices=MeetingLink.choices,
+        required=False,
+        error_messages={
+            "invalid_choice": '"{input}" is not a meeting link option: use none, conference, '
+            "personal or fixed."
+        },
+        help_text="Where the candidate joins: `none` (in person), `conference` (a video "
+        "conference created per booking in the first required interviewer's connected "
+        "calendar), `personal` (the interviewer's personal meeting link from My calendar) or "
+        "`fixed` (`video_link`). `conference` and `personal` fall back to the next option when "
+        "they can't give a link. Left out when creating: `fixed` with a `video_link`, else "
+        "`none`.",
     )
     time_zone = serializers.ChoiceField(
         choices=TIME_ZONE_CHOICES,
@@ -454,6 +474,8 @@ class BookingSerializer(serializers.ModelSerializer):
             "status",
             "location",
             "video_link",
+            "meeting_link_source",
+            "conference_status",
             "candidate_time_zone",
             "attendees",
             "sequence",

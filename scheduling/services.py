@@ -46,7 +46,7 @@ from scheduling.rules import (
 )
 
 from . import availability as av
-from . import notify, words
+from . import conferencing, notify, words
 from .models import (
     BookedSlot,
     Booking,
@@ -299,7 +299,10 @@ def booking_book(
             organization=organization, booking=booking, template=template, slot=slot
         )
         booking.attendee_ids = holds.attendee_ids
-        booking.save(update_fields=["attendee_ids", "updated_at"])
+        conferencing.initial_link(organization=organization, booking=booking)
+        booking.save(
+            update_fields=["attendee_ids", "video_link", "meeting_link_source", "updated_at"]
+        )
         request.status = RequestStatus.BOOKED
         request.save(update_fields=["status", "updated_at"])
         remember_time_zone(organization=organization, candidate=request.candidate, time_zone=zone)

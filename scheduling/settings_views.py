@@ -29,6 +29,7 @@ PAGE = CalendarsPage()
 def _render(request, *, forms: dict, status: int = 200):
     context = {
         "tab": "calendars",
+        "calendar_service": " or ".join(screen.label for screen in screens_for("calendar")),
         "cards": [
             screen.card(request, PAGE, form=forms.get(screen.identifier))
             for screen in screens_for("calendar")

@@ -16,8 +16,7 @@ from django.utils import timezone
 from accounts.models import Organization
 from recruitflow.tasks import OrganizationTask
 from recruitflow.tenancy import scopes_disabled
-from scheduling import reminders
-from scheduling.calendar_tasks import cronofy_changes  # noqa: F401 (workers load tasks.py only)
+from scheduling import conferencing, reminders
 from scheduling.models import Booking, BookingStatus, RequestStatus, SchedulingRequest
 
 
@@ -26,6 +25,15 @@ def send_reminders_for_organization(organization) -> int:
     """Expire links, send the Reminders to Schedule and Day Before Interview Reminders due
     in one organization."""
     return reminders.reminders_send_due(organization=organization)
+
+
+@shared_task(name=conferencing.WAIT_TASK, base=OrganizationTask)
+def conference_wait(organization, booking_id: int, check: int = 1) -> str:
+    """Look again for a booking's conference join URL; the invitation goes out once it is
+    there or after the wait (``scheduling.conferencing``)."""
+    return conferencing.conference_check(
+        organization=organization, booking_id=booking_id, check=check
+    )
 
 
 @shared_task(name="scheduling.send_reminders")

@@ -30,6 +30,7 @@ from library.models import MessageTemplate
 from .models import (
     MESSAGE_KINDS,
     MESSAGE_LABELS,
+    MeetingLink,
     RequestStatus,
     SchedulingRequest,
     SchedulingTemplate,
@@ -88,6 +89,7 @@ def default_values(organization) -> dict[str, Any]:
         "duration_minutes": 45,
         "location": "",
         "video_link": "",
+        "meeting_link": "",  # chosen from video_link when left out
         "time_zone": organization.time_zone or "UTC",
         "windows": default_windows(),
         "minimum_notice_hours": 24,
@@ -118,6 +120,7 @@ def template_values(template: SchedulingTemplate) -> dict[str, Any]:
         "duration_minutes": template.duration_minutes,
         "location": template.location,
         "video_link": template.video_link,
+        "meeting_link": template.meeting_link,
         "time_zone": template.time_zone,
         "windows": [dict(w) for w in template.windows or []],
         "minimum_notice_hours": template.minimum_notice_hours,
@@ -290,6 +293,24 @@ def _clean(organization, template: SchedulingTemplate | None, values: dict) -> d
             URLValidator(schemes=["http", "https"])(clean["video_link"])
         except ValidationError:
             add("video_link", "Enter the full meeting link, starting with https://.")
+    mode = str(values.get("meeting_link") or "").strip()
+    if not mode:
+        mode = MeetingLink.FIXED if clean["video_link"] else MeetingLink.NONE
+    if mode not in MeetingLink.values:
+        choices = "; ".join(f"“{value}” ({label})" for value, label in MeetingLink.choices)
+        add("meeting_link", f"“{mode}” is not a meeting link option. Choose one of {choices}.")
+    elif mode == MeetingLink.FIXED and not clean["video_link"] and "video_link" not in errors:
+        add(
+            "video_link",
+            "Enter the link every booking uses (https://…), or choose another Meeting link option.",
+        )
+    elif mode == MeetingLink.NONE and clean["video_link"]:
+        add(
+            "meeting_link",
+            "A video meeting link is filled in but Meeting link is “None (in person)”: choose "
+            "“Same link for every booking” to use it, or empty the link.",
+        )
+    clean["meeting_link"] = mode
 
     zone = str(values.get("time_zone") or "").strip()
     try:
@@ -404,6 +425,7 @@ def _clean_messages(organization, raw, add) -> dict[str, MessageTemplate | None]
 def _apply(template: SchedulingTemplate, clean: dict) -> None:
     for field in (
         *TEXT_LIMITS,
+        "meeting_link",
         "time_zone",
         "windows",
         *NUMBER_LIMITS,
@@ -484,6 +506,7 @@ def template_copy(*, template: SchedulingTemplate, actor=None) -> SchedulingTemp
         "description",
         "location",
         "video_link",
+        "meeting_link",
         "time_zone",
         "windows",
         *NUMBER_LIMITS,

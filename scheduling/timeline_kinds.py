@@ -26,12 +26,24 @@ SCHEDULING_CALENDAR_PROBLEM = register(
     icon="calendar",
     written_by="scheduling",
 )
+MEETING_LINK_FALLBACK = register(
+    "meeting_link_fallback",
+    label="Meeting link fallback",
+    icon="calendar",
+    written_by="scheduling",
+)
 # "booked" is declared by journeys (journeys.timeline_kinds.BOOKED): its exit rule reads it.
 RESCHEDULED = register(
-    "rescheduled", label="Interview rescheduled", icon="calendar", written_by="scheduling"
+    "rescheduled",
+    label="Interview rescheduled",
+    icon="calendar",
+    written_by=("scheduling", "analytics"),  # analytics: the demo history
 )
 BOOKING_CANCELLED = register(
-    "booking_cancelled", label="Interview cancelled", icon="calendar", written_by="scheduling"
+    "booking_cancelled",
+    label="Interview cancelled",
+    icon="calendar",
+    written_by=("scheduling", "analytics"),  # analytics: the demo history
 )
 INTERVIEW_REMINDER_SENT = register(
     "interview_reminder_sent",

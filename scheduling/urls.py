@@ -1,5 +1,7 @@
 from django.urls import path
 
+from integrations.calendar_service import IDENTIFIER as CALENDAR
+
 from . import views
 
 app_name = "scheduling"
@@ -12,7 +14,15 @@ urlpatterns = [
     path("calendar/busy/", views.busy_block_add, name="busy_add"),
     path("calendar/busy/<int:pk>/delete/", views.busy_block_delete, name="busy_delete"),
     path("calendar/feed/reset/", views.feed_reset, name="feed_reset"),
-    path("calendar/cronofy/connect/", views.cronofy_connect, name="cronofy_connect"),
-    path("calendar/cronofy/callback/", views.cronofy_callback, name="cronofy_callback"),
-    path("calendar/cronofy/disconnect/", views.cronofy_disconnect, name="cronofy_disconnect"),
+    path("calendar/meeting-link/", views.personal_link_save, name="personal_link"),
+    path(
+        "calendar/conferencing/reconnected/",
+        views.conferencing_reconnected,
+        name="conferencing_reconnected",
+    ),
+    # My calendar's connect/callback addresses carry the calendar vendor's identifier: the callback
+    # is registered at the vendor as a redirect URI.
+    path(f"calendar/{CALENDAR}/connect/", views.cronofy_connect, name="cronofy_connect"),
+    path(f"calendar/{CALENDAR}/callback/", views.cronofy_callback, name="cronofy_callback"),
+    path(f"calendar/{CALENDAR}/disconnect/", views.cronofy_disconnect, name="cronofy_disconnect"),
 ]

@@ -1,5 +1,5 @@
 """The Schedule page (upcoming interviews, pending requests, the team's calendars) and My calendar
-(working hours, busy time, the .ics feed, connecting a Cronofy calendar).
+(working hours, busy time, the .ics feed, connecting a calendar).
 
 Views parse input and call ``scheduling.calendar_services`` / ``scheduling.services``; reads come
 from ``scheduling.selectors`` and ``scheduling.calendars``. Times are shown in the organization's
@@ -21,13 +21,20 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from candidates.views import render_in_org_time
-from integrations.cronofy import connections
+from integrations import calendar_service
 from integrations.http import ProviderError
+from recruitflow.csp import allow_form_target
 from recruitflow.decorators import admin_required, editor_required, organization_required
 from scheduling import availability as av
 from scheduling import calendar_services as cal
-from scheduling import calendars, selectors, services
-from scheduling.forms import BusyBlockForm, CancelBookingForm, ConnectByEmailForm, WorkingHoursForm
+from scheduling import calendars, conferencing, selectors, services
+from scheduling.forms import (
+    BusyBlockForm,
+    CancelBookingForm,
+    ConnectByEmailForm,
+    PersonalMeetingLinkForm,
+    WorkingHoursForm,
+)
 from scheduling.models import (
     Booking,
     BusyBlock,
@@ -128,7 +135,7 @@ def _schedule_context(request, *, cancel_forms: dict | None = None) -> dict:
         for r in selectors.pending_requests(organization=organization, limit=50)
     ]
     team = _team(organization, request.user)
-    settings_row = connections.cronofy_settings_for(organization)
+    settings_row = calendar_service.settings_for(organization)
     enterprise = bool(settings_row and settings_row.enterprise_connected)
     by_email_form = None
     if request.membership.is_admin and enterprise:
@@ -144,6 +151,7 @@ def _schedule_context(request, *, cancel_forms: dict | None = None) -> dict:
         "chart": interviews_per_day(organization=organization, zone=zone, now=now),
         "has_templates": SchedulingTemplate.objects.filter(organization=organization).exists(),
         "cronofy_configured": settings_row is not None,
+        "calendar_service": selectors.calendar_service_name(),
         "enterprise_connected": enterprise,
         "by_email_form": by_email_form,
         "can_cancel": request.membership.can_edit,
@@ -152,7 +160,8 @@ def _schedule_context(request, *, cancel_forms: dict | None = None) -> dict:
 
 @organization_required
 def schedule(request):
-    return render_in_org_time(request, "scheduling/schedule.html", _schedule_context(request))
+    response = render_in_org_time(request, "scheduling/schedule.html", _schedule_context(request))
+    return allow_form_target(response, _sign_in_page(request.organization))
 
 
 @editor_required
@@ -193,8 +202,10 @@ def booking_cancel(request, pk: int):
 @admin_required
 @require_POST
 def connect_by_email(request):
-    """Enterprise Connect: ask Cronofy for a teammate's calendar by their e-mail address."""
+    """Enterprise Connect: ask the calendar service for a teammate's calendar by their e-mail
+    address."""
     organization = request.organization
+    service = selectors.calendar_service_name()
     members = selectors.team_members(organization=organization)
     form = ConnectByEmailForm(request.POST, members=members, auto_id="connect_%s")
     if not form.is_valid():
@@ -209,20 +220,20 @@ def connect_by_email(request):
             email=form.cleaned_data["email"],
             callback_url=calendars.enterprise_connect_callback_url(organization),
         )
-    except connections.CronofyNotConfigured as exc:
+    except calendar_service.CalendarNotConfigured as exc:
         messages.error(request, str(exc))
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     except ProviderError as exc:
         messages.error(
             request,
-            f"Cronofy refused to connect {form.cleaned_data['email']}: {exc}",
+            f"{service} refused to connect {form.cleaned_data['email']}: {exc}",
         )
     else:
         messages.success(
             request,
-            f"Asked Cronofy for {form.cleaned_data['email']}'s calendar for "
-            f"{person_name(member.user)}. Their status changes to Connected as soon as Cronofy "
+            f"Asked {service} for {form.cleaned_data['email']}'s calendar for "
+            f"{person_name(member.user)}. Their status changes to Connected as soon as {service} "
             "confirms (usually within a minute).",
         )
     return redirect(reverse("scheduling:schedule") + "#team")
@@ -233,7 +244,7 @@ def connect_by_email(request):
 # --------------------------------------------------------------------------------------------
 
 
-def _calendar_context(request, *, hours_form=None, busy_form=None) -> dict:
+def _calendar_context(request, *, hours_form=None, busy_form=None, link_form=None) -> dict:
     organization = request.organization
     user = request.user
     calendar = cal.member_calendar_get(organization=organization, user=user)
@@ -245,7 +256,7 @@ def _calendar_context(request, *, hours_form=None, busy_form=None) -> dict:
         for b in selectors.busy_blocks_ahead(organization=organization, user=user, now=now)
     ]
     connection = cal.connection_for(organization=organization, user=user)
-    settings_row = connections.cronofy_settings_for(organization)
+    settings_row = calendar_service.settings_for(organization)
     status = calendars.calendar_statuses(organization=organization, users=[user]).get(user.pk)
     return {
         "calendar": calendar,
@@ -253,11 +264,16 @@ def _calendar_context(request, *, hours_form=None, busy_form=None) -> dict:
         "hours_form": hours_form
         or WorkingHoursForm(initial=WorkingHoursForm.initial_from(calendar)),
         "busy_form": busy_form or BusyBlockForm(zone=zone),
+        "link_form": link_form
+        or PersonalMeetingLinkForm(
+            initial={"personal_meeting_link": calendar.personal_meeting_link}
+        ),
         "blocks": blocks,
         "feed_url": cal.feed_url(calendar),
         "connection": connection,
         "connection_label": cal.connection_label(connection) if connection else "",
         "cronofy_configured": settings_row is not None,
+        "calendar_service": selectors.calendar_service_name(),
         "status": status,
     }
 
@@ -270,11 +286,23 @@ def _apply_errors(form, exc: ValidationError) -> None:
         form.add_error(None, exc.messages)
 
 
+def _sign_in_page(organization) -> str | None:
+    """Where "Connect calendar" leads, so the page's CSP lets its form go there; None when
+    calendars can't be connected yet (the button then explains why)."""
+    try:
+        return cal.cronofy_authorization_url(
+            organization=organization, redirect_uri=oauth_redirect_uri(), state="-"
+        )
+    except (calendar_service.CalendarNotConfigured, ValueError):
+        return None
+
+
 def _render_calendar(request, status: int = 200, **forms):
     context = _calendar_context(request, **forms)
     # Everything on My calendar is in the person's own zone (named on the page).
     with timezone.override(av.resolve_zone(context["zone"])):
-        return render(request, "scheduling/calendar.html", context, status=status)
+        response = render(request, "scheduling/calendar.html", context, status=status)
+    return allow_form_target(response, _sign_in_page(request.organization))
 
 
 @organization_required
@@ -350,6 +378,40 @@ def busy_block_delete(request, pk: int):
 
 @organization_required
 @require_POST
+def personal_link_save(request):
+    form = PersonalMeetingLinkForm(request.POST)
+    if form.is_valid():
+        link = form.cleaned_data["personal_meeting_link"]
+        try:
+            cal.personal_meeting_link_save(
+                organization=request.organization, user=request.user, link=link
+            )
+        except ValidationError as exc:
+            _apply_errors(form, exc)
+        else:
+            messages.success(
+                request,
+                f"Personal meeting link saved: {link}."
+                if link
+                else "Personal meeting link removed.",
+            )
+            return redirect(reverse("scheduling:calendar") + "#meeting-link")
+    return _render_calendar(request, status=400, link_form=form)
+
+
+@organization_required
+@require_POST
+def conferencing_reconnected(request):
+    conferencing.conferencing_reconnected(organization=request.organization, user=request.user)
+    messages.success(
+        request,
+        "Thanks: new interviews ask your calendar for a video conference again.",
+    )
+    return redirect(reverse("scheduling:calendar") + "#meeting-link")
+
+
+@organization_required
+@require_POST
 def feed_reset(request):
     cal.feed_token_reset(organization=request.organization, user=request.user)
     messages.success(
@@ -363,19 +425,19 @@ def feed_reset(request):
 @organization_required
 @require_POST
 def cronofy_connect(request):
-    """Start connecting the person's calendar: to Cronofy's sign-in page at the data center of
-    the organization's Cronofy application."""
+    """Start connecting the person's calendar: to the calendar service's sign-in page (at the
+    data center of the organization's application there)."""
     state = cal.new_state()
     try:
         url = cal.cronofy_authorization_url(
             organization=request.organization, redirect_uri=oauth_redirect_uri(), state=state
         )
-    except connections.CronofyNotConfigured:
+    except calendar_service.CalendarNotConfigured:
         messages.error(
             request,
-            "Calendars can't be connected yet: an admin must first add the Cronofy settings in "
-            "Settings → Calendars. Until then your built-in calendar (working hours and busy "
-            "times below) is used.",
+            "Calendars can't be connected yet: an admin must first add the "
+            f"{selectors.calendar_service_name()} settings in Settings → Calendars. Until then "
+            "your built-in calendar (working hours and busy times below) is used.",
         )
         return redirect(reverse("scheduling:calendar") + "#connect")
     except ValueError as exc:
@@ -391,7 +453,7 @@ def cronofy_connect(request):
 
 @organization_required
 def cronofy_callback(request):
-    """Cronofy sends the person back here with a code (or an error)."""
+    """The calendar service sends the person back here with a code (or an error)."""
     back = reverse("scheduling:calendar") + "#connect"
     if not cal.oauth_return_matches(request, SESSION_OAUTH, per_user=True):
         messages.error(
@@ -414,14 +476,16 @@ def cronofy_callback(request):
             detail = request.GET.get("error_description") or error
             messages.error(
                 request,
-                f"Cronofy did not connect your calendar ({detail}). Nothing was changed. Press "
-                "“Connect calendar” to try again.",
+                f"{selectors.calendar_service_name()} did not connect your calendar ({detail}). "
+                "Nothing was changed. Press “Connect calendar” to try again.",
             )
         return redirect(back)
     code = request.GET.get("code", "")
     if not code:
         messages.error(
-            request, "Cronofy sent no authorization code. Press “Connect calendar” to try again."
+            request,
+            f"{selectors.calendar_service_name()} sent no authorization code. Press “Connect "
+            "calendar” to try again.",
         )
         return redirect(back)
     try:
@@ -431,7 +495,7 @@ def cronofy_callback(request):
             code=code,
             redirect_uri=oauth_redirect_uri(),
         )
-    except connections.CronofyNotConfigured as exc:
+    except calendar_service.CalendarNotConfigured as exc:
         messages.error(request, f"Your calendar was not connected: {exc}")
         return redirect(back)
     except ProviderError as exc:

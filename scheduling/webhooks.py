@@ -6,20 +6,22 @@ The token is the organization's ``MessagingPreferences.endpoint_token`` (the sam
 messaging callbacks carry). Order matters: find the organization by the token, then verify
 ``Cronofy-HMAC-SHA256`` over the raw body with the organization's Cronofy client secret or the
 previous one (a rotation in progress; settings are found up the account tree) — anything not
-provably from Cronofy gets 403 and changes nothing. A change notification carries no event
-data: the calendar is read in the ``scheduling.cronofy_changes`` task, after the answer.
+provably from Cronofy gets 403 and changes nothing. A push notification is then stored by the
+one webhook intake (:mod:`integrations.intake`), once per notification identity (channel, type
+and ``changes_since``: Cronofy sends no id and may deliver one more than once), and answered;
+the intake's task applies it (a change notification carries no event data: the calendar's
+changes are read then, by ``scheduling.calendar_changes``).
 """
 
 from __future__ import annotations
 
 import logging
 
-from django.core.cache import cache
-from django.db import transaction
 from django.http import Http404, HttpResponse, HttpResponseBadRequest, HttpResponseForbidden
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from integrations import intake
 from integrations.cronofy import connections
 from integrations.cronofy.webhooks import (
     SIGNATURE_HEADER,
@@ -40,8 +42,7 @@ from . import calendars
 
 logger = logging.getLogger(__name__)
 
-# Cronofy may deliver a notification more than once; one read per delivery is enough.
-DEDUPE_SECONDS = 24 * 3600
+PROVIDER = "cronofy"
 
 
 def _organization(token: str):
@@ -71,7 +72,8 @@ def _refusal(request, organization) -> str | None:
 @require_POST
 def cronofy(request, token: str):
     """Cronofy push notifications: ``verification`` (a new channel), ``change`` (read the
-    calendar's changes), ``profile_disconnected`` (the connection needs attention)."""
+    calendar's changes), ``profile_disconnected`` (the connection needs attention),
+    ``conferencing_profile_disconnected`` and ``gdpr_requested`` (forget the account)."""
     organization = _organization(token)
     if too_large := body_too_large(request, BODY_LIMITS["cronofy"]):
         return too_large
@@ -84,24 +86,20 @@ def cronofy(request, token: str):
             notification = parse_notification(request.body)
         except InvalidPayload as exc:
             return HttpResponseBadRequest(str(exc), content_type="text/plain; charset=utf-8")
-        if notification.type == "profile_disconnected":
-            calendars.connection_profile_disconnected(
-                organization=organization, channel_id=notification.channel_id
-            )
-        elif notification.is_change:
-            key = f"cronofy-notification:{organization.pk}:{dedupe_key(notification)}"
-            if cache.add(key, 1, DEDUPE_SECONDS):
-                _queue_changes(organization, notification)
-        elif not notification.known:
+        if not notification.known:
             logger.info("Ignored a Cronofy notification of type %r", notification.type)
+        intake.store(
+            organization=organization,
+            provider=PROVIDER,
+            kind=notification.type,
+            event_id=dedupe_key(notification),
+            raw_body=request.body,
+            url=request.build_absolute_uri(),
+            # Nothing to apply in a channel's verification or a type we do not know: kept, as
+            # ignored, so support sees what Cronofy sent.
+            ignore=not notification.applies,
+        )
     return HttpResponse("OK", content_type="text/plain")
-
-
-def _queue_changes(organization, notification) -> None:
-    from .calendar_tasks import cronofy_changes
-
-    args = (organization.pk, notification.channel_id, notification.changes_since.isoformat())
-    transaction.on_commit(lambda: cronofy_changes.delay(*args))
 
 
 @csrf_exempt

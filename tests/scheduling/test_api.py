@@ -138,7 +138,7 @@ def test_create_names_what_is_wrong(api, sched_org, interviewers, library_messag
     )
     response = api.post("scheduling-templates/", body)
     assert response.status_code == 400
-    errors = response.json()
+    errors = response.json()["errors"]
     assert errors["windows"] == [
         "Tuesday: the window ends (09:00) before it starts (17:00). Make the end later than "
         "the start."
@@ -150,7 +150,7 @@ def test_create_names_what_is_wrong(api, sched_org, interviewers, library_messag
     both = new_template(interviewers, library_messages, optional_member_ids=[morgan.pk])
     response = api.post("scheduling-templates/", both)
     assert response.status_code == 400
-    assert response.json()["optional_member_ids"] == [
+    assert response.json()["errors"]["optional_member_ids"] == [
         "Morgan Lee is both required and optional. Choose one."
     ]
 
@@ -162,7 +162,7 @@ def test_create_without_a_request_message_or_interviewer_is_refused(
     body["messages"]["request"] = {"email": None, "sms": None}
     response = api.post("scheduling-templates/", body)
     assert response.status_code == 400
-    assert response.json()["messages.request"][0].startswith(
+    assert response.json()["errors"]["messages.request"][0].startswith(
         "Choose the Request to Schedule e-mail or text message"
     )
     body = new_template(interviewers, library_messages, required_member_ids=[])
@@ -194,7 +194,7 @@ def test_unknown_ids_in_the_body_are_404_and_a_taken_name_is_409(
     body = new_template(interviewers, library_messages, name="onsite INTERVIEW")
     response = api.post("scheduling-templates/", body)
     assert response.status_code == 409
-    assert response.json()["name"] == [
+    assert response.json()["errors"]["name"] == [
         "Another scheduling template is already called “onsite INTERVIEW”."
     ]
     assert len(stored(sched_org)) == 1

@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import requests
 
+from integrations import tasks as intake_tasks
 from integrations.cronofy import connections
 from integrations.cronofy.client import sandbox_base_urls
 from integrations.cronofy.models import (
@@ -22,6 +23,7 @@ from integrations.cronofy.models import (
     CalendarConnectionStatus,
     CronofySettings,
 )
+from integrations.models import WebhookDelivery
 from integrations.sandbox import cronofy as cy
 from integrations.sandbox.server import SandboxServer
 from messaging.selectors import preferences_for
@@ -407,4 +409,77 @@ def test_an_interviewer_deleting_the_interview_in_their_calendar_cancels_it_and_
     assert not [e for e in live_events(sandbox, BEN) if e["event_id"] == booking.event_id]
     with tenant_scope(sched_org):
         timeline = booking.candidate.events.filter(kind="booking_cancelled").get()
+        stored = WebhookDelivery.objects.get(kind="change")
     assert "removed" in timeline.summary and "from their calendar" in timeline.summary
+    assert (stored.provider, stored.state) == ("cronofy", "processed")
+
+
+# --------------------------------------------------------------------------------------------
+# The one webhook intake: a notification is stored once, applied by the intake's task
+# --------------------------------------------------------------------------------------------
+
+
+def _post_notification(client, sched_org, body):
+    with tenant_scope(sched_org):
+        token = preferences_for(organization=sched_org).endpoint_token
+    return client.post(
+        f"/webhooks/cronofy/{token}/",
+        body,
+        content_type="application/json",
+        HTTP_CRONOFY_HMAC_SHA256=signed(body, cy.DEFAULT_CLIENT_SECRET),
+    )
+
+
+@pytest.mark.django_db
+def test_a_cronofy_notification_is_stored_once_and_a_redelivery_stores_nothing(
+    client, sched_org, cronofy_settings, monkeypatch, django_capture_on_commit_callbacks
+):
+    queued: list[tuple] = []
+    monkeypatch.setattr(
+        intake_tasks.webhook_delivery_apply, "delay", lambda *args: queued.append(args)
+    )
+    body = notification_body("chn_nobody")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        first = _post_notification(client, sched_org, body)
+    with django_capture_on_commit_callbacks(execute=True):
+        again = _post_notification(client, sched_org, body)  # Cronofy delivers it twice
+
+    assert (first.status_code, again.status_code) == (200, 200)
+    with tenant_scope(sched_org):
+        (stored,) = WebhookDelivery.objects.all()
+    assert (stored.provider, stored.kind, stored.state) == ("cronofy", "change", "received")
+    assert stored.event_id == "chn_nobody:change:2020-01-01T00:00:00+00:00"
+    assert queued == [(sched_org.pk, stored.pk)]  # applied once, by the intake's task
+
+    intake_tasks.webhook_delivery_apply(*queued[0])
+    stored.refresh_from_db()
+    assert stored.state == "ignored"
+    assert stored.error == "No calendar connection has the channel chn_nobody."
+
+
+@pytest.mark.django_db
+def test_a_verification_is_kept_as_ignored_and_a_disconnected_profile_needs_attention(
+    client, sched_org, interviewers, connect, monkeypatch, django_capture_on_commit_callbacks
+):
+    task = intake_tasks.webhook_delivery_apply
+    monkeypatch.setattr(task, "delay", lambda *args: task(*args))
+    connection = connect(interviewers[0], ANA)
+    with tenant_scope(sched_org):
+        CalendarConnection.objects.filter(pk=connection.pk).update(channel_id="chn_morgan")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        verification = _post_notification(
+            client, sched_org, notification_body("chn_morgan", kind="verification")
+        )
+        disconnected = _post_notification(
+            client, sched_org, notification_body("chn_morgan", kind="profile_disconnected")
+        )
+
+    assert (verification.status_code, disconnected.status_code) == (200, 200)
+    with tenant_scope(sched_org):
+        rows = dict(WebhookDelivery.objects.values_list("kind", "state"))
+        connection.refresh_from_db()
+    assert rows == {"verification": "ignored", "profile_disconnected": "processed"}
+    assert connection.status == CalendarConnectionStatus.ERROR
+    assert "Connect the calendar again" in connection.last_error

@@ -26,6 +26,7 @@ from journeys.models import (
     StepRun,
     StepRunStatus,
 )
+from library.models import MessageTemplate
 from recruitflow.tenancy import tenant_scope
 from scheduling import services as scheduling_services
 from scheduling.models import RequestSource, SchedulingRequest, SchedulingTemplate
@@ -47,6 +48,21 @@ def text(response) -> str:
     body = response.content.decode()
     body = re.sub(r"<script.*?</script>", " ", body, flags=re.S)
     return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", body)).split())
+
+
+@pytest.fixture
+def follow_up_email(sched_org):
+    """A plain e-mail a journey may send after the scheduling step (a scheduling message's
+    merge fields are filled only by the scheduling template's own messages, so a journey using
+    one in a "Send e-mail" step is refused at activation)."""
+    with tenant_scope(sched_org):
+        return MessageTemplate.objects.create(
+            organization=sched_org,
+            name="Interview follow-up",
+            channel="email",
+            subject="Reminder: pick your interview time",
+            html_body="<p>Hi {{ candidate.first_name }}, have you picked a time yet?</p>",
+        )
 
 
 def build_journey(organization, steps, *, exit_rules=None, activate=True, name="Onsite scheduling"):
@@ -150,7 +166,10 @@ def test_builder_offers_the_step_with_the_librarys_scheduling_templates_and_read
     assert '<option value="send_scheduling_request">Send scheduling request</option>' in (
         builder.content.decode()
     )
-    assert '<option value="send_video_interview">' not in builder.content.decode()
+    # The video interview step plugs in the same way (interviews registers it).
+    assert '<option value="send_video_interview">Send video interview</option>' in (
+        builder.content.decode()
+    )
 
     added = client.post(
         reverse("journeys:step_add", args=[journey.pk]), {"kind": SCHEDULING}, **HTMX
@@ -288,23 +307,6 @@ def test_activation_through_the_builder_shows_the_reason(alice, client_for, sche
     ) in text(response)
 
 
-def test_video_interview_steps_are_still_refused(alice, client_for):
-    journey = build_journey(alice.organization, [], activate=False)
-
-    with tenant_scope(alice.organization), pytest.raises(ValidationError) as refused:
-        editing.journey_step_add(journey=journey, kind=StepKind.SEND_VIDEO_INTERVIEW)
-
-    assert refused.value.messages[0].startswith(
-        "“send_video_interview” is not a step you can add yet. Use one of: send_email, send_sms, "
-        "wait, condition, exit, send_scheduling_request."
-    )
-    response = client_for(alice).post(
-        reverse("journeys:step_add", args=[journey.pk]), {"kind": "send_video_interview"}, **HTMX
-    )
-    assert "Choose which kind of step to add." in text(response)
-    assert steps_of(alice.organization, journey) == []
-
-
 # ---------------------------------------------------------------------------------------------
 # The engine
 # ---------------------------------------------------------------------------------------------
@@ -361,14 +363,14 @@ def test_a_step_run_twice_sends_one_request(
 
 
 def test_an_unreachable_candidate_is_skipped_with_the_reason_and_the_journey_goes_on(
-    sched_org, scheduling_template, make_candidate, outbox, monday_morning, library_messages
+    sched_org, scheduling_template, make_candidate, outbox, monday_morning, follow_up_email
 ):
     nowhere = make_candidate(first_name="Nia", last_name="Okoro", email="", mobile="")
     build_journey(
         sched_org,
         [
             (SCHEDULING, {"template_id": scheduling_template.pk}, None),
-            (StepKind.SEND_EMAIL, None, library_messages["request_email"]),
+            (StepKind.SEND_EMAIL, None, follow_up_email),
         ],
     )
 
@@ -410,14 +412,14 @@ def test_a_template_deleted_after_activation_stops_the_run_with_the_reason(
 
 
 def test_booking_ends_the_run_by_the_booked_exit_rule(
-    sched_org, scheduling_template, candidate, outbox, monday_morning, library_messages
+    sched_org, scheduling_template, candidate, outbox, monday_morning, follow_up_email
 ):
     build_journey(
         sched_org,
         [
             (SCHEDULING, {"template_id": scheduling_template.pk}, None),
             (StepKind.WAIT, {"mode": "duration", "days": 2, "hours": 0, "minutes": 0}, None),
-            (StepKind.SEND_EMAIL, None, library_messages["reminder_email"]),
+            (StepKind.SEND_EMAIL, None, follow_up_email),
         ],
         exit_rules=[ExitRule.LEFT_STAGE, ExitRule.BOOKED],
     )
