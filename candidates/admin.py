@@ -2,7 +2,6 @@
 
 from django.contrib import admin
 
-from candidates import services
 from candidates.models import (
     Application,
     AtsUser,
@@ -15,7 +14,6 @@ from candidates.models import (
     SyncCursor,
     SyncRun,
     TimelineEvent,
-    WebhookEvent,
 )
 
 
@@ -130,19 +128,6 @@ class SyncRunAdmin(ReadOnlyAdmin):
 class SyncCursorAdmin(ReadOnlyAdmin):
     list_display = ("organization", "provider", "resource", "position", "updated_at")
     list_filter = ("provider", "resource")
-
-
-@admin.register(WebhookEvent)
-class WebhookEventAdmin(ReadOnlyAdmin):
-    list_display = ("received_at", "organization", "provider", "action", "state", "event_id")
-    list_filter = ("provider", "state", "action")
-    search_fields = ("event_id",)
-    actions = ["reprocess"]
-
-    @admin.action(description="Reprocess the selected webhook events")
-    def reprocess(self, request, queryset):
-        count = services.webhook_events_reprocess(event_ids=queryset.values_list("pk", flat=True))
-        self.message_user(request, f"{count} webhook event(s) queued to be processed again.")
 
 
 @admin.register(TimelineEvent)

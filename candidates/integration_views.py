@@ -19,6 +19,7 @@ from integrations.screens import screens_for
 from recruitflow.decorators import admin_required, organization_required
 
 from . import selectors as candidate_selectors
+from .services import NoATSConnection, SyncAlreadyRunning, sync_request
 from .views import render_in_org_time
 
 
@@ -85,8 +86,6 @@ def index(request):
 @admin_required
 @require_POST
 def sync_start(request):
-    from candidates.services import NoATSConnection, SyncAlreadyRunning, sync_request
-
     organization = request.organization
     full = request.POST.get("full") == "1"
     try:

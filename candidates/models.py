@@ -3,17 +3,26 @@ every change of stage or status it has observed (StageTransition, the input of J
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 
 from accounts.models import validate_time_zone
+from integrations.screens import choices_for
 from recruitflow.tenancy import TenantModel
 
 
 class Provider(models.TextChoices):
-    GREENHOUSE = "greenhouse", "Greenhouse"
-    LEVER = "lever", "Lever"
+    """Where a mirrored row comes from. The ATS identifiers are the registry's
+    (:func:`provider_choices`); only our own source is named here."""
+
     # Candidates who first reached us through a public scheduling link (not in an ATS yet).
     RECRUITFLOW = "recruitflow", "RecruitFlow"
+
+
+def provider_choices() -> list[tuple[str, str]]:
+    """Every ATS the installed vendor apps provide, then RecruitFlow itself: evaluated when the
+    choices are read, so adding an ATS vendor changes no model and needs no migration."""
+    return [*choices_for("ats"), *Provider.choices]
 
 
 class ApplicationStatus(models.TextChoices):
@@ -27,7 +36,7 @@ class ApplicationStatus(models.TextChoices):
 class Mirrored(TenantModel):
     """A row copied from an ATS, keyed by (organization, provider, external_id)."""
 
-    provider = models.CharField(max_length=20, choices=Provider.choices)
+    provider = models.CharField(max_length=20, choices=provider_choices)
     external_id = models.CharField(max_length=100)
     synced_at = models.DateTimeField(auto_now=True)
 
@@ -85,8 +94,8 @@ class Job(Mirrored):
     coordinators = models.ManyToManyField(AtsUser, blank=True, related_name="coordinating_jobs")
     hiring_managers = models.ManyToManyField(AtsUser, blank=True, related_name="managed_jobs")
 
-    # The job's hiring team, as the ATS keeps it (Greenhouse `hiring_team`; Lever's posting owner
-    # and hiring manager): a hiring manager member sees the candidates of these jobs only.
+    # The job's hiring team, as the ATS keeps it (its hiring team, or a posting's owner and
+    # hiring manager): a hiring manager member sees the candidates of these jobs only.
     HIRING_TEAM = ("recruiters", "coordinators", "hiring_managers")
 
     class Meta(Mirrored.Meta):
@@ -97,7 +106,7 @@ class Job(Mirrored):
 
 
 class Stage(Mirrored):
-    # None for ATSs whose stages are global to the account (Lever), not per job.
+    # None for ATSs whose stages are global to the account, not per job.
     job = models.ForeignKey(
         Job, null=True, blank=True, on_delete=models.CASCADE, related_name="stages"
     )
@@ -117,6 +126,11 @@ class Candidate(Mirrored):
     emails = models.JSONField(default=list, blank=True)  # [{"value": ..., "type": ...}]
     phones = models.JSONField(default=list, blank=True)  # [{"value": ..., "type": ...}]
     primary_email = models.EmailField(blank=True, db_index=True)
+    can_email = models.BooleanField(
+        default=True,
+        help_text="The ATS allows e-mailing this candidate (its can_email flag); "
+        "when off, no e-mail goes to them.",
+    )
     mobile_phone = models.CharField(max_length=32, blank=True, help_text="E.164")
     time_zone = models.CharField(
         max_length=64,
@@ -132,6 +146,9 @@ class Candidate(Mirrored):
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="merged_from"
     )
     deleted_at = models.DateTimeField(null=True, blank=True)
+    # When an admin deleted the candidate's personal data (candidates.erasure): the row stays so
+    # counts stay, and a sync no longer writes the ATS's copy of it back.
+    erased_at = models.DateTimeField(null=True, blank=True)
 
     class Meta(Mirrored.Meta):
         ordering = ["last_name", "first_name"]
@@ -142,6 +159,30 @@ class Candidate(Mirrored):
     @property
     def full_name(self) -> str:
         return f"{self.first_name} {self.last_name}".strip() or "(no name)"
+
+
+class CandidateErasure(TenantModel):
+    """The record of one deletion of a candidate's personal data: who asked, when, and how many
+    rows of each kind were emptied (counts only; nothing of the candidate)."""
+
+    candidate = models.ForeignKey(Candidate, on_delete=models.CASCADE, related_name="erasures")
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    api_key = models.ForeignKey(
+        "accounts.ApiKey", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    erased_at = models.DateTimeField()
+    # {"messages": 12, "bookings": 1, "recording_files": 6, ...}
+    counts = models.JSONField(default=dict, blank=True)
+    # What could not be done, in words (e.g. a calendar event a service refused to remove).
+    problems = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        ordering = ["-erased_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Erasure of candidate {self.candidate_id} at {self.erased_at:%Y-%m-%d %H:%M} UTC"
 
 
 class Application(Mirrored):
@@ -179,7 +220,7 @@ class StageTransition(TenantModel):
     """An observed change of an application's stage or status. Written in the same transaction
     as the mirror update and the sync cursor; the input of Journeys."""
 
-    provider = models.CharField(max_length=20, choices=Provider.choices)
+    provider = models.CharField(max_length=20, choices=provider_choices)
     application = models.ForeignKey(
         Application, on_delete=models.CASCADE, related_name="transitions"
     )
@@ -218,7 +259,7 @@ class StageTransition(TenantModel):
 class SyncCursor(TenantModel):
     """How far the poll has read one resource of one provider."""
 
-    provider = models.CharField(max_length=20, choices=Provider.choices)
+    provider = models.CharField(max_length=20, choices=provider_choices)
     resource = models.CharField(max_length=40)
     position = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -246,7 +287,7 @@ class SyncStatus(models.TextChoices):
 
 
 class SyncRun(TenantModel):
-    provider = models.CharField(max_length=20, choices=Provider.choices)
+    provider = models.CharField(max_length=20, choices=provider_choices)
     kind = models.CharField(max_length=20, choices=SyncKind.choices)
     status = models.CharField(max_length=20, choices=SyncStatus.choices, default=SyncStatus.RUNNING)
     started_at = models.DateTimeField()
@@ -276,38 +317,6 @@ class SyncRun(TenantModel):
         if self.finished_at is None:
             return None
         return (self.finished_at - self.started_at).total_seconds()
-
-
-class WebhookEvent(TenantModel):
-    """A webhook delivery, stored raw (after its signature verified) before it is processed."""
-
-    class State(models.TextChoices):
-        RECEIVED = "received", "Received"
-        PROCESSED = "processed", "Processed"
-        IGNORED = "ignored", "Ignored"
-        FAILED = "failed", "Failed"
-
-    provider = models.CharField(max_length=20, choices=Provider.choices)
-    event_id = models.CharField(max_length=100)
-    action = models.CharField(max_length=60, blank=True)
-    raw_body = models.TextField()
-    received_at = models.DateTimeField()
-    processed_at = models.DateTimeField(null=True, blank=True)
-    state = models.CharField(max_length=20, choices=State.choices, default=State.RECEIVED)
-    error = models.TextField(blank=True)
-    # When the sweep should queue it (again): set while it still needs processing (received,
-    # or failed on a transient error), empty once it is done or failed for good.
-    next_attempt_at = models.DateTimeField(null=True, blank=True, db_index=True)
-    # How many times the sweep has queued it; the sweep gives up after a few.
-    attempts = models.PositiveSmallIntegerField(default=0)
-
-    class Meta:
-        ordering = ["-received_at"]
-        constraints = [
-            models.UniqueConstraint(
-                fields=["organization", "provider", "event_id"], name="webhook_event_once"
-            )
-        ]
 
 
 class TimelineEvent(TenantModel):

@@ -9,7 +9,9 @@ from datetime import datetime
 
 from django.db.models import Count, Prefetch, Q, QuerySet
 
+from integrations import intake
 from integrations.connections import ats_connection_for, provider_identifier
+from integrations.models import WebhookDelivery
 
 from . import timeline
 from .models import (
@@ -27,7 +29,6 @@ from .models import (
     SyncStatus,
     TimelineEvent,
     TransitionSource,
-    WebhookEvent,
 )
 
 # ----------------------------------------------------------------------------------------------
@@ -47,13 +48,9 @@ def sync_run_running(*, organization) -> SyncRun | None:
     return sync_runs(organization=organization).filter(status=SyncStatus.RUNNING).first()
 
 
-def last_webhook_event(*, organization, provider: str) -> WebhookEvent | None:
-    return (
-        WebhookEvent.objects.filter(organization=organization, provider=provider)
-        .only("action", "received_at", "state", "error")
-        .order_by("-received_at")
-        .first()
-    )
+def last_webhook_event(*, organization, provider: str) -> WebhookDelivery | None:
+    """The ATS's latest stored webhook delivery (the one intake keeps every vendor's)."""
+    return intake.latest(organization=organization, provider=provider)
 
 
 @dataclass
@@ -280,7 +277,7 @@ def candidate_filter_options(*, organization, job_id: int | None) -> FilterOptio
     """The values to filter by, as synced from the ATS; stages are the chosen job's."""
     stages = Stage.objects.filter(organization=organization)
     if job_id:
-        # Lever's stages are global to the account (no job): they apply to every job.
+        # Some ATSs' stages are global to the account (no job): they apply to every job.
         stage_names = list(
             stages.filter(Q(job_id=job_id) | Q(job__isnull=True))
             .order_by("position")
@@ -333,6 +330,7 @@ class TimelineEntry:
     context: list[str]  # shown after the title, joined by " · "
     detail: str = ""
     tone: str = ""  # "ok" | "bad" | "warn" | ""
+    event_id: int | None = None  # the TimelineEvent's id (higher apps annotate entries by it)
 
     @property
     def line(self) -> str:
@@ -396,6 +394,8 @@ def candidate_timeline(*, organization, candidate: Candidate, limit: int = 200):
         entries.append(TimelineEntry(t.observed_at, timeline.TRANSITION, title, context, tone=tone))
     for e in events:
         context = [e.application.job.name] if e.application and e.application.job else []
-        entries.append(TimelineEntry(e.occurred_at, e.kind, e.summary, context, detail=e.detail))
+        entries.append(
+            TimelineEntry(e.occurred_at, e.kind, e.summary, context, detail=e.detail, event_id=e.pk)
+        )
     entries.sort(key=lambda entry: entry.at, reverse=True)
     return entries[:limit]

@@ -9,7 +9,7 @@ from celery import shared_task
 from django.utils import timezone
 
 from candidates import services
-from candidates.models import SyncKind, SyncRun, SyncStatus, WebhookEvent
+from candidates.models import SyncKind, SyncRun, SyncStatus
 from integrations.connections import ATS_CONNECTION_MODELS
 from integrations.models import ConnectionStatus
 from recruitflow.tasks import OrganizationTask
@@ -23,21 +23,6 @@ def run_sync(organization, sync_run_id: int) -> None:
     sync_run = SyncRun.objects.filter(pk=sync_run_id).first()
     if sync_run is not None:
         services.sync_execute(sync_run=sync_run)
-
-
-@shared_task(base=OrganizationTask)
-def process_webhook_event(organization, event_id: int) -> None:
-    event = WebhookEvent.objects.filter(pk=event_id).first()
-    if event is not None:
-        services.webhook_event_process(event=event)
-
-
-@shared_task
-def webhook_events_sweep() -> int:
-    """Beat, every minute: queue webhook events whose processing was lost (broker refused the
-    task, worker died) or failed on a transient error. Returns how many were queued."""
-
-    return services.webhook_events_sweep()
 
 
 @shared_task

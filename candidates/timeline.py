@@ -82,3 +82,7 @@ TIME_ZONE_SET = register(
 TIME_ZONE_CLEARED = register(
     "time_zone_cleared", label="Time zone cleared", icon="settings", written_by="candidates"
 )
+# An admin deleted the candidate's personal data (candidates.erasure); says who and the counts.
+PERSONAL_DATA_ERASED = register(
+    "personal_data_erased", label="Personal data deleted", icon="key", written_by="candidates"
+)

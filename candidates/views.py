@@ -10,6 +10,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
 
+from integrations.screens import screens_for
 from recruitflow.decorators import organization_required
 
 from . import selectors
@@ -60,6 +61,8 @@ def candidate_list(request):
         ),
         "query_without_page": query.urlencode(),
         "hiring_team": _hiring_team(request),
+        # The ATS vendors an admin can connect, as Settings → Integrations lists them.
+        "ats_names": " or ".join(screen.label for screen in screens_for("ats")),
     }
     return render_in_org_time(request, "candidates/list.html", context)
 

@@ -2,14 +2,14 @@
 
 Order matters: find the connection by the URL's token, verify the signature over the raw body
 (forged or missing → 403, nothing stored), store the raw event once (a replay answers 200 and
-stores nothing), answer 200 as soon as it is committed; processing runs in a task after commit,
-and when the broker cannot take that task the beat sweep queues it later. The payload's shape
-is checked when it is processed: a malformed one is kept, marked failed with the reason.
+stores nothing), answer 200 as soon as it is committed. The rest is the one webhook intake's
+(:mod:`integrations.intake`): applying runs in a task after commit, and when the broker cannot
+take that task the beat sweep queues it later. The payload's shape is checked when it is
+applied: a malformed one is kept, marked failed with the reason.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 
 from django.http import Http404, HttpResponse, HttpResponseForbidden
@@ -17,6 +17,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from candidates import services
+from integrations import intake
 from integrations.greenhouse import webhooks as greenhouse_webhooks
 from integrations.greenhouse.models import GreenhouseConnection
 from integrations.lever import webhooks as lever_webhooks
@@ -54,10 +55,8 @@ def greenhouse(request, token: str):
         action = greenhouse_webhooks.parse_action(raw)
     except greenhouse_webhooks.InvalidPayload as exc:
         return HttpResponse(str(exc), status=400)
-    event_id = request.headers.get(greenhouse_webhooks.EVENT_ID_HEADER) or (
-        "sha256:" + hashlib.sha256(raw).hexdigest()[:64]
-    )
-    services.webhook_event_record(
+    event_id = request.headers.get(greenhouse_webhooks.EVENT_ID_HEADER) or intake.body_digest(raw)
+    services.ats_webhook_store(
         connection=connection,
         event_id=event_id,
         action=action,
@@ -88,7 +87,7 @@ def lever(request, token: str):
         return HttpResponse(str(exc), status=400)
     # Only token + triggeredAt are signed, so the (signed) token is the dedupe key: a replay
     # with a changed body or id still collides.
-    services.webhook_event_record(
+    services.ats_webhook_store(
         connection=connection,
         event_id=str(parsed.token),
         action=parsed.event,

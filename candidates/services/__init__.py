@@ -1,4 +1,4 @@
-"""Writes to the ATS mirror: starting and running syncs, storing and processing webhooks.
+"""Writes to the ATS mirror: starting and running syncs, storing ATS webhooks and applying their events.
 
 The sync machinery (bulk upserts, the stage diff, paging) is in ``candidates.sync``.
 """
@@ -17,11 +17,6 @@ from candidates.services.syncs import (  # noqa: F401
     sync_runs_fail_stale,
 )
 from candidates.services.webhook_events import (  # noqa: F401
-    WEBHOOK_MAX_SWEEPS,
-    WEBHOOK_RETRY_AFTER,
-    webhook_event_process,
-    webhook_event_record,
-    webhook_events_reprocess,
-    webhook_events_sweep,
-    webhook_retry_delay,
+    ats_event_apply,
+    ats_webhook_store,
 )

@@ -27,6 +27,7 @@ from integrations.connections import (
 )
 from integrations.http import AuthError, PermissionDenied, ProviderError, RateLimited
 from integrations.models import ConnectionStatus
+from integrations.screens import screens_for
 from recruitflow.tasks import task_named
 from recruitflow.tenancy import tenant_scope
 
@@ -98,7 +99,8 @@ def sync_request(*, organization, full: bool = False, enqueue: bool = True) -> S
     with tenant_scope(organization):
         connection = ats_connection_for(organization)
         if connection is None:
-            raise NoATSConnection("Connect Greenhouse or Lever before syncing.")
+            names = " or ".join(screen.label for screen in screens_for("ats"))
+            raise NoATSConnection(f"Connect {names} before syncing.")
         provider = provider_identifier(connection)
         sync_runs_fail_stale(organization=organization)
         has_cursor = SyncCursor.objects.filter(

@@ -1,16 +1,12 @@
-"""ATS webhook processing: storing a verified delivery once, the sweep that queues lost or
-transiently failed ones, and applying a stored delivery to the mirror (moves delivered out of
-order included)."""
+"""ATS webhooks: storing a verified delivery through the one intake (:mod:`integrations.intake`,
+which applies it in a task, sweeps and reprocesses), and applying its vendor-neutral events to
+the mirror (moves delivered out of order included)."""
 
 from __future__ import annotations
 
 import dataclasses
-import functools
-import logging
-from datetime import timedelta
 
-from django.db import IntegrityError, connections, router, transaction
-from django.db.models import Q
+from django.db import connections, router, transaction
 from django.utils import timezone
 
 from candidates.models import (
@@ -21,7 +17,6 @@ from candidates.models import (
     Office,
     StageTransition,
     TransitionSource,
-    WebhookEvent,
 )
 from candidates.sync.writer import MirrorWriter, announce_transitions
 from integrations import intake
@@ -36,179 +31,108 @@ from integrations.events import (
     ApplicationChanged,
     ApplicationDeleted,
     ApplicationToRead,
+    AtsEvent,
     CandidateChanged,
     CandidateDeleted,
     CandidatesMerged,
 )
-from integrations.http import ProviderError
-from recruitflow.tasks import task_named
-from recruitflow.tenancy import scopes_disabled, tenant_scope
-
-logger = logging.getLogger(__name__)
-
+from integrations.models import WebhookDelivery
+from recruitflow.tenancy import tenant_scope
 
 # --------------------------------------------------------------------------------------------
-# Webhooks
+# Storing
 # --------------------------------------------------------------------------------------------
 
 
-# A delivery still unprocessed this long after it arrived lost its task (the broker refused it,
-# or the worker died): the beat sweep queues it again. Transient failures wait longer each time.
-WEBHOOK_RETRY_AFTER = timedelta(minutes=2)
-WEBHOOK_MAX_SWEEPS = 8
-PROCESS_TASK = "candidates.tasks.process_webhook_event"
-
-
-def webhook_retry_delay(attempts: int) -> timedelta:
-    """2, 4, 8 … minutes, at most about two hours."""
-    return WEBHOOK_RETRY_AFTER * 2 ** min(max(attempts, 0), 6)
-
-
-def _queue_webhook_processing(organization_id: int, event_id: int) -> bool:
-    """Ask a worker to process a stored event. A broker that refuses is logged, not raised:
-    the event is committed, so the sweep queues it later and the ATS is still told 200."""
-    try:
-        task_named(PROCESS_TASK).delay(organization_id, event_id)
-    except Exception:
-        logger.warning(
-            "Could not queue webhook event %s; the sweep will queue it", event_id, exc_info=True
-        )
-        return False
-    return True
-
-
-def webhook_event_record(
+def ats_webhook_store(
     *, connection, event_id: str, action: str, raw_body: bytes, ignore: bool = False
-) -> WebhookEvent | None:
-    """Store a delivery whose signature was verified; queue its processing after commit.
+) -> WebhookDelivery | None:
+    """Store an ATS delivery whose signature was verified, through the one intake (which
+    queues its apply task after commit), and note on the connection when it last heard.
 
-    Returns None for a delivery already stored (same provider event id): nothing new is
-    written and nothing is queued (the sweep still queues the stored one if it was never
-    processed). ``ignore`` stores it as ignored (pings, unknown events).
-    """
+    Returns None for a delivery already stored (same vendor event id): nothing new is written
+    and nothing is queued (the intake's sweep still applies the stored one if it never was).
+    ``ignore`` stores it as ignored (pings, events nobody handles)."""
     organization = connection.organization
-    now = timezone.now()
+    delivery, created = intake.store(
+        organization=organization,
+        provider=provider_identifier(connection),
+        kind=action,
+        event_id=event_id,
+        raw_body=raw_body,
+        ignore=ignore,
+    )
+    if not created:
+        return None
     with tenant_scope(organization):
+        type(connection).objects.filter(pk=connection.pk).update(
+            last_webhook_at=delivery.received_at
+        )
+    return delivery
+
+
+# --------------------------------------------------------------------------------------------
+# Applying (the intake's handler of the ATS events)
+# --------------------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class _AtsDelivery:
+    """What the ATS events of one delivery share: the connection, the mirror writer and an
+    adapter made on first need, whose calls are recorded when the delivery is done."""
+
+    connection: object
+    writer: MirrorWriter
+    recorder: CallRecorder
+    _provider: object = None
+
+    def provider(self):
+        if self._provider is None:
+            self._provider = provider_for(self.connection, recorder=self.recorder)
+        return self._provider
+
+    def fetch_candidate(self, external_id: str) -> ExtCandidate | None:
         try:
-            with transaction.atomic():
-                event = WebhookEvent.objects.create(
-                    organization=organization,
-                    provider=provider_identifier(connection),
-                    event_id=event_id[:100],
-                    action=action[:60],
-                    raw_body=raw_body.decode("utf-8", errors="replace"),
-                    received_at=now,
-                    state=WebhookEvent.State.IGNORED if ignore else WebhookEvent.State.RECEIVED,
-                    processed_at=now if ignore else None,
-                    next_attempt_at=None if ignore else now + WEBHOOK_RETRY_AFTER,
-                )
-        except IntegrityError:
+            return self.provider().get_candidate(external_id)
+        except NotFound:
             return None
-        type(connection).objects.filter(pk=connection.pk).update(last_webhook_at=now)
-        if not ignore:
-            transaction.on_commit(lambda: _queue_webhook_processing(organization.pk, event.pk))
-        return event
 
 
-def webhook_events_sweep(*, now=None) -> int:
-    """Queue every webhook event (all organizations) that is due: still ``received`` past
-    :data:`WEBHOOK_RETRY_AFTER`, or failed on a transient error whose wait is over. Each is
-    claimed by a conditional UPDATE of ``next_attempt_at``, so two sweeps at once queue it
-    once; processing is idempotent besides. After :data:`WEBHOOK_MAX_SWEEPS` the event is
-    marked failed for good with its last error. Returns how many were queued."""
-    now = now or timezone.now()
-    queued = 0
-    with scopes_disabled():
-        due = WebhookEvent.objects.filter(
-            state__in=[WebhookEvent.State.RECEIVED, WebhookEvent.State.FAILED],
-            next_attempt_at__lte=now,
-        ).order_by("next_attempt_at")
-        for pk, organization_id, attempts, due_at, error in due.values_list(
-            "pk", "organization_id", "attempts", "next_attempt_at", "error"
-        )[:1000]:
-            claim = WebhookEvent.objects.filter(pk=pk, next_attempt_at=due_at)
-            if attempts >= WEBHOOK_MAX_SWEEPS:
-                claim.update(
-                    state=WebhookEvent.State.FAILED,
-                    next_attempt_at=None,
-                    processed_at=now,
-                    error=f"Gave up after {attempts} attempts. {error}".strip(),
-                )
-                continue
-            claimed = claim.update(
-                attempts=attempts + 1, next_attempt_at=now + webhook_retry_delay(attempts + 1)
-            )
-            if claimed and _queue_webhook_processing(organization_id, pk):
-                queued += 1
-    return queued
-
-
-def webhook_events_reprocess(*, event_ids) -> int:
-    """Staff's "reprocess" (the Django admin): the stored events go back to ``received``, with
-    their attempts and error cleared, and are queued again after commit (the sweep still
-    catches any the broker refuses). Applying an event twice changes nothing: its transition
-    carries the provider event id. Crosses organizations on purpose. Returns how many."""
-    now = timezone.now()
-    with scopes_disabled():
-        rows = list(
-            WebhookEvent.objects.filter(pk__in=list(event_ids)).values_list("pk", "organization_id")
-        )
-        WebhookEvent.objects.filter(pk__in=[pk for pk, _ in rows]).update(
-            state=WebhookEvent.State.RECEIVED,
-            error="",
-            processed_at=None,
-            attempts=0,
-            next_attempt_at=now + WEBHOOK_RETRY_AFTER,
-        )
-    for pk, organization_id in rows:
-        transaction.on_commit(functools.partial(_queue_webhook_processing, organization_id, pk))
-    return len(rows)
-
-
-def webhook_event_process(*, event: WebhookEvent) -> WebhookEvent:
-    """Apply a stored delivery to the mirror.
-
-    Safe to run twice and concurrently: the event row is locked for the whole processing
-    (another worker holding it makes this call a no-op) and only a received event, or one that
-    failed on a transient error, is processed. A payload of the wrong shape fails for good with
-    the reason; a transient provider error fails with a time for the sweep to try again."""
-    organization = event.organization
-    with tenant_scope(organization), transaction.atomic():
-        locked = (
-            WebhookEvent.objects.select_for_update(skip_locked=True)
-            .filter(
-                Q(state=WebhookEvent.State.RECEIVED)
-                | Q(state=WebhookEvent.State.FAILED, next_attempt_at__isnull=False),
-                pk=event.pk,
-            )
-            .first()
-        )
-        if locked is None:  # done, failed for good, or being processed right now
-            event.refresh_from_db()
-            return event
+def _ats_delivery(context: intake.Context) -> _AtsDelivery:
+    shared = context.shared.get("ats")
+    if shared is None:
+        organization, delivery = context.organization, context.delivery
         connection = ats_connection_for(organization)
-        now = timezone.now()
-        state, error, retry_at = WebhookEvent.State.PROCESSED, "", None
-        if connection is None or provider_identifier(connection) != locked.provider:
-            state, error = WebhookEvent.State.IGNORED, "No matching ATS connection."
-        else:
-            recorder = CallRecorder(organization=organization, provider=locked.provider)
-            try:
-                if not _process(locked, connection, recorder):
-                    state = WebhookEvent.State.IGNORED
-            except ProviderError as exc:
-                state, error = WebhookEvent.State.FAILED, str(exc)
-                if not exc.permanent:
-                    retry_at = now + webhook_retry_delay(locked.attempts)
-            except ValueError as exc:  # the payload's shape (InvalidPayload) and the like
-                state, error = WebhookEvent.State.FAILED, str(exc)
-            finally:
-                recorder.flush()
-        WebhookEvent.objects.filter(pk=locked.pk).update(
-            state=state, error=error, processed_at=timezone.now(), next_attempt_at=retry_at
+        if connection is None or provider_identifier(connection) != delivery.provider:
+            raise intake.Ignored("No matching ATS connection.")
+        recorder = CallRecorder(organization=organization, provider=delivery.provider)
+        context.on_finish(recorder.flush)
+        shared = context.shared["ats"] = _AtsDelivery(
+            connection=connection,
+            writer=MirrorWriter(organization=organization, provider=delivery.provider),
+            recorder=recorder,
         )
-    event.refresh_from_db()
-    return event
+    return shared
+
+
+def ats_event_apply(event: AtsEvent, context: intake.Context) -> bool:
+    """Apply one vendor-neutral ATS event of a stored delivery to the mirror (registered with
+    the intake in ``CandidatesConfig.ready``). False when there was nothing to apply. Moves
+    delivered out of order are recorded at their own time; applying an event twice changes
+    nothing (its transition carries the vendor's event id)."""
+    shared = _ats_delivery(context)
+    return _apply_event(
+        shared.writer,
+        event,
+        stored=context.delivery,
+        get_provider=shared.provider,
+        fetch=shared.fetch_candidate,
+    )
+
+
+def register_handlers() -> None:
+    """Hand the intake this app's handler of the ATS events (``CandidatesConfig.ready``)."""
+    intake.register(AtsEvent, ats_event_apply)
 
 
 def _lock_application(writer: MirrorWriter, external_id: str) -> None:
@@ -227,7 +151,7 @@ def _apply_one(
     *,
     candidate: ExtCandidate | None,
     application: ExtApplication,
-    event: WebhookEvent,
+    event: WebhookDelivery,
     new_hint: bool,
     fetch_candidate=None,
 ) -> int:
@@ -292,7 +216,7 @@ def _record_out_of_order(writer: MirrorWriter, *, application: ExtApplication, e
     else:
         before = (None, "", "")
     if application.stage_external_id is None:
-        stage_id, stage_name = before[0], before[1]  # Greenhouse drops the stage once hired
+        stage_id, stage_name = before[0], before[1]  # some ATSs drop the stage once hired
     else:
         known = writer.stages.get(application.stage_external_id)
         stage_id = known[0] if known else None
@@ -381,40 +305,6 @@ def _upsert_webhook_job(writer: MirrorWriter, event: ApplicationChanged) -> None
                 )
             )
     writer.load_maps()
-
-
-def _process(stored: WebhookEvent, connection, recorder: CallRecorder) -> bool:
-    """Apply the vendor-neutral events the vendor's integration reads in a stored delivery.
-    False when there was nothing to apply (the event is then marked ignored)."""
-    events = intake.parse_stored(
-        stored.provider,
-        raw_body=stored.raw_body,
-        url="",
-        received_at=stored.received_at,
-        event_id=stored.event_id,
-    )
-    writer = MirrorWriter(organization=stored.organization, provider=stored.provider)
-    provider = None
-
-    def get_provider():
-        nonlocal provider
-        if provider is None:
-            provider = provider_for(connection, recorder=recorder)
-        return provider
-
-    def fetch_candidate(external_id: str) -> ExtCandidate | None:
-        try:
-            return get_provider().get_candidate(external_id)
-        except NotFound:
-            return None
-
-    handled = False
-    for event in events:
-        applied = _apply_event(
-            writer, event, stored=stored, get_provider=get_provider, fetch=fetch_candidate
-        )
-        handled = handled or applied
-    return handled
 
 
 def _apply_event(writer: MirrorWriter, event, *, stored, get_provider, fetch) -> bool:

@@ -80,6 +80,7 @@ def candidate_row(organization, provider: str, ext: ExtCandidate) -> Candidate:
             ext.phones, region_hints=region_hints_from_emails(v for v, _ in ext.emails)
         ),
         tags=list(ext.tags),
+        can_email=ext.can_email,
         remote_updated_at=ext.updated_at,
         deleted_at=None,
     )

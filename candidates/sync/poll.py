@@ -33,8 +33,6 @@ CURSOR_OVERLAP = timedelta(minutes=5)
 # Jobs, stages, departments, offices and users change rarely: an incremental poll re-reads them
 # when they are older than this, or at once when an application names a job/stage we lack.
 REFERENCE_MAX_AGE = timedelta(hours=1)
-PAGE_SIZE = {"greenhouse": 500, "lever": 100}
-DEFAULT_PAGE_SIZE = 100
 COUNT_KEYS = (
     "departments",
     "offices",
@@ -124,7 +122,7 @@ class SyncEngine:
         self.recorder = recorder
         self.clock = clock
         self.writer = MirrorWriter(organization=self.organization, provider=self.provider_name)
-        self.page_size = PAGE_SIZE.get(self.provider_name, DEFAULT_PAGE_SIZE)
+        self.page_size = provider.page_size
         self.counts: dict[str, int] = dict.fromkeys(COUNT_KEYS, 0)
         self.done = 0
         self.total: int | None = None
@@ -196,12 +194,12 @@ class SyncEngine:
         opportunities = getattr(self.provider, "iter_opportunities", None)
         embedded = getattr(self.provider, "iter_candidates_with_applications", None)
         if opportunities is not None:
-            # Lever: one opportunity is one candidate with one application.
+            # An ATS of opportunities: each is one candidate with one application.
             self.sync_combined(
                 lambda **kw: ((c, [a]) for c, a in opportunities(**kw)), record_new=record_new
             )
         elif embedded is not None and self.full:
-            # Greenhouse embeds full applications in candidates: one listing reads both.
+            # An ATS that embeds full applications in candidates: one listing reads both.
             if not self.sync_combined(embedded, record_new=record_new):
                 self.sync_applications(record_new=record_new)
         else:
@@ -305,8 +303,8 @@ class SyncEngine:
         self._pass("applications", self.provider.iter_applications(updated_after=since), handle)
 
     def sync_combined(self, iterate, *, record_new: bool) -> bool:
-        """One listing of (candidate, its applications): Lever's opportunities, Greenhouse's
-        candidates. Returns False when some candidate came without its applications, so the
+        """One listing of (candidate, its applications): opportunities, or candidates with their
+        applications embedded. Returns False when some candidate came without its applications, so the
         applications must still be listed (their cursor is then left alone)."""
         started = self.clock()
         since = self._since("applications")

@@ -24,6 +24,7 @@ from candidates.models import (
 from candidates.sync.mapping import candidate_row, email_or_blank
 from candidates.upsert import bulk_upsert
 from integrations.base import (
+    ATSProvider,
     ExtApplication,
     ExtCandidate,
     ExtDepartment,
@@ -32,6 +33,7 @@ from integrations.base import (
     ExtStage,
     ExtUser,
 )
+from integrations.registry import get_provider_class
 from recruitflow.tasks import send_task_by_name
 
 logger = logging.getLogger(__name__)
@@ -45,6 +47,7 @@ CANDIDATE_UPDATE_FIELDS = [
     "phones",
     "primary_email",
     "mobile_phone",
+    "can_email",
     "tags",
     "remote_updated_at",
     "deleted_at",
@@ -282,8 +285,9 @@ class MirrorWriter:
             if created:
                 self.load_maps()
             job_id = self.jobs.get(job_external_id) if job_external_id else None
-            if self.provider == "lever":
-                job_id = None  # Lever's stages are global
+            ats: type[ATSProvider] = get_provider_class(self.provider)
+            if not ats.stages_per_job:
+                job_id = None  # the account's stages are every job's
             Stage.objects.bulk_create(
                 [self._row(Stage, stage_external_id, job_id=job_id, name=stage_name[:255])],
                 ignore_conflicts=True,
@@ -298,15 +302,24 @@ class MirrorWriter:
         rows = {c.external_id: candidate_row(self.organization, self.provider, c) for c in items}
         if not rows:
             return {}
+        # A candidate whose personal data an admin deleted keeps it deleted: the ATS's copy is
+        # not written back (candidates.erasure); their applications still sync.
+        erased = set(
+            self._mirror(Candidate)
+            .filter(external_id__in=list(rows), erased_at__isnull=False)
+            .values_list("external_id", flat=True)
+        )
+        kept = [row for ext, row in rows.items() if ext not in erased]
         bulk_upsert(
             Candidate,
-            list(rows.values()),
+            kept,
             unique_fields=UNIQUE_KEY,
             update_fields=CANDIDATE_UPDATE_FIELDS,
         )
-        return {ext: row.pk for ext, row in rows.items() if row.pk is not None} or (
-            self.candidate_ids(rows)
-        )
+        ids = {ext: row.pk for ext, row in rows.items() if row.pk is not None}
+        if erased or len(ids) < len(rows):
+            ids = self.candidate_ids(rows)
+        return ids
 
     def candidate_stub(self, external_id: str) -> int:
         """A placeholder for a candidate the ATS no longer returns (merged/deleted/not ready)."""
@@ -377,7 +390,7 @@ class MirrorWriter:
                 continue
             job_id = self.jobs.get(ext.job_external_id) if ext.job_external_id else None
             if ext.stage_external_id is None and ext.status != ApplicationStatus.ACTIVE and old:
-                # Greenhouse drops current_stage once hired: the stage did not change.
+                # Some ATSs drop the current stage once hired: the stage did not change.
                 stage_id, stage_name = old.stage_id, old.stage_name
             else:
                 known = self.stages.get(ext.stage_external_id) if ext.stage_external_id else None

@@ -25,6 +25,7 @@ from candidates.models import (
 )
 from candidates.services import syncs as sync_services
 from integrations.greenhouse.client import HarvestV1Client
+from integrations.greenhouse.provider import GreenhouseProvider
 from integrations.models import ConnectionStatus, ProviderCall
 from recruitflow.tenancy import tenant_scope
 
@@ -278,18 +279,18 @@ def test_5xx_mid_pagination_fails_keeps_the_cursor_and_next_sync_recovers_when_a
 def test_5xx_on_a_later_page_of_the_first_sync_keeps_committed_pages_when_it_fails(
     alice, sandbox, greenhouse_connection, monkeypatch
 ):
-    monkeypatch.setattr("candidates.sync.poll.PAGE_SIZE", {"greenhouse": 10})
+    monkeypatch.setattr(GreenhouseProvider, "page_size", 10)
     monkeypatch.setattr(HarvestV1Client.iter_pages, "__kwdefaults__", {"per_page": 10})
     # The first sync reads candidates (with their applications): page 1 succeeds, then page
     # 2 fails through every retry.
     original = sandbox.greenhouse.faults.take
 
-    def fail_second_page(path):
+    def fail_second_page(path, *args):
         if path.startswith("/v1/candidates") and fail_second_page.seen:
             return {"status": 503, "delay": 0, "count": 1}
         if path.startswith("/v1/candidates"):
             fail_second_page.seen = True
-        return original(path)
+        return original(path, *args)
 
     fail_second_page.seen = False
     monkeypatch.setattr(sandbox.greenhouse.faults, "take", fail_second_page)

@@ -16,7 +16,6 @@ from django.test import Client
 from django.utils import timezone
 from kombu.exceptions import OperationalError
 
-from candidates import services, tasks
 from candidates.models import (
     Application,
     Department,
@@ -24,8 +23,10 @@ from candidates.models import (
     Office,
     Stage,
     StageTransition,
-    WebhookEvent,
 )
+from integrations import intake
+from integrations import tasks as intake_tasks
+from integrations.models import WebhookDelivery
 from integrations.sandbox.greenhouse import greenhouse_json
 from journeys import services as journey_services
 from journeys.models import JourneyRun, JourneyStep
@@ -76,7 +77,9 @@ def journey_on(organization, *, stage: str, offices=(), departments=(), trigger=
 def run_tasks_inline(monkeypatch, django_capture_on_commit_callbacks):
     """Queued processing runs through the real task body, right after the view's commit."""
     monkeypatch.setattr(
-        tasks.process_webhook_event, "delay", lambda *args: tasks.process_webhook_event(*args)
+        intake_tasks.webhook_delivery_apply,
+        "delay",
+        lambda *args: intake_tasks.webhook_delivery_apply(*args),
     )
     return django_capture_on_commit_callbacks
 
@@ -207,7 +210,7 @@ def test_signed_payload_of_the_wrong_shape_is_marked_failed_with_the_reason_and_
 
     assert response.status_code == 200  # stored: Greenhouse must not retry a body for 15 hours
     with tenant_scope(alice.organization):
-        event = WebhookEvent.objects.get()
+        event = WebhookDelivery.objects.get()
         assert event.state == "failed" and event.next_attempt_at is None
         assert "payload.application.jobs must be a list of job objects" in event.error
         assert '(got "nope")' in event.error
@@ -223,7 +226,7 @@ def test_unsigned_garbage_is_still_refused_before_anything_is_stored(
 
     assert response.status_code == 400 and b"no action" in response.content
     with tenant_scope(alice.organization):
-        assert not WebhookEvent.objects.exists()
+        assert not WebhookDelivery.objects.exists()
 
 
 # -- 19.3 and 19.2: broker outage, lost tasks, the sweep --------------------------------------
@@ -233,12 +236,14 @@ def refuse_broker(monkeypatch):
     def down(*args, **kwargs):
         raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
 
-    monkeypatch.setattr(tasks.process_webhook_event, "delay", down)
+    monkeypatch.setattr(intake_tasks.webhook_delivery_apply, "delay", down)
 
 
 def process_inline(monkeypatch):
     monkeypatch.setattr(
-        tasks.process_webhook_event, "delay", lambda *args: tasks.process_webhook_event(*args)
+        intake_tasks.webhook_delivery_apply,
+        "delay",
+        lambda *args: intake_tasks.webhook_delivery_apply(*args),
     )
 
 
@@ -254,14 +259,14 @@ def test_broker_outage_answers_200_and_the_sweep_processes_the_event_later(
 
     first = greenhouse_post(client, greenhouse_connection, body, event_id="evt-outage")
     retry = greenhouse_post(client, greenhouse_connection, body, event_id="evt-outage")
-    too_early = services.webhook_events_sweep()
+    too_early = intake.sweep()
     process_inline(monkeypatch)
-    queued = services.webhook_events_sweep(now=timezone.now() + timedelta(minutes=3))
+    queued = intake.sweep(now=timezone.now() + timedelta(minutes=3))
 
     assert first.status_code == retry.status_code == 200
     assert too_early == 0 and queued == 1
     with tenant_scope(alice.organization):
-        event = WebhookEvent.objects.get()
+        event = WebhookDelivery.objects.get()
         assert event.state == "processed" and event.next_attempt_at is None
         transition = StageTransition.objects.get()
         assert transition.to_stage.external_id == str(to_stage)
@@ -274,21 +279,23 @@ def test_sweep_requeues_an_event_a_dead_worker_left_received_once_even_when_run_
 
     sync(alice.organization)
     _, _, body = stage_change_body(sandbox)
-    monkeypatch.setattr(tasks.process_webhook_event, "delay", lambda *args: None)  # lost
+    monkeypatch.setattr(intake_tasks.webhook_delivery_apply, "delay", lambda *args: None)  # lost
     with django_capture_on_commit_callbacks(execute=True):
         greenhouse_post(client, greenhouse_connection, body)
     queued: list[tuple] = []
-    monkeypatch.setattr(tasks.process_webhook_event, "delay", lambda *args: queued.append(args))
+    monkeypatch.setattr(
+        intake_tasks.webhook_delivery_apply, "delay", lambda *args: queued.append(args)
+    )
     later = timezone.now() + timedelta(minutes=3)
 
-    first = services.webhook_events_sweep(now=later)
-    second = services.webhook_events_sweep(now=later)
+    first = intake.sweep(now=later)
+    second = intake.sweep(now=later)
     for args in queued * 2:  # even a duplicated message processes it once
-        tasks.process_webhook_event(*args)
+        intake_tasks.webhook_delivery_apply(*args)
 
     assert (first, second) == (1, 0)
     with tenant_scope(alice.organization):
-        assert WebhookEvent.objects.get().state == "processed"
+        assert WebhookDelivery.objects.get().state == "processed"
         assert StageTransition.objects.count() == 1
 
 
@@ -303,15 +310,15 @@ def test_transient_provider_failure_is_retried_by_the_sweep_when_lever_is_back(
     with django_capture_on_commit_callbacks(execute=True):
         lever_post(client, lever_connection, body)
     with tenant_scope(alice.organization):
-        failed = WebhookEvent.objects.get()
+        failed = WebhookDelivery.objects.get()
     sandbox.lever.faults.clear()  # Lever is back
-    queued = services.webhook_events_sweep(now=failed.next_attempt_at)
+    queued = intake.sweep(now=failed.next_attempt_at)
 
     assert failed.state == "failed" and failed.next_attempt_at is not None
     assert "503" in failed.error or "unavailable" in failed.error.lower()
     assert queued == 1
     with tenant_scope(alice.organization):
-        assert WebhookEvent.objects.get().state == "processed"
+        assert WebhookDelivery.objects.get().state == "processed"
         assert StageTransition.objects.get().to_stage.external_id == new_stage
 
 
@@ -319,37 +326,38 @@ def test_sweep_gives_up_with_the_last_error_after_its_attempts(alice, greenhouse
     org = alice.organization
     past = timezone.now() - timedelta(minutes=1)
     with tenant_scope(org):
-        event = WebhookEvent.objects.create(
+        event = WebhookDelivery.objects.create(
             organization=org,
             provider="greenhouse",
             event_id="evt-hopeless",
-            action="candidate_stage_change",
+            kind="candidate_stage_change",
             raw_body="{}",
             received_at=past,
             state="failed",
             error="Greenhouse is unavailable.",
-            attempts=services.WEBHOOK_MAX_SWEEPS,
+            attempts=intake.MAX_ATTEMPTS,
             next_attempt_at=past,
         )
 
-    assert services.webhook_events_sweep() == 0
+    assert intake.sweep() == 0
     with tenant_scope(org):
         event.refresh_from_db()
     assert event.state == "failed" and event.next_attempt_at is None
     assert event.error == (
-        f"Gave up after {services.WEBHOOK_MAX_SWEEPS} attempts. Greenhouse is unavailable."
+        f"Gave up after {intake.MAX_ATTEMPTS} attempts. Greenhouse is unavailable."
     )
 
 
-def test_sweep_is_registered_in_the_beat_schedule_every_minute(db):
+def test_one_sweep_for_every_vendor_is_in_the_beat_schedule_every_30_seconds(db):
     from django_celery_beat.models import PeriodicTask
 
     from recruitflow.celery import app
 
-    entry = PeriodicTask.objects.get(task="candidates.tasks.webhook_events_sweep")
-    assert entry.enabled and entry.interval.every == 60 and entry.interval.period == "seconds"
+    entry = PeriodicTask.objects.get(task="integrations.tasks.webhook_deliveries_sweep")
+    assert entry.enabled and entry.interval.every == 30 and entry.interval.period == "seconds"
+    assert not PeriodicTask.objects.filter(task="candidates.tasks.webhook_events_sweep").exists()
     app.loader.import_default_modules()
-    assert "candidates.tasks.webhook_events_sweep" in app.tasks
+    assert "integrations.tasks.webhook_deliveries_sweep" in app.tasks
 
 
 # -- 19.7: moves delivered out of order --------------------------------------------------------
@@ -415,7 +423,7 @@ def test_older_move_arriving_second_records_the_intermediate_stage_at_its_own_ti
         assert history == [(start, middle, "evt-older"), (middle, last, "evt-newer")]
         assert abs(intermediate.observed_at.timestamp() - base) < 0.01
         assert JourneyRun.objects.get(journey=journey).transition == intermediate
-        assert all(e.state == "processed" for e in WebhookEvent.objects.all())
+        assert all(e.state == "processed" for e in WebhookDelivery.objects.all())
 
 
 @pytest.mark.skipif(
@@ -470,7 +478,7 @@ def test_two_moves_posted_at_once_in_random_order_both_record_their_transition(
             assert application.stage_name == last, f"round {round_} order {order}"
             assert reached == {middle, last}, f"round {round_} order {order}"
     with scopes_disabled():
-        assert not WebhookEvent.objects.exclude(state="processed").exists()
+        assert not WebhookDelivery.objects.exclude(state="processed").exists()
 
 
 def test_two_lever_moves_delivered_in_reverse_order_both_record_their_transition(
@@ -526,7 +534,7 @@ def test_two_lever_moves_delivered_in_reverse_order_both_record_their_transition
             (middle, last, bodies[1]["token"]),
         ]
         assert abs(older.observed_at.timestamp() - base_ms / 1000) < 0.01
-        assert all(e.state == "processed" for e in WebhookEvent.objects.all())
+        assert all(e.state == "processed" for e in WebhookDelivery.objects.all())
 
 
 def test_staff_reprocess_applies_an_event_the_sweep_gave_up_on(
@@ -538,24 +546,24 @@ def test_staff_reprocess_applies_an_event_the_sweep_gave_up_on(
     sync(org)
     _, to_stage, body = stage_change_body(sandbox)
     with tenant_scope(org):
-        event = WebhookEvent.objects.create(
+        event = WebhookDelivery.objects.create(
             organization=org,
             provider="greenhouse",
             event_id="evt-given-up",
-            action="candidate_stage_change",
+            kind="candidate_stage_change",
             raw_body=body.decode() if isinstance(body, bytes) else body,
             received_at=timezone.now(),
             state="failed",
             error="Gave up after 8 attempts. Greenhouse is unavailable.",
-            attempts=services.WEBHOOK_MAX_SWEEPS,
+            attempts=intake.MAX_ATTEMPTS,
             next_attempt_at=None,
         )
 
     with run_tasks_inline(execute=True):
-        assert services.webhook_events_reprocess(event_ids=[event.pk]) == 1
+        assert intake.reprocess(delivery_ids=[event.pk]) == 1
 
     with tenant_scope(org):
         event.refresh_from_db()
         transition = StageTransition.objects.get(provider_event_id="evt-given-up")
-    assert event.state == "processed" and event.error == "" and event.attempts == 0
+    assert event.state == "processed" and event.error == "" and event.attempts == 1
     assert transition.to_stage.external_id == str(to_stage)

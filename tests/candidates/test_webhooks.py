@@ -10,8 +10,10 @@ import uuid
 import pytest
 from django.urls import reverse
 
-from candidates import services, tasks
-from candidates.models import Application, Candidate, StageTransition, SyncRun, WebhookEvent
+from candidates import services
+from candidates.models import Application, Candidate, StageTransition, SyncRun
+from integrations import tasks as intake_tasks
+from integrations.models import WebhookDelivery
 from integrations.sandbox.greenhouse import greenhouse_json, greenhouse_signature
 from integrations.sandbox.lever import lever_signature
 from recruitflow.tenancy import scopes_disabled, tenant_scope
@@ -29,7 +31,9 @@ def sync(org) -> SyncRun:
 def run_tasks_inline(monkeypatch, django_capture_on_commit_callbacks):
     """Queued processing runs through the real task body, right after the view's commit."""
     monkeypatch.setattr(
-        tasks.process_webhook_event, "delay", lambda *args: tasks.process_webhook_event(*args)
+        intake_tasks.webhook_delivery_apply,
+        "delay",
+        lambda *args: intake_tasks.webhook_delivery_apply(*args),
     )
     return django_capture_on_commit_callbacks
 
@@ -76,10 +80,10 @@ def test_signed_stage_change_creates_a_webhook_transition_and_poll_adds_none_whe
     assert response.status_code == 200
     with tenant_scope(alice.organization):
         transition = StageTransition.objects.get()
-        event = WebhookEvent.objects.get()
+        event = WebhookDelivery.objects.get()
     assert transition.source == "webhook" and transition.provider_event_id == "evt-1"
     assert transition.to_stage.external_id == str(to_stage)
-    assert event.state == "processed" and event.action == "candidate_stage_change"
+    assert event.state == "processed" and event.kind == "candidate_stage_change"
     assert poll.status == "succeeded" and poll.counts["transitions"] == 0
     greenhouse_connection.refresh_from_db()
     assert greenhouse_connection.last_webhook_at is not None
@@ -96,7 +100,7 @@ def test_forged_signature_is_refused_and_nothing_is_stored_when_secret_is_wrong(
 
     assert forged_response.status_code == missing_response.status_code == 403
     with tenant_scope(alice.organization):
-        assert not WebhookEvent.objects.exists()
+        assert not WebhookDelivery.objects.exists()
         assert not StageTransition.objects.exists()
     greenhouse_connection.refresh_from_db()
     assert greenhouse_connection.last_webhook_at is None
@@ -116,7 +120,7 @@ def test_replayed_event_id_is_stored_and_processed_once_when_delivered_twice(
     assert first.status_code == second.status_code == 200
     assert callbacks == []  # nothing queued for the replay
     with tenant_scope(alice.organization):
-        assert WebhookEvent.objects.count() == 1
+        assert WebhookDelivery.objects.count() == 1
         assert StageTransition.objects.count() == 1
 
 
@@ -130,7 +134,7 @@ def test_ping_is_answered_and_marked_ignored_when_greenhouse_saves_the_hook(
 
     assert response.status_code == 200 and callbacks == []
     with tenant_scope(alice.organization):
-        assert WebhookEvent.objects.get().state == "ignored"
+        assert WebhookDelivery.objects.get().state == "ignored"
 
 
 def test_sandbox_greenhouse_enables_the_hook_when_its_ping_gets_200(
@@ -156,7 +160,7 @@ def test_unknown_endpoint_token_is_not_found_when_posted(client, db):
 
     assert response.status_code == 404
     with scopes_disabled():
-        assert not WebhookEvent.objects.exists()
+        assert not WebhookDelivery.objects.exists()
 
 
 def test_merge_repoints_applications_to_the_surviving_candidate_when_greenhouse_merges(
@@ -275,7 +279,9 @@ def test_lever_delivery_is_refused_when_forged_stale_or_replayed(
     assert genuine_response.status_code == replay_response.status_code == 200
     assert callbacks == []
     with tenant_scope(alice.organization):
-        assert list(WebhookEvent.objects.values_list("event_id", flat=True)) == [genuine["token"]]
+        assert list(WebhookDelivery.objects.values_list("event_id", flat=True)) == [
+            genuine["token"]
+        ]
 
 
 @pytest.mark.worker
@@ -301,3 +307,19 @@ def test_webhook_leads_to_a_transition_through_a_real_worker_when_posted(
     assert response.status_code == 200
     assert transition is not None, "the worker did not process the webhook in time"
     assert transition.source == "webhook" and transition.to_stage.external_id == str(to_stage)
+
+
+def test_the_integrations_page_shows_the_last_ats_delivery_and_its_failure(
+    alice, greenhouse_connection, client, run_tasks_inline
+):
+    client.force_login(alice.user)
+    body = greenhouse_json(
+        {"action": "candidate_stage_change", "payload": {"application": {"id": "nope"}}}
+    )
+    with run_tasks_inline(execute=True):
+        assert greenhouse_post(client, greenhouse_connection, body).status_code == 200
+
+    page = client.get("/settings/integrations/").content.decode()
+
+    assert "<strong>candidate_stage_change</strong> at" in page
+    assert '<span class="badge bad">failed</span>' in page
