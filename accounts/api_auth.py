@@ -6,6 +6,8 @@ organization scope; these classes expose that to DRF and enforce the key's scope
 
 from __future__ import annotations
 
+from math import ceil
+
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import exceptions, permissions, throttling
 from rest_framework.authentication import BaseAuthentication
@@ -87,20 +89,69 @@ class IsOrganizationAdmin(IsOrganizationMember):
         return True
 
 
+def _rate_limit_ident(request, user, get_ident) -> str:
+    key = getattr(request, "api_key", None)
+    if key is not None:
+        return f"key:{key.pk}"
+    if user is not None and user.is_authenticated and getattr(user, "pk", None):
+        return f"user:{user.pk}"
+    return f"ip:{get_ident(request)}"
+
+
+class RateLimitState:
+    """Where a caller stands in its window: what the RateLimit-* headers say."""
+
+    def __init__(self, *, limit: int, remaining: int, reset: int):
+        self.limit, self.remaining, self.reset = limit, max(remaining, 0), max(reset, 0)
+
+    def headers(self) -> dict[str, str]:
+        return {
+            "RateLimit-Limit": str(self.limit),
+            "RateLimit-Remaining": str(self.remaining),
+            "RateLimit-Reset": str(self.reset),
+        }
+
+
 class OrganizationRateThrottle(throttling.SimpleRateThrottle):
-    """One budget per API key (or per signed-in user), shared by all API endpoints."""
+    """One budget per API key (or per signed-in user), shared by all API endpoints. Each
+    request it checks leaves its standing on the request (``rate_limit``), for the headers."""
 
     scope = "organization"
+    num_requests: int  # set from the rate by SimpleRateThrottle
+    duration: int
 
     def get_cache_key(self, request, view):
-        key = getattr(request._request, "api_key", None)
-        if key is not None:
-            ident = f"key:{key.pk}"
-        elif request.user and request.user.is_authenticated:
-            ident = f"user:{request.user.pk}"
-        else:
-            ident = f"ip:{self.get_ident(request)}"
+        ident = _rate_limit_ident(request._request, request.user, self.get_ident)
         return self.cache_format % {"scope": self.scope, "ident": ident}
+
+    def allow_request(self, request, view):
+        allowed = super().allow_request(request, view)
+        if self.rate is not None and self.key is not None:
+            request._request.rate_limit = self._state()
+        return allowed
+
+    def _state(self) -> RateLimitState:
+        window = self.history or []
+        reset = self.duration - (self.now - window[-1]) if window else 0
+        return RateLimitState(
+            limit=self.num_requests, remaining=self.num_requests - len(window), reset=ceil(reset)
+        )
+
+    @classmethod
+    def peek(cls, request) -> RateLimitState | None:
+        """The standing of a request the throttle did not check (refused before it, e.g. a
+        bad key, or answered from the idempotency store), without counting it."""
+        throttle = cls()
+        if throttle.rate is None:
+            return None
+        user = getattr(request, "user", None)
+        ident = _rate_limit_ident(request, user, throttle.get_ident)
+        throttle.key = throttle.cache_format % {"scope": throttle.scope, "ident": ident}
+        throttle.now = throttle.timer()
+        throttle.history = [
+            t for t in throttle.cache.get(throttle.key, []) if t > throttle.now - throttle.duration
+        ]
+        return throttle._state()
 
 
 class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):

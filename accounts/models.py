@@ -179,3 +179,37 @@ class ApiKey(TenantModel):
     @property
     def can_write(self) -> bool:
         return self.scope == ApiKeyScope.WRITE
+
+
+# How long a partner's Idempotency-Key and its answer are kept (a retry after that is new).
+IDEMPOTENCY_KEPT = timedelta(hours=24)
+
+
+class IdempotencyRecord(TenantModel):
+    """A partner API `Idempotency-Key`, claimed (inserted) before its POST runs.
+
+    The unique constraint is the lock: a second request with the same key waits on the first
+    one's insert until that commits, then finds the stored answer and replays it. Only
+    successful answers are kept; a refused request frees its key. Kept 24 hours.
+    """
+
+    principal = models.CharField(max_length=40)  # "key:<api key id>" or "user:<user id>"
+    key = models.CharField(max_length=255)
+    fingerprint = models.CharField(max_length=64)  # SHA-256 of method, path and body
+    method = models.CharField(max_length=10)
+    path = models.CharField(max_length=2000)
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    content_type = models.CharField(max_length=100, blank=True)
+    location = models.CharField(max_length=2000, blank=True)
+    body = models.BinaryField(blank=True, default=b"")
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "principal", "key"], name="idempotency_key_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.path} ({self.key})"

@@ -59,17 +59,17 @@ from integrations.models import ConnectionStatus  # noqa: E402
 from integrations.sandbox.greenhouse import greenhouse_json, greenhouse_signature  # noqa: E402
 from integrations.sandbox.server import SandboxServer  # noqa: E402
 from integrations.twilio.models import TwilioSettings  # noqa: E402
+from integrations.twilio.sandbox import (  # noqa: E402
+    SANDBOX_ACCOUNT_SID,
+    SANDBOX_AUTH_TOKEN,
+    SANDBOX_SERVICE_SID,
+)
 from journeys import engine, services, tasks  # noqa: E402
 from journeys.models import JourneyStep, StepRun  # noqa: E402
 from library.models import MessageTemplate  # noqa: E402
 from messaging import services as messaging  # noqa: E402
 from messaging import tasks as messaging_tasks  # noqa: E402
 from messaging.models import Message, MessageStatus, MessagingPreferences  # noqa: E402
-from messaging.selectors import (  # noqa: E402
-    SANDBOX_ACCOUNT_SID,
-    SANDBOX_AUTH_TOKEN,
-    SANDBOX_SERVICE_SID,
-)
 from recruitflow.tenancy import scopes_disabled, tenant_scope  # noqa: E402
 
 STAGE_NAMES = ["Application Review", "Phone Screen", "Onsite Interview", "Offer", "Reference"]
@@ -372,6 +372,11 @@ def bench_latency(owner, samples: int, figures: dict, orgs: list) -> None:
     from recruitflow.celery import app
 
     with SandboxServer(port=0, n_candidates=max(300, samples * 2), webhook_retry_scale=0) as box:
+        # The sandbox listens on a port of its own: its origin is the one local address the
+        # outbound guard lets the adapters reach, here and in the worker.
+        settings.SANDBOX_URL = os.environ["SANDBOX_URL"] = box.url
+        settings.PROVIDER_URL_ALLOWLIST = [box.url]
+        os.environ["PROVIDER_URL_ALLOWLIST"] = box.url
         box.twilio.configure(sent_delay=0.0, delivery_delay=0.0, inbound_url="http://127.0.0.1:9")
         org = texting_org(owner, "Bench journeys latency", box.url)
         orgs.append(org)

@@ -57,8 +57,9 @@ from django.db import connection  # noqa: E402
 from accounts.services import organization_create  # noqa: E402
 from candidates.models import Candidate  # noqa: E402
 from integrations.sendgrid.models import SendGridSettings  # noqa: E402
+from integrations.twilio import sandbox as twilio_sandbox  # noqa: E402
 from integrations.twilio.models import TwilioSettings  # noqa: E402
-from messaging import selectors, services  # noqa: E402
+from messaging import services  # noqa: E402
 from messaging.models import Channel, Message, MessageStatus  # noqa: E402
 from recruitflow.tenancy import scopes_disabled, tenant_scope  # noqa: E402
 
@@ -110,9 +111,9 @@ def make_org(owner, sandbox_url: str, n_candidates: int):
     with tenant_scope(org):
         TwilioSettings.objects.create(
             organization=org,
-            account_sid=selectors.SANDBOX_ACCOUNT_SID,
-            auth_token=selectors.SANDBOX_AUTH_TOKEN,
-            messaging_service_sid=selectors.SANDBOX_SERVICE_SID,
+            account_sid=twilio_sandbox.SANDBOX_ACCOUNT_SID,
+            auth_token=twilio_sandbox.SANDBOX_AUTH_TOKEN,
+            messaging_service_sid=twilio_sandbox.SANDBOX_SERVICE_SID,
             base_url=f"{sandbox_url}/twilio",
         )
         SendGridSettings.objects.create(

@@ -10,16 +10,21 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.db.models import Count, Prefetch, Q
 from drf_spectacular.utils import (
+    OpenApiExample,
     OpenApiParameter,
     OpenApiResponse,
     extend_schema,
     extend_schema_view,
 )
-from rest_framework import exceptions, generics, status
+from rest_framework import exceptions, generics, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from candidates.models import Application, Candidate
+from recruitflow.api import Unprocessable
+
 from . import editing, services
+from .enrollment import EnrollmentRefused, enroll
 from .forms import CriteriaNames
 from .models import Journey, JourneyRun, JourneyStep, RunStatus, StepRun
 from .serializers import (
@@ -138,11 +143,109 @@ def _apply(*, request, data: dict, journey: Journey | None = None) -> Journey:
     return journey
 
 
+_STEPS = [
+    {"position": 1, "kind": "send_sms", "message_template_id": 59, "config": {}},
+    {"position": 2, "kind": "wait", "config": {"mode": "duration", "days": 2}},
+    {"position": 3, "kind": "condition", "config": {"check": "replied", "expect": False}},
+    {"position": 4, "kind": "send_email", "message_template_id": 58, "config": {}},
+]
+_JOURNEY_REQUEST = {
+    "name": "Onsite invitation",
+    "description": "Invite candidates who reach the onsite stage, and nudge them once.",
+    "trigger": {"kind": "entered_stage"},
+    "criteria": {"stage_names": ["Onsite"], "job_ids": [4471]},
+    "exit_rules": ["left_stage", "rejected", "opted_out", "booked"],
+    "steps": [{k: v for k, v in step.items() if k != "position"} for step in _STEPS],
+}
+_JOURNEY = {
+    "id": 17,
+    **_JOURNEY_REQUEST,
+    "is_active": True,
+    "version": 3,
+    "steps": _STEPS,
+    "criteria": {
+        "stage_names": ["Onsite"],
+        "job_ids": [4471],
+        "office_ids": [],
+        "department_ids": [],
+        "statuses": [],
+        "tags": [],
+        "sources": [],
+    },
+    "trigger_summary": "When a candidate enters Onsite (Senior Engineer)",
+    "runs_in_progress": 12,
+    "activated_at": "2026-02-12T09:00:00Z",
+    "created_at": "2026-02-10T15:30:00Z",
+    "updated_at": "2026-02-12T09:00:00Z",
+}
+_NEW_JOURNEY = {**_JOURNEY, "is_active": False, "version": 1, "runs_in_progress": 0,
+                "activated_at": None, "updated_at": "2026-02-10T15:30:00Z"}  # fmt: skip
+_PAUSED = {**_JOURNEY, "is_active": False, "updated_at": "2026-03-06T08:00:00Z"}
+_FIRST_STEP = {
+    "position": 1,
+    "kind": "send_sms",
+    "status": "done",
+    "due_at": "2026-03-02T14:05:11Z",
+    "held_until": None,
+    "started_at": "2026-03-02T14:05:12Z",
+    "finished_at": "2026-03-02T14:05:13Z",
+    "message_id": 5119,
+    "reason": "",
+}
+_RUN = {
+    "id": 9031,
+    "journey_id": 17,
+    "version": 3,
+    "candidate": {"id": 2207, "name": "Sam Okafor"},
+    "application_id": 1440,
+    "transition_id": 66120,
+    "status": "active",
+    "reason": "",
+    "started_at": "2026-03-02T14:05:11Z",
+    "finished_at": None,
+    "step_runs": [
+        _FIRST_STEP,
+        {
+            "position": 2,
+            "kind": "wait",
+            "status": "pending",
+            "due_at": "2026-03-04T14:05:13Z",
+            "held_until": None,
+            "started_at": None,
+            "finished_at": None,
+            "message_id": None,
+            "reason": "",
+        },
+    ],
+}
+
+
+def _answer(name: str, value, *codes: str) -> OpenApiExample:
+    return OpenApiExample(name, value=value, response_only=True, status_codes=list(codes))
+
+
 @extend_schema_view(
-    get=extend_schema(summary="List journeys", operation_id="journeys_list"),
+    get=extend_schema(
+        summary="List journeys",
+        operation_id="journeys_list",
+        description="Your organization's journeys, a page at a time, each as its current "
+        "version defines it (trigger, criteria, exit rules, steps) with how many candidates "
+        "are in it now. Any key may read them.",
+        examples=[_answer("An active journey", _JOURNEY, "200")],
+    ),
     post=extend_schema(
         summary="Create a journey",
         operation_id="journeys_create",
+        description="Creates a journey, paused: activate it with "
+        "`POST /journeys/{id}/activate/` once its steps are complete. Steps are given in "
+        "order; a send step names a Library message template of its channel. Needs a "
+        "read-and-write key; a name another journey has is 409, an invalid step or criteria "
+        "400 naming the field (`steps[2].config`).",
+        examples=[
+            OpenApiExample("Text, wait, then e-mail", value=_JOURNEY_REQUEST, request_only=True),
+            _answer("Created, paused", _NEW_JOURNEY, "201"),
+            _answer("A retry with the same Idempotency-Key", _NEW_JOURNEY, "200"),
+        ],
         responses={201: JourneySerializer, 409: NAME_TAKEN},
     ),
 )
@@ -175,18 +278,44 @@ class JourneyListView(generics.ListCreateAPIView):
 
 
 @extend_schema_view(
-    get=extend_schema(summary="Get a journey", operation_id="journeys_retrieve"),
+    get=extend_schema(
+        summary="Get a journey",
+        operation_id="journeys_retrieve",
+        description="One journey as its current version defines it. Another organization's "
+        "journey is 404.",
+        examples=[_answer("An active journey", _JOURNEY, "200")],
+    ),
     patch=extend_schema(
         summary="Change a journey",
         operation_id="journeys_partial_update",
         responses={200: JourneySerializer, 409: NAME_TAKEN},
         description="Send only what changes. `criteria` lists are replaced one by one (lists "
-        "you leave out stay); `steps` replaces every step, in order.",
+        "you leave out stay); `steps` replaces every step, in order. Changing the trigger, "
+        "criteria, exit rules or steps of a journey with runs starts a new version: running "
+        "candidates keep theirs. Needs a read-and-write key; a name another journey has is "
+        "409.",
+        examples=[
+            OpenApiExample(
+                "Also exit on a reply",
+                value={"exit_rules": ["left_stage", "rejected", "opted_out", "booked", "replied"]},
+                request_only=True,
+            ),
+            _answer(
+                "A new version",
+                {
+                    **_JOURNEY,
+                    "version": 4,
+                    "exit_rules": ["left_stage", "rejected", "opted_out", "booked", "replied"],
+                },
+                "200",
+            ),
+        ],
     ),
     delete=extend_schema(
         summary="Delete a journey that never ran",
         operation_id="journeys_destroy",
-        description="A journey with runs keeps its history: pause it instead (409).",
+        description="Deletes a journey no candidate ever entered. A journey with runs keeps "
+        "its history: pause it instead (409). Needs a read-and-write key.",
         responses={
             204: OpenApiResponse(description="Deleted."),
             409: OpenApiResponse(description="The journey has runs; `detail` says what to do."),
@@ -237,6 +366,10 @@ class _JourneyAction(APIView):
     post=extend_schema(
         summary="Activate a journey",
         operation_id="journeys_activate",
+        description="Candidates who match the trigger from now on start the journey (no "
+        "body). When it can't run, 409 lists every reason (for example a send step without a "
+        "template). Activating an active journey changes nothing. Needs a read-and-write key.",
+        examples=[_answer("Active", _JOURNEY, "200")],
         request=None,
         responses={200: JourneySerializer, 409: JourneyActivationErrorSerializer},
     )
@@ -256,6 +389,9 @@ class JourneyActivateView(_JourneyAction):
     post=extend_schema(
         summary="Pause a journey",
         operation_id="journeys_pause",
+        description="No new candidates start the journey; those in it wait at their next "
+        "step until it is activated again (no body). Needs a read-and-write key.",
+        examples=[_answer("Paused", _PAUSED, "200")],
         request=None,
         responses={200: JourneySerializer},
     )
@@ -286,6 +422,10 @@ def _runs(request):
     get=extend_schema(
         summary="List a journey's runs",
         operation_id="journeys_runs_list",
+        description="Every candidate who entered the journey, newest first, with each step's "
+        "execution (due, held by quiet hours, done, failed) and the message it sent. Any key "
+        "may read them; another organization's journey is 404.",
+        examples=[_answer("A run at its wait", _RUN, "200")],
         parameters=[
             OpenApiParameter(
                 "status",
@@ -317,7 +457,28 @@ class JourneyRunListView(generics.ListAPIView):
         return runs
 
 
-@extend_schema_view(get=extend_schema(summary="Get a run", operation_id="journey_runs_retrieve"))
+@extend_schema_view(
+    get=extend_schema(
+        summary="Get a run",
+        operation_id="journey_runs_retrieve",
+        description="One candidate's run of a journey: its status (active, completed, exited "
+        "with the reason, failed, canceled) and each step's execution. Any key may read it; "
+        "another organization's run is 404.",
+        examples=[
+            _answer("A run at its wait", _RUN, "200"),
+            _answer(
+                "Exited on a reply",
+                {
+                    **_RUN,
+                    "status": "exited",
+                    "reason": "the candidate replied",
+                    "finished_at": "2026-03-03T09:12:00Z",
+                },
+                "200",
+            ),
+        ],
+    )
+)
 class JourneyRunDetailView(generics.RetrieveAPIView):
     """One candidate's run of a journey, with each step's execution."""
 
@@ -327,3 +488,118 @@ class JourneyRunDetailView(generics.RetrieveAPIView):
         if getattr(self, "swagger_fake_view", False):
             return JourneyRun.unscoped.none()
         return _runs(self.request)
+
+
+# ----------------------------------------------------------------------------------------------
+# Enrolment by hand
+# ----------------------------------------------------------------------------------------------
+
+MAX_ID = 2**63 - 1
+
+
+class EnrollmentCreateSerializer(serializers.Serializer):
+    candidate_id = serializers.IntegerField(min_value=1, max_value=MAX_ID)
+    application_id = serializers.IntegerField(
+        min_value=1,
+        max_value=MAX_ID,
+        required=False,
+        allow_null=True,
+        help_text="The application the run is for; needed when the candidate has several.",
+    )
+    reason = serializers.CharField(
+        min_length=1,
+        max_length=300,
+        help_text="Why, in words: shown on the candidate's timeline.",
+    )
+
+
+def _actor_words(request) -> str:
+    key = getattr(request._request, "api_key", None)
+    if key is not None:
+        return f"API key “{key.name}”"
+    user = request.user
+    return (user.get_full_name() or user.email) if getattr(user, "pk", None) else "the API"
+
+
+@extend_schema_view(
+    post=extend_schema(
+        summary="Put a candidate in a journey",
+        operation_id="journeys_enrollments_create",
+        description="Starts the journey now for the candidate's application (the one given, or "
+        "their only live one), after the checks the journey engine makes: the journey is "
+        "active; the stage change that brought the application where it is meets the "
+        "journey's criteria; no exit rule already holds (rejected, hired, left the stage); the "
+        "number has not opted out of texts when the journey texts or exits on opt-outs; the "
+        "candidate is not in it already. A refusal is 422 with `code` naming the check "
+        "(`paused`, `criteria`, `opted_out`, `rejected`, `hired`, `left_stage`, "
+        "`already_enrolled`, `no_application`, `application_required`, `no_stage_change`) and "
+        "the reason in `detail`. The reason you give goes on the candidate's timeline.",
+        request=EnrollmentCreateSerializer,
+        responses={
+            201: JourneyRunSerializer,
+            422: OpenApiResponse(description="The candidate can't enter the journey: why."),
+        },
+        examples=[
+            OpenApiExample(
+                "Add a candidate",
+                value={
+                    "candidate_id": 812,
+                    "application_id": 1440,
+                    "reason": "Asked by phone to get the onsite details again",
+                },
+                request_only=True,
+            ),
+            _answer(
+                "Started",
+                {
+                    **_RUN,
+                    "candidate": {"id": 812, "name": "Ada Byron"},
+                    "application_id": 1440,
+                    "step_runs": [_FIRST_STEP],
+                },
+                "201",
+            ),
+        ],
+    )
+)
+class JourneyEnrollmentView(APIView):
+    """Add one candidate to a journey by hand."""
+
+    serializer_class = JourneyRunSerializer
+
+    def post(self, request, pk: int):
+        organization = _organization(request)
+        journey = _journey_or_404(request, pk)
+        data = _validated(EnrollmentCreateSerializer(data=request.data))
+        candidate = Candidate.objects.filter(
+            organization=organization, pk=data["candidate_id"], deleted_at__isnull=True
+        ).first()
+        if candidate is None:
+            raise exceptions.NotFound(
+                f"No candidate with id {data['candidate_id']} in your organization."
+            )
+        application = None
+        if data.get("application_id"):
+            application = Application.objects.filter(
+                organization=organization,
+                pk=data["application_id"],
+                candidate=candidate,
+                deleted_at__isnull=True,
+            ).first()
+            if application is None:
+                raise exceptions.NotFound(
+                    f"The candidate has no application with id {data['application_id']}."
+                )
+        try:
+            enrollment = enroll(
+                organization=organization,
+                journey=journey,
+                candidate=candidate,
+                application=application,
+                reason=data["reason"],
+                actor=_actor_words(request),
+            )
+        except EnrollmentRefused as exc:
+            raise Unprocessable(str(exc), problem="enrollment_refused", code=exc.code) from exc
+        run = _runs(request).get(pk=enrollment.run.pk)
+        return Response(JourneyRunSerializer(run).data, status=status.HTTP_201_CREATED)

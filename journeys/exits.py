@@ -5,7 +5,7 @@ timeline.
   transaction as the transitions that carry them (:func:`exit_on_transitions`).
 * Before every step the engine checks the rules against the current state
   (:func:`exit_check`): the application's stage and status, an opt-out lock, a "replied" or
-  "booked" timeline event since the run started.
+  "booked" or "video_interview_completed" timeline event since the run started.
 * Replies, bookings and opt-outs are also swept on every dispatcher tick
   (:func:`runs_exit_sweep`), so the run ends within seconds even when no step is due.
 """
@@ -201,10 +201,9 @@ def exit_check(organization, run: JourneyRun) -> tuple[str, str] | None:
             .values_list("kind", flat=True)
             .first()
         )
-        if event == timeline_kinds.REPLIED:
-            return ExitRule.REPLIED, "the candidate replied"
-        if event == timeline_kinds.BOOKED:
-            return ExitRule.BOOKED, "the candidate booked an interview"
+        for rule, kind in timeline_kinds.EXIT_RULE_KINDS.items():
+            if event == kind and rule in rules:
+                return rule, timeline_kinds.EXIT_RULE_REASONS[rule]
     return None
 
 
@@ -259,10 +258,10 @@ def runs_exit_sweep(*, organization) -> int:
             for kind, occurred_at in by_candidate.get(run.candidate_id, ()):
                 if occurred_at < run.started_at:
                     continue
-                if kind == timeline_kinds.REPLIED and ExitRule.REPLIED in rules:
-                    found = (ExitRule.REPLIED, "the candidate replied")
-                elif kind == timeline_kinds.BOOKED and ExitRule.BOOKED in rules:
-                    found = (ExitRule.BOOKED, "the candidate booked an interview")
+                for rule, rule_kind in timeline_kinds.EXIT_RULE_KINDS.items():
+                    if kind == rule_kind and rule in rules:
+                        found = (rule, timeline_kinds.EXIT_RULE_REASONS[rule])
+                        break
                 if found:
                     break
             locked_at = opted_out.get(run.candidate_id)

@@ -30,6 +30,7 @@ class ExitRule(models.TextChoices):
     OPTED_OUT = "opted_out", "Candidate opted out of texts"
     REPLIED = "replied", "Candidate replied"
     BOOKED = "booked", "Candidate booked an interview"
+    COMPLETED_VIDEO_INTERVIEW = "completed_video_interview", "Candidate completed a video interview"
 
 
 def _default_exit_rules() -> list[str]:
@@ -118,6 +119,7 @@ class ConditionCheck(models.TextChoices):
     HAS_MOBILE = "has_mobile", "Has a mobile number"
     HAS_EMAIL = "has_email", "Has an e-mail address"
     BOOKED = "booked", "Has booked an interview"
+    COMPLETED_VIDEO_INTERVIEW = "completed_video_interview", "Has completed a video interview"
 
 
 class JourneyStep(TenantModel):
@@ -210,7 +212,11 @@ class JourneyRun(TenantModel):
         constraints = [
             models.UniqueConstraint(fields=["journey", "transition"], name="one_run_per_transition")
         ]
-        indexes = [models.Index(fields=["organization", "status"], name="journey_run_status")]
+        indexes = [
+            models.Index(fields=["organization", "status"], name="journey_run_status"),
+            # Runs by start time per organization (analytics' today, the Runs page).
+            models.Index(fields=["organization", "started_at"], name="journey_run_started"),
+        ]
 
     def __str__(self) -> str:
         return f"Run {self.pk} of {self.journey_id} ({self.status})"

@@ -92,6 +92,11 @@ class PluginStepKind:
       "Step 2 (Send scheduling request) can't run yet: …". Empty when it can run.
     - ``field_label``: the select's label; ``empty_text`` and ``create_url()`` /
       ``create_label``: what the builder shows when there is nothing to choose yet.
+    - ``fills``: the merge fields its messages get beyond the candidate's (e.g.
+      ``{"interview_link"}``), and ``message_templates(organization, config) -> [MessageTemplate]``
+      the Library templates a step so configured sends: activation refuses a template using a
+      field that only other senders fill (:func:`library.templating.unfilled_fields`). A kind
+      without ``message_templates`` is not checked.
     """
 
     kind: str
@@ -104,12 +109,17 @@ class PluginStepKind:
     empty_text: str = ""
     create_url: Callable[[], str] | None = None
     create_label: str = ""
+    fills: frozenset[str] = frozenset()
+    message_templates: Callable[[object, dict], list] | None = None
 
     def option_ids(self, organization) -> set[int]:
         return {int(pk) for pk, _ in self.options(organization)}
 
 
 STEP_KINDS: dict[str, PluginStepKind] = {}
+# The merge fields the built-in send steps fill beyond the candidate's own: none (a link such
+# as ``interview_link`` exists only in the messages of the step that makes it).
+BUILT_IN_FILLS: frozenset[str] = frozenset()
 
 
 def register_step_kind(
@@ -125,6 +135,8 @@ def register_step_kind(
     empty_text: str = "",
     create_url: Callable[[], str] | None = None,
     create_label: str = "",
+    fills: frozenset[str] | set[str] = frozenset(),
+    message_templates: Callable[[object, dict], list] | None = None,
 ) -> PluginStepKind:
     """Plug a step kind (one of :class:`journeys.models.StepKind`) into the engine and the
     builder: ``run`` executes its steps, the rest is described on :class:`PluginStepKind`.
@@ -144,6 +156,8 @@ def register_step_kind(
         empty_text=empty_text,
         create_url=create_url,
         create_label=create_label,
+        fills=frozenset(fills),
+        message_templates=message_templates,
     )
     STEP_KINDS[kind] = plugin
     return plugin

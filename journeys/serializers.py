@@ -118,7 +118,8 @@ STEP_SCHEMA = {
         _step_variant([StepKind.WAIT], config=_WAIT_UNTIL, config_required=True),
         _step_variant([StepKind.CONDITION], config=_CONDITION, config_required=True),
         _step_variant([StepKind.EXIT], config=_NO_SETTINGS, config_required=False),
-        # Steps other apps plug in (a scheduling request) name their Library template by id.
+        # Steps other apps plug in (a scheduling request, a video interview) name their Library
+        # template by id.
         _step_variant(
             [StepKind.SEND_SCHEDULING_REQUEST],
             config={
@@ -131,6 +132,26 @@ STEP_SCHEMA = {
                         "nullable": True,
                         "description": "A scheduling template of the Library "
                         "(/api/v1/scheduling-templates/).",
+                    }
+                },
+                "additionalProperties": False,
+                "description": "Empty while no template is chosen (such a journey can't be "
+                "activated), like a send step without its message template.",
+            },
+            config_required=False,
+        ),
+        _step_variant(
+            [StepKind.SEND_VIDEO_INTERVIEW],
+            config={
+                "type": "object",
+                "properties": {
+                    "template_id": {
+                        "type": "integer",
+                        "minimum": 1,
+                        "maximum": MAX_ID,
+                        "nullable": True,
+                        "description": "A video interview template of the Library "
+                        "(/api/v1/video-templates/).",
                     }
                 },
                 "additionalProperties": False,

@@ -27,7 +27,7 @@ from journeys.models import (
     StepKind,
     TriggerKind,
 )
-from journeys.registry import STEP_HANDLERS, STEP_KINDS
+from journeys.registry import BUILT_IN_FILLS, STEP_HANDLERS, STEP_KINDS
 from library import templating
 from library.models import TemplateChannel
 
@@ -159,21 +159,18 @@ def activation_problems(version: JourneyVersion | None) -> list[str]:
         label = f"Step {step.position} ({step.get_kind_display()})"
         handler = STEP_HANDLERS.get(step.kind)
         if handler is None:
-            problems.append(
-                f"{label} can't run yet: {StepKind(step.kind).label.lower()} becomes available "
-                "when its Library templates ship. Remove the step to activate the journey."
-                if step.kind in StepKind.values
-                else f"{label} is not a step the engine knows. Remove it."
-            )
+            problems.append(f"{label} is not a step the engine knows. Remove it.")
             continue
         plugin = STEP_KINDS.get(step.kind)
         if plugin is not None:
             # The app that plugged the kind in says what stops it (a missing or deleted choice,
             # an unusable one), finishing "… can't run yet: …".
-            problems.extend(
-                f"{label} can't run yet: {problem}"
-                for problem in plugin.problems(version.organization, step.config or {})
-            )
+            plugin_problems = plugin.problems(version.organization, step.config or {})
+            problems.extend(f"{label} can't run yet: {problem}" for problem in plugin_problems)
+            if not plugin_problems and plugin.message_templates is not None:
+                named = f"Step {step.position} “{plugin.describe(step.config or {}, version.organization)}”"
+                for template in plugin.message_templates(version.organization, step.config or {}):
+                    problems.extend(_unfilled_problems(named, template, plugin.fills))
             continue
         channel = SEND_CHANNELS.get(step.kind)
         if channel is not None:
@@ -201,8 +198,38 @@ def activation_problems(version: JourneyVersion | None) -> list[str]:
                         f"{label}: the template “{template.name}” no longer works — "
                         f"{templating.describe(problem, template.channel)}. Fix it in the Library."
                     )
+            if not errors:
+                named = f"Step {step.position} “{step.get_kind_display()}: {template.name}”"
+                problems.extend(_unfilled_problems(named, template, BUILT_IN_FILLS))
         problems.extend(f"{label}: {p}" for p in _config_problems(step))
     return problems
+
+
+def _template_fields(template) -> set[str]:
+    """The merge fields a Library template uses in the parts it sends."""
+    if template.channel == TemplateChannel.SMS:
+        parts = {"text_body": template.text_body}
+    else:
+        parts = {"subject": template.subject, "html_body": template.html_body}
+        if template.text_body_edited:
+            parts["text_body"] = template.text_body
+    used: set[str] = set()
+    for part, source in parts.items():
+        try:
+            used.update(templating.used_fields(source, channel=template.channel, part=part))
+        except templating.TemplateInvalid:
+            continue  # the template's own problems are reported on their own
+    return used
+
+
+def _unfilled_problems(named: str, template, fills) -> list[str]:
+    """A sentence per merge field of ``template`` that the step (``named``, e.g. "Step 2 “Send
+    e-mail: Welcome”") leaves empty: the candidate would get a blank where the link should be."""
+    return [
+        f"{named} uses {field.tag}, which only {field.filled_by} fills. Remove it from the "
+        f"template “{template.name}” or send it from {field.send_from}."
+        for field in templating.unfilled_fields(_template_fields(template), fills)
+    ]
 
 
 def _config_problems(step: JourneyStep) -> list[str]:

@@ -418,10 +418,9 @@ def _exit_events(version, t, after, candidate_events, ledger: _Ledger, entered_a
     for occurred_at, kind in candidate_events:
         if occurred_at < entered_at:
             continue
-        if kind == timeline_kinds.REPLIED and ExitRule.REPLIED in rules:
-            found.append((occurred_at, "the candidate replied (exit rule)"))
-        if kind == timeline_kinds.BOOKED and ExitRule.BOOKED in rules:
-            found.append((occurred_at, "the candidate booked an interview (exit rule)"))
+        for rule, rule_kind in timeline_kinds.EXIT_RULE_KINDS.items():
+            if kind == rule_kind and rule in rules:
+                found.append((occurred_at, f"{timeline_kinds.EXIT_RULE_REASONS[rule]} (exit rule)"))
     phone = t.candidate.mobile_phone
     if ExitRule.OPTED_OUT in rules and phone:
         for at in ledger.locks_between(phone, entered_at):
@@ -442,7 +441,7 @@ def _condition(check, *, t, after, candidate_events, entered_at, moment) -> bool
         return bool(E164.match((candidate.mobile_phone or "").strip()))
     if check == ConditionCheck.HAS_EMAIL:
         return bool((candidate.primary_email or "").strip())
-    kind = timeline_kinds.REPLIED if check == ConditionCheck.REPLIED else timeline_kinds.BOOKED
+    kind = timeline_kinds.CONDITION_KINDS.get(check)
     return any(k == kind and entered_at <= at <= moment for at, k in candidate_events)
 
 

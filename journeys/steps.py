@@ -176,7 +176,7 @@ def condition_value(check: str, *, run: JourneyRun) -> bool:
         return bool(E164.match((candidate.mobile_phone or "").strip()))
     if check == ConditionCheck.HAS_EMAIL:
         return bool((candidate.primary_email or "").strip())
-    kind = timeline_kinds.REPLIED if check == ConditionCheck.REPLIED else timeline_kinds.BOOKED
+    kind = timeline_kinds.CONDITION_KINDS.get(check)
     return TimelineEvent.objects.filter(
         candidate_id=candidate.pk, kind=kind, occurred_at__gte=run.started_at
     ).exists()

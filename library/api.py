@@ -12,6 +12,7 @@ from django.core.validators import RegexValidator
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
+    OpenApiExample,
     OpenApiParameter,
     OpenApiResponse,
     PolymorphicProxySerializer,
@@ -280,6 +281,54 @@ class MessageTemplateQuerysetMixin:
         ).select_related("created_by")
 
 
+_EMAIL_TEMPLATE = {
+    "id": 58,
+    "name": "Onsite invitation",
+    "channel": "email",
+    "subject": "Your onsite interview for {{ job.name }}",
+    "html_body": "<p>Hi {{ candidate.first_name }},</p><p>We would love to meet you onsite.</p>",
+    "text_body": "Hi {{ candidate.first_name }},\n\nWe would love to meet you onsite.",
+    "text_body_edited": False,
+    "created_by": "Priya Raman",
+    "created_at": "2026-02-10T09:00:00Z",
+    "updated_at": "2026-02-11T16:45:00Z",
+}
+_SMS_TEMPLATE = {
+    **_EMAIL_TEMPLATE,
+    "id": 59,
+    "name": "Onsite nudge",
+    "channel": "sms",
+    "subject": "",
+    "html_body": "",
+    "text_body": "Hi {{ candidate.first_name }}, did you see our onsite invitation?",
+}
+_EMAIL_REQUEST = OpenApiExample(
+    "An e-mail",
+    value={
+        "name": "Onsite invitation",
+        "channel": "email",
+        "subject": "Your onsite interview for {{ job.name }}",
+        "html_body": "<p>Hi {{ candidate.first_name }},</p><p>We would love to meet you onsite.</p>",
+    },
+    request_only=True,
+)
+_SMS_REQUEST = OpenApiExample(
+    "A text message",
+    value={
+        "name": "Onsite nudge",
+        "channel": "sms",
+        "text_body": "Hi {{ candidate.first_name }}, did you see our onsite invitation?",
+    },
+    request_only=True,
+)
+_RENAME = OpenApiExample("A new subject", value={"subject": "Meet us onsite"}, request_only=True)
+_RENAMED = {**_EMAIL_TEMPLATE, "subject": "Meet us onsite", "updated_at": "2026-03-02T10:00:00Z"}
+
+
+def _answer(name: str, value, *codes: str) -> OpenApiExample:
+    return OpenApiExample(name, value=value, response_only=True, status_codes=list(codes))
+
+
 def _parse(request) -> dict:
     parser = MessageTemplateInput(data=request.data)
     parser.is_valid(raise_exception=True)
@@ -289,6 +338,11 @@ def _parse(request) -> dict:
 @extend_schema_view(
     get=extend_schema(
         operation_id="message_templates_list",
+        summary="List message templates",
+        description="Your organization's e-mail and text message templates in the Library, a "
+        "page at a time; `channel` narrows to one kind. Any key may read them; use a "
+        "template's `id` in a journey's send steps.",
+        examples=[_answer("An e-mail template", _EMAIL_TEMPLATE, "200")],
         parameters=[
             OpenApiParameter(
                 "channel",
@@ -300,14 +354,21 @@ def _parse(request) -> dict:
     ),
     post=extend_schema(
         operation_id="message_templates_create",
+        summary="Create a message template",
         request=_CREATE_REQUEST,
+        examples=[
+            _EMAIL_REQUEST,
+            _SMS_REQUEST,
+            _answer("Created", _EMAIL_TEMPLATE, "201"),
+            _answer("A retry with the same Idempotency-Key", _EMAIL_TEMPLATE, "200"),
+        ],
         responses={201: MessageTemplateSerializer, 409: _CONFLICT},
         description="Create an e-mail or a text message template. Merge fields: "
         f"{_MERGE_FIELDS}. A template with an unknown merge field, a syntax error, or nesting "
         f"too deep for a message (more than {templating.MAX_BRACKET_DEPTH} brackets inside "
         f"each other, more than {templating.MAX_UNARY_RUN} `not` in a row, more than "
         f"{templating.MAX_BLOCK_DEPTH} tags inside each other) is refused with 400, naming the "
-        "field and the line.",
+        "field and the line. Needs a read-and-write key; a name another template has is 409.",
     ),
 )
 class MessageTemplateListView(MessageTemplateQuerysetMixin, generics.ListCreateAPIView):
@@ -331,19 +392,43 @@ class MessageTemplateListView(MessageTemplateQuerysetMixin, generics.ListCreateA
 
 
 @extend_schema_view(
-    get=extend_schema(operation_id="message_templates_retrieve"),
+    get=extend_schema(
+        operation_id="message_templates_retrieve",
+        summary="Read a message template",
+        description="One template with its subject and bodies as written (merge fields "
+        "unfilled). Another organization's template is 404.",
+        examples=[
+            _answer("An e-mail template", _EMAIL_TEMPLATE, "200"),
+            _answer("A text message template", _SMS_TEMPLATE, "200"),
+        ],
+    ),
     put=extend_schema(
         operation_id="message_templates_update",
+        summary="Replace a message template",
+        description="Changes the fields sent; the channel can't change (409, as does a "
+        "subject or HTML body for a text message, or a name another template has). The same "
+        "checks as creating one apply (400 for an unknown merge field or a syntax error). "
+        "Needs a read-and-write key.",
+        examples=[_RENAME, _answer("Changed", _RENAMED, "200")],
         request=MessageTemplateUpdate,
         responses={200: MessageTemplateSerializer, 409: _CONFLICT},
     ),
     patch=extend_schema(
         operation_id="message_templates_partial_update",
+        summary="Change a message template",
+        description="Changes only the fields sent, with the checks of a full update: the "
+        "channel can't change (409) and merge fields must be known (400). Needs a "
+        "read-and-write key.",
+        examples=[_RENAME, _answer("Changed", _RENAMED, "200")],
         request=MessageTemplateUpdate,
         responses={200: MessageTemplateSerializer, 409: _CONFLICT},
     ),
     delete=extend_schema(
         operation_id="message_templates_destroy",
+        summary="Delete a message template",
+        description="Removes the template from the Library. A template still in use (by a "
+        "journey step, for example) is refused with 409: change what uses it first. Needs a "
+        "read-and-write key.",
         responses={204: OpenApiResponse(description="Deleted."), 409: _CONFLICT},
     ),
 )

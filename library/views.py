@@ -329,6 +329,20 @@ def _preview(request) -> Preview | None:
     return preview
 
 
+def _sent_fields(template) -> set[str]:
+    """The merge fields a saved template uses in the parts it sends."""
+    parts = {"text_body": template.text_body}
+    if template.channel == TemplateChannel.EMAIL:
+        parts = {"subject": template.subject, "html_body": template.html_body}
+        if template.text_body_edited:
+            parts["text_body"] = template.text_body
+    return {
+        path
+        for name, source in parts.items()
+        for path in templating.used_fields(source, channel=template.channel, part=name)
+    }
+
+
 @organization_required
 @require_POST
 def template_preview(request):
@@ -467,6 +481,22 @@ def template_render(request, pk: int):
         )
         if candidate is None:
             return not_found("That candidate is no longer in your organization.")
+        # A message written by hand to one candidate has no interview or scheduling link to
+        # fill in: refuse the template rather than send a blank where the link should be.
+        unfilled = templating.unfilled_fields(_sent_fields(template))
+        if unfilled:
+            field = unfilled[0]
+            return JsonResponse(
+                {
+                    "subject": "",
+                    "text": "",
+                    "html": "",
+                    "error": f"“{template.name}” uses {field.tag}, which only "
+                    f"{field.filled_by} fills, so it can't be sent by hand. Send it from "
+                    f"{field.send_from}, or choose another template.",
+                },
+                status=400,
+            )
         context = templating.merge_context(organization=organization, candidate=candidate)
     else:
         context = templating.sample_context(organization)

@@ -6,6 +6,8 @@ from urllib.parse import unquote_to_bytes
 
 from django.http import HttpResponse, JsonResponse
 
+from recruitflow.api import PROBLEM_CONTENT_TYPE, problem_body
+
 NUL_MESSAGE = (
     "The address contains a NUL character (%00), which no page or API field accepts. "
     "Remove it from the link or the search box and try again."
@@ -26,7 +28,10 @@ class RejectNulBytesMiddleware:
         query = request.META.get("QUERY_STRING", "")
         if "\x00" in request.path or b"\x00" in unquote_to_bytes(query.replace("+", " ")):
             if request.path.startswith("/api/"):
-                return JsonResponse({"detail": NUL_MESSAGE}, status=400)
+                body = problem_body(
+                    status_code=400, name="validation", detail=NUL_MESSAGE, request=request
+                )
+                return JsonResponse(body, status=400, content_type=PROBLEM_CONTENT_TYPE)
             return HttpResponse(NUL_MESSAGE, status=400, content_type="text/plain; charset=utf-8")
         return self.get_response(request)
 

@@ -19,5 +19,6 @@ SIDEBAR = [
     NavItem("Inbox", "messaging:inbox", "inbox", "inbox"),
     NavItem("Interviews", "interviews:list", "video", "interviews"),
     NavItem("Schedule", "scheduling:schedule", "calendar", "schedule"),
+    NavItem("Analytics", "analytics:index", "chart", "analytics"),
     NavItem("Settings", "settings:organization", "settings", "settings"),
 ]

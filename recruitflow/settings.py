@@ -9,6 +9,7 @@ CACHE_URL (Redis), DEBUG=0.
 """
 
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 from csp.constants import NONCE, NONE, SELF
@@ -67,6 +68,10 @@ INSTALLED_APPS = [
     "messaging",
     "scheduling",
     "interviews",
+    "writeback",
+    "partners",
+    "analytics",
+    "notifications",
     "integrations",
     "integrations.greenhouse",
     "integrations.lever",
@@ -195,6 +200,9 @@ EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="RecruitFlow <no-reply@recruitflow.local>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Candidates' e-mail replies go to reply+<signed conversation>@o<account>.REPLY_EMAIL_DOMAIN,
+# hosts whose (wildcard) MX points at the e-mail provider's inbound parsing.
+REPLY_EMAIL_DOMAIN = env("REPLY_EMAIL_DOMAIN", default="reply.recruitflow.local").strip().lower()
 
 # --- Encryption of provider secrets ------------------------------------------------------------
 # A comma-separated list of Fernet keys; the first encrypts, all decrypt (rotation).
@@ -226,7 +234,63 @@ STORAGES = {
         if not DEBUG and env.bool("STATIC_MANIFEST", default=True)
         else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
+    # Video interview recordings: never public; played through signed links (interviews.playback).
+    "recordings": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": str(Path(MEDIA_ROOT) / "recordings"), "base_url": None},
+    },
 }
+RECORDINGS_STORAGE = env("RECORDINGS_STORAGE", default="filesystem").strip().lower()
+RECORDINGS_PLAYBACK_ORIGINS: list[str] = []  # the filesystem's streaming view is same-origin
+if RECORDINGS_STORAGE == "s3":
+    # Any S3-compatible store. Private objects; URLs are presigned and short-lived, never public.
+    if not env("RECORDINGS_S3_BUCKET", default=""):
+        raise ImproperlyConfigured(
+            "RECORDINGS_STORAGE=s3 needs RECORDINGS_S3_BUCKET (the bucket's name); see .env.example."
+        )
+    if bool(env("RECORDINGS_S3_ACCESS_KEY_ID", default="")) != bool(
+        env("RECORDINGS_S3_SECRET_ACCESS_KEY", default="")
+    ):
+        raise ImproperlyConfigured(
+            "Set both RECORDINGS_S3_ACCESS_KEY_ID and RECORDINGS_S3_SECRET_ACCESS_KEY, or neither "
+            "(then boto3 finds credentials itself: instance role, AWS_* variables)."
+        )
+    RECORDINGS_S3_ADDRESSING_STYLE = env("RECORDINGS_S3_ADDRESSING_STYLE", default="path")
+    if RECORDINGS_S3_ADDRESSING_STYLE not in ("path", "virtual", "auto"):
+        raise ImproperlyConfigured(
+            "RECORDINGS_S3_ADDRESSING_STYLE must be 'path' (https://endpoint/bucket/key, what "
+            "most S3-compatible stores want), 'virtual' (https://bucket.endpoint/key) or 'auto'."
+        )
+    STORAGES["recordings"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": env("RECORDINGS_S3_BUCKET"),
+            "endpoint_url": env("RECORDINGS_S3_ENDPOINT_URL", default="") or None,
+            "region_name": env("RECORDINGS_S3_REGION", default="") or None,
+            "access_key": env("RECORDINGS_S3_ACCESS_KEY_ID", default="") or None,
+            "secret_key": env("RECORDINGS_S3_SECRET_ACCESS_KEY", default="") or None,
+            "addressing_style": RECORDINGS_S3_ADDRESSING_STYLE,
+            "signature_version": "s3v4",
+            "default_acl": "private",
+            "querystring_auth": True,
+            "querystring_expire": 300,
+            "file_overwrite": False,
+        },
+    }
+    # Where browsers fetch presigned recording URLs from (the CSP below allows it for playback).
+    _endpoint = urlsplit(env("RECORDINGS_S3_ENDPOINT_URL", default=""))
+    RECORDINGS_PLAYBACK_ORIGINS = [
+        f"{_endpoint.scheme}://{_endpoint.netloc}"
+        if _endpoint.netloc
+        else "https://*.amazonaws.com"
+    ]
+    if _endpoint.netloc and RECORDINGS_S3_ADDRESSING_STYLE != "path":
+        RECORDINGS_PLAYBACK_ORIGINS.append(f"{_endpoint.scheme}://*.{_endpoint.netloc}")
+elif RECORDINGS_STORAGE != "filesystem":
+    raise ImproperlyConfigured(
+        f"RECORDINGS_STORAGE={RECORDINGS_STORAGE!r} is not a recordings storage: use "
+        "'filesystem' (files under MEDIA_ROOT/recordings) or 's3' (an S3-compatible bucket)."
+    )
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 
 # --- Security ----------------------------------------------------------------------------------
@@ -256,6 +320,9 @@ CONTENT_SECURITY_POLICY = {
         "object-src": [NONE],
     }
 }
+_directives: dict[str, list[str]] = CONTENT_SECURITY_POLICY["DIRECTIVES"]  # type: ignore[assignment]
+for _directive in ("media-src", "img-src"):  # recordings and their posters from the bucket
+    _directives[_directive] = [*_directives.get(_directive, [SELF]), *RECORDINGS_PLAYBACK_ORIGINS]
 
 # --- REST API ----------------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -280,16 +347,25 @@ SPECTACULAR_SETTINGS = {
         "key: `Authorization: Bearer rf_...` (Settings → API keys)."
     ),
     "VERSION": "1.0.0",
+    "OAS_VERSION": "3.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "SCHEMA_PATH_PREFIX": "/api/v1",
-    "ENUM_NAME_OVERRIDES": {"MessageChannelEnum": "messaging.models.Channel"},
+    "ENUM_NAME_OVERRIDES": {
+        "MessageChannelEnum": "messaging.models.Channel",
+        "WebhookDeliveryStatusEnum": "partners.models.DeliveryStatus",
+        "ApplicationStatusEnum": "candidates.models.ApplicationStatus",
+        "SchedulingRequestStatusEnum": "scheduling.models.RequestStatus",
+        "MeetingLinkEnum": "scheduling.models.MeetingLink",
+    },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "recruitflow.api.document_error_responses",
+        "partners.openapi.add_webhooks",
+        "partners.openapi.nullable_as_type_lists",
     ],
 }
 
@@ -330,6 +406,19 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = "UTC"
+# Beat entries the DatabaseScheduler installs at start (the older schedules are rows written by
+# migrations). Video interviews: recordings past the organization's retention are deleted daily.
+CELERY_BEAT_SCHEDULE = {
+    "interviews.retention_sweep": {
+        "task": "interviews.retention_sweep",
+        "schedule": 24 * 60 * 60,
+    },
+    # Answer takes a worker died on while processing are queued again (every 10 minutes).
+    "interviews.process_stuck_answers": {
+        "task": "interviews.process_stuck_answers",
+        "schedule": 10 * 60,
+    },
+}
 
 # --- Logging -----------------------------------------------------------------------------------
 LOGGING = {
@@ -338,7 +427,11 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # WeasyPrint (PDF transcripts) logs each rendering step, and its stylesheet on import.
+        "weasyprint": {"level": "WARNING"},
+    },
 }
 
 # --- Phone numbers -----------------------------------------------------------------------------
@@ -369,11 +462,13 @@ PROVIDER_URL_ALLOWLIST = env.list(
 MESSAGING_PROVIDER_TIMEOUT_S = env.float("MESSAGING_PROVIDER_TIMEOUT_S", default=10)
 MESSAGING_PROVIDER_MAX_ATTEMPTS = env.int("MESSAGING_PROVIDER_MAX_ATTEMPTS", default=3)
 # The recovery sweep (beat, every minute): a message "sending" (its worker died mid-send) or
-# "queued" (its task was lost) this long, or a provider callback left unapplied this long, is
-# settled: the provider is asked before anything is sent again.
+# "queued" (its task was lost) this long is settled: the provider is asked before anything is
+# sent again.
 MESSAGING_SENDING_STALE_SECONDS = env.int("MESSAGING_SENDING_STALE_SECONDS", default=300)
 MESSAGING_QUEUED_STALE_SECONDS = env.int("MESSAGING_QUEUED_STALE_SECONDS", default=300)
-MESSAGING_CALLBACK_STALE_SECONDS = env.int("MESSAGING_CALLBACK_STALE_SECONDS", default=300)
+# Seconds a stored webhook delivery (any vendor) may wait for its apply task before the intake's
+# sweep queues it again (integrations.intake).
+WEBHOOK_LOST_AFTER_SECONDS = env.int("WEBHOOK_LOST_AFTER_SECONDS", default=120)
 
 # --- Journeys engine ---------------------------------------------------------------------------
 # How often beat runs the dispatcher (due steps, exit sweeps); read when the schedule is created.
@@ -382,6 +477,28 @@ JOURNEYS_DISPATCH_INTERVAL_SECONDS = env.int("JOURNEYS_DISPATCH_INTERVAL_SECONDS
 JOURNEYS_STEP_TIMEOUT_SECONDS = env.int("JOURNEYS_STEP_TIMEOUT_SECONDS", default=120)
 # The match sweep advances its cursor only past transitions at least this old.
 JOURNEYS_MATCH_SETTLE_SECONDS = env.int("JOURNEYS_MATCH_SETTLE_SECONDS", default=60)
+# ATS activity write-back (writeback/): beat interval, the reader's settle window, the outbox's
+# retries (first wait, doubling; tries before a write fails), the write timeout, the longest
+# rate-limit wait a worker sits through, and when a claimed write counts as lost.
+WRITEBACK_INTERVAL_SECONDS = env.int("WRITEBACK_INTERVAL_SECONDS", default=5)
+WRITEBACK_SETTLE_SECONDS = env.int("WRITEBACK_SETTLE_SECONDS", default=10)
+WRITEBACK_RETRY_BASE_SECONDS = env.int("WRITEBACK_RETRY_BASE_SECONDS", default=30)
+WRITEBACK_MAX_ATTEMPTS = env.int("WRITEBACK_MAX_ATTEMPTS", default=8)
+WRITEBACK_HTTP_TIMEOUT_SECONDS = env.float("WRITEBACK_HTTP_TIMEOUT_SECONDS", default=30)
+WRITEBACK_MAX_RATE_WAIT_SECONDS = env.int("WRITEBACK_MAX_RATE_WAIT_SECONDS", default=30)
+WRITEBACK_CLAIM_TIMEOUT_SECONDS = env.int("WRITEBACK_CLAIM_TIMEOUT_SECONDS", default=300)
+
+# --- Analytics ---------------------------------------------------------------------------------
+# Today's figures are counted from the raw rows at most this often per organization (0: always).
+ANALYTICS_TODAY_CACHE_SECONDS = env.int("ANALYTICS_TODAY_CACHE_SECONDS", default=30)
+
+# --- Notifications -----------------------------------------------------------------------------
+# The reader reads the domains' rows again until a pass that saw them is this old.
+NOTIFICATIONS_SETTLE_SECONDS = env.int("NOTIFICATIONS_SETTLE_SECONDS", default=60)
+# How often the bell asks for its unread count (seconds).
+NOTIFICATIONS_POLL_SECONDS = env.int("NOTIFICATIONS_POLL_SECONDS", default=5)
+# "Sends failing": this many outbound messages failed within an hour.
+NOTIFICATIONS_SENDS_FAILING_THRESHOLD = env.int("NOTIFICATIONS_SENDS_FAILING_THRESHOLD", default=3)
 
 # --- Scheduling: the public link ---------------------------------------------------------------
 # Submissions of the public scheduling form: per visitor IP (across links) and per link
@@ -391,6 +508,24 @@ SCHEDULING_PUBLIC_LINK_RATE_PER_IP = env("SCHEDULING_PUBLIC_LINK_RATE_PER_IP", d
 SCHEDULING_PUBLIC_LINK_RATE_PER_LINK = env("SCHEDULING_PUBLIC_LINK_RATE_PER_LINK", default="120/1h")
 # How long the "is this you?" e-mail link works, for an address that is already a candidate.
 SCHEDULING_PUBLIC_LINK_CONFIRM_HOURS = env.int("SCHEDULING_PUBLIC_LINK_CONFIRM_HOURS", default=24)
+
+# --- Partner webhooks ---------------------------------------------------------------------------
+# Hosts (names or IPs, comma-separated) partner webhooks may reach over plain http and at a
+# private address: development receivers only. Everything else must be https and public.
+PARTNER_WEBHOOK_HTTP_HOSTS = env.list(
+    "PARTNER_WEBHOOK_HTTP_HOSTS", default=["localhost", "127.0.0.1"] if DEBUG else []
+)
+# The collector reads the domains' rows again until a pass that saw them is this old.
+PARTNER_WEBHOOK_SETTLE_SECONDS = env.int("PARTNER_WEBHOOK_SETTLE_SECONDS", default=60)
+# Retries: base·2^(n-1) seconds, each wait capped, with jitter, for the retry window; a
+# subscription whose attempts all failed for the window is switched off and its admins e-mailed.
+PARTNER_WEBHOOK_RETRY_BASE_SECONDS = env.float("PARTNER_WEBHOOK_RETRY_BASE_SECONDS", default=10)
+PARTNER_WEBHOOK_RETRY_MAX_SECONDS = env.float("PARTNER_WEBHOOK_RETRY_MAX_SECONDS", default=6 * 3600)
+PARTNER_WEBHOOK_RETRY_WINDOW_SECONDS = env.int(
+    "PARTNER_WEBHOOK_RETRY_WINDOW_SECONDS", default=3 * 86400
+)
+# Events, deliveries and the attempts log are deleted after this many days.
+PARTNER_WEBHOOK_RETENTION_DAYS = env.int("PARTNER_WEBHOOK_RETENTION_DAYS", default=30)
 
 # --- Demo --------------------------------------------------------------------------------------
 DEMO_EMAIL = env("DEMO_EMAIL", default="demo@recruitflow.test")

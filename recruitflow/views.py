@@ -11,6 +11,8 @@ from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 
 from accounts import selectors as account_selectors
+from analytics.dashboard import dashboard_numbers
+from analytics.page import visible_job_ids
 from candidates import selectors as candidate_selectors
 from candidates.views import render_in_org_time
 
@@ -37,7 +39,15 @@ def dashboard(request):
         "checklist": _onboarding_checklist(
             request, members.count(), ats_connected=bool(ats.connection)
         ),
+        "recruiting": dashboard_numbers(
+            organization=organization,
+            user=request.user,
+            visible_jobs=visible_job_ids(
+                organization=organization, membership=request.membership, email=request.user.email
+            ),
+        ),
     }
+    context["checklist_done"] = all(step["done"] for step in context["checklist"])
     return render_in_org_time(request, "dashboard.html", context)
 
 

@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Idempotent first-use setup shared by `make run`, `make test` and CI:
-# a virtualenv under .venv with the project's packages, a local .env, the broker folders.
+# the system libraries WeasyPrint needs, a virtualenv under .venv with the project's packages,
+# a local .env, the broker folders.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+scripts/system_libs.sh
 
 PYTHON=${PYTHON:-python3}
 STAMP=.venv/.installed

@@ -31,4 +31,6 @@ ${SANDBOX_URL:+  Sandbox ATS (Greenhouse):   ${SANDBOX_URL}/greenhouse/_sandbox/
 }  Stop with Ctrl-C.
 
 BANNER
-exec .venv/bin/honcho start -f Procfile
+# honcho would let the .env file's PORT win over an exported one; the settings read .env
+# themselves (real environment variables first), so honcho reads none and starts at our PORT.
+exec .venv/bin/honcho start -f Procfile -e /dev/null -p "${PORT}"

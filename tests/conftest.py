@@ -86,6 +86,28 @@ def _plain_static_storage(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(scope="session")
+def _celery_baseline():
+    """Celery's eager flags as the settings give them, read before any test overrides them
+    (Celery reads Django's settings once, when its configuration is first touched: a test that
+    sets ``CELERY_TASK_ALWAYS_EAGER`` before that would make eager the baseline for the rest of
+    the worker's tests)."""
+    from recruitflow.celery import app
+
+    return app.conf.task_always_eager, app.conf.task_eager_propagates
+
+
+@pytest.fixture(autouse=True)
+def _celery_not_left_eager(_celery_baseline):
+    """Every test starts and ends with Celery's eager flags at their baseline, whatever a test
+    or fixture before it switched on and did not put back."""
+    from recruitflow.celery import app
+
+    app.conf.task_always_eager, app.conf.task_eager_propagates = _celery_baseline
+    yield
+    app.conf.task_always_eager, app.conf.task_eager_propagates = _celery_baseline
+
+
 @pytest.fixture(autouse=True)
 def _provider_addresses_allow_loopback(settings):
     """The suite's fakes (sandbox servers, pytest-httpserver) listen on loopback at random

@@ -237,14 +237,23 @@ def walk(
     extra_markers: tuple[str, ...] = (),
     hiring_manager=None,
     hidden_markers: tuple[str, ...] = (),
+    candidate_tokens: tuple[str, ...] = (),
+    only_routes: tuple[str, ...] = (),
 ) -> WalkReport:
     """Walk as the outsiders and, when `hiring_manager` (a user with that role in the victim
     organization, on no hiring team) is given, as them too, checking that no response shows
-    `hidden_markers` or the hidden rows' tokens."""
+    `hidden_markers` or the hidden rows' tokens.
+
+    `candidate_tokens`: identifiers of the victim's candidates' rows that no column stores
+    (signed tokens, such as a recording's playback token), tried like the victim's own tokens
+    by every persona, the hiring manager included. `only_routes`: walk only the routes that
+    start with one of these (e.g. "interviews/media/"), for a test of one area."""
     report = WalkReport()
     ints, strings, markers = victim_values(victim)
     markers |= set(extra_markers)
+    strings |= set(candidate_tokens)
     hidden_ints, hidden_strings = hidden_values(victim) if hiring_manager else (set(), set())
+    hidden_strings |= set(candidate_tokens) if hiring_manager else set()
     hidden = hidden_ints | hidden_strings
     insider_markers = set(hidden_markers) | hidden_strings
     # An id that also names one of the outsider's own rows (another table, same number) proves
@@ -268,6 +277,8 @@ def walk(
     }
 
     for route, pattern in iter_patterns():
+        if only_routes and not route.startswith(only_routes):
+            continue
         combos = _candidate_values(route, ints, strings)
         if route.startswith("admin/"):
             # The admin refuses every non-staff visitor before it looks at the object; two

@@ -84,7 +84,8 @@ def test_write_key_updates_the_organization_and_validates_input(alice, client, w
         "/api/v1/organization/", {"brand_color": "red"}, content_type="application/json", **auth
     )
     assert bad.status_code == 400
-    assert "brand_color" in bad.json()
+    assert bad["Content-Type"] == "application/problem+json"
+    assert "brand_color" in bad.json()["errors"]
 
 
 @pytest.mark.django_db

@@ -29,7 +29,10 @@ def test_missing_page_is_friendly_and_inside_the_shell(alice, client_for):
 def test_api_misses_answer_json(client):
     response = client.get("/api/v1/nothing-here/")
     assert response.status_code == 404
-    assert response.json() == {"detail": "Not found."}
+    assert response["Content-Type"] == "application/problem+json"
+    assert response.json()["type"].endswith("#problem-not_found")
+    assert response.json()["detail"].startswith("No endpoint at this address.")
+    assert "nothing-here" not in response.content.decode()  # the address is not echoed
 
 
 @pytest.mark.django_db

@@ -74,7 +74,20 @@ def victim(alice, bob):
             started_at=timezone.now(),
         )
         _scheduling_rows(organization, alice.user, candidate, transition.application)
+        _interview_rows(organization, bob.user, candidate, transition.application)
     return organization
+
+
+def _interview_rows(organization, user, candidate, application):
+    """A completed video interview with an answer and a review, so the Interviews page, the
+    review page, its share action and playback are walked with ids that exist."""
+    from tests.interviews.review_helpers import add_review, make_interview, make_template
+
+    template = make_template(organization, "Acme sales screen", reviewers=[user])
+    interview = make_interview(
+        organization, template=template, candidate=candidate, job=application.job
+    )
+    add_review(organization, interview, user, [4, 5, 3], notes="Acme, strong closer")
 
 
 def _scheduling_rows(organization, user, candidate, application):
@@ -157,6 +170,7 @@ def test_no_url_leaks_or_changes_another_organizations_data_when_walked_as_an_ou
     victim, mallory, outsider_key, hiring_manager
 ):
     from candidates.models import Candidate
+    from interviews.models import VideoInterview
     from messaging.models import Conversation, Message
     from scheduling.models import Booking
 
@@ -169,9 +183,16 @@ def test_no_url_leaks_or_changes_another_organizations_data_when_walked_as_an_ou
             "Acme, see you Tuesday",
             "Acme onsite",
             "Acme board meeting",
+            "Acme, strong closer",
         ),
         hiring_manager=hiring_manager,
-        hidden_markers=("Victim", "Acme, see you Tuesday", "sam@example.com", "2125550123"),
+        hidden_markers=(
+            "Victim",
+            "Acme, see you Tuesday",
+            "sam@example.com",
+            "2125550123",
+            "Acme, strong closer",
+        ),
     )
 
     assert not report.problems, "\n".join(map(str, report.problems))
@@ -186,6 +207,7 @@ def test_no_url_leaks_or_changes_another_organizations_data_when_walked_as_an_ou
             "conversation": Conversation.objects.get().pk,
             "message": Message.objects.get().pk,
             "booking": Booking.objects.get().pk,
+            "interview": VideoInterview.objects.get().pk,
         }
     assert {str(pk) for pk in ids.values()} <= hidden_ints
     for url in (
@@ -195,11 +217,20 @@ def test_no_url_leaks_or_changes_another_organizations_data_when_walked_as_an_ou
         f"/inbox/{ids['conversation']}/messages/{ids['message']}/retry/",
         f"/api/v1/conversations/{ids['conversation']}/messages/",
         f"/api/v1/bookings/{ids['booking']}/",
+        f"/interviews/{ids['interview']}/",
+        f"/interviews/{ids['interview']}/share/",
     ):
         assert url in report.hiring_manager_object_urls
     # The walk really visited the app's pages, its API and its object URLs.
     walked = "\n".join(sorted(report.walked_patterns))
-    for route in ("settings/team/", "api/v1/members/", "api/v1/organization/", "invitations/"):
+    for route in (
+        "settings/team/",
+        "api/v1/members/",
+        "api/v1/organization/",
+        "invitations/",
+        "interviews/(?P<pk>",
+        "interviews/shared/(?P<signed>",
+    ):
         assert route in walked
     assert any("(?P<membership_id>" in r for r in report.walked_patterns)
     # Every pattern could be filled with the victim's identifiers and requested.

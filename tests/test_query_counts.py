@@ -8,7 +8,13 @@ from accounts import services
 from recruitflow.tenancy import tenant_scope
 from tests.factories import add_member
 
-PAGES = ["/", "/settings/team/", "/settings/api-keys/", "/settings/organization/"]
+PAGES = [
+    "/",
+    "/settings/team/",
+    "/settings/api-keys/",
+    "/settings/organization/",
+    "/interviews/",
+]
 
 
 def _queries(client, url, **extra) -> int:
@@ -48,3 +54,45 @@ def test_member_api_query_count_does_not_grow(alice, client):
     small = _queries(client, "/api/v1/members/", **auth)
     _grow(alice.organization, alice.membership, 2, 20)
     assert _queries(client, "/api/v1/members/", **auth) == small
+
+
+def _grow_interviews(org, members, ats, template, start: int, count: int) -> None:
+    """`count` completed video interviews, each reviewed by every one of `members`."""
+    from tests.interviews.review_helpers import add_review, make_interview
+
+    for n in range(start, start + count):
+        candidate = ats.candidate(first_name=f"C{n}", last_name="Count", email=f"c{n}@ex.test")
+        job = list(ats.jobs.values())[n % len(ats.jobs)]
+        interview = make_interview(org, template=template, candidate=candidate, job=job)
+        for user in members:
+            add_review(org, interview, user, [4, 3, 5])
+
+
+@pytest.mark.django_db
+def test_interview_pages_query_count_does_not_grow_with_interviews_and_reviews(
+    alice, bob, client_for
+):
+    from interviews.models import VideoInterview
+    from tests.interviews.review_helpers import add_review, make_template
+    from tests.journeys.conftest import build_ats
+
+    org = alice.organization
+    ats = build_ats(org)
+    template = make_template(org, reviewers=[bob.user])
+    client = client_for(alice)
+    _grow_interviews(org, [bob.user], ats, template, 0, 2)
+    with tenant_scope(org):
+        first = VideoInterview.objects.order_by("id").first()
+    pages = ["/interviews/", "/interviews/?status=completed", f"/interviews/{first.pk}/"]
+    for url in pages:
+        client.get(url)  # warm caches
+    small = {url: _queries(client, url) for url in pages}
+    team = [bob.user] + [
+        add_member(organization=org, email=f"reviewer{n}@acme.test").user for n in range(4)
+    ]
+    _grow_interviews(org, team, ats, template, 2, 20)
+    # The interview the review page shows now has five reviewers instead of one.
+    for user in team[1:]:
+        add_review(org, first, user, [1, 2, 3])
+    large = {url: _queries(client, url) for url in pages}
+    assert large == small

@@ -63,6 +63,7 @@ from .merge_fields import (
     TOP_LEVEL,
     MergeField,
     merge_field_groups,
+    unfilled_fields,
 )
 from .problems import TemplateInvalid, TemplateProblem, describe
 from .rendering import Rendered, SmsCount, render, render_parts, sms_count
@@ -109,6 +110,7 @@ __all__ = [
     "sample_links",
     "sandbox_environment",
     "sms_count",
+    "unfilled_fields",
     "used_fields",
     "validate",
 ]

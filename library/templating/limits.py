@@ -15,7 +15,7 @@ MAX_LENGTH = {
     (EMAIL, SUBJECT): 500,
     (EMAIL, HTML_BODY): 100_000,
     (EMAIL, TEXT_BODY): 50_000,
-    (SMS, TEXT_BODY): 1_600,  # Twilio and TextUs refuse longer bodies
+    (SMS, TEXT_BODY): 1_600,  # the texting providers refuse longer bodies
 }
 PART_LABELS = {
     (EMAIL, SUBJECT): "Subject",

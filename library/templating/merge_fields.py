@@ -3,7 +3,7 @@ sample value and help), grouped for the picker."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 
 @dataclass(frozen=True)
@@ -13,6 +13,11 @@ class MergeField:
     group: str
     sample: str
     help: str = ""
+    # Set for a field only some senders fill (a link made when the message is sent): who fills
+    # it and where to send it from instead, in words finishing "…, which only <filled_by>
+    # fills" and "… or send it from <send_from>". Empty: every message fills it.
+    filled_by: str = ""
+    send_from: str = ""
 
     @property
     def tag(self) -> str:
@@ -23,6 +28,11 @@ class MergeField:
     def parts(self) -> tuple[str, ...]:
         return tuple(self.path.split("."))
 
+
+_SCHEDULING_ONLY = {
+    "filled_by": "a scheduling message (Send scheduling request)",
+    "send_from": "a scheduling template's messages (Library → Scheduling templates)",
+}
 
 MERGE_FIELDS: tuple[MergeField, ...] = (
     MergeField("candidate.first_name", "First name", "Candidate", "Jordan"),
@@ -43,6 +53,7 @@ MERGE_FIELDS: tuple[MergeField, ...] = (
         "Links",
         "https://example.com/schedule/sample",
         "Where the candidate picks an interview time (from the journey's scheduling step).",
+        **_SCHEDULING_ONLY,
     ),
     MergeField("interview.title", "Interview title", "Interview", "Onsite interview · Sales Rep"),
     MergeField(
@@ -81,6 +92,8 @@ MERGE_FIELDS: tuple[MergeField, ...] = (
         "Links",
         "https://example.com/interview/sample",
         "Where the candidate records an on-demand video interview.",
+        filled_by="a Send video interview step or a scheduling message",
+        send_from="a video interview template's messages (Library → Video interview templates)",
     ),
     MergeField(
         "opt_out_text",
@@ -89,6 +102,10 @@ MERGE_FIELDS: tuple[MergeField, ...] = (
         "Reply STOP to opt out.",
         "Your organization's opt-out footer (Settings → Messaging).",
     ),
+)
+# The interview's time, place and links exist only in the messages of a scheduled interview.
+MERGE_FIELDS = tuple(
+    replace(f, **_SCHEDULING_ONLY) if f.path.startswith("interview.") else f for f in MERGE_FIELDS
 )
 FIELDS_BY_PATH = {f.path: f for f in MERGE_FIELDS}
 # "candidate" → ("first_name", "last_name", "full_name"); top-level fields are not groups.
@@ -105,3 +122,11 @@ def merge_field_groups() -> list[tuple[str, list[MergeField]]]:
     for merge_field in MERGE_FIELDS:
         groups.setdefault(merge_field.group, []).append(merge_field)
     return list(groups.items())
+
+
+def unfilled_fields(used, fills=()) -> list[MergeField]:
+    """The fields among ``used`` (paths) that only some senders fill and that a sender filling
+    ``fills`` (paths) leaves empty, in catalog order: a message using them would go out with a
+    blank where the link should be."""
+    used, fills = set(used), set(fills)
+    return [f for f in MERGE_FIELDS if f.path in used and f.filled_by and f.path not in fills]

@@ -133,6 +133,9 @@ def test_admin_connects_greenhouse_syncs_and_sees_moves_by_webhook_and_by_poll(
     expect(page.locator("#sync-runs")).to_contain_text("Succeeded")
     page.get_by_role("link", name="Candidates").first.click()
     expect(page.locator("#candidate-counts")).to_contain_text(re.compile(r"\d+ candidates"))
+    # The filters apply on change through the page's script, which runs once the page has
+    # loaded (on a busy machine the list can be drawn before it has).
+    page.wait_for_load_state("load")
     # Choosing a job narrows the list and offers that job's stages.
     job_select = page.locator("#f-job")
     job_id = job_select.locator("option").nth(1).get_attribute("value")

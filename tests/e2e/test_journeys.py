@@ -41,27 +41,8 @@ def sandbox():
 
 
 @pytest.fixture(autouse=True)
-def celery_runs_in_process(settings, monkeypatch):
-    """Celery work (webhook processing, matching, steps, sends) runs eagerly inside the web
-    request here, so the browser sees its outcome; the real-worker path is covered by the
-    engine's own tests. Tasks sent by name (the mirror asks Journeys to match that way, so
-    candidates need not import journeys) are run in process too: Celery's eager mode does not
-    apply to ``send_task``."""
-    from recruitflow.celery import app
-
-    settings.CELERY_TASK_ALWAYS_EAGER = True
-    previous = app.conf.task_always_eager, app.conf.task_eager_propagates
-    app.conf.task_always_eager = True
-    app.conf.task_eager_propagates = True
-
-    app.loader.import_default_modules()  # every app's tasks, as a worker would register them
-
-    def send_task_in_process(name, args=None, kwargs=None, **options):
-        return app.tasks[name].apply(args=args, kwargs=kwargs)
-
-    monkeypatch.setattr(app, "send_task", send_task_in_process)
-    yield
-    app.conf.task_always_eager, app.conf.task_eager_propagates = previous
+def celery_runs_in_process(celery_in_process):
+    """Celery work runs inside the web request here (tests/e2e/conftest.py)."""
 
 
 def _greenhouse(sandbox, path: str) -> str:

@@ -26,7 +26,7 @@ def sign_in(page, base: str) -> None:
 
 
 def test_recruiter_writes_a_text_with_live_preview_segments_and_errors(
-    live_server, page, csp_violations
+    live_server, page, csp_violations, browser_errors
 ):
     organization, _, _ = make_org_with_owner(
         name="Northwind Hiring", email="nora@northwind.test", first_name="Nora"
@@ -94,6 +94,11 @@ def test_recruiter_writes_a_text_with_live_preview_segments_and_errors(
     expect(page.locator(".messages")).to_contain_text(
         "Template “Onsite invitation (text)” created."
     )
+    # The previews of the broken text and the refused save answered 400 on purpose (the
+    # browser logs those); nothing else may have gone wrong.
+    expected = [e for e in browser_errors if "status of 400 (Bad Request)" in e]
+    assert expected and len(expected) == len(browser_errors), browser_errors
+    browser_errors.clear()
     expect(page).to_have_url(re.compile(r"/library/templates/\d+/$"))
     with tenant_scope(organization):
         template = MessageTemplate.objects.get()

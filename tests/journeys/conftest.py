@@ -318,7 +318,11 @@ def phone_sandbox():
 def texting(alice, phone_sandbox, settings):
     """Alice's organization texts through the sandbox Twilio; its phones start empty."""
     from integrations.twilio.models import TwilioSettings
-    from messaging.selectors import SANDBOX_ACCOUNT_SID, SANDBOX_AUTH_TOKEN, SANDBOX_SERVICE_SID
+    from integrations.twilio.sandbox import (
+        SANDBOX_ACCOUNT_SID,
+        SANDBOX_AUTH_TOKEN,
+        SANDBOX_SERVICE_SID,
+    )
 
     phone_sandbox.twilio.reset()
     phone_sandbox.twilio.configure(

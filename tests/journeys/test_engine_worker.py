@@ -22,10 +22,10 @@ from integrations.models import ConnectionStatus
 from integrations.sandbox.greenhouse import greenhouse_json, greenhouse_signature
 from integrations.sandbox.server import SandboxServer
 from integrations.twilio.models import TwilioSettings
+from integrations.twilio.sandbox import SANDBOX_ACCOUNT_SID, SANDBOX_AUTH_TOKEN, SANDBOX_SERVICE_SID
 from journeys import services
 from journeys.models import JourneyRun, RunStatus, StepRun, StepRunStatus
 from messaging.models import Message, MessageStatus, MessagingPreferences
-from messaging.selectors import SANDBOX_ACCOUNT_SID, SANDBOX_AUTH_TOKEN, SANDBOX_SERVICE_SID
 from recruitflow.tenancy import tenant_scope
 from tests.journeys.conftest import add_steps
 

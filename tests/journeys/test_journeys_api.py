@@ -141,7 +141,7 @@ def test_bad_steps_are_refused_with_what_to_fix_and_nothing_is_created(alice, ap
     )
     response = api.post("journeys/", payload)
     assert response.status_code == 400
-    errors = response.json()
+    errors = response.json()["errors"]
     assert "“Onsite details (e-mail)” is e-mail template" in errors["steps[1]"][0]
     assert "needs text message one" in errors["steps[1]"][0]
     assert errors["steps[2]"] == [
@@ -183,9 +183,9 @@ def test_activation_refusal_lists_the_problems_then_activate_and_pause(api, hiri
     journey = api.post("journeys/", onsite_payload(hiring, steps=[{"kind": "send_sms"}])).json()
     refused = api.post(f"journeys/{journey['id']}/activate/")
     assert refused.status_code == 409
-    assert refused.json()["detail"] == [
+    assert refused.json()["detail"] == (
         "Step 1 (Send text message) has no message template: choose one from the Library."
-    ]
+    )
     api.patch(
         f"journeys/{journey['id']}/",
         {"steps": [{"kind": "send_sms", "message_template_id": hiring.sms.pk}]},
@@ -329,10 +329,10 @@ def test_journey_list_costs_the_same_queries_for_many_journeys(alice, api, hirin
 def test_a_journey_is_created_with_its_trigger(api):
     response = api.post("journeys/", {"name": "Welcome"})
     assert response.status_code == 400
-    assert response.json() == {"trigger": ["This field is required."]}
+    assert response.json()["errors"] == {"trigger": ["This field is required."]}
     response = api.post("journeys/", {"name": "Nudge", "trigger": {"kind": "stale_in_stage"}})
     assert response.status_code == 400
-    assert response.json() == {
+    assert response.json()["errors"] == {
         "trigger.stale_days": ["Enter how many days in the stage make a candidate stale."]
     }
 
@@ -348,7 +348,7 @@ def test_nested_errors_name_the_field_and_the_step_position(api, hiring):
         },
     )
     assert response.status_code == 400
-    errors = response.json()
+    errors = response.json()["errors"]
     assert errors["trigger.kind"] == ['"whenever" is not a valid choice.']
     assert errors["criteria.job_ids[2]"] == ["A valid integer is required."]
     assert errors["steps[2].kind"] == ["This field is required."]

@@ -52,12 +52,13 @@ def viewer(alice):
 # --- Pages ---------------------------------------------------------------------------------------
 
 
-def test_library_shows_message_templates_and_what_comes_later(alice, client_for):
+def test_library_shows_message_scheduling_and_video_interview_templates(alice, client_for):
     make_template(alice.organization)
     page = client_for(alice).get(reverse("library")).content.decode()
     assert "Message templates" in page and "1</strong> e-mail" in page
     assert "Scheduling templates" in page and "0</strong> scheduling templates" in page
-    assert "Interview templates" in page and "Comes with video interviews" in page
+    assert "Video interview templates" in page and "0</strong> video interview templates" in page
+    assert reverse("interviews_library:create") in page
     assert reverse("library") == reverse("library:index") == "/library/"
 
 
@@ -353,7 +354,13 @@ def test_options_list_the_templates_of_a_channel(alice, client_for):
 
 
 def test_render_json_for_a_candidate_and_404_for_other_organizations(alice, mallory, client_for):
-    template = make_template(alice.organization)
+    # Rendered by hand for one candidate, a template can't use a link only a journey's
+    # scheduling or video interview step fills (it would be a blank): see the refusal below.
+    template = make_template(
+        alice.organization,
+        html_body=ONSITE_HTML.replace("{{ scheduling_link }}", "https://acme.test/jobs"),
+    )
+    with_link = make_template(alice.organization, name="With the scheduling link")
     candidate, _ = make_onsite_candidate(alice.organization)
     theirs_candidate, _ = make_onsite_candidate(mallory.organization, n=9)
     theirs_template = make_template(mallory.organization, name="Theirs")
@@ -372,6 +379,13 @@ def test_render_json_for_a_candidate_and_404_for_other_organizations(alice, mall
     assert refused.status_code == 404 and "no longer in the Library" in refused.json()["error"]
     sample = client.get(url).json()
     assert sample["subject"] == "Your onsite for Sales Rep" and "Hi Jordan" in sample["text"]
+    linked = reverse("library:template_render", args=[with_link.pk])
+    refused = client.get(f"{linked}?candidate={candidate.pk}")
+    assert refused.status_code == 400
+    assert refused.json()["error"].startswith(
+        "“With the scheduling link” uses {{ scheduling_link }}, which only a scheduling message "
+        "(Send scheduling request) fills, so it can't be sent by hand."
+    )
 
 
 def test_other_organizations_template_pages_are_404(alice, mallory, client_for):
@@ -428,7 +442,7 @@ def test_api_creates_reads_updates_and_deletes_a_template(alice, api):
     changed_channel = api("patch", url, {"channel": "sms"})
     assert (
         changed_channel.status_code == 409
-        and "can't change" in changed_channel.json()["channel"][0]
+        and "can't change" in changed_channel.json()["errors"]["channel"][0]
     )
     hand_written = api("patch", url, {"text_body": "Thanks {{ candidate.first_name }}!"})
     assert hand_written.json()["text_body_edited"] is True
@@ -440,7 +454,7 @@ def test_api_creates_reads_updates_and_deletes_a_template(alice, api):
         "/api/v1/message-templates/",
         {"name": "application received", "channel": "sms", "text_body": "Hi"},
     )
-    assert taken.status_code == 409 and "already called" in taken.json()["name"][0]
+    assert taken.status_code == 409 and "already called" in taken.json()["errors"]["name"][0]
     assert api("delete", url).status_code == 204
     assert templates_of(alice.organization) == []
 
@@ -452,14 +466,14 @@ def test_api_refuses_an_unknown_merge_field_with_the_line(alice, api):
         {"name": "Nudge", "channel": "sms", "text_body": "Hi\n{{ candidate.nickname }}"},
     )
     assert response.status_code == 400
-    (error,) = response.json()["text_body"]
+    (error,) = response.json()["errors"]["text_body"]
     assert error.startswith("Line 2: unknown merge field {{ candidate.nickname }}")
     broken = api(
         "post",
         "/api/v1/message-templates/",
         {"name": "Broken", "channel": "email", "subject": "Hi", "html_body": "{{ job.name"},
     )
-    assert broken.status_code == 400 and "Line 1" in broken.json()["html_body"][0]
+    assert broken.status_code == 400 and "Line 1" in broken.json()["errors"]["html_body"][0]
     assert templates_of(alice.organization) == []
 
 

@@ -101,7 +101,7 @@ def test_partner_api_refuses_a_hostile_template_with_a_400_naming_the_line(alice
     )
     assert time.perf_counter() - started < 2 * FAST
     assert response.status_code == 400
-    (error,) = response.json()["html_body"]
+    (error,) = response.json()["errors"]["html_body"]
     assert error.startswith("Line 3: ") and ADVICE[name] in error
 
 

@@ -6,8 +6,10 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from accounts.services import demo_seed
+from analytics.demo import demo_history, demo_history_mirror
 from candidates.demo import demo_greenhouse_connect, demo_sandbox_wire
-from journeys.demo import demo_onsite_journey_when_synced
+from interviews.demo import demo_recorded_interview, demo_video_template
+from journeys.demo import demo_onsite_journey, demo_onsite_journey_when_synced
 from library.demo import demo_message_templates
 from messaging.services import sandbox_sms_wire
 from recruitflow.tenancy import tenant_scope
@@ -52,21 +54,51 @@ class Command(BaseCommand):
             # scheduling template "Onsite interview · Sales Rep" (public link on) and, once the
             # example journey exists, its "Send scheduling request" step.
             demo_scheduling_template(organization=organization)
+            demo_video_template(organization=organization)
             if wired:
                 demo_onsite_journey_when_synced(
                     organization=organization, wait_seconds=options["wait"], log=log
                 )
             demo_scheduling_step(organization=organization, log=log)
+            if wired:
+                self._history(organization, log)
             return
         if sandbox:
             demo_greenhouse_connect(organization=organization, sandbox_url=sandbox)
             demo_message_templates(organization=organization)
+        else:
+            # No sandbox Greenhouse to sync from: a small mirror of its own, the example
+            # journey on it, and the history, so the pages are not empty.
+            with tenant_scope(organization):
+                demo_history_mirror(organization=organization)
+            demo_message_templates(organization=organization)
+            demo_onsite_journey(organization=organization)
+            demo_scheduling_template(organization=organization)
+            demo_video_template(organization=organization)
+            demo_scheduling_step(organization=organization, log=log)
+            self._history(organization, log)
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo organization '{organization.name}' ready: "
                 f"sign in as {settings.DEMO_EMAIL} / {settings.DEMO_PASSWORD}"
             )
         )
+
+    def _history(self, organization, log) -> None:
+        """Sixty days of stage changes, runs, messages and bookings (once)."""
+        with tenant_scope(organization):
+            counts = demo_history(organization=organization)
+        if counts is not None:
+            log(
+                f"Demo history: {counts.transitions} stage changes, {counts.runs} journey runs, "
+                f"{counts.messages} messages, {counts.bookings} bookings over 60 days."
+            )
+        interview = demo_recorded_interview(organization=organization)
+        if interview is not None:
+            log(
+                f"Demo video interview: {interview.candidate.full_name} answered "
+                f"{len(interview.questions)} questions; review it on the Interviews page."
+            )
 
     def _wire_phone(self, organization, log) -> None:
         """Point the demo's sandbox number at this app, so a text typed on the sandbox phone
