@@ -1,19 +1,176 @@
 """The dry run: what each step of a journey's current version would do for one candidate now
-(the message it would render, or why it would be skipped), sending nothing."""
+(the message it would render, or why it would be skipped), sending nothing. The messages are
+rendered with the candidate's application that matches the journey's trigger and criteria
+(``choose_application``), as a real run would; the page says which one and why."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from types import SimpleNamespace
 
+from django.db.models import F
+
+from candidates.models import Application, ApplicationStatus, Job
 from integrations.messaging import E164
 from journeys.models import (
     JourneyStep,
     JourneyVersion,
+    TriggerKind,
 )
 from journeys.services import SEND_CHANNELS
 from journeys.simulation import step_label
+from journeys.triggers import criteria_match, job_relations
 from library import templating
 from messaging.selectors import is_locked
+
+# --------------------------------------------------------------------------------------------
+# Which application the messages are rendered with
+# --------------------------------------------------------------------------------------------
+
+# How the application was chosen.
+MATCHES, SAME_JOB, MOST_RECENT, NO_APPLICATION = "matches", "same_job", "most_recent", "none"
+
+# The criteria a version keeps (``criteria_match`` reads them).
+CRITERIA = ("job_ids", "office_ids", "department_ids", "tags", "sources")
+
+# A trigger on a status change needs the application to have that status now.
+TRIGGER_STATUS: dict[str, ApplicationStatus] = {
+    TriggerKind.REJECTED: ApplicationStatus.REJECTED,
+    TriggerKind.HIRED: ApplicationStatus.HIRED,
+}
+
+
+@dataclass(frozen=True)
+class ApplicationChoice:
+    application: Application | None
+    how: str  # MATCHES | SAME_JOB | MOST_RECENT | NO_APPLICATION
+    message: str  # what the page says about it
+
+    @property
+    def matches(self) -> bool:
+        return self.how == MATCHES
+
+
+def _stage_name(application: Application) -> str:
+    return application.stage_name or (application.stage.name if application.stage else "")
+
+
+def application_words(application: Application) -> str:
+    """How the page names an application: "Sales Rep (at Onsite Interview)"."""
+    job = application.job.name if application.job else "no job"
+    stage = _stage_name(application)
+    status = (
+        ""
+        if application.status == ApplicationStatus.ACTIVE
+        else f", {application.get_status_display().lower()}"
+    )
+    return f"{job} (at {stage or 'no stage'}{status})"
+
+
+def trigger_words(version: JourneyVersion) -> str:
+    """The trigger and its stage and job criteria in words: "entered Onsite Interview on
+    Sales Rep"."""
+    if version.trigger == TriggerKind.APPLICATION_CREATED:
+        words = "applied"
+    elif version.trigger in TRIGGER_STATUS:
+        words = f"became {TRIGGER_STATUS[version.trigger].label.lower()}"
+    else:
+        stages = " or ".join(str(s) for s in version.stage_names) or "any stage"
+        words = (
+            f"in {stages} for {version.stale_days or 'some'} days"
+            if version.trigger == TriggerKind.STALE_IN_STAGE
+            else f"entered {stages}"
+        )
+    job_ids = [int(j) for j in version.job_ids or () if str(j).isdigit()]
+    names = list(
+        Job.objects.filter(organization_id=version.organization_id, pk__in=job_ids)
+        .order_by("name")
+        .values_list("name", flat=True)
+    )
+    return f"{words} on {' or '.join(names)}" if names else words
+
+
+def _as_now(application: Application) -> SimpleNamespace:
+    """The application's current state in the shape ``criteria_match`` reads a transition."""
+    return SimpleNamespace(
+        to_stage_name=_stage_name(application), job_id=application.job_id, to_status=""
+    )
+
+
+def choose_application(*, version: JourneyVersion, candidate) -> ApplicationChoice:
+    """The candidate's live application a run of ``version`` would be about: the most recently
+    active one that meets the trigger (its status for "rejected"/"hired") and every criterion as
+    it stands now; else the most recent one on a job the journey is for (its job, office,
+    department, tag and source criteria), not at its stage yet; else the most recent one."""
+    applications = list(
+        Application.objects.filter(
+            organization_id=version.organization_id,
+            candidate_id=candidate.pk,
+            deleted_at__isnull=True,
+        )
+        .select_related("job", "stage")
+        .order_by(F("last_activity_at").desc(nulls_last=True), "-id")
+    )
+    name = candidate.first_name or "This candidate"
+    if not applications:
+        return ApplicationChoice(
+            None,
+            NO_APPLICATION,
+            f"{name} has no application, so job and stage merge fields are empty.",
+        )
+    job_offices, job_departments = job_relations(
+        (a.job_id for a in applications),
+        offices=bool(version.office_ids),
+        departments=bool(version.department_ids),
+    )
+    wanted_status = TRIGGER_STATUS.get(version.trigger)
+
+    def meets(application: Application, criteria) -> bool:
+        return criteria_match(
+            criteria,
+            transition=_as_now(application),
+            application=application,
+            candidate=candidate,
+            job_offices=job_offices,
+            job_departments=job_departments,
+        )
+
+    for application in applications:
+        if (not wanted_status or application.status == wanted_status) and meets(
+            application, version
+        ):
+            return ApplicationChoice(
+                application,
+                MATCHES,
+                f"Rendered with {name}'s application for {application_words(application)}: "
+                "it matches this journey's trigger.",
+            )
+    none = (
+        f"None of {name}'s {len(applications)} applications matches"
+        if len(applications) > 1
+        else f"{name}'s only application doesn't match"
+    )
+    if version.job_ids or version.office_ids or version.department_ids:
+        # The job side only: stage and status are what the next move changes.
+        job_side = SimpleNamespace(
+            **{field: getattr(version, field) for field in CRITERIA}, stage_names=[], statuses=[]
+        )
+        for application in applications:
+            if meets(application, job_side):
+                return ApplicationChoice(
+                    application,
+                    SAME_JOB,
+                    f"{none} this journey's trigger ({trigger_words(version)}) now. Rendered with the application for "
+                    f"{application_words(application)}, on a job this journey is for.",
+                )
+    application = applications[0]
+    return ApplicationChoice(
+        application,
+        MOST_RECENT,
+        f"{none} this journey's trigger ({trigger_words(version)}). Rendered with the most recent "
+        f"application instead: {application_words(application)}.",
+    )
+
 
 # --------------------------------------------------------------------------------------------
 # Dry run
@@ -41,10 +198,15 @@ class DryRunStep:
         return bool(self.channel)
 
 
-def dry_run(*, version: JourneyVersion, candidate) -> list[DryRunStep]:
+def dry_run(
+    *, version: JourneyVersion, candidate, application: Application | None = None
+) -> list[DryRunStep]:
     """Every step of ``version`` for ``candidate``: each message rendered with their data
-    (subject, text, HTML, or the error that stops it), and what would stop it reaching them."""
+    (subject, text, HTML, or the error that stops it), and what would stop it reaching them.
+    ``application`` (default: ``choose_application``) fills the job and stage fields."""
     organization = version.journey.organization
+    if application is None:
+        application = choose_application(version=version, candidate=candidate).application
     steps = list(
         JourneyStep.objects.filter(version=version)
         .select_related("message_template")
@@ -86,7 +248,9 @@ def dry_run(*, version: JourneyVersion, candidate) -> list[DryRunStep]:
                 note = "No email address: this e-mail would be skipped."
         if context is None and not context_error:
             try:
-                context = templating.merge_context(organization=organization, candidate=candidate)
+                context = templating.merge_context(
+                    organization=organization, candidate=candidate, application=application
+                )
             except ValueError as exc:
                 context_error = str(exc)
         try:

@@ -25,7 +25,7 @@ from recruitflow.decorators import editor_required, organization_required
 from recruitflow.tenancy import visible_candidates_q
 
 from . import editing, selectors, services, simulation
-from .dry_run import dry_run
+from .dry_run import choose_application, dry_run
 from .forms import (
     AddStepForm,
     CriteriaNames,
@@ -578,7 +578,7 @@ def journey_dry_run(request, pk: int):
         matches = list(
             candidate_search(organization=organization, filters=CandidateFilters(q=q))[:20]
         )
-    candidate, result, error = None, None, ""
+    candidate, result, error, choice = None, None, "", None
     raw_id = request.GET.get("candidate") or ""
     if raw_id.isdigit():
         candidate = Candidate.objects.filter(organization=organization, pk=int(raw_id)).first()
@@ -587,7 +587,9 @@ def journey_dry_run(request, pk: int):
         elif journey.current_version is None:
             error = "This journey has no version to try yet."
         else:
-            result = dry_run(version=journey.current_version, candidate=candidate)
+            version = journey.current_version
+            choice = choose_application(version=version, candidate=candidate)
+            result = dry_run(version=version, candidate=candidate, application=choice.application)
     elif raw_id:
         error = "Choose a candidate from the search results."
     context = {
@@ -597,6 +599,7 @@ def journey_dry_run(request, pk: int):
         "matches": matches,
         "candidate": candidate,
         "dry_run": result,
+        "application_choice": choice,
         "error": error,
         "tab": "dry_run",
     }
