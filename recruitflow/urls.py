@@ -21,7 +21,7 @@ from partners import api_urls as partners_api_urls
 from scheduling import api_urls as scheduling_api_urls
 from writeback import api_urls as writeback_api_urls
 
-from . import views
+from . import search_views, views
 from .api_endpoint import api_endpoints, api_not_found
 from .api_guide import partner_guide
 from .decorators import public
@@ -157,6 +157,8 @@ urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("healthz", views.healthz, name="healthz"),
     path("brand.css", views.brand_css, name="brand_css"),
+    path("search/", search_views.search_page, name="search"),
+    path("search/suggest/", search_views.search_suggest, name="search_suggest"),
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("org/new/", account_views.organization_create, name="organization_create"),

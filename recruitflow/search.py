@@ -1,0 +1,245 @@
+"""Global search, the box in the top bar: candidates (name, e-mail, mobile number typed in any
+format), Inbox conversations (the candidate's name or number, the text of a message), journeys
+(name) and Library message templates (name, subject), all within one organization.
+
+Matching is a case-insensitive substring per word (``icontains``). On Postgres the searched
+columns carry pg_trgm GIN indexes on ``UPPER(column)`` (the expression Django's ``icontains``
+compares), created by the owning apps' migrations; SQLite scans. A hiring manager's scope
+(``tenant_scope(visible_candidates=...)``) applies as everywhere: candidates, conversations and
+messages come through the scoped managers, so hidden candidates are never found.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.db.models import F, Q, QuerySet
+from django.urls import reverse
+
+from candidates.models import Candidate
+from journeys.models import Journey
+from library.models import MessageTemplate
+from messaging.models import Conversation, Message
+
+MIN_QUERY_LENGTH = 2
+MAX_QUERY_LENGTH = 200
+MAX_WORDS = 5
+MIN_PHONE_DIGITS = 4
+PAGE_LIMIT = 25
+SUGGEST_LIMIT = 3
+SNIPPET_CONTEXT = 40
+
+SEARCHABLE = (
+    "candidates by name, e-mail or mobile number (in any format), Inbox conversations by "
+    "candidate or message text, journeys by name, and Library message templates by name or "
+    "subject"
+)
+
+# Digits with the punctuation people type in phone numbers: "+1 (415) 555-0100", "415.555.0100".
+_PHONE_QUERY = re.compile(r"^\+?[\d\s().\-/]+$")
+
+
+@dataclass(frozen=True)
+class Hit:
+    title: str
+    detail: str
+    url: str
+    when: datetime | None = None  # shown in the organization's time zone
+
+
+@dataclass
+class Group:
+    kind: str
+    label: str
+    hits: list[Hit]
+    more: bool  # more matched than are shown
+
+
+@dataclass
+class Results:
+    query: str
+    problem: str = ""  # why nothing was searched, in words
+    groups: list[Group] = field(default_factory=list)
+
+    @property
+    def found(self) -> bool:
+        return any(group.hits for group in self.groups)
+
+
+def clean_query(raw: str | None) -> tuple[str, str]:
+    """The query to search for, or an empty one and the reason in words."""
+    query = " ".join((raw or "").split())
+    if not query:
+        return "", f"Search {SEARCHABLE}."
+    if len(query) > MAX_QUERY_LENGTH:
+        return "", f"That search is too long: use at most {MAX_QUERY_LENGTH} characters."
+    if len(query) < MIN_QUERY_LENGTH:
+        return "", f"Type at least {MIN_QUERY_LENGTH} characters to search {SEARCHABLE}."
+    return query, ""
+
+
+def phone_digits(query: str) -> str:
+    """The digits of a query that looks like a phone number, without the international prefix
+    (+, 00) or a national trunk 0, so that each of "+1 (415) 555-0100", "415-555-0100" and
+    "4155550100" is found inside the stored E.164 "+14155550100"; empty for other queries."""
+    if not _PHONE_QUERY.match(query):
+        return ""
+    digits = re.sub(r"\D", "", query).lstrip("0")
+    return digits if len(digits) >= MIN_PHONE_DIGITS else ""
+
+
+def search(*, organization, raw_query: str | None, limit: int = PAGE_LIMIT) -> Results:
+    query, problem = clean_query(raw_query)
+    if problem:
+        return Results(query=query, problem=problem)
+    words = query.split()[:MAX_WORDS]
+    candidates = matching_candidates(organization=organization, query=query, words=words)
+    return Results(
+        query=query,
+        groups=[
+            _candidate_group(candidates, limit),
+            _conversation_group(organization, candidates, query, limit),
+            _journey_group(organization, words, limit),
+            _template_group(organization, words, limit),
+        ],
+    )
+
+
+def matching_candidates(*, organization, query: str, words: list[str]) -> QuerySet[Candidate]:
+    """Live candidates (not deleted, not merged away) whose name or e-mail contains every word,
+    or whose mobile number contains the digits of a phone-like query."""
+    by_words = Q()
+    for word in words:
+        by_words &= (
+            Q(first_name__icontains=word)
+            | Q(last_name__icontains=word)
+            | Q(primary_email__icontains=word)
+        )
+    digits = phone_digits(query)
+    condition = (Q(mobile_phone__contains=digits) | by_words) if digits else by_words
+    return Candidate.objects.filter(
+        condition, organization=organization, deleted_at__isnull=True, merged_into__isnull=True
+    )
+
+
+def _candidate_group(candidates: QuerySet[Candidate], limit: int) -> Group:
+    rows = list(
+        candidates.order_by("last_name", "first_name", "id").only(
+            "first_name", "last_name", "primary_email", "mobile_phone"
+        )[: limit + 1]
+    )
+    hits = [
+        Hit(
+            title=c.full_name,
+            detail=" · ".join(part for part in (c.primary_email, c.mobile_phone) if part),
+            url=reverse("candidates:detail", args=[c.pk]),
+        )
+        for c in rows[:limit]
+    ]
+    return Group("candidates", "Candidates", hits, more=len(rows) > limit)
+
+
+def _conversation_group(organization, candidates: QuerySet[Candidate], query: str, limit: int):
+    """Conversations with a matching candidate, and those with a message containing the query;
+    newest message first. Two bounded queries merged here rather than one OR across a join, so
+    each uses its own index."""
+    newest_first = (F("last_message_at").desc(nulls_last=True), "-id")
+    by_candidate = list(
+        Conversation.objects.filter(organization=organization, candidate__in=candidates)
+        .select_related("candidate")
+        .order_by(*newest_first)[: limit + 1]
+    )
+    snippets: dict[int, str] = {}
+    for conversation_id, body in (
+        Message.objects.filter(
+            organization=organization, conversation__isnull=False, body__icontains=query
+        )
+        .order_by("-created_at", "-id")
+        .values_list("conversation_id", "body")[: limit * 4]
+    ):
+        snippets.setdefault(conversation_id, snippet(body, query))
+        if len(snippets) > limit:
+            break
+    found = {c.pk: c for c in by_candidate}
+    missing = [pk for pk in snippets if pk not in found]
+    if missing:
+        for conversation in Conversation.objects.filter(
+            organization=organization, pk__in=missing
+        ).select_related("candidate"):
+            found[conversation.pk] = conversation
+    ordered = sorted(
+        found.values(),
+        key=lambda c: (c.last_message_at is not None, c.last_message_at or 0, c.pk),
+        reverse=True,
+    )
+    hits = [
+        Hit(
+            title=c.candidate.full_name,
+            detail=snippets.get(c.pk)
+            or " · ".join(p for p in (c.candidate.mobile_phone, c.candidate.primary_email) if p),
+            url=reverse("messaging:thread", args=[c.pk]),
+            when=c.last_message_at,
+        )
+        for c in ordered[:limit]
+    ]
+    return Group("conversations", "Conversations", hits, more=len(ordered) > limit)
+
+
+def _journey_group(organization, words: list[str], limit: int) -> Group:
+    condition = Q()
+    for word in words:
+        condition &= Q(name__icontains=word)
+    rows = list(
+        Journey.objects.filter(condition, organization=organization)
+        .order_by("name", "id")
+        .only("name", "is_active", "description")[: limit + 1]
+    )
+    hits = [
+        Hit(
+            title=j.name,
+            detail=" · ".join(
+                p for p in ("Active" if j.is_active else "Paused", _shorten(j.description)) if p
+            ),
+            url=reverse("journeys:builder", args=[j.pk]),
+        )
+        for j in rows[:limit]
+    ]
+    return Group("journeys", "Journeys", hits, more=len(rows) > limit)
+
+
+def _template_group(organization, words: list[str], limit: int) -> Group:
+    condition = Q()
+    for word in words:
+        condition &= Q(name__icontains=word) | Q(subject__icontains=word)
+    rows = list(
+        MessageTemplate.objects.filter(condition, organization=organization)
+        .order_by("name", "id")
+        .only("name", "channel", "subject")[: limit + 1]
+    )
+    hits = [
+        Hit(
+            title=t.name,
+            detail=" · ".join(p for p in (t.get_channel_display(), t.subject) if p),
+            url=reverse("library:template_edit", args=[t.pk]),
+        )
+        for t in rows[:limit]
+    ]
+    return Group("templates", "Library templates", hits, more=len(rows) > limit)
+
+
+def snippet(text: str, query: str, context: int = SNIPPET_CONTEXT) -> str:
+    """The part of a message around the first match, on one line, with … where it was cut."""
+    flat = " ".join(text.split())
+    at = flat.lower().find(query.lower())
+    if at < 0:
+        return _shorten(flat, 2 * context)
+    start = max(0, at - context)
+    end = min(len(flat), at + len(query) + context)
+    return ("…" if start else "") + flat[start:end] + ("…" if end < len(flat) else "")
+
+
+def _shorten(text: str, length: int = 80) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= length else flat[: length - 1].rstrip() + "…"
