@@ -31,6 +31,7 @@ from scheduling.words import (
     request_link,
     reschedule_link,
     template_interviewers,
+    tidy_title,
     when_long,
 )
 
@@ -59,7 +60,7 @@ def event_title(*, template: SchedulingTemplate, context: dict) -> str:
         ).text
     except (templating.TemplateInvalid, ValueError, TypeError):
         text = template.event_title
-    return " ".join(text.split()) or template.name
+    return tidy_title(text) or template.name
 
 
 # ----------------------------------------------------------------------------------------------

@@ -4,10 +4,11 @@ and the public link (``public_link_views``)."""
 
 from __future__ import annotations
 
+import calendar
 import logging
 import zoneinfo
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -16,11 +17,10 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import TIME_ZONE_CHOICES
 from messaging.email_layout import brand_colours
 
 from . import availability as av
-from . import notify, services, words
+from . import notify, public_zones, services, words
 from .models import (
     Booking,
     BookingStatus,
@@ -37,7 +37,8 @@ logger = logging.getLogger(__name__)
 
 
 KNOWN_ZONES = frozenset(zoneinfo.available_timezones())
-ZONE_NAMES = [name for name, _ in TIME_ZONE_CHOICES]
+CLOCKS = ("12", "24")
+WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 # --------------------------------------------------------------------------------------------
 # What a page shows
 # --------------------------------------------------------------------------------------------
@@ -47,7 +48,8 @@ def _day_label(value: datetime) -> str:
     return f"{value:%A} {value.day} {value:%B}"
 
 
-when_label = words.when_long
+def when_label(start: datetime, end: datetime, zone: str, clock: str = "24") -> str:
+    return words.when_long(start, end, zone, clock)
 
 
 def _person_name(user) -> str:
@@ -78,10 +80,9 @@ def event_title(template: SchedulingTemplate, scheduling_request=None) -> str:
         application = scheduling_request.application
         if application is not None and application.job_id:
             context["job"] = {"name": application.job.name}
-    title = notify.event_title(template=template, context=context)
-    # A merge field without a value ("Onsite · {{ job.name }}" on the public link) must not
-    # leave a dangling separator behind.
-    return title.strip(" ·-–—:|,") or template.name
+    # A merge field without a value ("Onsite · {{ job.name }}" on the public link) leaves no
+    # dangling separator behind (words.tidy_title, in notify.event_title).
+    return notify.event_title(template=template, context=context)
 
 
 def _template_interviewers(template: SchedulingTemplate) -> list[str]:
@@ -125,26 +126,49 @@ def interview_context(template: SchedulingTemplate, scheduling_request=None) -> 
 
 
 def zone_for(http_request, scheduling_request, booking=None) -> tuple[str, str]:
-    """(zone, notice): the zone to show times in and, when ``tz`` was not a zone, why."""
-    fallback = (
+    """(zone, notice): the zone to show times in and, when ``tz`` was not a zone, why. An
+    obsolete name (``US/Pacific``, ``Asia/Calcutta``) stands for its current one."""
+    fallback = public_zones.current_name(
         (booking.candidate_time_zone if booking is not None else "")
         or scheduling_request.candidate.time_zone
         or scheduling_request.template.time_zone
         or "UTC"
     )
-    if fallback not in KNOWN_ZONES:
-        fallback = "UTC"
+    fallback = fallback or "UTC"
     asked = (http_request.POST.get("tz") or http_request.GET.get("tz") or "").strip()
-    if not asked or asked in KNOWN_ZONES:
-        return (asked or fallback), ""
+    if not asked:
+        return fallback, ""
+    current = public_zones.current_name(asked)
+    if current is not None:
+        return current, ""
     return fallback, (
         f"“{asked[:64]}” is not a time zone we know, so times are shown in {fallback}. "
         "Choose your time zone from the list if that is not yours."
     )
 
 
-def _zone_options(zone: str) -> list[str]:
-    return ZONE_NAMES if zone in ZONE_NAMES else [zone, *ZONE_NAMES]
+def clock_for(http_request, organization) -> str:
+    """``"12"`` or ``"24"``: ``clock`` as booking.js read it from the browser's locale, else the
+    clock of the organization's zone."""
+    asked = (http_request.POST.get("clock") or http_request.GET.get("clock") or "").strip()
+    return asked if asked in CLOCKS else public_zones.default_clock(organization.time_zone)
+
+
+def page_query(zone: str, clock: str, **extra: str) -> str:
+    """``tz=…&clock=…`` (and ``extra``): what every link between the candidate's pages keeps."""
+    return urlencode({"tz": zone, "clock": clock, **extra})
+
+
+def detect_attrs(http_request) -> dict:
+    """What booking.js should ask the browser for: a GET without ``tz`` (where the page lets
+    the candidate choose) or without ``clock`` reloads once with them. Never after a POST: the
+    answer's message would be lost."""
+    if http_request.method != "GET":
+        return {"detect_tz": False, "detect_clock": False}
+    return {
+        "detect_tz": "tz" not in http_request.GET,
+        "detect_clock": "clock" not in http_request.GET,
+    }
 
 
 @dataclass
@@ -181,9 +205,23 @@ def parse_start(value: str) -> datetime | None:
     return parsed.astimezone(UTC)
 
 
-def slot_label(start: datetime, zone: str) -> str:
+def slot_label(start: datetime, zone: str, clock: str = "24") -> str:
     local = start.astimezone(zoneinfo.ZoneInfo(zone))
-    return f"{local:%H:%M} on {_day_label(local)}"
+    return f"{words.clock_time(local, clock)} on {_day_label(local)}"
+
+
+def _parse_day(value: str) -> date | None:
+    try:
+        return date.fromisoformat((value or "").strip())
+    except ValueError:
+        return None
+
+
+def _parse_month(value: str) -> date | None:
+    try:
+        return datetime.strptime((value or "").strip(), "%Y-%m").date()
+    except ValueError:
+        return None
 
 
 def _absolute(name: str, token: str) -> str:
@@ -198,6 +236,7 @@ def _absolute(name: str, token: str) -> str:
 def render_closed(http_request, scheduling_request, state: _State, *, status: int = 200):
     organization = scheduling_request.organization
     booking = state.booking
+    clock = clock_for(http_request, organization)
     context = {
         **brand_context(organization),
         "state": state.name,
@@ -205,15 +244,118 @@ def render_closed(http_request, scheduling_request, state: _State, *, status: in
         "title": event_title(scheduling_request.template, scheduling_request),
     }
     if state.name == "cancelled" and booking is not None:
-        zone = booking.candidate_time_zone if booking.candidate_time_zone in KNOWN_ZONES else "UTC"
-        context["when"] = when_label(booking.start, booking.end, zone)
+        zone = public_zones.current_name(booking.candidate_time_zone) or "UTC"
+        context["when"] = when_label(booking.start, booking.end, zone, clock)
         context["cancelled_by_candidate"] = booking.cancelled_by == CancelledBy.CANDIDATE
         context["cancelled_by_interviewer"] = booking.cancelled_by == CancelledBy.INTERVIEWER
         context["reason"] = booking.cancel_reason if context["cancelled_by_candidate"] else ""
     if state.name == "past" and booking is not None:
-        zone = booking.candidate_time_zone if booking.candidate_time_zone in KNOWN_ZONES else "UTC"
-        context["when"] = when_label(booking.start, booking.end, zone)
+        zone = public_zones.current_name(booking.candidate_time_zone) or "UTC"
+        context["when"] = when_label(booking.start, booking.end, zone, clock)
     return render(http_request, "scheduling/public/closed.html", context, status=status)
+
+
+def _month_grid(month: date, days: dict[date, av.DaySlots], chosen: date | None) -> dict:
+    weeks = calendar.Calendar(firstweekday=0).monthdatescalendar(month.year, month.month)
+    return {
+        "key": f"{month:%Y-%m}",
+        "label": f"{month:%B %Y}",
+        "weeks": [
+            [
+                {
+                    "key": day.isoformat(),
+                    "number": day.day,
+                    "in_month": day.month == month.month,
+                    "times": len(days[day].slots) if day in days else 0,
+                    "chosen": day == chosen,
+                    "label": f"{day:%A} {day.day} {day:%B}",
+                }
+                for day in week
+            ]
+            for week in weeks
+        ],
+    }
+
+
+def _next_month(month: date, step: int) -> date:
+    index = month.year * 12 + month.month - 1 + step
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def picker_calendar(
+    slots: list[av.Slot],
+    *,
+    zone: str,
+    clock: str,
+    day: str = "",
+    month: str = "",
+    start: datetime | None = None,
+    current: datetime | None = None,
+) -> dict:
+    """The date picker: the months from the first to the last day with free times (in
+    ``zone``), each a grid of weeks (Monday first); the chosen day (``day``, or the day of
+    ``start``) with its times; the chosen time for the confirm step when ``start`` is one of
+    them; ``missed`` says when ``day`` or ``start`` was not free (any more)."""
+    grouped = {group.day: group for group in av.group_by_day(slots, zone)}
+    chosen_slot = None
+    if start is not None:
+        chosen_slot = next((s for s in slots if s.start == start), None)
+    chosen_day = _parse_day(day)
+    if chosen_slot is not None:
+        chosen_day = chosen_slot.start.astimezone(zoneinfo.ZoneInfo(zone)).date()
+    missed = ""
+    if start is not None and chosen_slot is None:
+        missed = "That time is no longer free. Please pick another time."
+    elif day and chosen_day not in grouped:
+        missed = "There are no free times on that day. Please pick one of the days shown."
+    if chosen_day not in grouped:
+        chosen_day = None
+    if not grouped:
+        return {"months": [], "days": [], "chosen": None, "missed": missed}
+    first = min(grouped).replace(day=1)
+    last = max(grouped).replace(day=1)
+    shown = _parse_month(month) or (chosen_day or first).replace(day=1)
+    shown = min(max(shown, first), last)
+    months = []
+    cursor = first
+    while cursor <= last:
+        grid = _month_grid(cursor, grouped, chosen_day)
+        grid["shown"] = cursor == shown
+        grid["previous"] = f"{_next_month(cursor, -1):%Y-%m}" if cursor > first else ""
+        grid["next"] = f"{_next_month(cursor, 1):%Y-%m}" if cursor < last else ""
+        months.append(grid)
+        cursor = _next_month(cursor, 1)
+    days = []
+    for key, group in grouped.items():
+        label = _day_label(group.slots[0].start)
+        days.append(
+            {
+                "key": key.isoformat(),
+                "label": label,
+                "chosen": key == chosen_day,
+                "slots": [
+                    {
+                        "value": local.slot.start.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                        "label": words.clock_time(local.start, clock),
+                        "end": words.clock_time(local.end, clock),
+                        "day": f"{label} {local.start:%Y}",
+                        "current": current is not None and local.slot.start == current,
+                    }
+                    for local in group.slots
+                ],
+            }
+        )
+    chosen = None
+    if chosen_slot is not None:
+        local_start = chosen_slot.start.astimezone(zoneinfo.ZoneInfo(zone))
+        local_end = chosen_slot.end.astimezone(zoneinfo.ZoneInfo(zone))
+        chosen = {
+            "value": chosen_slot.start.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "day": f"{_day_label(local_start)} {local_start:%Y}",
+            "time": f"{words.clock_time(local_start, clock)}–{words.clock_time(local_end, clock)}",
+            "current": current is not None and chosen_slot.start == current,
+        }
+    return {"months": months, "days": days, "chosen": chosen, "missed": missed}
 
 
 def render_picker(
@@ -227,8 +369,11 @@ def render_picker(
     error: str = "",
     status: int = 200,
 ):
+    """The date picker, the chosen day's times and, once a time is chosen (``?start=``, or in
+    the page by booking.js), the confirm step that books it."""
     organization = scheduling_request.organization
     template = scheduling_request.template
+    clock = clock_for(http_request, organization)
     try:
         slots = services.slots_for_request(organization=organization, request=scheduling_request)
     except services.RequestClosed:
@@ -240,23 +385,30 @@ def render_picker(
         # The reason is for the team (the Library shows it); the candidate sees "no times".
         slots = []
     current = booking.start if booking is not None else None
-    days = [
-        {
-            "label": _day_label(day.slots[0].start),
-            "slots": [
-                {
-                    "value": local.slot.start.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-                    "label": f"{local.start:%H:%M}",
-                    "end": f"{local.end:%H:%M}",
-                    "current": current is not None and local.slot.start == current,
-                }
-                for local in day.slots
-            ],
-        }
-        for day in av.group_by_day(slots, zone)
-    ]
+    query = http_request.GET if http_request.method == "GET" else {}
+    picker = picker_calendar(
+        slots,
+        zone=zone,
+        clock=clock,
+        day=query.get("day", ""),
+        month=query.get("month", ""),
+        start=parse_start(query.get("start", "")) if query.get("start") else None,
+        current=current,
+    )
+    if picker["chosen"] is not None and picker["chosen"]["current"]:
+        picker["chosen"] = None
+        picker["missed"] = (
+            "Your interview is already at that time. Pick a different time, or keep it."
+        )
+    chosen_day = next((day["key"] for day in picker["days"] if day["chosen"]), "")
+    now = current_time()
+    page_url = reverse(
+        "booking:reschedule" if booking is not None else "booking:page",
+        args=[scheduling_request.token],
+    )
     context = {
         **brand_context(organization),
+        **detect_attrs(http_request),
         "interview": interview_context(template, scheduling_request),
         # Anyone may type an e-mail address into a public link: a request made there does not
         # greet the matched candidate by the name we hold.
@@ -264,19 +416,25 @@ def render_picker(
         if scheduling_request.source == RequestSource.PUBLIC_LINK
         else scheduling_request.candidate.first_name,
         "zone": zone,
+        "zone_label": public_zones.zone_label(zone, now),
         "zone_notice": zone_notice,
-        "zone_options": _zone_options(zone),
-        "days": days,
+        "zone_groups": public_zones.zone_groups(zone, now),
+        "clock": clock,
+        "weekdays": WEEKDAYS,
+        "months": picker["months"],
+        "days": picker["days"],
+        "chosen": picker["chosen"],
+        "chosen_day": chosen_day,
+        "missed": picker["missed"],
         "notice": notice,
         "error": error,
         "contact": _contact(scheduling_request),
         "rescheduling": booking is not None,
-        "current_when": when_label(booking.start, booking.end, zone) if booking else "",
+        "current_when": when_label(booking.start, booking.end, zone, clock) if booking else "",
         "token": scheduling_request.token,
-        "form_action": reverse(
-            "booking:reschedule" if booking is not None else "booking:page",
-            args=[scheduling_request.token],
-        ),
+        "page_url": page_url,
+        "query": page_query(zone, clock),
+        "form_action": page_url + "?" + page_query(zone, clock),
     }
     return render(http_request, "scheduling/public/picker.html", context, status=status)
 
@@ -309,6 +467,7 @@ def _calendar_links(booking: Booking, *, where: str, details: str) -> dict:
 def render_booked(http_request, scheduling_request, booking: Booking, *, can_change: bool):
     organization = scheduling_request.organization
     zone, zone_notice = zone_for(http_request, scheduling_request, booking)
+    clock = clock_for(http_request, organization)
     token = scheduling_request.token
     reschedule_url = _absolute("booking:reschedule", token)
     cancel_url = _absolute("booking:cancel", token)
@@ -325,10 +484,14 @@ def render_booked(http_request, scheduling_request, booking: Booking, *, can_cha
     )
     context = {
         **brand_context(organization),
+        **detect_attrs(http_request),
         "booking": booking,
-        "when": when_label(booking.start, booking.end, zone),
+        # Bookings made before titles were tidied may still end in a separator.
+        "title": words.tidy_title(booking.title) or booking.title,
+        "when": when_label(booking.start, booking.end, zone, clock),
         "duration": words.duration_words(int((booking.end - booking.start).total_seconds() // 60)),
         "zone": zone,
+        "query": page_query(zone, clock),
         "zone_notice": zone_notice,
         "interviewers": _booking_interviewers(booking),
         "description": scheduling_request.template.description,
@@ -349,7 +512,7 @@ def current_time() -> datetime:
     return timezone.now()
 
 
-def to_booked(token: str, zone: str, done: str):
+def to_booked(token: str, zone: str, done: str, clock: str):
     return redirect(
-        reverse("booking:booked", args=[token]) + "?" + urlencode({"tz": zone, "done": done})
+        reverse("booking:booked", args=[token]) + "?" + page_query(zone, clock, done=done)
     )

@@ -9,14 +9,15 @@ Unknown or tampered tokens get a plain 404 page that names nothing.
 
 Times are shown in the candidate's zone: ``?tz=`` (set on first load from the browser by
 static/js/booking.js, switchable with a select), else the zone they booked in, their stored zone,
-or the template's; a ``tz`` that is not a zone falls back with a notice saying so.
+or the template's; a ``tz`` that is not a zone falls back with a notice saying so. Times read
+on the clock of ``?clock=`` (12 or 24, from the browser's locale by booking.js), else the one of
+the organization's zone.
 """
 
 from __future__ import annotations
 
 import re
 from functools import wraps
-from urllib.parse import urlencode
 
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
@@ -29,7 +30,10 @@ from recruitflow.decorators import public
 from recruitflow.tenancy import scopes_disabled, tenant_scope
 from scheduling.public_pages import (
     brand_context,
+    clock_for,
     current_time,
+    detect_attrs,
+    page_query,
     parse_start,
     render_booked,
     render_closed,
@@ -41,7 +45,7 @@ from scheduling.public_pages import (
     zone_for,
 )
 
-from . import ics, rules, services
+from . import ics, rules, services, words
 from .models import (
     Booking,
     BookingStatus,
@@ -99,6 +103,7 @@ def _for_request(view):
 def _change(http_request, scheduling_request, write, *, start, zone, done, booking=None):
     """Book or move through ``write``; a lost race or a refusal shows the picker again with
     fresh times and says why, a closed request goes back to its page."""
+    clock = clock_for(http_request, scheduling_request.organization)
     try:
         write()
     except rules.SlotTaken:
@@ -107,7 +112,10 @@ def _change(http_request, scheduling_request, write, *, start, zone, done, booki
             scheduling_request,
             zone=zone,
             booking=booking,
-            notice=f"Someone has just booked {slot_label(start, zone)}. Please pick another time.",
+            notice=(
+                f"Someone has just booked {slot_label(start, zone, clock)}. "
+                "Please pick another time."
+            ),
             status=409,
         )
     except services.RequestClosed:
@@ -116,7 +124,7 @@ def _change(http_request, scheduling_request, write, *, start, zone, done, booki
         return render_picker(
             http_request, scheduling_request, zone=zone, booking=booking, error=str(exc), status=400
         )
-    return to_booked(scheduling_request.token, zone, done)
+    return to_booked(scheduling_request.token, zone, done, clock)
 
 
 @public
@@ -124,7 +132,8 @@ def _change(http_request, scheduling_request, write, *, start, zone, done, booki
 @require_http_methods(VIEW_METHODS)
 @_for_request
 def page(http_request, scheduling_request: SchedulingRequest):
-    """The slot picker (GET); POST ``start`` (ISO UTC) and ``tz`` books it."""
+    """The date picker, the chosen day's times and the confirm step (GET, ``?day=`` and
+    ``?start=`` without script); POST ``start`` (ISO UTC), ``tz`` and ``clock`` books it."""
     organization = scheduling_request.organization
     state = request_state(scheduling_request, current_time())
     if state.name == "booked":
@@ -144,7 +153,7 @@ def page(http_request, scheduling_request: SchedulingRequest):
             http_request,
             scheduling_request,
             zone=zone,
-            error="Pick one of the times below to book your interview.",
+            error="Pick a day and one of its times to book your interview.",
             status=400,
         )
     return _change(
@@ -215,7 +224,7 @@ def reschedule(http_request, scheduling_request: SchedulingRequest):
 
     start = parse_start(http_request.POST.get("start", ""))
     if start is None:
-        error = "Pick one of the times below to move your interview to."
+        error = "Pick a day and one of its times to move your interview to."
     elif start == booking.start:
         error = "Your interview is already at that time. Pick a different time, or keep it."
     else:
@@ -251,6 +260,7 @@ def cancel(http_request, scheduling_request: SchedulingRequest):
         return render_closed(http_request, scheduling_request, state)
     booking = state.booking
     zone, _notice = zone_for(http_request, scheduling_request, booking)
+    clock = clock_for(http_request, organization)
     reason = (http_request.POST.get("reason") or "").strip()
     error = ""
     if http_request.method == "POST":
@@ -277,15 +287,18 @@ def cancel(http_request, scheduling_request: SchedulingRequest):
                 return redirect("booking:page", scheduling_request.token)
     context = {
         **brand_context(organization),
-        "title": booking.title,
-        "when": when_label(booking.start, booking.end, zone),
+        **detect_attrs(http_request),
+        "title": words.tidy_title(booking.title) or booking.title,
+        "when": when_label(booking.start, booking.end, zone, clock),
         "zone": zone,
+        "clock": clock,
+        "query": page_query(zone, clock),
         "reason": reason,
         "reason_max": REASON_MAX,
         "error": error,
         "booked_url": reverse("booking:booked", args=[scheduling_request.token])
         + "?"
-        + urlencode({"tz": zone}),
+        + page_query(zone, clock),
         "reschedule_url": reverse("booking:reschedule", args=[scheduling_request.token]),
     }
     return render(

@@ -3,6 +3,7 @@ calendar events and the pages."""
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -54,15 +55,24 @@ def duration_words(minutes: int) -> str:
     return " ".join(parts)
 
 
-def when_long(start: datetime, end: datetime, zone: str) -> str:
-    """``Tuesday 3 March 2026, 14:00–14:45 (Europe/London)``."""
+def clock_time(value: datetime, clock: str = "24") -> str:
+    """``14:05`` on a 24-hour clock, ``2:05 PM`` on a 12-hour one (``clock="12"``)."""
+    if clock == "12":
+        return f"{value.hour % 12 or 12}:{value:%M} {'AM' if value.hour < 12 else 'PM'}"
+    return f"{value:%H:%M}"
+
+
+def when_long(start: datetime, end: datetime, zone: str, clock: str = "24") -> str:
+    """``Tuesday 3 March 2026, 14:00–14:45 (Europe/London)`` (``2:00 PM–2:45 PM`` with
+    ``clock="12"``)."""
     tz = ZoneInfo(zone)
     local_start, local_end = start.astimezone(tz), end.astimezone(tz)
+    begins, ends = clock_time(local_start, clock), clock_time(local_end, clock)
     day = f"{local_start:%A} {local_start.day} {local_start:%B %Y}"
     if local_end.date() == local_start.date():
-        return f"{day}, {local_start:%H:%M}–{local_end:%H:%M} ({zone})"
+        return f"{day}, {begins}–{ends} ({zone})"
     end_day = f"{local_end:%A} {local_end.day} {local_end:%B %Y}"
-    return f"{day}, {local_start:%H:%M} – {end_day}, {local_end:%H:%M} ({zone})"
+    return f"{day}, {begins} – {end_day}, {ends} ({zone})"
 
 
 def when_short(start: datetime, end: datetime, zone: str) -> str:
@@ -74,6 +84,22 @@ def when_short(start: datetime, end: datetime, zone: str) -> str:
         return f"{day} {local_start:%H:%M}–{local_end:%H:%M} ({zone})"
     end_day = f"{local_end:%a} {local_end.day} {local_end:%b}"
     return f"{day} {local_start:%H:%M} – {end_day} {local_end:%H:%M} ({zone})"
+
+
+# A separator between two parts of a title: a dot, bar, slash, dash, colon or comma.
+_SEPARATOR = r"[·•|/–—:,-]"
+_EMPTY_BRACKETS = re.compile(r"\(\s*\)|\[\s*\]")
+_REPEATED_SEPARATOR = re.compile(rf"(\s*{_SEPARATOR})(?:\s+{_SEPARATOR}(?=\s|$))+")
+_EDGE_SEPARATORS = " ·•|/–—:,-"
+
+
+def tidy_title(text: str) -> str:
+    """A filled-in title with only its non-empty parts joined: a merge field without a value
+    leaves no separator behind (``Onsite · {{ job.name }}`` → ``Onsite``; ``A · · B`` →
+    ``A · B``; ``Call ()`` → ``Call``). Hyphenated words (``Follow-up``) are left alone."""
+    text = " ".join(_EMPTY_BRACKETS.sub(" ", text or "").split())
+    text = _REPEATED_SEPARATOR.sub(r"\1", text)
+    return " ".join(text.strip(_EDGE_SEPARATORS).split())
 
 
 # ----------------------------------------------------------------------------------------------
