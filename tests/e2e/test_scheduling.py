@@ -274,7 +274,8 @@ def test_candidate_books_reschedules_and_cancels_from_a_journeys_scheduling_requ
     )
 
     # --- The candidate, in New York, books ------------------------------------------------
-    context = browser.new_context(timezone_id=NEW_YORK)
+    # A British-English browser: times on a 24-hour clock, as the recruiter's pages show them.
+    context = browser.new_context(timezone_id=NEW_YORK, locale="en-GB")
     candidate_page = context.new_page()
     candidate_violations: list[str] = []
     candidate_page.on(
@@ -288,18 +289,22 @@ def test_candidate_books_reschedules_and_cancels_from_a_journeys_scheduling_requ
     candidate_page.goto(base + link.removeprefix(NOWHERE))
     # The page asks the browser for its zone and shows the times there.
     expect(candidate_page.locator(".booking-zone-current")).to_have_text(
-        f"Times shown in {NEW_YORK}"
+        "Times shown in New York, United States (UTC-05:00)"
     )
     assert "tz=America%2FNew_York" in candidate_page.url
     expect(candidate_page.locator(".booking-summary")).to_contain_text(
         "Onsite interview · Sales Rep"
     )
-    first = candidate_page.locator("button.booking-time").first
+    # The first day with free times in the date picker, then its first time, then confirm.
+    candidate_page.locator("#booking-calendar button.booking-date.available").first.click()
+    first = candidate_page.locator(".booking-day:visible button.booking-time").first
     booked_start, shown = _slot(first)
     assert shown == _local(booked_start, NEW_YORK)  # New York wall time, not London's
     assert "09:00" <= _local(booked_start, LONDON) < "17:00"  # inside the London window
     assert shown != _local(booked_start, LONDON)
     first.click()
+    expect(candidate_page.locator(".booking-confirm-time")).to_contain_text(f"{shown}–")
+    candidate_page.get_by_role("button", name="Confirm booking").click()
     expect(candidate_page.locator(".booking-alert.ok")).to_contain_text("You're booked.")
     when = candidate_page.locator(".booking-when")
     expect(when).to_contain_text(f"{shown}–")
@@ -329,11 +334,15 @@ def test_candidate_books_reschedules_and_cancels_from_a_journeys_scheduling_requ
     expect(candidate_page.locator(".booking-alert.info")).to_contain_text(
         "Your interview is booked for"
     )
-    expect(candidate_page.locator(".booking-time.current")).to_contain_text(shown)
-    later = candidate_page.locator("button.booking-time").nth(1)
+    candidate_page.locator("#booking-calendar button.booking-date.available").first.click()
+    expect(candidate_page.locator(".booking-day:visible .booking-time.current")).to_contain_text(
+        shown
+    )
+    later = candidate_page.locator(".booking-day:visible button.booking-time").nth(1)
     new_start, new_shown = _slot(later)
     assert new_start != booked_start
     later.click()
+    candidate_page.get_by_role("button", name="Move my interview").click()
     expect(candidate_page.locator(".booking-alert.ok")).to_contain_text(
         "Your interview has moved to the new time."
     )

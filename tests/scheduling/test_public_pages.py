@@ -656,7 +656,7 @@ def test_a_candidate_in_new_york_sees_their_own_times_and_books_in_a_browser(
 
     request = make_request(send=False)
     context = browser.new_context(
-        timezone_id="America/New_York", viewport={"width": 390, "height": 844}
+        timezone_id="America/New_York", locale="en-GB", viewport={"width": 390, "height": 844}
     )
     page = context.new_page()
     csp_violations = []
@@ -680,14 +680,18 @@ def test_a_candidate_in_new_york_sees_their_own_times_and_books_in_a_browser(
         # Switching the zone re-lists the times without a button press.
         page.wait_for_load_state("domcontentloaded")  # booking.js listens from here on
         page.select_option("#tz", "Europe/London")
-        expect(page.locator(".booking-zone-current")).to_have_text("Times shown in Europe/London")
+        expect(page.locator(".booking-zone-current")).to_have_text(
+            "Times shown in London, United Kingdom (UTC+00:00)"
+        )
         page.wait_for_load_state("domcontentloaded")
         page.select_option("#tz", "America/New_York")
         expect(page.locator(".booking-zone-current")).to_have_text(
             "Times shown in New York, United States (UTC-05:00)"
         )
 
+        page.get_by_role("button", name=re.compile(r"^Wednesday 4 March, \d+ free times$")).click()
         page.get_by_role("button", name="Wednesday 4 March at 04:00 (America/New_York)").click()
+        page.get_by_role("button", name="Confirm booking").click()
 
         expect(page.locator(".booking-when")).to_have_text(
             "Wednesday 4 March 2026, 04:00–04:45 (America/New_York)"
