@@ -500,6 +500,17 @@ def conversation_mark_read(*, organization, conversation: Conversation) -> bool:
     return bool(changed)
 
 
+def open_conversation_mark_read(*, organization, pk: int) -> bool:
+    """The conversation open in the Inbox's thread pane is being read: reset its unread count
+    (one UPDATE, nothing when it is read already or not this organization's). True when there
+    was something unread."""
+    return bool(
+        Conversation.objects.filter(organization=organization, pk=pk, unread_count__gt=0).update(
+            unread_count=0
+        )
+    )
+
+
 @transaction.atomic
 def conversation_assign(*, organization, conversation: Conversation, assignee) -> Conversation:
     """Give the conversation to ``assignee`` (a member of the organization), or to nobody."""

@@ -241,7 +241,11 @@ def inbox_page(request):
 def conversation_list(request):
     """The list alone, for polling: 204 while the list has not changed."""
     active = request.GET.get("active") or ""
-    active_id = int(active) if active.isdigit() else None
+    active_id = int(active) if active.isdigit() and len(active) < 19 else None
+    if active_id is not None:
+        # The open thread is on screen: a reply that arrived since is read, so the list never
+        # shows it unread while its own poll has yet to run.
+        inbox.open_conversation_mark_read(organization=request.organization, pk=active_id)
     summary = _list_summary(request, active_id=active_id)
     if request.GET.get("v") == summary.fingerprint:
         return HttpResponse(status=204)
@@ -277,13 +281,15 @@ def thread_poll(request, pk: int):
     The composer's channel switch is re-rendered only when the lock changed, so a reply being
     typed is never touched."""
     conversation = _conversation_or_404(request, pk)
-    if conversation.unread_count:
-        inbox.conversation_mark_read(organization=request.organization, conversation=conversation)
+    had_unread = bool(conversation.unread_count) and inbox.conversation_mark_read(
+        organization=request.organization, conversation=conversation
+    )
     lock = inbox.lock_state(
         organization=request.organization, phone=(conversation.candidate.mobile_phone or "").strip()
     )
     if request.GET.get("v") == inbox.thread_fingerprint(conversation=conversation, lock=lock):
-        return HttpResponse(status=204)
+        # Nothing new to show, but a read changes the list's badges: tell it to refresh.
+        return HttpResponse(status=204, headers={"HX-Trigger": CHANGED_EVENT} if had_unread else {})
     state = _thread_state(request, conversation)
     context = _thread_context(request, conversation, state=state)
     parts = [

@@ -10,6 +10,8 @@ from datetime import time
 
 import pytest
 import requests
+from django.db import transaction
+from django.db.models import F
 from playwright.sync_api import expect
 
 from candidates.models import Candidate
@@ -17,7 +19,7 @@ from integrations.messaging import sms_segments
 from integrations.sandbox.server import SandboxServer
 from library.models import MessageTemplate
 from messaging import inbox, selectors, services
-from messaging.models import Channel, Direction, Message, MessageStatus
+from messaging.models import Channel, Conversation, Direction, Message, MessageStatus
 from recruitflow.tenancy import tenant_scope
 from tests.factories import make_org_with_owner
 
@@ -257,4 +259,102 @@ def test_email_reply_needs_a_subject_and_the_picker_hides_without_the_library(
     page.get_by_role("button", name="Undo the manual lock").click()
     expect(page.locator("#composer-lock")).to_have_count(0)
     expect(page.locator(".lock-history")).to_contain_text("Unlocked by Eve")
+    assert csp_violations == []
+
+
+def test_opening_an_unread_conversation_clears_its_badge_and_the_sidebar_count(
+    live_server, page, csp_violations, settings, one_request_at_a_time
+):
+    """Issue 17: a conversation opened in the Inbox kept its "1 unread" badge."""
+    settings.SANDBOX_URL = ""
+    org, _user, _membership = make_org_with_owner(
+        name="Fabrikam Hiring", email="una@fabrikam.test", first_name="Una"
+    )
+    conversations = {}
+    with tenant_scope(org):
+        for index, (first_name, reply) in enumerate(
+            (("Ana", "Yes, Tuesday works"), ("Ben", "Can we move it to Friday?"))
+        ):
+            candidate = Candidate.objects.create(
+                organization=org,
+                provider="greenhouse",
+                external_id=f"c-{index}",
+                first_name=first_name,
+                last_name="Reyes",
+                mobile_phone=f"+44770090012{index}",
+                primary_email=f"{first_name.lower()}@example.com",
+            )
+            conversation = inbox.conversation_open(organization=org, candidate=candidate)
+            Message.objects.create(
+                organization=org,
+                conversation=conversation,
+                candidate=candidate,
+                channel=Channel.SMS,
+                direction=Direction.INBOUND,
+                to_address="+447700900999",
+                from_address=candidate.mobile_phone,
+                body=reply,
+                status=MessageStatus.RECEIVED,
+            )
+            conversation.unread_count = 1
+            conversation.last_message_at = conversation.created_at
+            conversation.save(update_fields=["unread_count", "last_message_at"])
+            conversations[first_name] = conversation
+    _sign_in(page, live_server.url, "una@fabrikam.test", "Una")
+
+    sidebar_count = page.locator("nav.sidebar #inbox-unread-badge")
+    expect(sidebar_count).to_have_text("2")
+    page.locator("nav.sidebar").get_by_role("link", name="Inbox").click()
+    ana = page.locator(".conversation", has_text="Ana Reyes")
+    ben = page.locator(".conversation", has_text="Ben Reyes")
+    expect(ana.locator(".unread-count")).to_have_text("1 unread")
+    expect(ben.locator(".unread-count")).to_have_text("1 unread")
+    expect(page.locator("[data-filter=unread] .count")).to_have_text("2")
+
+    ana.locator("a").click()
+    expect(page.locator("#thread-messages")).to_contain_text("Yes, Tuesday works")
+    expect(ana.locator(".unread-count")).to_have_count(0)
+    expect(ana).not_to_have_class(re.compile(r"\bunread\b"))
+    expect(ana).to_have_class(re.compile(r"\bactive\b"))
+    expect(ben.locator(".unread-count")).to_have_text("1 unread")
+    expect(sidebar_count).to_have_text("1")
+    expect(page.locator("[data-filter=unread] .count")).to_have_text("1")
+
+    # Ana answers again while her conversation is open: the reply shows, and stays read.
+    with one_request_at_a_time, tenant_scope(org), transaction.atomic():
+        ana_conversation = conversations["Ana"]
+        Message.objects.create(
+            organization=org,
+            conversation=ana_conversation,
+            candidate=ana_conversation.candidate,
+            channel=Channel.SMS,
+            direction=Direction.INBOUND,
+            to_address="+447700900999",
+            from_address=ana_conversation.candidate.mobile_phone,
+            body="Shall I bring my portfolio?",
+            status=MessageStatus.RECEIVED,
+        )
+        Conversation.objects.filter(pk=ana_conversation.pk).update(
+            unread_count=F("unread_count") + 1
+        )
+    expect(page.locator("#thread-messages")).to_contain_text("Shall I bring my portfolio?")
+    expect(ana.locator(".unread-count")).to_have_count(0)
+    expect(sidebar_count).to_have_text("1")
+    with one_request_at_a_time, tenant_scope(org):
+        assert Conversation.objects.get(pk=conversations["Ana"].pk).unread_count == 0
+
+    # A reload (the URL the click pushed) shows it read too, and so does the next page.
+    page.reload()
+    expect(
+        page.locator(".conversation", has_text="Ana Reyes").locator(".unread-count")
+    ).to_have_count(0)
+    expect(sidebar_count).to_have_text("1")
+    ben.locator("a").click()
+    expect(page.locator("#thread-messages")).to_contain_text("Can we move it to Friday?")
+    expect(sidebar_count).to_be_hidden()
+    expect(ben.locator(".unread-count")).to_have_count(0)
+    page.get_by_role("link", name="Dashboard").first.click()
+    expect(page.locator("nav.sidebar #inbox-unread-badge")).to_be_hidden()
+    with one_request_at_a_time, tenant_scope(org):
+        assert [c.unread_count for c in Conversation.objects.order_by("id")] == [0, 0]
     assert csp_violations == []
