@@ -1,5 +1,6 @@
-"""The rows of the demo history (see :mod:`analytics.demo`): what one candidate's move into
-"Onsite Interview" leads to, written with bulk inserts in dependency order."""
+"""The rows of the demo history (see :mod:`analytics.demo`): the generator's state, the rows
+waiting for their insert (written with bulk inserts in dependency order), messages with their
+delivery outcomes, the recruiters' own messages, scheduling requests and their bookings."""
 
 from __future__ import annotations
 
@@ -11,15 +12,16 @@ from datetime import datetime, time, timedelta
 from django.db import models
 
 from accounts.models import Membership, Role
-from candidates.models import Application, Stage, StageTransition, TimelineEvent
+from candidates.models import TimelineEvent
 from journeys.demo import DEMO_JOURNEY_NAME
 from journeys.models import Journey, JourneyRun, StepRun
-from journeys.timeline_kinds import BOOKED, JOURNEY_ENTERED
-from messaging.models import Conversation, Message, OptOutEntry
-from messaging.timeline_kinds import MESSAGE_SENT, REPLIED
+from journeys.timeline_kinds import BOOKED
+from messaging.models import Message, OptOutEntry
+from messaging.timeline_kinds import MESSAGE_FAILED, MESSAGE_SENT, REPLIED
 from scheduling.demo import DEMO_SCHEDULING_TEMPLATE
 from scheduling.models import BookedSlot, Booking, SchedulingRequest, SchedulingTemplate
 from scheduling.timeline_kinds import BOOKING_CANCELLED, RESCHEDULED
+from scheduling.words import when_short
 
 from .figures import organization_zone
 
@@ -46,6 +48,7 @@ class HistoryCounts:
     runs: int = 0
     messages: int = 0
     bookings: int = 0
+    events: int = 0
 
 
 @contextmanager
@@ -96,6 +99,7 @@ class History:
             organization=organization, name=DEMO_SCHEDULING_TEMPLATE
         ).first()
         self.used_slots: set[datetime] = set()
+        self.opted_out: dict[str, datetime] = {}  # phone → when it texted STOP
         self.counts = HistoryCounts()
 
     def at(self, moment: datetime) -> datetime:
@@ -115,81 +119,7 @@ class History:
         return after + timedelta(days=30, minutes=len(self.used_slots) * 30)
 
 
-def _stage_paths(h: History) -> dict[int, list[str]]:
-    names: dict[int, list[str]] = {}
-    for job_id, name in (
-        Stage.objects.filter(organization=h.org, job__isnull=False)
-        .order_by("job_id", "position")
-        .values_list("job_id", "name")
-    ):
-        names.setdefault(job_id, []).append(name)
-    return names
-
-
-def write_history(h: History) -> None:
-    rng, org, now = h.rng, h.org, h.now
-    applications = list(
-        Application.objects.filter(organization=h.org, deleted_at__isnull=True, job__isnull=False)
-        .select_related("candidate", "job")
-        .order_by("id")[:240]
-    )
-    paths = _stage_paths(h)
-    journey_jobs = set(h.journey.current_version.job_ids or []) if h.journey else set()
-    # Stage changes: each application moves one to three stages along its job, on days of
-    # the last ``days``; a third of the Sales Rep ones reach "Onsite Interview".
-    transitions: list[StageTransition] = []
-    for n, application in enumerate(applications):
-        stages = paths.get(application.job_id) or STAGES
-        moves = rng.randint(1, min(3, len(stages) - 1))
-        start = rng.randint(0, max(0, len(stages) - 1 - moves))
-        if TRIGGER_STAGE in stages and rng.random() < 0.55:
-            target = stages.index(TRIGGER_STAGE)
-            start = max(0, target - moves)
-            moves = target - start
-        moment = now - timedelta(days=rng.uniform(2, h.days - 1))
-        for step in range(moves):
-            moment = h.at(moment + timedelta(hours=rng.uniform(2, 96)))
-            webhook = rng.random() < 0.8
-            transitions.append(
-                StageTransition(
-                    organization=org,
-                    provider=application.provider,
-                    application=application,
-                    candidate=application.candidate,
-                    job=application.job,
-                    from_stage_name=stages[start + step],
-                    to_stage_name=stages[start + step + 1],
-                    to_status="active",
-                    observed_at=moment,
-                    source="webhook" if webhook else "poll",
-                    provider_event_id=f"{HISTORY_TAG}-{n}-{step}",
-                )
-            )
-    StageTransition.objects.bulk_create(transitions)
-    h.counts.transitions = len(transitions)
-    conversations = {c.candidate_id: c for c in Conversation.objects.filter(organization=org)}
-    missing = {t.candidate_id: t.candidate for t in transitions}.keys() - conversations.keys()
-    for conversation in Conversation.objects.bulk_create(
-        Conversation(organization=org, candidate_id=pk, created_at=now - timedelta(days=h.days))
-        for pk in missing
-    ):
-        conversations[conversation.candidate_id] = conversation
-    rows = _Rows()
-    for transition in transitions:
-        in_journey = (
-            h.journey is not None
-            and transition.to_stage_name == TRIGGER_STAGE
-            and (not journey_jobs or transition.job_id in journey_jobs)
-        )
-        if in_journey:
-            _run(h, rows, transition, conversations[transition.candidate_id])
-        elif rng.random() < 0.35 and h.user is not None:
-            _recruiter_message(h, rows, transition, conversations[transition.candidate_id])
-    rows.save(h)
-    Conversation.objects.bulk_update(list(conversations.values()), ["last_message_at"])
-
-
-class _Rows:
+class Rows:
     """Rows waiting for their insert, with the links between them kept as Python objects."""
 
     def __init__(self) -> None:
@@ -198,11 +128,15 @@ class _Rows:
         self.step_runs: list[tuple[StepRun, Message | None]] = []
         self.requests: list[tuple[SchedulingRequest, StepRun]] = []
         self.bookings: list[tuple[Booking, SchedulingRequest]] = []
-        self.events: list[TimelineEvent] = []
+        self.events: list[tuple[TimelineEvent, dict]] = []
         self.opt_outs: list[tuple[OptOutEntry, Message]] = []
 
+    def event(self, event: TimelineEvent, **links) -> None:
+        """A timeline entry; ``links``: data keys (``message_id`` …) → rows inserted later."""
+        self.events.append((event, links))
+
     def save(self, h: History) -> None:
-        JourneyRun.objects.bulk_create(self.runs)
+        JourneyRun.objects.bulk_create(self.runs, batch_size=500)
         Message.objects.bulk_create(self.messages, batch_size=500)
         for step_run, message in self.step_runs:
             step_run.run_id = step_run.run.pk
@@ -229,17 +163,31 @@ class _Rows:
         for entry, message in self.opt_outs:
             entry.message = message
         OptOutEntry.objects.bulk_create([e for e, _ in self.opt_outs])
-        for event in self.events:
-            moved = getattr(event, "_booking", None)
-            if moved is not None:
-                event.data = {**event.data, "booking_id": moved.pk}
-        TimelineEvent.objects.bulk_create(self.events, batch_size=500)
+        for event, links in self.events:
+            if links:
+                event.data = {**event.data, **{key: row.pk for key, row in links.items()}}
+        TimelineEvent.objects.bulk_create([e for e, _ in self.events], batch_size=500)
         h.counts.runs = len(self.runs)
         h.counts.messages = len(self.messages)
         h.counts.bookings = len(self.bookings)
+        h.counts.events = len(self.events)
 
 
-def _message(h, rows, conversation, candidate, *, channel, at, body, by=None, inbound=False):
+def message_add(
+    h,
+    rows,
+    conversation,
+    candidate,
+    *,
+    channel,
+    at,
+    body,
+    subject="",
+    by=None,
+    inbound=False,
+    source="",
+):
+    """A text or e-mail with its delivery outcome (a few fail), and its timeline entry."""
     rng = h.rng
     status, code, explanation = ("delivered", "", "")
     if inbound:
@@ -261,13 +209,13 @@ def _message(h, rows, conversation, candidate, *, channel, at, body, by=None, in
         else "+12125550100",
         from_address=candidate.mobile_phone if inbound else "",
         body=body,
-        subject="" if channel == "sms" else "Your interview with us",
+        subject="" if channel == "sms" else (subject or "Your application"),
         status=status,
         provider="sandbox",
         error_code=code,
         error_message=explanation,
         sent_by=by,
-        source="" if inbound else ("journey" if by is None else "inbox"),
+        source="" if inbound else (source or ("journey" if by is None else "inbox")),
         segments=1 if channel == "sms" else 0,
         created_at=at,
         sent_at=None if inbound else at,
@@ -275,39 +223,70 @@ def _message(h, rows, conversation, candidate, *, channel, at, body, by=None, in
         status_updated_at=at + timedelta(seconds=4),
     )
     rows.messages.append(message)
-    rows.events.append(
-        TimelineEvent(
-            organization=h.org,
-            candidate=candidate,
-            kind=REPLIED if inbound else MESSAGE_SENT,
-            summary=(
-                f"Replied: {body}"
-                if inbound
-                else f"{'Text' if channel == 'sms' else 'E-mail'} sent"
-            )[:500],
-            occurred_at=at,
+    label = "Text" if channel == "sms" else "E-mail"
+    if inbound:
+        rows.event(
+            TimelineEvent(
+                organization=h.org,
+                candidate=candidate,
+                kind=REPLIED,
+                summary=f"Replied by text: {body}"[:500],
+                data={"channel": channel},
+                occurred_at=at,
+            ),
+            message_id=message,
         )
-    )
+    else:
+        rows.event(
+            TimelineEvent(
+                organization=h.org,
+                candidate=candidate,
+                kind=MESSAGE_SENT,
+                summary=f"{label} sent: {message.subject or body}"[:500],
+                data={"channel": channel, "source": message.source},
+                occurred_at=at,
+            ),
+            message_id=message,
+        )
+    if status in ("failed", "undelivered"):
+        rows.event(
+            TimelineEvent(
+                organization=h.org,
+                candidate=candidate,
+                kind=MESSAGE_FAILED,
+                summary=f"{label} not delivered: {explanation}"[:500],
+                data={"channel": channel},
+                occurred_at=at + timedelta(seconds=4),
+            ),
+            message_id=message,
+        )
     if conversation.last_message_at is None or at > conversation.last_message_at:
         conversation.last_message_at = at
     return message
 
 
-def _recruiter_message(h, rows, transition, conversation) -> None:
-    at = h.at(transition.observed_at + timedelta(minutes=h.rng.uniform(10, 600)))
+def recruiter_message(h, rows, transition, conversation) -> None:
+    """A recruiter's own message about a stage change, in office hours; sometimes answered."""
+    at = h.at(transition.observed_at + timedelta(minutes=h.rng.uniform(10, 240)))
     channel = "email" if h.rng.random() < 0.6 else "sms"
-    _message(
+    phone = transition.candidate.mobile_phone
+    if channel == "sms" and (not phone or h.opted_out.get(phone, at) < at):
+        channel = "email"  # they texted STOP earlier: the Inbox would refuse a text
+    stage = transition.to_stage_name
+    message_add(
         h,
         rows,
         conversation,
         transition.candidate,
         channel=channel,
         at=at,
-        body=f"Thanks for your time — next up: {transition.to_stage_name}.",
+        body=f"Hi {transition.candidate.first_name or 'there'}, thanks for your time — "
+        f"next up: {stage}.",
+        subject=f"Next step: {stage}",
         by=h.user.user,
     )
-    if h.rng.random() < 0.3:
-        _message(
+    if channel == "sms" and h.rng.random() < 0.3:
+        message_add(
             h,
             rows,
             conversation,
@@ -319,120 +298,8 @@ def _recruiter_message(h, rows, transition, conversation) -> None:
         )
 
 
-def _run(h: History, rows: _Rows, transition, conversation) -> None:
-    rng = h.rng
-    candidate = transition.candidate
-    webhook = transition.source == "webhook"
-    started = h.at(
-        transition.observed_at
-        + timedelta(seconds=rng.uniform(0.3, 1.8) if webhook else rng.uniform(15, 800))
-    )
-    run = JourneyRun(
-        organization=h.org,
-        journey=h.journey,
-        version=h.journey.current_version,
-        transition=transition,
-        application=transition.application,
-        candidate=candidate,
-        status="completed",
-        started_at=started,
-    )
-    rows.runs.append(run)
-    rows.events.append(
-        TimelineEvent(
-            organization=h.org,
-            candidate=candidate,
-            kind=JOURNEY_ENTERED,
-            summary=f"Entered the journey “{h.journey.name}”",
-            occurred_at=started,
-        )
-    )
-    moment = started
-    opted_out = False
-    for step in h.steps:
-        step_run = StepRun(
-            organization=h.org,
-            run=run,
-            step=step,
-            position=step.position,
-            status="done",
-            due_at=moment,
-            started_at=moment,
-        )
-        message = None
-        if opted_out:
-            step_run.status = "canceled"
-            rows.step_runs.append((step_run, None))
-            continue
-        if step.kind in ("send_sms", "send_email"):
-            channel = "sms" if step.kind == "send_sms" else "email"
-            send_at = moment + timedelta(seconds=rng.uniform(0.2, 1.2))
-            if channel == "sms" and rng.random() < 0.12:
-                # Outside the candidate's sending window: held until the next morning.
-                local = send_at.astimezone(h.zone)
-                opens = datetime.combine(local.date() + timedelta(days=1), time(8, 0))
-                step_run.held_until = opens.replace(tzinfo=h.zone)
-                send_at = step_run.held_until
-            if send_at >= h.now:
-                step_run.status, step_run.started_at = "pending", None
-                run.status = "active"
-                rows.step_runs.append((step_run, None))
-                break
-            message = _message(
-                h,
-                rows,
-                conversation,
-                candidate,
-                channel=channel,
-                at=send_at,
-                body="Hi! We'd love to invite you to an onsite interview.",
-            )
-            step_run.finished_at = send_at
-            if message.status in ("failed", "undelivered"):
-                step_run.status = "done"
-            if channel == "sms" and rng.random() < 0.33:
-                reply_at = send_at + timedelta(minutes=rng.uniform(3, 900))
-                if reply_at < h.now:
-                    stop = rng.random() < 0.08
-                    reply = _message(
-                        h,
-                        rows,
-                        conversation,
-                        candidate,
-                        channel="sms",
-                        at=reply_at,
-                        body="STOP" if stop else "Sounds great, thanks!",
-                        inbound=True,
-                    )
-                    if stop:
-                        rows.opt_outs.append(
-                            (
-                                OptOutEntry(
-                                    organization=h.org,
-                                    phone=candidate.mobile_phone,
-                                    locked=True,
-                                    action="lock",
-                                    source="keyword",
-                                    keyword="STOP",
-                                    created_at=reply_at,
-                                ),
-                                reply,
-                            )
-                        )
-                        run.status, run.exit_rule = "exited", "opted_out"
-                        run.reason = "Candidate opted out of texts"
-                        run.finished_at = reply_at
-                        opted_out = True
-            moment = send_at
-        elif step.kind == "send_scheduling_request" and h.template is not None:
-            created = moment + timedelta(seconds=rng.uniform(0.5, 2))
-            _request(h, rows, step_run, candidate, transition, created)
-        rows.step_runs.append((step_run, message))
-    if run.status == "completed":
-        run.finished_at = moment
-
-
-def _request(h: History, rows: _Rows, step_run, candidate, transition, created) -> None:
+def scheduling_request_add(h: History, rows: Rows, step_run, candidate, transition, created):
+    """A scheduling request sent by the journey; most are booked, a few moved or cancelled."""
     rng = h.rng
     request = SchedulingRequest(
         organization=h.org,
@@ -451,6 +318,7 @@ def _request(h: History, rows: _Rows, step_run, candidate, transition, created) 
         booked_at = h.at(created + timedelta(hours=rng.lognormvariate(2.3, 1.0)))
         start = h.business_slot(booked_at)
         request.status = "booked"
+        zone = candidate.time_zone or h.zone.key
         booking = Booking(
             organization=h.org,
             template=h.template,
@@ -462,44 +330,60 @@ def _request(h: History, rows: _Rows, step_run, candidate, transition, created) 
             attendee_ids=[h.user.user_id] if h.user else [],
             created_at=booked_at,
             updated_at=booked_at,
-            candidate_time_zone=candidate.time_zone or "UTC",
+            candidate_time_zone=zone,
         )
         rows.bookings.append((booking, request))
-        rows.events.append(
+        rows.event(
             TimelineEvent(
                 organization=h.org,
                 candidate=candidate,
+                application=transition.application,
                 kind=BOOKED,
-                summary=f"Booked {booking.title}",
+                summary=f"Booked {booking.title} for {when_short(booking.start, booking.end, zone)}",
+                data={"start": booking.start.isoformat(), "end": booking.end.isoformat()},
                 occurred_at=booked_at,
-            )
+            ),
+            booking_id=booking,
+            request_id=request,
         )
         later = booked_at + timedelta(hours=rng.uniform(1, 30))
         if rng.random() < 0.1 and later < h.now:
+            old = when_short(booking.start, booking.end, zone)
             booking.reschedule_count, booking.sequence = 1, 1
             booking.start = h.business_slot(later)
             booking.end = booking.start + timedelta(minutes=h.template.duration_minutes)
-            event = TimelineEvent(
-                organization=h.org,
-                candidate=candidate,
-                kind=RESCHEDULED,
-                summary=f"Rescheduled {booking.title}",
-                occurred_at=later,
-            )
-            event._booking = booking  # type: ignore[attr-defined]
-            rows.events.append(event)
-        elif rng.random() < 0.08 and later < h.now:
-            request.status = "cancelled"
-            booking.status, booking.cancelled_at = "cancelled", later
-            booking.cancelled_by = rng.choice(["candidate", "interviewer"])
-            rows.events.append(
+            rows.event(
                 TimelineEvent(
                     organization=h.org,
                     candidate=candidate,
-                    kind=BOOKING_CANCELLED,
-                    summary=f"Cancelled {booking.title}",
+                    application=transition.application,
+                    kind=RESCHEDULED,
+                    summary=f"Rescheduled {booking.title} from {old} to "
+                    f"{when_short(booking.start, booking.end, zone)}",
                     occurred_at=later,
-                )
+                ),
+                booking_id=booking,
+                request_id=request,
+            )
+        elif rng.random() < 0.12 and later < min(h.now, booking.start):
+            request.status = "cancelled"
+            booking.status, booking.cancelled_at = "cancelled", later
+            booking.cancelled_by = rng.choice(["candidate", "interviewer"])
+            who = "The candidate" if booking.cancelled_by == "candidate" else "A team member"
+            rows.event(
+                TimelineEvent(
+                    organization=h.org,
+                    candidate=candidate,
+                    application=transition.application,
+                    kind=BOOKING_CANCELLED,
+                    summary=f"{who} cancelled {booking.title} "
+                    f"({when_short(booking.start, booking.end, zone)})",
+                    data={"cancelled_by": booking.cancelled_by},
+                    occurred_at=later,
+                ),
+                booking_id=booking,
+                request_id=request,
             )
     elif chance < 0.8 and request.expires_at < h.now:
         request.status = "expired"
+    return request

@@ -15,7 +15,7 @@ JOURNEY_SENT = register(
     "journey_sent",
     label="Journey step sent",
     icon="route",
-    written_by=("journeys", "scheduling", "interviews"),
+    written_by=("journeys", "scheduling", "interviews", "analytics"),
 )
 JOURNEY_STEP_FAILED = register(
     "journey_step_failed",
@@ -36,10 +36,13 @@ JOURNEY_STEP_SKIPPED = register(
     written_by=("scheduling", "interviews"),
 )
 JOURNEY_EXITED = register(
-    "journey_exited", label="Left a journey", icon="route", written_by="journeys"
+    "journey_exited", label="Left a journey", icon="route", written_by=("journeys", "analytics")
 )
 JOURNEY_COMPLETED = register(
-    "journey_completed", label="Finished a journey", icon="route", written_by="journeys"
+    "journey_completed",
+    label="Finished a journey",
+    icon="route",
+    written_by=("journeys", "analytics"),
 )
 
 # Written by scheduling when a candidate books; declared here because the "booked" exit rule and

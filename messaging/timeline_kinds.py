@@ -9,7 +9,10 @@ MESSAGE_SENT = register(
     written_by=("messaging", "analytics"),  # analytics: the demo history
 )
 MESSAGE_FAILED = register(
-    "message_failed", label="Message not delivered", icon="inbox", written_by="messaging"
+    "message_failed",
+    label="Message not delivered",
+    icon="inbox",
+    written_by=("messaging", "analytics"),
 )
 # Also written by scheduling when one of its messages cannot go out.
 MESSAGE_SKIPPED = register(
@@ -19,7 +22,10 @@ MESSAGE_SKIPPED = register(
     written_by=("messaging", "scheduling"),
 )
 MESSAGE_HELD = register(
-    "message_held", label="Message held for quiet hours", icon="inbox", written_by="messaging"
+    "message_held",
+    label="Message held for quiet hours",
+    icon="inbox",
+    written_by=("messaging", "analytics"),
 )
 # Read by the journeys' "replied" exit rule and condition.
 REPLIED = register(

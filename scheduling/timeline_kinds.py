@@ -6,7 +6,7 @@ SCHEDULING_REQUESTED = register(
     "scheduling_requested",
     label="Scheduling request sent",
     icon="calendar",
-    written_by="scheduling",
+    written_by=("scheduling", "analytics"),  # analytics: the demo history
 )
 SCHEDULING_REQUEST_EXPIRED = register(
     "scheduling_request_expired",

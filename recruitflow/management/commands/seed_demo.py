@@ -6,8 +6,9 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from accounts.services import demo_seed
-from analytics.demo import demo_history, demo_history_mirror
+from analytics.demo import demo_history, demo_history_mirror, demo_history_written
 from candidates.demo import demo_greenhouse_connect, demo_sandbox_wire
+from candidates.models import SyncRun
 from interviews.demo import demo_recorded_interview, demo_video_template
 from journeys.demo import demo_onsite_journey, demo_onsite_journey_when_synced
 from library.demo import demo_message_templates
@@ -55,13 +56,16 @@ class Command(BaseCommand):
             # example journey exists, its "Send scheduling request" step.
             demo_scheduling_template(organization=organization)
             demo_video_template(organization=organization)
-            if wired:
+            # The example journey and the history need the first sync, not the webhook: a
+            # webhook the sandbox could not reach still leaves a synced mirror to show.
+            with tenant_scope(organization):
+                sync_requested = SyncRun.objects.exists()
+            if wired or sync_requested:
                 demo_onsite_journey_when_synced(
                     organization=organization, wait_seconds=options["wait"], log=log
                 )
             demo_scheduling_step(organization=organization, log=log)
-            if wired:
-                self._history(organization, log)
+            self._history(organization, log)
             return
         if sandbox:
             demo_greenhouse_connect(organization=organization, sandbox_url=sandbox)
@@ -88,10 +92,17 @@ class Command(BaseCommand):
         """Sixty days of stage changes, runs, messages and bookings (once)."""
         with tenant_scope(organization):
             counts = demo_history(organization=organization)
+            history_written = demo_history_written(organization=organization)
         if counts is not None:
             log(
                 f"Demo history: {counts.transitions} stage changes, {counts.runs} journey runs, "
-                f"{counts.messages} messages, {counts.bookings} bookings over 60 days."
+                f"{counts.messages} messages, {counts.bookings} bookings, {counts.events} "
+                "timeline entries over 60 days."
+            )
+        elif not history_written:
+            log(
+                "Demo history not written yet: it needs the synced jobs and the example "
+                "journey; it is written on the next start."
             )
         interview = demo_recorded_interview(organization=organization)
         if interview is not None:
