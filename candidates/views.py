@@ -10,7 +10,8 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
 
-from integrations.screens import screens_for
+from integrations.ats_screens import ATSScreen
+from integrations.screens import get_screen, screens_for
 from recruitflow.decorators import organization_required
 
 from . import selectors
@@ -90,5 +91,15 @@ def candidate_detail(request, pk: int):
         "candidate": candidate,
         "timeline": selectors.candidate_timeline(organization=organization, candidate=candidate),
         "overview": selectors.ats_overview(organization=organization),
+        "ats_url": ats_candidate_url(organization=organization, candidate=candidate),
     }
     return render_in_org_time(request, "candidates/detail.html", context)
+
+
+def ats_candidate_url(*, organization, candidate) -> str:
+    """The candidate's own page in their ATS, when the connection's vendor has one ("" for the
+    sandbox, a custom address or a vendor no longer installed)."""
+    screen = get_screen(candidate.provider)
+    if not isinstance(screen, ATSScreen):
+        return ""
+    return screen.candidate_url(screen.own(organization), candidate.external_id)

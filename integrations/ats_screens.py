@@ -5,6 +5,7 @@ test's permission checklist kept in the session until the next test."""
 from __future__ import annotations
 
 from typing import Any, ClassVar
+from urllib.parse import quote
 
 from django.conf import settings
 from django.contrib import messages
@@ -35,6 +36,10 @@ class ATSScreen(ProviderScreen):
     # Secrets (and token fields) a disconnect forgets, with the value they are reset to.
     forget_on_disconnect: ClassVar[dict[str, Any]] = {}
     disconnected_message: ClassVar[str] = ""
+    # The vendor's own page of a candidate, by the API address the connection uses: a pattern
+    # with ``{id}`` (the candidate's id in the ATS). An address not listed (the sandbox, a
+    # custom one) has no page to open.
+    candidate_pages: ClassVar[dict[str, str]] = {}
 
     def own(self, organization):
         return self.model.objects.filter(organization=organization).first()
@@ -48,6 +53,13 @@ class ATSScreen(ProviderScreen):
     def save_form(self, form):
         """Store a valid form; returns the connection."""
         return form.save()
+
+    def candidate_url(self, row, external_id: str) -> str:
+        """The candidate's page in the ATS for the connection ``row``, or "" when unknown."""
+        if row is None or not external_id:
+            return ""
+        pattern = self.candidate_pages.get((getattr(row, "base_url", "") or "").rstrip("/"))
+        return pattern.format(id=quote(str(external_id), safe="")) if pattern else ""
 
     # -- the card --------------------------------------------------------------------------
 

@@ -166,6 +166,7 @@ urlpatterns = [
     path("invitations/<str:token>/", account_views.invitation_accept, name="invitation_accept"),
     path("settings/", include(settings_patterns)),
     path("candidates/", include("candidates.urls")),
+    path("candidates/", include("recruitflow.candidate_actions")),
     path("journeys/", include("journeys.urls")),
     path("library/", library_index, name="library"),
     path("library/", include("library.urls")),

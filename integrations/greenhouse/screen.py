@@ -33,6 +33,7 @@ SESSION_VIDEO_FIELD = "integrations:video_field:greenhouse"
 @register
 class GreenhouseScreen(ATSScreen):
     identifier = "greenhouse"
+    candidate_pages = {"https://harvest.greenhouse.io": "https://app.greenhouse.io/people/{id}"}
     label = "Greenhouse"
     logo = "img/integrations/greenhouse.svg"
     help_text = (

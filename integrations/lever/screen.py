@@ -51,6 +51,12 @@ def redirect_uri() -> str:
 @register
 class LeverScreen(ATSScreen):
     identifier = "lever"
+    # A candidate's id is their opportunity's, the page Lever's ``urls.show`` names.
+    candidate_pages = {
+        "https://api.lever.co/v1": "https://hire.lever.co/candidates/{id}",
+        "https://api-eu.lever.co/v1": "https://hire.eu.lever.co/candidates/{id}",
+        "https://api.sandbox.lever.co/v1": "https://hire.sandbox.lever.co/candidates/{id}",
+    }
     label = "Lever"
     logo = "img/integrations/lever.svg"
     help_text = "Sign in to Lever and approve access: no key to copy. Or paste an API key below."
