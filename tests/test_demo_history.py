@@ -207,3 +207,13 @@ def test_simulate_the_runs_page_and_the_timeline_tell_the_same_history(demo, cli
 def test_sixty_days_consistent_with_the_mirror_rolled_up_and_written_once(demo):
     _sixty_days_of_office_hours_ending_where_each_application_is(demo)
     _seed_demo_again_adds_nothing(demo)
+
+
+def test_history_waits_for_the_example_journey_and_the_synced_jobs(alice):
+    """Before the first sync (no jobs, no example journey) nothing is written, so the next
+    start writes the whole history rather than stage changes no journey ran on."""
+    organization = alice.organization
+    with tenant_scope(organization):
+        assert demo_history(organization=organization) is None
+        assert not StageTransition.objects.exists()
+        assert not Message.objects.exists()
