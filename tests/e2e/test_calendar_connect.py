@@ -46,15 +46,28 @@ def test_connect_calendar_button_reaches_cronofy_and_comes_back_connected(
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     sign_in(page, live_server.url)
 
-    page.goto(f"{live_server.url}/schedule/calendar/")
+    # From the sidebar: Schedule → My calendar, as a member finds it.
+    page.locator("nav.sidebar").get_by_role("link", name="Schedule").click()
+    page.locator(".page-head").get_by_role("link", name="My calendar").click()
+    expect(page.get_by_role("heading", name="My calendar", exact=True)).to_be_visible()
+    expect(page.locator("[data-connection-status]")).to_have_text("Built-in calendar")
     page.get_by_role("button", name="Connect calendar").click()
-    # Cronofy's page: the person picks their account and allows access.
+
+    # Cronofy's authorization page (the sandbox's, on the organization's data center): the
+    # person picks their account and allows access.
     expect(page.get_by_role("button", name="Allow")).to_be_visible()
+    sign_in_origin = "{0.scheme}://{0.netloc}".format(urlsplit(app))
+    assert page.url.startswith(sign_in_origin), page.url
+    assert urlsplit(page.url).netloc != urlsplit(live_server.url).netloc
     page.get_by_label("ana.interviewer@sandbox.test", exact=False).check()
     page.get_by_role("button", name="Allow").click()
 
-    expect(page.locator(".messages, .alert, [role=status]").first).to_contain_text("Connected")
+    # Back on My calendar, connected.
+    expect(page.locator("ul.messages li.success")).to_contain_text("Connected: ")
     assert page.url.startswith(f"{live_server.url}/schedule/calendar/")
+    expect(page.locator("[data-connection-status]")).to_have_text("Connected")
+    expect(page.locator("#connected-calendar")).to_contain_text("ana.interviewer@sandbox.test")
+    expect(page.get_by_role("button", name="Connect calendar")).to_have_count(0)
     with tenant_scope(organization):
         connection = CalendarConnection.objects.get(user=user)
     assert connection.connected
@@ -65,5 +78,4 @@ def test_connect_calendar_button_reaches_cronofy_and_comes_back_connected(
         "content-security-policy"
     ]
     form_action = next(d for d in policy.split(";") if d.strip().startswith("form-action"))
-    sign_in_origin = "{0.scheme}://{0.netloc}".format(urlsplit(app))
     assert form_action.split()[1:] == ["'self'", sign_in_origin]
