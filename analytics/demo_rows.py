@@ -23,11 +23,11 @@ from scheduling.models import BookedSlot, Booking, SchedulingRequest, Scheduling
 from scheduling.timeline_kinds import BOOKING_CANCELLED, RESCHEDULED
 from scheduling.words import when_short
 
+from .demo_stages import office_moment
 from .figures import organization_zone
 
 HISTORY_TAG = "demo-history"
 STAGES = ["Application Review", "Phone Interview", "Onsite Interview", "Offer"]
-TRIGGER_STAGE = "Onsite Interview"
 MIRROR_JOBS = [
     ("Sales Rep", "New York", "Sales"),
     ("Customer Success Manager", "London", "Customer Success"),
@@ -267,7 +267,10 @@ def message_add(
 
 def recruiter_message(h, rows, transition, conversation) -> None:
     """A recruiter's own message about a stage change, in office hours; sometimes answered."""
-    at = h.at(transition.observed_at + timedelta(minutes=h.rng.uniform(10, 240)))
+    seen = transition.observed_at
+    at = office_moment(
+        h.rng, h.zone, seen + timedelta(minutes=10), min(h.now, seen + timedelta(days=2))
+    ) or h.at(seen + timedelta(minutes=h.rng.uniform(10, 240)))
     channel = "email" if h.rng.random() < 0.6 else "sms"
     phone = transition.candidate.mobile_phone
     if channel == "sms" and (not phone or h.opted_out.get(phone, at) < at):
