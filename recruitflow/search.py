@@ -15,7 +15,8 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.db.models import F, Q, QuerySet
+from django.db.models import F, Func, Q, QuerySet, TextField
+from django.db.models.functions import Reverse
 from django.urls import reverse
 
 from candidates.models import Candidate
@@ -107,21 +108,38 @@ def search(*, organization, raw_query: str | None, limit: int = PAGE_LIMIT) -> R
     )
 
 
-def matching_candidates(*, organization, query: str, words: list[str]) -> QuerySet[Candidate]:
-    """Live candidates (not deleted, not merged away) whose name or e-mail contains every word,
-    or whose mobile number contains the digits of a phone-like query."""
-    by_words = Q()
-    for word in words:
-        by_words &= (
-            Q(first_name__icontains=word)
-            | Q(last_name__icontains=word)
-            | Q(primary_email__icontains=word)
+class CandidateText(Func):
+    """A candidate's name and e-mail as one text, "first last email": the expression the
+    trigram index ``candidate_search_text_trgm`` covers as UPPER(...), so every word of a query
+    is one index lookup (``icontains`` compares UPPER(expression) LIKE UPPER('%word%'))."""
+
+    template = "(%(expressions)s)"
+    arg_joiner = " || ' ' || "
+    output_field = TextField()
+
+    def __init__(self, prefix: str = "") -> None:
+        super().__init__(
+            F(f"{prefix}first_name"), F(f"{prefix}last_name"), F(f"{prefix}primary_email")
         )
-    digits = phone_digits(query)
-    condition = (Q(mobile_phone__contains=digits) | by_words) if digits else by_words
-    return Candidate.objects.filter(
-        condition, organization=organization, deleted_at__isnull=True, merged_into__isnull=True
+
+
+def matching_candidates(*, organization, query: str, words: list[str]) -> QuerySet[Candidate]:
+    """Live candidates (not deleted, not merged away): for a phone-like query, those whose
+    mobile number ends with its digits (the index ``candidate_mobile_reversed`` on the reversed
+    number makes that a prefix lookup); otherwise those whose name or e-mail contains every
+    word."""
+    candidates = Candidate.objects.filter(
+        organization=organization, deleted_at__isnull=True, merged_into__isnull=True
     )
+    digits = phone_digits(query)
+    if digits:
+        return candidates.alias(mobile_reversed=Reverse("mobile_phone")).filter(
+            mobile_reversed__startswith=digits[::-1]
+        )
+    candidates = candidates.alias(search_text=CandidateText())
+    for word in words:
+        candidates = candidates.filter(search_text__icontains=word)
+    return candidates
 
 
 def _candidate_group(candidates: QuerySet[Candidate], limit: int) -> Group:
@@ -142,38 +160,34 @@ def _candidate_group(candidates: QuerySet[Candidate], limit: int) -> Group:
 
 
 def _conversation_group(organization, candidates: QuerySet[Candidate], query: str, limit: int):
-    """Conversations with a matching candidate, and those with a message containing the query;
-    newest message first. Two bounded queries merged here rather than one OR across a join, so
-    each uses its own index."""
-    newest_first = (F("last_message_at").desc(nulls_last=True), "-id")
-    by_candidate = list(
-        Conversation.objects.filter(organization=organization, candidate__in=candidates)
-        .select_related("candidate")
-        .order_by(*newest_first)[: limit + 1]
+    """Conversations with a matching candidate or with a message containing the query, newest
+    message first; each matched by its messages shows the words around the newest match."""
+    by_message = Message.objects.filter(
+        organization=organization, conversation__isnull=False, body__icontains=query
+    ).values("conversation_id")
+    # The ids first, without the candidate: a join in this query makes Postgres read every
+    # candidate of the organization before it knows how few conversations match.
+    ids = list(
+        Conversation.objects.filter(
+            Q(candidate__in=candidates) | Q(pk__in=by_message), organization=organization
+        )
+        .order_by(F("last_message_at").desc(nulls_last=True), "-id")
+        .values_list("pk", flat=True)[: limit + 1]
     )
+    loaded = Conversation.objects.filter(organization=organization, pk__in=ids[:limit])
+    by_id = {c.pk: c for c in loaded.select_related("candidate")}
+    rows = [by_id[pk] for pk in ids[:limit] if pk in by_id]
     snippets: dict[int, str] = {}
     for conversation_id, body in (
         Message.objects.filter(
-            organization=organization, conversation__isnull=False, body__icontains=query
+            organization=organization,
+            conversation__in=[c.pk for c in rows],
+            body__icontains=query,
         )
         .order_by("-created_at", "-id")
-        .values_list("conversation_id", "body")[: limit * 4]
+        .values_list("conversation_id", "body")
     ):
         snippets.setdefault(conversation_id, snippet(body, query))
-        if len(snippets) > limit:
-            break
-    found = {c.pk: c for c in by_candidate}
-    missing = [pk for pk in snippets if pk not in found]
-    if missing:
-        for conversation in Conversation.objects.filter(
-            organization=organization, pk__in=missing
-        ).select_related("candidate"):
-            found[conversation.pk] = conversation
-    ordered = sorted(
-        found.values(),
-        key=lambda c: (c.last_message_at is not None, c.last_message_at or 0, c.pk),
-        reverse=True,
-    )
     hits = [
         Hit(
             title=c.candidate.full_name,
@@ -182,9 +196,9 @@ def _conversation_group(organization, candidates: QuerySet[Candidate], query: st
             url=reverse("messaging:thread", args=[c.pk]),
             when=c.last_message_at,
         )
-        for c in ordered[:limit]
+        for c in rows
     ]
-    return Group("conversations", "Conversations", hits, more=len(ordered) > limit)
+    return Group("conversations", "Conversations", hits, more=len(ids) > limit)
 
 
 def _journey_group(organization, words: list[str], limit: int) -> Group:

@@ -1,16 +1,23 @@
-"""Trigram indexes for the global search (recruitflow/search.py) on Postgres: `icontains`
-compares UPPER(column) LIKE UPPER('%...%'), so the names and e-mail are indexed as UPPER(...);
-the mobile number (E.164) is searched by its digits with a plain LIKE. Built CONCURRENTLY so a
-large candidates table keeps taking writes; nothing on SQLite (it scans)."""
+"""Indexes for the global search (recruitflow/search.py) on Postgres; nothing on SQLite (it
+scans).
+
+- Name and e-mail: one pg_trgm GIN index on UPPER(first_name || ' ' || last_name || ' ' ||
+  primary_email), the expression `search.CandidateText` builds and `icontains` upper-cases, so
+  each word of a query is one index lookup (three per-column indexes cost three scans per word,
+  each over long posting lists: names repeat).
+- Mobile number: a B-tree on the reversed E.164 number (with the organization first), so "ends
+  with the typed digits" is a prefix match; trigrams of digits are too common to be selective.
+
+Built CONCURRENTLY so a large candidates table keeps taking writes."""
 
 from django.contrib.postgres.operations import TrigramExtension
 from django.db import migrations
 
 INDEXES = {
-    "candidate_first_name_trgm": "UPPER(first_name) gin_trgm_ops",
-    "candidate_last_name_trgm": "UPPER(last_name) gin_trgm_ops",
-    "candidate_primary_email_trgm": "UPPER(primary_email) gin_trgm_ops",
-    "candidate_mobile_phone_trgm": "mobile_phone gin_trgm_ops",
+    "candidate_search_text_trgm": (
+        "USING gin (UPPER((first_name || ' ' || last_name || ' ' || primary_email)) gin_trgm_ops)"
+    ),
+    "candidate_mobile_reversed": "(organization_id, REVERSE(mobile_phone) text_pattern_ops)",
 }
 TABLE = "candidates_candidate"
 
@@ -18,9 +25,9 @@ TABLE = "candidates_candidate"
 def create_indexes(apps, schema_editor):
     if schema_editor.connection.vendor != "postgresql":
         return
-    for name, expression in INDEXES.items():
+    for name, definition in INDEXES.items():
         schema_editor.execute(
-            f"CREATE INDEX CONCURRENTLY IF NOT EXISTS {name} ON {TABLE} USING gin ({expression})"
+            f"CREATE INDEX CONCURRENTLY IF NOT EXISTS {name} ON {TABLE} {definition}"
         )
 
 
