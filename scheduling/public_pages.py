@@ -386,11 +386,18 @@ def render_picker(
         slots = []
     current = booking.start if booking is not None else None
     query = http_request.GET if http_request.method == "GET" else {}
+    day = query.get("day", "")
+    posted = (
+        parse_start(http_request.POST.get("start", "")) if http_request.method == "POST" else None
+    )
+    if posted is not None:
+        # A refused or lost booking shows the same day's fresh times again.
+        day = posted.astimezone(zoneinfo.ZoneInfo(zone)).date().isoformat()
     picker = picker_calendar(
         slots,
         zone=zone,
         clock=clock,
-        day=query.get("day", ""),
+        day=day,
         month=query.get("month", ""),
         start=parse_start(query.get("start", "")) if query.get("start") else None,
         current=current,
@@ -443,7 +450,7 @@ def _calendar_links(booking: Booking, *, where: str, details: str) -> dict:
     start, end = booking.start.astimezone(UTC), booking.end.astimezone(UTC)
     google = {
         "action": "TEMPLATE",
-        "text": booking.title,
+        "text": words.tidy_title(booking.title) or booking.title,
         "dates": f"{start:%Y%m%dT%H%M%SZ}/{end:%Y%m%dT%H%M%SZ}",
         "details": details,
         "location": where,
@@ -451,7 +458,7 @@ def _calendar_links(booking: Booking, *, where: str, details: str) -> dict:
     outlook = {
         "path": "/calendar/action/compose",
         "rru": "addevent",
-        "subject": booking.title,
+        "subject": words.tidy_title(booking.title) or booking.title,
         "startdt": start.strftime("%Y-%m-%dT%H:%M:%SZ"),
         "enddt": end.strftime("%Y-%m-%dT%H:%M:%SZ"),
         "body": details,

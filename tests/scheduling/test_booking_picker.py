@@ -124,6 +124,25 @@ def test_a_time_that_is_no_longer_free_sends_the_candidate_back_to_the_picker(cl
     )
 
 
+def test_a_time_taken_meanwhile_shows_that_days_fresh_times(
+    client, pending, make_request, make_candidate, sched_org
+):
+    rival = make_request(candidate=make_candidate(email="rival@example.com"), send=False)
+    client.post(page_url(rival), {"start": WEDNESDAY_0900_LONDON, "tz": "Europe/London"})
+
+    response = client.post(
+        page_url(pending, tz="Europe/London", clock="24"),
+        {"start": WEDNESDAY_0900_LONDON, "tz": "Europe/London", "clock": "24"},
+    )
+
+    assert response.status_code == 409
+    assert "Someone has just booked 09:00 on Wednesday 4 March." in text_of(response)
+    assert visible_days(response.content.decode()) == ["2026-03-04"]
+    assert WEDNESDAY_0900_LONDON not in slot_buttons(response)
+    with tenant_scope(sched_org):
+        assert not Booking.objects.filter(request=pending).exists()
+
+
 # --------------------------------------------------------------------------------------------
 # The time zone list and the clock
 # --------------------------------------------------------------------------------------------
