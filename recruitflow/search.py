@@ -31,6 +31,7 @@ MIN_PHONE_DIGITS = 4
 PAGE_LIMIT = 25
 SUGGEST_LIMIT = 3
 SNIPPET_CONTEXT = 40
+RECENT_WINDOW = 500  # newest conversations looked at before the whole Inbox
 
 SEARCHABLE = (
     "candidates by name, e-mail or mobile number (in any format), Inbox conversations by "
@@ -162,18 +163,7 @@ def _candidate_group(candidates: QuerySet[Candidate], limit: int) -> Group:
 def _conversation_group(organization, candidates: QuerySet[Candidate], query: str, limit: int):
     """Conversations with a matching candidate or with a message containing the query, newest
     message first; each matched by its messages shows the words around the newest match."""
-    by_message = Message.objects.filter(
-        organization=organization, conversation__isnull=False, body__icontains=query
-    ).values("conversation_id")
-    # The ids first, without the candidate: a join in this query makes Postgres read every
-    # candidate of the organization before it knows how few conversations match.
-    ids = list(
-        Conversation.objects.filter(
-            Q(candidate__in=candidates) | Q(pk__in=by_message), organization=organization
-        )
-        .order_by(F("last_message_at").desc(nulls_last=True), "-id")
-        .values_list("pk", flat=True)[: limit + 1]
-    )
+    ids = _newest_matching_conversations(organization, candidates, query, limit + 1)
     loaded = Conversation.objects.filter(organization=organization, pk__in=ids[:limit])
     by_id = {c.pk: c for c in loaded.select_related("candidate")}
     rows = [by_id[pk] for pk in ids[:limit] if pk in by_id]
@@ -199,6 +189,46 @@ def _conversation_group(organization, candidates: QuerySet[Candidate], query: st
         for c in rows
     ]
     return Group("conversations", "Conversations", hits, more=len(ids) > limit)
+
+
+def _newest_matching_conversations(organization, candidates, query: str, wanted: int) -> list:
+    """The ids of the ``wanted`` newest matching conversations. A common word (or name) matches
+    among the newest conversations already, and when ``wanted`` of the newest
+    ``RECENT_WINDOW`` match they are the answer (every other one is older); only otherwise the
+    whole Inbox is searched, where the trigram indexes find the few matches of a rare word."""
+    conversations = Conversation.objects.filter(organization=organization)
+    newest_first = (F("last_message_at").desc(nulls_last=True), "-id")
+    recent = list(
+        conversations.order_by(*newest_first).values_list("pk", "candidate_id")[:RECENT_WINDOW]
+    )
+    candidate_ids = set(
+        candidates.filter(pk__in={candidate_id for _, candidate_id in recent}).values_list(
+            "pk", flat=True
+        )
+    )
+    by_text = set(
+        Message.objects.filter(
+            organization=organization,
+            conversation__in=[pk for pk, _ in recent],
+            body__icontains=query,
+        )
+        .order_by()
+        .values_list("conversation_id", flat=True)
+        .distinct()
+    )
+    found = [pk for pk, candidate_id in recent if candidate_id in candidate_ids or pk in by_text]
+    if len(found) >= wanted or len(recent) < RECENT_WINDOW:
+        return found[:wanted]
+    by_message = Message.objects.filter(
+        organization=organization, conversation__isnull=False, body__icontains=query
+    ).values("conversation_id")
+    # Ids only, without the candidate: a join here makes Postgres read every candidate of the
+    # organization before it knows how few conversations match.
+    return list(
+        conversations.filter(Q(candidate__in=candidates) | Q(pk__in=by_message))
+        .order_by(*newest_first)
+        .values_list("pk", flat=True)[:wanted]
+    )
 
 
 def _journey_group(organization, words: list[str], limit: int) -> Group:

@@ -305,3 +305,19 @@ def test_the_searches_use_their_indexes_on_postgres(alice, acme):
         assert "message_template_subject_trgm" in plan(
             MessageTemplate.unscoped.filter(subject__icontains="welcome")
         )
+
+
+def test_an_older_conversation_is_found_beyond_the_newest_ones(
+    alice, acme, client_for, monkeypatch
+):
+    """Only the newest conversations are looked at first; a match older than them is still
+    found (the whole Inbox is searched when they hold too few)."""
+    grace = acme["grace"]
+    _conversation(
+        alice.organization, grace, "See you at the onsite", datetime(2026, 3, 9, tzinfo=UTC)
+    )
+    monkeypatch.setattr(search, "RECENT_WINDOW", 1)
+    data = _suggest(client_for(alice), "thursday at 3pm")
+    assert _titles(data, "conversations") == ["Alan Turing"]  # older than Grace's
+    data = _suggest(client_for(alice), "onsite")
+    assert _titles(data, "conversations") == ["Grace Hopper", "Alan Turing"]  # newest first
