@@ -10,7 +10,6 @@ scans).
 
 Built CONCURRENTLY so a large candidates table keeps taking writes."""
 
-from django.contrib.postgres.operations import TrigramExtension
 from django.db import migrations
 
 INDEXES = {
@@ -25,6 +24,8 @@ TABLE = "candidates_candidate"
 def create_indexes(apps, schema_editor):
     if schema_editor.connection.vendor != "postgresql":
         return
+    # Left installed on the way back: other apps' search indexes use it too.
+    schema_editor.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
     for name, definition in INDEXES.items():
         schema_editor.execute(
             f"CREATE INDEX CONCURRENTLY IF NOT EXISTS {name} ON {TABLE} {definition}"
@@ -44,6 +45,5 @@ class Migration(migrations.Migration):
     dependencies = [("candidates", "0012_candidate_erasure")]
 
     operations = [
-        TrigramExtension(),
         migrations.RunPython(create_indexes, drop_indexes, elidable=False),
     ]

@@ -1,7 +1,6 @@
 """Trigram index for the global search (recruitflow/search.py) on Postgres: journeys by name
 (`name__icontains`, i.e. UPPER(name) LIKE UPPER('%...%')); nothing on SQLite (it scans)."""
 
-from django.contrib.postgres.operations import TrigramExtension
 from django.db import migrations
 
 INDEXES = {"journey_name_trgm": "UPPER(name) gin_trgm_ops"}
@@ -11,6 +10,8 @@ TABLE = "journeys_journey"
 def create_indexes(apps, schema_editor):
     if schema_editor.connection.vendor != "postgresql":
         return
+    # Left installed on the way back: other apps' search indexes use it too.
+    schema_editor.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
     for name, expression in INDEXES.items():
         schema_editor.execute(
             f"CREATE INDEX CONCURRENTLY IF NOT EXISTS {name} ON {TABLE} USING gin ({expression})"
@@ -30,6 +31,5 @@ class Migration(migrations.Migration):
     dependencies = [("journeys", "0007_time_indexes")]
 
     operations = [
-        TrigramExtension(),
         migrations.RunPython(create_indexes, drop_indexes, elidable=False),
     ]

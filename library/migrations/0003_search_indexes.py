@@ -2,7 +2,6 @@
 by name and subject (`icontains`, i.e. UPPER(column) LIKE UPPER('%...%')); nothing on SQLite
 (it scans)."""
 
-from django.contrib.postgres.operations import TrigramExtension
 from django.db import migrations
 
 INDEXES = {
@@ -15,6 +14,8 @@ TABLE = "library_messagetemplate"
 def create_indexes(apps, schema_editor):
     if schema_editor.connection.vendor != "postgresql":
         return
+    # Left installed on the way back: other apps' search indexes use it too.
+    schema_editor.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
     for name, expression in INDEXES.items():
         schema_editor.execute(
             f"CREATE INDEX CONCURRENTLY IF NOT EXISTS {name} ON {TABLE} USING gin ({expression})"
@@ -34,6 +35,5 @@ class Migration(migrations.Migration):
     dependencies = [("library", "0002_rename_table")]
 
     operations = [
-        TrigramExtension(),
         migrations.RunPython(create_indexes, drop_indexes, elidable=False),
     ]

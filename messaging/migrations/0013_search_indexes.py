@@ -2,7 +2,6 @@
 found by the text of their messages (`body__icontains`, i.e. UPPER(body) LIKE UPPER('%...%')).
 Built CONCURRENTLY so the outbox keeps taking writes; nothing on SQLite (it scans)."""
 
-from django.contrib.postgres.operations import TrigramExtension
 from django.db import migrations
 
 INDEXES = {"message_body_trgm": "UPPER(body) gin_trgm_ops"}
@@ -12,6 +11,8 @@ TABLE = "messaging_message"
 def create_indexes(apps, schema_editor):
     if schema_editor.connection.vendor != "postgresql":
         return
+    # Left installed on the way back: other apps' search indexes use it too.
+    schema_editor.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
     for name, expression in INDEXES.items():
         schema_editor.execute(
             f"CREATE INDEX CONCURRENTLY IF NOT EXISTS {name} ON {TABLE} USING gin ({expression})"
@@ -31,6 +32,5 @@ class Migration(migrations.Migration):
     dependencies = [("messaging", "0012_time_indexes")]
 
     operations = [
-        TrigramExtension(),
         migrations.RunPython(create_indexes, drop_indexes, elidable=False),
     ]
