@@ -135,5 +135,9 @@ def test_invitation_and_new_organization_pages_use_the_same_layout(live_server, 
     page.get_by_role("button", name="Create organization").click()
     name_field = page.locator(".field", has=page.locator("input[name=name]"))
     expect(name_field.locator(".errors")).to_have_css("color", "rgb(185, 28, 28)")
+    # Someone already signed in is not offered "Sign in" / "Create an account".
+    page.goto(f"{live_server.url}/accounts/reauthenticate/")
+    _assert_branded_card(page, "Confirm Access")
+    expect(page.get_by_role("navigation", name="Account")).to_have_count(0)
     page.get_by_role("link", name="← Back to RecruitFlow").click()
     expect(page.get_by_role("heading", name="Welcome, Alice")).to_be_visible()
