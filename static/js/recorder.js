@@ -380,8 +380,19 @@
     video.controls = false;
     practise();
   });
+  // Leaving the practice: its playback is stopped and its recording released, so the hidden
+  // video element reads nothing more from it (a read of a released recording is an error).
+  function endPractice() {
+    var video = role("practice-video");
+    if (video) {
+      video.pause();
+      video.removeAttribute("src");
+      video.load();
+    }
+    if (practiceUrl) { URL.revokeObjectURL(practiceUrl); practiceUrl = null; }
+  }
   actions("start-interview").forEach(function (button) {
-    button.addEventListener("click", function () { nextStep(-1); });
+    button.addEventListener("click", function () { endPractice(); nextStep(-1); });
   });
 
   // ------------------------------------------------------------------------------------------
