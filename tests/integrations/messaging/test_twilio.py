@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import threading
 import time
 from datetime import UTC, datetime
 from urllib.parse import parse_qs, urlsplit
@@ -127,10 +128,12 @@ def test_http_client_has_a_timeout(httpserver):
 
 def test_read_timeout_is_ambiguous_and_not_resent(httpserver):
     seen = []
+    answered = threading.Event()
 
     def slow(request):
         seen.append(request.path)
         time.sleep(0.6)
+        answered.set()
         return Response("{}", status=201, content_type="application/json")
 
     httpserver.expect_request(MESSAGES).respond_with_handler(slow)
@@ -141,6 +144,12 @@ def test_read_timeout_is_ambiguous_and_not_resent(httpserver):
     assert excinfo.value.ambiguous
     assert "checks its status" in excinfo.value.message
     assert seen == [MESSAGES]
+    # The server answers after the client gave up; let it finish here, or its late log entry
+    # lands in whichever test uses the shared server next.
+    assert answered.wait(5)
+    deadline = time.monotonic() + 5
+    while not httpserver.log and time.monotonic() < deadline:
+        time.sleep(0.01)
 
 
 def test_opted_out_recipient_raises_opted_out(httpserver):
