@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "partners",
     "analytics",
     "notifications",
+    "bulk",
     "integrations",
     "integrations.greenhouse",
     "integrations.lever",
