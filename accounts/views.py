@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import zoneinfo
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from recruitflow.decorators import admin_required, organization_required, public
@@ -69,6 +72,14 @@ def sub_account_create(request):
     return redirect("settings:organization")
 
 
+def _organization_zone(organization) -> str:
+    """The organization's zone name, UTC when it is missing or unknown."""
+    try:
+        return zoneinfo.ZoneInfo(organization.time_zone or "UTC").key
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return "UTC"
+
+
 @admin_required
 def team(request):
     organization = request.organization
@@ -85,21 +96,22 @@ def team(request):
         else:
             messages.success(request, f"Invitation sent to {invitation.email}.")
             return redirect("settings:team")
-    return render(
-        request,
-        "accounts/settings_team.html",
-        {
-            "form": form,
-            "members": selectors.organization_members(organization=organization),
-            "invitations": [
-                i
-                for i in selectors.organization_invitations(organization=organization)
-                if i.revoked_at is None
-            ],
-            "roles": Role.choices,
-            "role_help": [(Role(value).label, text) for value, text in ROLE_HELP.items()],
-        },
-    )
+    zone = _organization_zone(organization)
+    context = {
+        "form": form,
+        "zone": zone,
+        "members": selectors.organization_members(organization=organization),
+        "invitations": [
+            i
+            for i in selectors.organization_invitations(organization=organization)
+            if i.revoked_at is None
+        ],
+        "roles": Role.choices,
+        "role_help": [(Role(value).label, text) for value, text in ROLE_HELP.items()],
+    }
+    # Joined, last sign-in and the invitations' dates in the organization's zone (named).
+    with timezone.override(zoneinfo.ZoneInfo(zone)):
+        return render(request, "accounts/settings_team.html", context)
 
 
 @admin_required
