@@ -1,3 +1,4 @@
+import zoneinfo
 from functools import cache
 
 from django import forms
@@ -39,6 +40,22 @@ def time_zone_field(**kwargs) -> forms.CharField:
     )
 
 
+_UTC_NAMES = {"UTC", "Etc/UTC", "Etc/GMT", "Etc/Universal", "Etc/Zulu", "Etc/UCT"}
+
+
+def browser_time_zone(value: str | None) -> str:
+    """The IANA zone a browser reported (``Intl.DateTimeFormat().resolvedOptions().timeZone``),
+    when it is a zone name this server knows; else "UTC". Region/City names and UTC only: a
+    browser's "Etc/Unknown", a bare abbreviation or anything typed into the hidden field falls
+    back without an error."""
+    value = (value or "").strip()
+    if value in _UTC_NAMES:
+        return "UTC"
+    if "/" in value and value in zoneinfo.available_timezones():
+        return value
+    return "UTC"
+
+
 class SignupOrganizationForm(forms.Form):
     """Extra fields on the signup page: the organization a new user starts."""
 
@@ -50,6 +67,14 @@ class SignupOrganizationForm(forms.Form):
         required=False,
         help_text="Your workspace. Leave empty if you were invited to join a team.",
     )
+    # Filled by static/js/signup_time_zone.js with the browser's zone; a missing or unknown one
+    # is not the person's mistake, so the organization starts in UTC (Settings → Organization).
+    time_zone = forms.CharField(
+        required=False, widget=forms.HiddenInput(attrs={"data-browser-zone": ""})
+    )
+
+    def clean_time_zone(self) -> str:
+        return browser_time_zone(self.cleaned_data.get("time_zone"))
 
     def signup(self, request, user):
         user.first_name = self.cleaned_data["first_name"]
@@ -65,7 +90,9 @@ class SignupOrganizationForm(forms.Form):
             except services.InvitationError:
                 pass
         name = self.cleaned_data.get("organization_name") or f"{user.first_name}'s team"
-        organization = services.organization_create(name=name, owner=user)
+        organization = services.organization_create(
+            name=name, owner=user, time_zone=self.cleaned_data.get("time_zone") or "UTC"
+        )
         request.session["organization_id"] = organization.pk
 
 
