@@ -1,0 +1,20 @@
+"""Gunicorn settings of the web process, used by the Dockerfile and by bench/pages.py.
+
+Every value can be overridden by the environment (GUNICORN_*), e.g. on a bigger box.
+How these defaults were chosen is written in docker/README.md.
+"""
+
+import multiprocessing
+import os
+
+bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
+worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "sync")
+workers = int(os.environ.get("GUNICORN_WORKERS", 2 * multiprocessing.cpu_count()))
+threads = int(os.environ.get("GUNICORN_THREADS", "1"))
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", "60"))
+keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", "5"))
+# Workers are recycled now and then (with jitter, so not all at once) to bound slow leaks.
+max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "5000"))
+max_requests_jitter = int(os.environ.get("GUNICORN_MAX_REQUESTS_JITTER", "500"))
+loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
+accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-") or None
