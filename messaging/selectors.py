@@ -89,6 +89,12 @@ def sms_settings_for(organization):
     return _settings_for(organization, "sms")
 
 
+def email_settings_for(organization):
+    """``(identifier, settings row)`` of the e-mail vendor of ``organization`` or its nearest
+    ancestor, or ``(None, None)`` (e-mails then go out through Django's mail backend)."""
+    return _settings_for(organization, "email")
+
+
 def _default_sandbox_screen() -> MessagingScreen | None:
     """The texting vendor whose sandbox an organization that chose the sandbox texts through."""
     return next((s for s in _screens("sms") if s.default_sandbox), None)
