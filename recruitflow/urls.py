@@ -21,7 +21,7 @@ from partners import api_urls as partners_api_urls
 from scheduling import api_urls as scheduling_api_urls
 from writeback import api_urls as writeback_api_urls
 
-from . import search_views, views
+from . import sandbox_views, search_views, views
 from .api_endpoint import api_endpoints, api_not_found
 from .api_guide import partner_guide
 from .decorators import public
@@ -159,6 +159,7 @@ urlpatterns = [
     path("brand.css", views.brand_css, name="brand_css"),
     path("search/", search_views.search_page, name="search"),
     path("search/suggest/", search_views.search_suggest, name="search_suggest"),
+    path("setup/sandbox/", sandbox_views.use_sandbox, name="use_sandbox"),
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("org/new/", account_views.organization_create, name="organization_create"),
@@ -167,6 +168,7 @@ urlpatterns = [
     path("settings/", include(settings_patterns)),
     path("candidates/", include("candidates.urls")),
     path("candidates/", include("recruitflow.candidate_actions")),
+    path("candidates/bulk/", include("bulk.views")),
     path("journeys/", include("journeys.urls")),
     path("library/", library_index, name="library"),
     path("library/", include("library.urls")),

@@ -3,7 +3,10 @@
 Mounts (``url`` = ``http://127.0.0.1:<port>``):
 
 * Greenhouse Harvest v1 ``{url}/greenhouse/v1``, v3 ``{url}/greenhouse/v3``, token endpoint
-  ``{url}/greenhouse/auth/token``, sandbox screen ``{url}/greenhouse/_sandbox/``.
+  ``{url}/greenhouse/auth/token``, sandbox screen ``{url}/greenhouse/_sandbox/``; further
+  companies (``POST {url}/greenhouse/_sandbox/api/companies``, see ``greenhouse/companies.py``)
+  answer their own credentials at the same addresses, screens at
+  ``{url}/greenhouse/companies/<key>/_sandbox/``.
 * Lever API ``{url}/lever/v1``, OAuth ``{url}/lever/oauth/authorize`` and
   ``{url}/lever/oauth/token``, sandbox screen ``{url}/lever/_sandbox/``.
 * Twilio Messaging ``{url}/twilio/2010-04-01/...`` (phones ``{url}/twilio/_sandbox/``), SendGrid
@@ -121,11 +124,14 @@ class SandboxServer:
             "n_jobs": n_jobs,
         }
 
-        def factory():
+        def company_for(company_seed: int):
             return generate_company(
-                seed, n_jobs=n_jobs, n_candidates=n_candidates,
+                company_seed, n_jobs=n_jobs, n_candidates=n_candidates,
                 n_applications=n_applications, now=now,
             )  # fmt: skip
+
+        def factory():
+            return company_for(seed)
 
         self.greenhouse = gh.GreenhouseState(
             factory,
@@ -142,10 +148,25 @@ class SandboxServer:
             token_lifetime=token_lifetime,
             retry_scale=webhook_retry_scale,
         )
+        # Companies of their own ("Use the sandbox" of a new organization), each with its
+        # credentials, data seeded from its key, webhook and screens.
+        self.greenhouse_companies = gh.GreenhouseCompanies(
+            self.greenhouse,
+            company_for,
+            state_options={
+                "rate_limit": greenhouse_rate_limit,
+                "legacy_epoch_retry_after": legacy_epoch_retry_after,
+                "v3_rate_limit": greenhouse_v3_rate_limit,
+                "token_lifetime": token_lifetime,
+                "retry_scale": webhook_retry_scale,
+            },
+        )
         if saved:
             self.greenhouse.replay(saved.get("greenhouse", []))
             self.lever.replay(saved.get("lever", []))
+            self.greenhouse_companies.restore(saved.get("greenhouse_companies", []))
         self.greenhouse.on_change = self.save
+        self.greenhouse_companies.on_change = self.save
         self.twilio = tw.TwilioState()
         self.sendgrid = sg.SendGridState(retry_scale=webhook_retry_scale)
         self.textus = tx.TextUsState(retry_scale=webhook_retry_scale)
@@ -154,7 +175,7 @@ class SandboxServer:
         self.app = DispatcherMiddleware(
             _root_app,
             {
-                "/greenhouse": gh.GreenhouseApp(self.greenhouse),
+                "/greenhouse": gh.GreenhouseCompaniesApp(self.greenhouse_companies),
                 "/lever": lv.LeverApp(self.lever),
                 "/twilio": tw.TwilioApp(self.twilio),
                 "/sendgrid": sg.SendGridApp(self.sendgrid),
@@ -174,7 +195,12 @@ class SandboxServer:
                 gh_writes = list(self.greenhouse.writes)
             with self.lever.lock:
                 lv_writes = list(self.lever.writes)
-            data = {**self.params, "greenhouse": gh_writes, "lever": lv_writes}
+            data = {
+                **self.params,
+                "greenhouse": gh_writes,
+                "lever": lv_writes,
+                "greenhouse_companies": self.greenhouse_companies.export(),
+            }
             self.state_file.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=self.state_file.parent, prefix=".sandbox-")
             with os.fdopen(fd, "w") as fh:
@@ -204,6 +230,7 @@ class SandboxServer:
             self._server.server_close()
             self._server = None
         self.greenhouse.dispatcher.stop()
+        self.greenhouse_companies.stop()
         self.lever.dispatcher.stop()
         self.twilio.scheduler.stop()
         self.sendgrid.dispatcher.stop()
@@ -227,6 +254,8 @@ class SandboxServer:
                 f"{gh.LIMITED_V1_KEY} (no List Applications / Add Note)",
                 f"  Harvest v3          {u}/greenhouse/v3  token: {u}/greenhouse/auth/token "
                 f"client {gh.DEFAULT_V3_CLIENT_ID} / {gh.DEFAULT_V3_CLIENT_SECRET}",
+                f"  Greenhouse companies POST {u}/greenhouse/_sandbox/api/companies "
+                f"(each its own credentials, data, webhook and screen)",
                 f"  Lever screen        {u}/lever/_sandbox/",
                 f"  Lever API           {u}/lever/v1  key: {lv.DEFAULT_API_KEY}",
                 f"  Lever OAuth         {u}/lever/oauth/authorize, {u}/lever/oauth/token "

@@ -37,11 +37,20 @@ Sandbox control (``/_sandbox/``)
     Harvest only with ``include_inactive=true``, gone from records, a 422 "Custom field not
     found" on writes) and ``{"active": true}`` restores it.  The candidate screen shows each
     candidate's custom field values.
+
+Companies (``companies.py``)
+    ``POST /_sandbox/api/companies`` makes a company of its own (credentials, data seeded from
+    its key, webhook, screens at ``/companies/<key>/_sandbox/``); its credentials reach only it.
 """
 
 from __future__ import annotations
 
 from integrations.sandbox.greenhouse.app import GreenhouseApp
+from integrations.sandbox.greenhouse.companies import (
+    GreenhouseCompanies,
+    GreenhouseCompaniesApp,
+    company_seed,
+)
 from integrations.sandbox.greenhouse.contract import (
     ALL_V1_PERMISSIONS,
     ALL_V3_SCOPES,
@@ -76,6 +85,8 @@ __all__ = [
     "DEFAULT_V3_CLIENT_ID",
     "DEFAULT_V3_CLIENT_SECRET",
     "GreenhouseApp",
+    "GreenhouseCompanies",
+    "GreenhouseCompaniesApp",
     "GreenhouseState",
     "LIMITED_V1_KEY",
     "NOT_FOUND",
@@ -86,6 +97,7 @@ __all__ = [
     "V1_RULES",
     "V3_MAP",
     "V3_RESOURCES",
+    "company_seed",
     "greenhouse_json",
     "greenhouse_signature",
     "in_window",

@@ -93,7 +93,7 @@ class CandidateScreenMixin:
         with st.lock:
             cand = st.co.candidates.get(id)
             if cand is None:
-                return html_page("Sandbox Greenhouse", "<p>No such candidate.</p>")
+                return html_page(st.title, "<p>No such candidate.</p>")
             name = f"{cand['first_name']} {cand['last_name']}"
             emails = ", ".join(e["value"] for e in cand["email_addresses"])
             phones = ", ".join(p["value"] for p in cand["phone_numbers"])
@@ -110,7 +110,7 @@ class CandidateScreenMixin:
                 f"<p>{esc(apps or 'No applications')}</p></section>"
             )
             sections = self.candidate_sections(request, cand)
-        return html_page(f"Sandbox Greenhouse · {name}", header + "".join(sections))
+        return html_page(f"{st.title} · {name}", header + "".join(sections))
 
     def sb_ui_attachment(self, request: Request, id: int) -> Response:  # noqa: A002
         st = self.state

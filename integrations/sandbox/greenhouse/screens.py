@@ -109,4 +109,4 @@ class ScreensMixin:
             "<section><h2>Jobs</h2><table><tr><th>Id</th><th>Name</th><th>Status</th>"
             f"<th>Stages</th></tr>{job_rows}</table></section>"
         )
-        return html_page("Sandbox Greenhouse", body)
+        return html_page(st.title, body)

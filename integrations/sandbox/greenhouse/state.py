@@ -43,7 +43,13 @@ class GreenhouseState(WebhooksMixin, RenderMixin, MutationsMixin):
         retry_delays: list[float] | None = None,
         retry_scale: float = 1 / 60,
         on_change: Callable[[], None] | None = None,
+        credentials: dict | None = None,
+        title: str = "Sandbox Greenhouse",
     ):
+        # ``credentials`` (``api_key``, ``client_id``, ``client_secret``): a company of its own
+        # (see ``companies.py``) accepts only these; None gives the default company's.
+        self.credentials = credentials
+        self.title = title
         self.company_factory = company_factory or generate_company
         self.lock = threading.RLock()
         self.limiter = WindowLimiter(rate_limit, 10.0)
@@ -76,6 +82,15 @@ class GreenhouseState(WebhooksMixin, RenderMixin, MutationsMixin):
 
     # setup ---------------------------------------------------------------------------------------
     def _install_defaults(self) -> None:
+        if self.credentials is not None:
+            self.v1_keys = {self.credentials["api_key"]: None}
+            self.v3_clients = {
+                self.credentials["client_id"]: {
+                    "secret": self.credentials["client_secret"],
+                    "scopes": None,
+                }
+            }
+            return
         self.v1_keys = {
             DEFAULT_V1_KEY: None,
             LIMITED_V1_KEY: {

@@ -1,0 +1,210 @@
+""" "Use the sandbox": an organization of its own on the sandbox vendors that `make run` starts.
+
+`organization_sandbox_use` gives the organization its own sandbox Greenhouse company (its own
+candidates, credentials, webhook and screens), connects to it, tests the connection, requests
+the first sync and points the company's webhook at the organization's endpoint, so a stage
+change made on the company's screen reaches the organization at once. Texting and e-mail go
+through the sandbox too when nothing is connected for them up the account tree: texts from a
+sandbox number of the organization's own (its replies come back to it), e-mail to the sandbox
+outbox. Safe to run again: the company is found by a key made from the organization, and what
+is already set up is kept. Lives in `recruitflow` because it wires the ATS mirror and messaging.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.utils.crypto import salted_hmac
+
+from candidates.demo import (
+    SandboxUnavailable,
+    sandbox_company_create,
+    sandbox_greenhouse_connect,
+    sandbox_sync_start,
+    sandbox_webhook_point,
+)
+from integrations.connections import ats_connection_for
+from integrations.greenhouse.models import GreenhouseConnection
+from integrations.messaging_screens import MessagingScreen
+from integrations.screens import screens_for
+from messaging import selectors as messaging_selectors
+from messaging.services import sandbox_sms_wire
+from recruitflow.tenancy import tenant_scope
+
+NOT_AVAILABLE = (
+    "The sandbox is not available on this installation (SANDBOX_URL is not set): connect your "
+    "own ATS under Settings → Integrations. `make run` starts the sandbox on a developer machine."
+)
+
+
+class SandboxRefused(Exception):
+    """The organization cannot use the sandbox now; the message says why and what to do."""
+
+
+@dataclass
+class SandboxSetup:
+    """What "Use the sandbox" did: sentences for the admin, problems, and the company's screen."""
+
+    done: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    screen_url: str = ""
+    company_key: str = ""
+
+
+def sandbox_available() -> bool:
+    return bool(settings.SANDBOX_URL)
+
+
+def sandbox_company_key(organization) -> str:
+    """The key of the organization's sandbox company: stable for the organization, different
+    on another installation (keyed with this one's secret), not guessable from the id."""
+    digest = salted_hmac("recruitflow.sandbox_org", str(organization.pk)).hexdigest()
+    return f"rf-{organization.pk}-{digest[:10]}"
+
+
+def sandbox_screen_url(organization) -> str:
+    """The organization's sandbox Greenhouse screen ("move a candidate there"), or "" when it
+    does not use the sandbox."""
+    sandbox = settings.SANDBOX_URL
+    if not sandbox:
+        return ""
+    with tenant_scope(organization):
+        connection = GreenhouseConnection.objects.filter(organization=organization).first()
+    if connection is None or not connection.base_url.startswith(sandbox):
+        return ""
+    key = sandbox_company_key(organization)
+    if connection.client_id != f"sandbox-client-{key}":
+        # The default company (the demo organization): its screen is the sandbox's own.
+        return f"{sandbox}/greenhouse/_sandbox/"
+    return f"{sandbox}/greenhouse/companies/{key}/_sandbox/"
+
+
+def organization_sandbox_use(*, organization, membership) -> SandboxSetup:
+    """Set ``organization`` up on the sandbox (see the module). Owners and admins only.
+
+    Raises PermissionDenied for another role, SandboxRefused when the sandbox is not available
+    or the organization is connected to an ATS of its own; the rest is reported in the result.
+    """
+    if membership is None or membership.organization_id != organization.pk:
+        raise PermissionDenied("Only owners and admins of this organization can do this.")
+    if not membership.is_admin:
+        raise PermissionDenied("Only owners and admins can set up the sandbox.")
+    sandbox = settings.SANDBOX_URL
+    if not sandbox:
+        raise SandboxRefused(NOT_AVAILABLE)
+    with tenant_scope(organization):
+        current = ats_connection_for(organization)
+    if current is not None and not (
+        isinstance(current, GreenhouseConnection) and current.base_url.startswith(sandbox)
+    ):
+        raise SandboxRefused(
+            "This organization is connected to its own ATS, so the sandbox would replace it. "
+            "Disconnect it under Settings → Integrations first if you want to try the sandbox."
+        )
+
+    key = sandbox_company_key(organization)
+    try:
+        company = sandbox_company_create(sandbox_url=sandbox, key=key, name=organization.name)
+    except SandboxUnavailable as exc:
+        raise SandboxRefused(f"{exc} Start it (`make run` does) and try again.") from exc
+    setup = SandboxSetup(screen_url=company["screen_url"], company_key=key)
+    connection = sandbox_greenhouse_connect(
+        organization=organization,
+        sandbox_url=sandbox,
+        client_id=company["client_id"],
+        client_secret=company["client_secret"],
+    )
+    if connection is None:  # pointed elsewhere meanwhile
+        raise SandboxRefused("This organization's ATS connection points somewhere else.")
+    works, said = sandbox_sync_start(organization=organization, connection=connection)
+    (setup.done if works else setup.problems).append(
+        f"Connected to your own sandbox Greenhouse ({company['candidates']} candidates). {said}"
+        if works
+        else said
+    )
+    if works:
+        hooked, said = sandbox_webhook_point(
+            connection=connection,
+            control_url=f"{sandbox}/greenhouse/companies/{key}/_sandbox/api",
+            public_base_url=settings.PUBLIC_BASE_URL,
+        )
+        if hooked:
+            setup.done.append("Stage changes there reach RecruitFlow at once (webhook on).")
+        else:
+            setup.problems.append(
+                f"Webhook not on: {said}. Stage changes arrive with the next sync instead."
+            )
+    _messaging_use(organization, setup)
+    return setup
+
+
+def _messaging_use(organization, setup: SandboxSetup) -> None:
+    """Texting and e-mail through the sandbox, each only when nothing is connected for it up
+    the account tree (what is set up stays)."""
+    if not messaging_selectors.sandbox_shortcuts_enabled():
+        setup.problems.append(
+            "Texting and e-mail were not set up: this installation does not allow sandbox "
+            "shortcuts (SANDBOX_SHORTCUTS is off)."
+        )
+        return
+    sms = _fill_screen("sms")
+    if messaging_selectors.sms_settings_for(organization)[1] is not None:
+        setup.done.append("Texting: kept the texting settings already saved.")
+    elif sms is not None:
+        values = dict(sms.sandbox_fill() or {})
+        number = messaging_selectors.sandbox_sms_number(organization)
+        if "from_number" in values:
+            # A number of this organization's own, so candidates' replies come back to it
+            # (the sandbox's shared service number answers to one organization only).
+            values["from_number"] = number
+            values["messaging_service_sid"] = ""
+        if _saved(sms, organization, values, setup):
+            with tenant_scope(organization):
+                wired = sandbox_sms_wire(organization=organization)
+            setup.done.append(
+                f"Texting: through the sandbox {sms.label} from {number}"
+                + ("; replies come back to your Inbox." if wired else ".")
+            )
+    email = _fill_screen("email")
+    if _email_connected(organization):
+        setup.done.append("E-mail: kept the e-mail settings already saved.")
+    elif email is not None and _saved(email, organization, email.sandbox_fill() or {}, setup):
+        setup.done.append(f"E-mail: through the sandbox {email.label} (its outbox shows them).")
+
+
+def _email_connected(organization) -> bool:
+    """Whether an e-mail vendor is connected for ``organization`` or an organization above."""
+    tree = [org.pk for org in organization.ancestors()]
+    return any(
+        s.model.unscoped.filter(organization_id__in=tree).exists()
+        for s in screens_for("email")
+        if isinstance(s, MessagingScreen)
+    )
+
+
+def _fill_screen(capability: str) -> MessagingScreen | None:
+    screens = [
+        s for s in screens_for(capability) if isinstance(s, MessagingScreen) and s.sandbox_fill()
+    ]
+    preferred = [s for s in screens if s.default_sandbox]
+    return (preferred or screens or [None])[0]
+
+
+def _saved(screen: MessagingScreen, organization, values: dict, setup: SandboxSetup) -> bool:
+    form = screen.form_class
+    kwargs = {
+        name: str(values.get(name, "") or "")
+        for name in form.base_fields
+        if name != "base_url" and name in values
+    }
+    try:
+        with tenant_scope(organization):
+            screen.save_settings(
+                organization=organization, base_url=values.get("base_url", ""), **kwargs
+            )
+    except ValidationError as exc:
+        setup.problems.append(f"{screen.label} not set up: {'; '.join(exc.messages)}")
+        return False
+    return True
