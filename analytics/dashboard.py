@@ -7,8 +7,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from django.db.models import Count, Q
 from django.utils import timezone
 
+from messaging.badge import unread_conversation_count
 from messaging.models import Conversation, Direction, Message, MessageStatus
 from scheduling.models import Booking, BookingStatus, RequestStatus, SchedulingRequest
 
@@ -68,18 +70,17 @@ def dashboard_numbers(*, organization, user, visible_jobs=None, now=None) -> Das
             spark("held", "Runs held or failed", [m.STEPS_HELD, m.RUNS_FAILED], "journeys:list"),
         ]
     )
-    numbers.replies_waiting = Conversation.objects.filter(
-        organization=organization, unread_count__gt=0
-    ).count()
+    # The Inbox badge's figure (cached per organization, shared with the sidebar).
+    numbers.replies_waiting = unread_conversation_count(organization=organization)
     day_start, day_end = day_bounds(organization, today)
     upcoming = Booking.objects.filter(
         organization=organization,
         status=BookingStatus.CONFIRMED,
         start__gte=day_start,
         start__lt=day_start + timedelta(days=DAYS),
-    )
-    numbers.interviews_today = upcoming.filter(start__lt=day_end).count()
-    numbers.interviews_this_week = upcoming.count()
+    ).aggregate(today=Count("id", filter=Q(start__lt=day_end)), week=Count("id"))
+    numbers.interviews_today = upcoming["today"]
+    numbers.interviews_this_week = upcoming["week"]
     numbers.my_unanswered = list(
         Conversation.objects.filter(organization=organization, assigned_to=user, unread_count__gt=0)
         .select_related("candidate")

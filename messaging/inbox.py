@@ -23,7 +23,7 @@ from accounts.models import Membership
 from integrations.messaging import E164, twilio_error_explanation
 from integrations.messaging_screens import MessagingScreen
 from integrations.screens import get_screen
-from messaging import selectors
+from messaging import badge, selectors
 from messaging.email_consent import CAN_EMAIL_OFF_REASON, email_is_locked, email_opt_out_reason
 from messaging.models import (
     Channel,
@@ -188,7 +188,8 @@ def inbox_summary(*, organization, user, salt: str = "") -> InboxSummary:
 
 
 def unread_conversation_count(*, organization) -> int:
-    return Conversation.unscoped.filter(organization_id=organization.pk, unread_count__gt=0).count()
+    """The sidebar's badge (cached per organization: ``messaging.badge``)."""
+    return badge.unread_conversation_count(organization=organization)
 
 
 def conversation_get(*, organization, pk: int) -> Conversation | None:
@@ -497,6 +498,7 @@ def conversation_mark_read(*, organization, conversation: Conversation) -> bool:
     ).update(unread_count=0)
     if changed:
         conversation.unread_count = 0
+        badge.unread_changed(organization_id=organization.pk)
     return bool(changed)
 
 
@@ -504,11 +506,12 @@ def open_conversation_mark_read(*, organization, pk: int) -> bool:
     """The conversation open in the Inbox's thread pane is being read: reset its unread count
     (one UPDATE, nothing when it is read already or not this organization's). True when there
     was something unread."""
-    return bool(
-        Conversation.objects.filter(organization=organization, pk=pk, unread_count__gt=0).update(
-            unread_count=0
-        )
-    )
+    changed = Conversation.objects.filter(
+        organization=organization, pk=pk, unread_count__gt=0
+    ).update(unread_count=0)
+    if changed:
+        badge.unread_changed(organization_id=organization.pk)
+    return bool(changed)
 
 
 @transaction.atomic

@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "analytics",
     "notifications",
     "bulk",
+    "onboarding",
     "integrations",
     "integrations.greenhouse",
     "integrations.lever",
@@ -137,6 +138,15 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"]["ENGINE"] = "django.db.backends.postgresql"
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DATABASE_CONN_MAX_AGE", default=60))
+    if env.bool("DATABASE_POOL", default=False):
+        # psycopg's connection pool, per process: a thread borrows a connection for a request
+        # and gives it back. Django requires CONN_MAX_AGE 0 with it (the pool keeps them).
+        DATABASES["default"]["CONN_MAX_AGE"] = 0
+        DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+            "min_size": env.int("DATABASE_POOL_MIN_SIZE", default=2),
+            "max_size": env.int("DATABASE_POOL_MAX_SIZE", default=8),
+            "timeout": env.float("DATABASE_POOL_TIMEOUT", default=10),
+        }
 # Persistent connections are checked before reuse, so after a database restart the first request
 # or task on each connection reconnects instead of failing.
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("DATABASE_CONN_HEALTH_CHECKS", default=True)
@@ -150,6 +160,10 @@ CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://recruitflow")
 REDIS_KEY_PREFIX = env("REDIS_KEY_PREFIX", default="")
 if REDIS_KEY_PREFIX:
     CACHES["default"]["KEY_PREFIX"] = REDIS_KEY_PREFIX
+
+# Sessions are read from the cache and written through to the database: a signed-in page does
+# not query the session table (a shared cache in production: CACHE_URL).
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 
 # --- Auth (django-allauth) ---------------------------------------------------------------------
 AUTHENTICATION_BACKENDS = [
@@ -492,6 +506,11 @@ WRITEBACK_CLAIM_TIMEOUT_SECONDS = env.int("WRITEBACK_CLAIM_TIMEOUT_SECONDS", def
 # --- Analytics ---------------------------------------------------------------------------------
 # Today's figures are counted from the raw rows at most this often per organization (0: always).
 ANALYTICS_TODAY_CACHE_SECONDS = env.int("ANALYTICS_TODAY_CACHE_SECONDS", default=30)
+
+# --- Inbox -------------------------------------------------------------------------------------
+# The sidebar's unread badge is cached per organization, cleared by every write that changes it;
+# this bounds how long anything else can leave it stale (seconds).
+INBOX_BADGE_CACHE_SECONDS = env.int("INBOX_BADGE_CACHE_SECONDS", default=300)
 
 # --- Notifications -----------------------------------------------------------------------------
 # The reader reads the domains' rows again until a pass that saw them is this old.

@@ -19,7 +19,7 @@ from integrations.messaging import (
     sms_segments,
     twilio_error_explanation,
 )
-from messaging import selectors, timeline_kinds
+from messaging import badge, selectors, timeline_kinds
 from messaging.models import (
     Channel,
     Conversation,
@@ -156,6 +156,7 @@ def inbound_sms_receive(*, organization, inbound: InboundSMS, provider: str = ""
         Conversation.objects.filter(pk=conversation.pk).update(
             unread_count=F("unread_count") + 1, last_message_at=inbound.received_at
         )
+        badge.unread_changed(organization_id=organization.pk)
     keyword = inbound.opt_out_keyword
     phone = inbound.from_e164
     if keyword == "stop":

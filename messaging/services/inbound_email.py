@@ -22,7 +22,7 @@ from django.utils.crypto import salted_hmac
 from candidates.models import Candidate
 from integrations import intake
 from integrations.messaging import EmailOptOutChange, InboundEmail
-from messaging import selectors, timeline_kinds
+from messaging import badge, selectors, timeline_kinds
 from messaging.email_consent import email_opt_out_lock
 from messaging.email_layout import html_to_text
 from messaging.models import (
@@ -204,6 +204,7 @@ def inbound_email_receive(
         Conversation.objects.filter(pk=conversation.pk).update(
             unread_count=F("unread_count") + 1, last_message_at=inbound.received_at
         )
+        badge.unread_changed(organization_id=organization.pk)
     _timeline(
         organization=organization,
         candidate=candidate,

@@ -1,0 +1,44 @@
+"""The Inbox's unread badge: how many conversations have unread messages, cached per
+organization so the sidebar of every page does not count them again.
+
+Every write that changes a conversation's unread count calls ``unread_changed`` (when it happens
+and again once its transaction commits, so a page rendered in between cannot keep the old
+figure). The cache lives ``INBOX_BADGE_CACHE_SECONDS`` at most, which bounds what a write
+elsewhere (a conversation deleted with its candidate) can leave behind. A person who sees only
+some candidates (a hiring manager) gets their own count, uncached.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+
+from messaging.models import Conversation
+from recruitflow.tenancy import candidates_restricted
+
+
+def _key(organization_id: int) -> str:
+    return f"inbox-unread:{organization_id}"
+
+
+def unread_conversation_count(*, organization) -> int:
+    if candidates_restricted():
+        return _count(organization)
+    key = _key(organization.pk)
+    count = cache.get(key)
+    if count is None:
+        count = _count(organization)
+        cache.set(key, count, settings.INBOX_BADGE_CACHE_SECONDS)
+    return count
+
+
+def _count(organization) -> int:
+    return Conversation.unscoped.filter(organization_id=organization.pk, unread_count__gt=0).count()
+
+
+def unread_changed(*, organization_id: int) -> None:
+    """A conversation's unread count changed: the next page counts again."""
+    key = _key(organization_id)
+    cache.delete(key)
+    transaction.on_commit(lambda: cache.delete(key))
