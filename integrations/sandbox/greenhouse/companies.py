@@ -209,7 +209,10 @@ class GreenhouseCompaniesApp:
             environ = dict(environ)
             environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + prefix
             environ["PATH_INFO"] = "/" + rest
-            return app(environ, start_response)
+            answer = app(environ, start_response)
+            if rest.startswith("_sandbox/api/webhook") and request.method == "POST":
+                self.companies._changed()  # a saved webhook survives a restart
+            return answer
         key = self.companies.key_for(request)
         app = self.companies.apps[key] if key else self.default_app
         return app(environ, start_response)
