@@ -169,7 +169,6 @@ urlpatterns = [
     path("candidates/", include("candidates.urls")),
     path("candidates/", include("recruitflow.candidate_actions")),
     path("candidates/bulk/", include("bulk.views")),
-    path("candidates/bulk/", include("bulk.views")),
     path("journeys/", include("journeys.urls")),
     path("library/", library_index, name="library"),
     path("library/", include("library.urls")),
