@@ -17,6 +17,7 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from notifications import badge
 from notifications.models import ConnectionSeen, Notification, ReadCursor
 from notifications.preferences import channels_for
 from notifications.sources import Item, Source, all_sources
@@ -64,7 +65,11 @@ def notifications_write(*, organization, items: list[Item]) -> list[Notification
                     digest_pending=chosen.digest,
                 )
             )
-    return Notification.objects.bulk_create(fresh, ignore_conflicts=True)
+    written = Notification.objects.bulk_create(fresh, ignore_conflicts=True)
+    badge.unread_changed(
+        organization_id=organization.pk, user_ids=[n.user_id for n in fresh if n.in_app]
+    )
+    return written
 
 
 def _cursor_locked(organization, source: Source, now: datetime) -> ReadCursor:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 
+from notifications import badge
 from notifications.models import Kind, Notification
 from notifications.preferences import Channels, channels_for
 
@@ -16,7 +17,8 @@ def notifications_of(*, organization, user) -> QuerySet[Notification]:
 
 
 def unread_count(*, organization, user) -> int:
-    return notifications_of(organization=organization, user=user).filter(read_at=None).count()
+    """The bell's figure (cached per member: ``notifications.badge``)."""
+    return badge.unread_count(organization=organization, user=user)
 
 
 def preferences_of(*, organization, user) -> list[tuple[str, str, Channels]]:

@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import ADMIN_ROLES, Membership
+from notifications import badge
 from notifications.collector import notifications_write
 from notifications.mail import organization_zone
 from notifications.models import Kind, Notification, Preference
@@ -37,13 +38,16 @@ def notification_mark_read(*, organization, user, notification_id: int) -> Notif
     if notification.read_at is None:
         notification.read_at = timezone.now()
         notification.save(update_fields=["read_at"])
+        badge.unread_changed(organization_id=organization.pk, user_ids=[user.pk])
     return notification
 
 
 def notifications_mark_all_read(*, organization, user) -> int:
-    return Notification.objects.filter(
+    marked = Notification.objects.filter(
         organization=organization, user=user, in_app=True, read_at__isnull=True
     ).update(read_at=timezone.now())
+    badge.unread_changed(organization_id=organization.pk, user_ids=[user.pk])
+    return marked
 
 
 @transaction.atomic

@@ -511,6 +511,8 @@ ANALYTICS_TODAY_CACHE_SECONDS = env.int("ANALYTICS_TODAY_CACHE_SECONDS", default
 # The sidebar's unread badge is cached per organization, cleared by every write that changes it;
 # this bounds how long anything else can leave it stale (seconds).
 INBOX_BADGE_CACHE_SECONDS = env.int("INBOX_BADGE_CACHE_SECONDS", default=300)
+# The same for the bell's unread count, per member.
+NOTIFICATIONS_BADGE_CACHE_SECONDS = env.int("NOTIFICATIONS_BADGE_CACHE_SECONDS", default=300)
 
 # --- Notifications -----------------------------------------------------------------------------
 # The reader reads the domains' rows again until a pass that saw them is this old.
