@@ -27,6 +27,7 @@ from candidates.demo import (
 )
 from integrations.connections import ats_connection_for
 from integrations.greenhouse.models import GreenhouseConnection
+from integrations.greenhouse.screen import sandbox_screen_for
 from integrations.messaging_screens import MessagingScreen
 from integrations.screens import screens_for
 from messaging import selectors as messaging_selectors
@@ -67,18 +68,9 @@ def sandbox_company_key(organization) -> str:
 def sandbox_screen_url(organization) -> str:
     """The organization's sandbox Greenhouse screen ("move a candidate there"), or "" when it
     does not use the sandbox."""
-    sandbox = settings.SANDBOX_URL
-    if not sandbox:
-        return ""
     with tenant_scope(organization):
         connection = GreenhouseConnection.objects.filter(organization=organization).first()
-    if connection is None or not connection.base_url.startswith(sandbox):
-        return ""
-    key = sandbox_company_key(organization)
-    if connection.client_id != f"sandbox-client-{key}":
-        # The default company (the demo organization): its screen is the sandbox's own.
-        return f"{sandbox}/greenhouse/_sandbox/"
-    return f"{sandbox}/greenhouse/companies/{key}/_sandbox/"
+    return sandbox_screen_for(connection)
 
 
 def organization_sandbox_use(*, organization, membership) -> SandboxSetup:
@@ -189,7 +181,7 @@ def _fill_screen(capability: str) -> MessagingScreen | None:
         s for s in screens_for(capability) if isinstance(s, MessagingScreen) and s.sandbox_fill()
     ]
     preferred = [s for s in screens if s.default_sandbox]
-    return (preferred or screens or [None])[0]
+    return next(iter(preferred or screens), None)
 
 
 def _saved(screen: MessagingScreen, organization, values: dict, setup: SandboxSetup) -> bool:

@@ -96,6 +96,9 @@ def test_use_sandbox_connects_a_new_organization_to_its_own_company_when_an_admi
     assert sandbox_screen_url(organization) == (
         f"{on_sandbox.url}/greenhouse/companies/{key}/_sandbox/"
     )
+    # Settings → Integrations links to the organization's own sandbox screen.
+    page = client_for(alice).get(reverse("integrations:index")).content.decode()
+    assert f'href="{on_sandbox.url}/greenhouse/companies/{key}/_sandbox/"' in page
     # Texts go out from a sandbox number of the organization's own; e-mail to the outbox.
     with tenant_scope(organization):
         twilio = TwilioSettings.objects.get(organization=organization)

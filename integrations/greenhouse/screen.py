@@ -28,6 +28,22 @@ WEBHOOK_EVENTS = (
     "Delete candidate",
 )
 SESSION_VIDEO_FIELD = "integrations:video_field:greenhouse"
+# A sandbox company of an organization's own ("Use the sandbox") has the v3 client
+# ``sandbox-client-<company key>``; the default company's is ``sandbox-client-id``.
+SANDBOX_CLIENT_PREFIX = "sandbox-client-"
+
+
+def sandbox_screen_for(connection) -> str:
+    """The sandbox Greenhouse screen ``connection`` reads from ("" when it is not the
+    sandbox's): the organization's own company's, or the default company's."""
+    sandbox = (settings.SANDBOX_URL or "").rstrip("/")
+    if not sandbox or connection is None or not connection.base_url.startswith(sandbox):
+        return ""
+    client_id = connection.client_id or ""
+    key = client_id[len(SANDBOX_CLIENT_PREFIX) :]
+    if client_id.startswith(SANDBOX_CLIENT_PREFIX) and key != "id":
+        return f"{sandbox}/greenhouse/companies/{key}/_sandbox/"
+    return f"{sandbox}/greenhouse/_sandbox/"
 
 
 @register
@@ -79,8 +95,11 @@ class GreenhouseScreen(ATSScreen):
         card.update(
             webhook_secret=row.webhook_secret if row else "",
             sandbox_fill_json=json.dumps(fill) if fill else "",
-            # The page's notice: a sandbox Greenhouse to move a candidate in.
-            sandbox_screen=f"{sandbox}/greenhouse/_sandbox/" if sandbox else "",
+            # The page's notice: a sandbox Greenhouse to move a candidate in (the organization's
+            # own sandbox company when it uses one).
+            sandbox_screen=sandbox_screen_for(row)
+            or (f"{sandbox}/greenhouse/_sandbox/" if sandbox else ""),
+            sandbox_own=bool(sandbox_screen_for(row)),
             notice_template="integrations/greenhouse/notice.html" if sandbox else "",
             video_field=self._video_field_result(request) if card["connected"] else None,
         )
