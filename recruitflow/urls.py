@@ -160,6 +160,7 @@ urlpatterns = [
     path("search/", search_views.search_page, name="search"),
     path("search/suggest/", search_views.search_suggest, name="search_suggest"),
     path("setup/sandbox/", sandbox_views.use_sandbox, name="use_sandbox"),
+    path("setup/", include("onboarding.urls")),
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("org/new/", account_views.organization_create, name="organization_create"),

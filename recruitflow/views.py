@@ -15,6 +15,7 @@ from analytics.dashboard import dashboard_numbers
 from analytics.page import visible_job_ids
 from candidates import selectors as candidate_selectors
 from candidates.views import render_in_org_time
+from onboarding.checklist import sandbox_url, setup_checklist
 
 from .decorators import organization_required, public
 
@@ -36,9 +37,8 @@ def dashboard(request):
         "api_key_count": account_selectors.organization_api_keys(organization=organization)
         .filter(revoked_at__isnull=True)
         .count(),
-        "checklist": _onboarding_checklist(
-            request, members.count(), ats_connected=bool(ats.connection)
-        ),
+        "checklist": setup_checklist(organization=organization, ats=ats),
+        "sandbox_url": sandbox_url(),
         "recruiting": dashboard_numbers(
             organization=organization,
             user=request.user,
@@ -47,38 +47,7 @@ def dashboard(request):
             ),
         ),
     }
-    context["checklist_done"] = all(step["done"] for step in context["checklist"])
     return render_in_org_time(request, "dashboard.html", context)
-
-
-def _onboarding_checklist(request, member_count, *, ats_connected: bool):
-    organization = request.organization
-    return [
-        {
-            "done": ats_connected,
-            "title": "Connect your applicant tracking system",
-            "text": "Greenhouse or Lever: candidates and stage changes flow in from there.",
-            "url_name": "integrations:index",
-        },
-        {
-            "done": bool(organization.logo) or organization.brand_color != "#2563eb",
-            "title": "Brand your organization",
-            "text": "Add your logo and colour; candidates see them on every email and page.",
-            "url_name": "settings:organization",
-        },
-        {
-            "done": member_count > 1,
-            "title": "Invite your team",
-            "text": "Recruiters, coordinators and hiring managers each get their own login.",
-            "url_name": "settings:team",
-        },
-        {
-            "done": account_selectors.organization_api_keys(organization=organization).exists(),
-            "title": "Create an API key",
-            "text": "Partners and scripts use the REST API at /api/v1/.",
-            "url_name": "settings:api_keys",
-        },
-    ]
 
 
 def _broker_status() -> tuple[bool, str]:

@@ -21,6 +21,8 @@ LAYER = {
     "writeback": 7,
     "analytics": 7,
     "notifications": 7,
+    # A new organization's setup checklist and starter gallery: reads and writes the domains.
+    "onboarding": 7,
     # Bulk actions on the candidates list: they enrol in journeys and send messages.
     "bulk": 7,
     # Partner webhooks read the write-back outbox too (writes written or given up).

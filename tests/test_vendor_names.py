@@ -26,6 +26,7 @@ DOMAIN_APPS = (
     "partners",
     "analytics",
     "notifications",
+    "onboarding",
 )
 VENDORS = re.compile(r"\b(greenhouse|lever|twilio|textus|sendgrid|cronofy)\b", re.IGNORECASE)
 TEXT_SUFFIXES = {".py", ".html", ".txt", ".js", ".json", ".md"}
