@@ -476,6 +476,17 @@ PROVIDER_URL_ALLOWLIST = env.list(
 # failures the provider provably did not act on (connection refused, 429).
 MESSAGING_PROVIDER_TIMEOUT_S = env.float("MESSAGING_PROVIDER_TIMEOUT_S", default=10)
 MESSAGING_PROVIDER_MAX_ATTEMPTS = env.int("MESSAGING_PROVIDER_MAX_ATTEMPTS", default=3)
+# Seconds a worker keeps an organization's resolved sending settings (providers, callback URL);
+# a settings save drops them at once (messaging/send_context.py).
+MESSAGING_SEND_CONTEXT_SECONDS = env.float("MESSAGING_SEND_CONTEXT_SECONDS", default=60)
+# Messages per second one provider account is handed, by vendor ("*" = any other vendor; 0 = no
+# limit); past it a send waits its turn in the queue (messaging/send_limits.py).
+MESSAGING_SEND_RATE_PER_S = {
+    name: float(rate)
+    for name, rate in env.dict(
+        "MESSAGING_SEND_RATE_PER_S", default={"twilio": "250", "sendgrid": "600", "textus": "3"}
+    ).items()
+}
 # The recovery sweep (beat, every minute): a message "sending" (its worker died mid-send) or
 # "queued" (its task was lost) this long is settled: the provider is asked before anything is
 # sent again.
