@@ -84,6 +84,7 @@ def connection_changes_apply(
                 booking=booking,
                 by=CancelledBy.INTERVIEWER,
                 reason=f"{name} deleted the interview from their calendar",
+                actor=connection.user,
             )
         except services.SchedulingError as exc:
             # Already cancelled by someone else, or already started: nothing to undo.

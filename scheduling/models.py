@@ -349,6 +349,11 @@ class Booking(TenantModel):
     reschedule_count = models.PositiveSmallIntegerField(default=0)
     cancelled_at = models.DateTimeField(null=True, blank=True)
     cancelled_by = models.CharField(max_length=20, choices=CancelledBy.choices, blank=True)
+    # Who, by name: the team member who cancelled, or the interviewer whose calendar the event
+    # was deleted from (empty for the candidate, and once that person's account is deleted).
+    cancelled_by_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     cancel_reason = models.TextField(blank=True)
     day_before_sent_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -56,6 +56,21 @@ def upcoming_bookings(
     return _with_attendees(bookings)
 
 
+WEEK_LIMIT = 500
+
+
+def week_bookings(*, organization, start: datetime, end: datetime) -> list[Booking]:
+    """Interviews, confirmed and cancelled, that overlap ``[start, end)``, soonest first (at
+    most ``WEEK_LIMIT``), with ``candidate``, ``template`` and ``cancelled_by_user`` loaded and
+    ``attendees`` (users) set. A hiring manager's scope keeps to their candidates."""
+    bookings = list(
+        Booking.objects.filter(organization=organization, start__lt=end, end__gt=start)
+        .select_related("candidate", "template", "cancelled_by_user")
+        .order_by("start", "id")[:WEEK_LIMIT]
+    )
+    return _with_attendees(bookings)
+
+
 def pending_requests(
     *, organization, limit: int = 50, now: datetime | None = None
 ) -> list[SchedulingRequest]:

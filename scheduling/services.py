@@ -430,7 +430,8 @@ def booking_reschedule(
 def booking_cancel(
     *, organization, booking: Booking, by: str, reason: str = "", actor=None
 ) -> Booking:
-    """Cancel ``booking`` (``by``: a :class:`CancelledBy` value): holds released, the request
+    """Cancel ``booking`` (``by``: a :class:`CancelledBy` value; ``actor``: the team member who
+    cancelled, or the interviewer whose calendar lost the event): holds released, the request
     closed, the events removed and the Cancellation Notification sent (with a METHOD:CANCEL
     ``.ics`` of the same UID and a higher SEQUENCE)."""
     if by not in CancelledBy.values:
@@ -446,6 +447,7 @@ def booking_cancel(
         booking.status = BookingStatus.CANCELLED
         booking.cancelled_at = now
         booking.cancelled_by = by
+        booking.cancelled_by_user = actor if by != CancelledBy.CANDIDATE else None
         booking.cancel_reason = reason
         booking.sequence += 1
         booking.save(
@@ -453,6 +455,7 @@ def booking_cancel(
                 "status",
                 "cancelled_at",
                 "cancelled_by",
+                "cancelled_by_user",
                 "cancel_reason",
                 "sequence",
                 "updated_at",
@@ -467,9 +470,9 @@ def booking_cancel(
         if by == CancelledBy.CANDIDATE:
             summary = f"The candidate cancelled {booking.title} ({when})"
         elif by == CancelledBy.INTERVIEWER:
+            who = words.person_name(actor) if actor is not None else "An interviewer"
             summary = (
-                f"An interviewer removed {booking.title} ({when}) from their calendar, so it was "
-                "cancelled"
+                f"{who} removed {booking.title} ({when}) from their calendar, so it was cancelled"
             )
         else:
             who = words.person_name(actor) if actor is not None else "A team member"

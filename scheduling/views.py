@@ -1,5 +1,5 @@
-"""The Schedule page (upcoming interviews, pending requests, the team's calendars) and My calendar
-(working hours, busy time, the .ics feed, connecting a calendar).
+"""The Schedule page (upcoming interviews as a list or a week grid, pending requests, the team's
+calendars) and My calendar (working hours, busy time, the .ics feed, connecting a calendar).
 
 Views parse input and call ``scheduling.calendar_services`` / ``scheduling.services``; reads come
 from ``scheduling.selectors`` and ``scheduling.calendars``. Times are shown in the organization's
@@ -27,7 +27,7 @@ from recruitflow.csp import allow_form_target
 from recruitflow.decorators import admin_required, editor_required, organization_required
 from scheduling import availability as av
 from scheduling import calendar_services as cal
-from scheduling import calendars, conferencing, selectors, services
+from scheduling import calendars, conferencing, selectors, services, week
 from scheduling.forms import (
     BusyBlockForm,
     CancelBookingForm,
@@ -114,22 +114,49 @@ def _team(organization, viewer) -> list[dict]:
     ]
 
 
+def _week_context(request, *, organization, zone: str, now: datetime) -> dict:
+    """The week view: the week of ``?week=`` (any date of it; this week by default)."""
+    today = now.astimezone(av.resolve_zone(zone)).date()
+    week_error = ""
+    try:
+        monday = week.parse_week(request.GET.get("week"), today=today)
+    except week.WeekInputError as exc:
+        week_error = str(exc)
+        monday = week.monday_of(today)
+    start, end = week.week_bounds(monday, zone)
+    bookings = selectors.week_bookings(organization=organization, start=start, end=end)
+    return {
+        "week": week.build_week(bookings=bookings, monday=monday, zone=zone, today=today),
+        "week_error": week_error,
+        "week_truncated": len(bookings) >= selectors.WEEK_LIMIT,
+        "week_limit": selectors.WEEK_LIMIT,
+        "this_monday": week.monday_of(today),
+    }
+
+
 def _schedule_context(request, *, cancel_forms: dict | None = None) -> dict:
     organization = request.organization
     now = timezone.now()
     zone = _zone(organization)
-    bookings = selectors.upcoming_bookings(organization=organization, now=now, limit=50)
-    tz = av.resolve_zone(zone)
-    upcoming = [
-        {
-            "booking": b,
-            "start": b.start.astimezone(tz),
-            "end": b.end.astimezone(tz),
-            "interviewers": [person_name(user) for user in getattr(b, "attendees", [])],
-            "cancel_form": (cancel_forms or {}).get(b.pk) or CancelBookingForm(prefix=f"b{b.pk}"),
-        }
-        for b in bookings
-    ]
+    view = "week" if request.GET.get("view") == "week" and not cancel_forms else "list"
+    upcoming: list[dict] = []
+    extra: dict = {}
+    if view == "week":
+        extra = _week_context(request, organization=organization, zone=zone, now=now)
+    else:
+        tz = av.resolve_zone(zone)
+        upcoming = [
+            {
+                "booking": b,
+                "start": b.start.astimezone(tz),
+                "end": b.end.astimezone(tz),
+                "interviewers": [person_name(user) for user in getattr(b, "attendees", [])],
+                "cancel_form": (cancel_forms or {}).get(b.pk)
+                or CancelBookingForm(prefix=f"b{b.pk}"),
+            }
+            for b in selectors.upcoming_bookings(organization=organization, now=now, limit=50)
+        ]
+        extra = {"chart": interviews_per_day(organization=organization, zone=zone, now=now)}
     pending = [
         {"request": r, "link": services.request_link(r)}
         for r in selectors.pending_requests(organization=organization, limit=50)
@@ -143,12 +170,13 @@ def _schedule_context(request, *, cancel_forms: dict | None = None) -> dict:
             members=[t["membership"] for t in team], auto_id="connect_%s"
         )
     return {
+        **extra,
+        "view": view,
         "zone": zone,
         "now": now,
         "upcoming": upcoming,
         "pending": pending,
         "team": team,
-        "chart": interviews_per_day(organization=organization, zone=zone, now=now),
         "has_templates": SchedulingTemplate.objects.filter(organization=organization).exists(),
         "cronofy_configured": settings_row is not None,
         "calendar_service": selectors.calendar_service_name(),

@@ -96,3 +96,51 @@ def test_interview_pages_query_count_does_not_grow_with_interviews_and_reviews(
         add_review(org, first, user, [1, 2, 3])
     large = {url: _queries(client, url) for url in pages}
     assert large == small
+
+
+def _grow_week(org, template, users, monday, start: int, count: int) -> None:
+    """`count` interviews in the week of `monday`, every other one cancelled by a member."""
+    from datetime import UTC, datetime, time, timedelta
+
+    from candidates.models import Candidate
+    from scheduling.models import Booking, BookingStatus, CancelledBy
+    from tests.scheduling.helpers import booked
+
+    for n in range(start, start + count):
+        with tenant_scope(org):
+            person = Candidate.objects.create(
+                organization=org, provider="greenhouse", external_id=f"wk{n}", first_name=f"W{n}"
+            )
+        moment = datetime.combine(monday + timedelta(days=n % 5), time(9 + n % 8), tzinfo=UTC)
+        booking = booked(org, template, person, users, moment, title=f"Interview {n}")
+        if n % 2:
+            with tenant_scope(org):
+                Booking.objects.filter(pk=booking.pk).update(
+                    status=BookingStatus.CANCELLED,
+                    cancelled_by=CancelledBy.RECRUITER,
+                    cancelled_by_user=users[n % len(users)],
+                    cancelled_at=moment - timedelta(days=1),
+                )
+
+
+@pytest.mark.django_db
+def test_schedule_week_query_count_does_not_grow_with_its_interviews(alice, client_for):
+    """The Schedule's week view: interviews, their interviewers and who cancelled them."""
+    from datetime import date
+
+    from scheduling.models import SchedulingTemplate
+
+    org = alice.organization
+    with tenant_scope(org):
+        template = SchedulingTemplate.objects.create(organization=org, name="Loop")
+    team = [alice.user] + [
+        add_member(organization=org, email=f"panel{n}@acme.test").user for n in range(3)
+    ]
+    monday = date(2031, 3, 3)
+    url = f"/schedule/?view=week&week={monday:%Y-%m-%d}"
+    client = client_for(alice)
+    _grow_week(org, template, team[:1], monday, 0, 2)
+    client.get(url)  # warm caches
+    small = _queries(client, url)
+    _grow_week(org, template, team, monday, 2, 20)
+    assert _queries(client, url) == small
