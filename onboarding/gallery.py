@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -204,7 +205,7 @@ def starter_copy(*, organization, starter: Starter, user) -> Copied:
         exit_rules=list(starter.exit_rules),
         stage_names=[stage] if stage else [],
     )
-    steps = []
+    steps: list[dict[str, Any]] = []
     for step in starter.steps:
         if step.scheduling:
             if scheduling is None:

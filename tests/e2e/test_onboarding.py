@@ -1,4 +1,4 @@
-"""A new customer signs up, invites a teammate, creates an API key, reads the API docs and calls
+"""A new customer signs up (the organization starts in the browser's time zone), invites a teammate, creates an API key, reads the API docs and calls
 the API, in a real browser."""
 
 import re
@@ -7,9 +7,12 @@ import pytest
 from django.core import mail
 from playwright.sync_api import expect
 
+from accounts.models import Organization
+
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
+@pytest.mark.browser_context_args(timezone_id="Europe/Berlin")
 def test_signup_invite_api_key_docs_and_api_call(live_server, page, csp_violations):
     base = live_server.url
     page.goto(f"{base}/")
@@ -26,6 +29,9 @@ def test_signup_invite_api_key_docs_and_api_call(live_server, page, csp_violatio
     # Landed on the new organization's dashboard, inside the app shell.
     expect(page.get_by_role("heading", name="Welcome, Fiona")).to_be_visible()
     expect(page.locator(".topbar")).to_contain_text("BrightPath Recruiting")
+    # The browser's zone (Chromium reports the context's) is the organization's.
+    expect(page.locator(".page-head")).to_contain_text("times in Europe/Berlin")
+    assert Organization.objects.get(name="BrightPath Recruiting").time_zone == "Europe/Berlin"
     for item in ("Candidates", "Journeys", "Library", "Inbox", "Interviews", "Schedule"):
         expect(page.locator(".sidebar")).to_contain_text(item)
 
