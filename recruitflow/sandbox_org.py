@@ -27,7 +27,7 @@ from candidates.demo import (
 )
 from integrations.connections import ats_connection_for
 from integrations.greenhouse.models import GreenhouseConnection
-from integrations.greenhouse.screen import sandbox_screen_for
+from integrations.greenhouse.screen import SANDBOX_CLIENT_PREFIX, sandbox_screen_for
 from integrations.messaging_screens import MessagingScreen
 from integrations.screens import screens_for
 from messaging import selectors as messaging_selectors
@@ -97,6 +97,16 @@ def organization_sandbox_use(*, organization, membership) -> SandboxSetup:
         )
 
     key = sandbox_company_key(organization)
+    if current is not None and current.client_id != f"{SANDBOX_CLIENT_PREFIX}{key}":
+        # Already on the sandbox's shared company (the demo's, or its credentials typed in by
+        # hand): switching companies would mix two companies' records in one mirror.
+        setup = SandboxSetup(screen_url=sandbox_screen_for(current))
+        setup.done.append(
+            "Your ATS connection already reads the sandbox Greenhouse's shared company; it is "
+            "kept as it is."
+        )
+        _messaging_use(organization, setup)
+        return setup
     try:
         company = sandbox_company_create(sandbox_url=sandbox, key=key, name=organization.name)
     except SandboxUnavailable as exc:
@@ -141,6 +151,9 @@ def _messaging_use(organization, setup: SandboxSetup) -> None:
             "shortcuts (SANDBOX_SHORTCUTS is off)."
         )
         return
+    if messaging_selectors.sandbox_chosen_by_default(organization):
+        setup.done.append("Texting and e-mail: already through the sandbox (the demo's).")
+        return
     sms = _fill_screen("sms")
     if messaging_selectors.sms_settings_for(organization)[1] is not None:
         setup.done.append("Texting: kept the texting settings already saved.")
@@ -160,20 +173,10 @@ def _messaging_use(organization, setup: SandboxSetup) -> None:
                 + ("; replies come back to your Inbox." if wired else ".")
             )
     email = _fill_screen("email")
-    if _email_connected(organization):
+    if messaging_selectors.email_settings_for(organization)[1] is not None:
         setup.done.append("E-mail: kept the e-mail settings already saved.")
     elif email is not None and _saved(email, organization, email.sandbox_fill() or {}, setup):
         setup.done.append(f"E-mail: through the sandbox {email.label} (its outbox shows them).")
-
-
-def _email_connected(organization) -> bool:
-    """Whether an e-mail vendor is connected for ``organization`` or an organization above."""
-    tree = [org.pk for org in organization.ancestors()]
-    return any(
-        s.model.unscoped.filter(organization_id__in=tree).exists()
-        for s in screens_for("email")
-        if isinstance(s, MessagingScreen)
-    )
 
 
 def _fill_screen(capability: str) -> MessagingScreen | None:

@@ -193,3 +193,24 @@ def test_use_sandbox_leaves_an_organizations_own_ats_alone(client_for, alice, on
 
 def test_use_sandbox_is_a_post(client_for, alice, settings):
     assert client_for(alice).get(reverse("use_sandbox")).status_code == 405
+
+
+def test_an_organization_on_the_sandboxs_shared_company_keeps_it(client_for, alice, on_sandbox):
+    with tenant_scope(alice.organization):
+        shared = GreenhouseConnection.objects.create(
+            organization=alice.organization,
+            base_url=f"{on_sandbox.url}/greenhouse",
+            client_id="sandbox-client-id",
+            client_secret="sandbox-client-secret",
+            status=ConnectionStatus.CONNECTED,
+        )
+
+    response = client_for(alice).post(reverse("use_sandbox"))
+
+    assert "shared company; it is kept" in _flash(response)
+    assert f"{on_sandbox.url}/greenhouse/_sandbox/" in _flash(response)
+    assert sandbox_company_key(alice.organization) not in _companies(on_sandbox)
+    with tenant_scope(alice.organization):
+        kept = GreenhouseConnection.objects.get()
+        assert not SyncRun.objects.exists()
+    assert (kept.pk, kept.client_id) == (shared.pk, "sandbox-client-id")
