@@ -42,6 +42,7 @@ class Item:
     action: str
     when: datetime | None = None  # shown after ``why``, in the organization's zone
     next: bool = False
+    admin_only: bool = False  # its page is for owners and admins
 
 
 @dataclass
@@ -265,6 +266,8 @@ def setup_checklist(*, organization: Organization, ats=None, now=None) -> Checkl
     facts = _facts(organization)
     items = _ats_items(ats, now)
     items.append(_messaging_item(organization))
+    for item in items:
+        item.admin_only = True  # Settings → Integrations and Messaging, the sync history
     items.append(
         Item(
             "calendar",

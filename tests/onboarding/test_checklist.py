@@ -290,3 +290,13 @@ def test_the_dashboard_does_not_show_another_organizations_state(alice, mallory,
         mallory.organization, status=ConnectionStatus.CONNECTED, last_checked_at=timezone.now()
     )
     assert _state(client_for(alice))["ats"] == "no"
+
+
+def test_a_recruiter_is_told_an_admin_sets_up_the_ats_and_can_start_a_journey_themselves(
+    bob, client_for
+):
+    page = client_for(bob).get("/").content.decode()
+    ats = page.split('data-item="ats"', 1)[1].split("</li>", 1)[0]
+    assert "An owner or admin does this" in ats
+    journey = page.split('data-item="journey"', 1)[1].split("</li>", 1)[0]
+    assert "Start from a template" in journey
