@@ -3,6 +3,7 @@ delete) and the JSON endpoints the Inbox composer uses to pick and render a temp
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 
 from csp.decorators import csp
@@ -19,7 +20,7 @@ from candidates.views import organization_time
 from recruitflow.decorators import editor_required, organization_required
 
 from . import services, templating
-from .forms import MessageTemplateForm
+from .forms import VISUAL_TAGS, MessageTemplateForm
 from .models import MessageTemplate, TemplateChannel
 
 CANDIDATE_CHOICES = 20
@@ -116,6 +117,41 @@ def library_index(request):
     )
 
 
+LIST_PREVIEW_LINES = 3
+LIST_PREVIEW_CHARACTERS = 240
+
+
+@dataclass(frozen=True)
+class ListPreview:
+    """A template as the list shows it: rendered with sample values, not as template code."""
+
+    subject: str = ""
+    lines: tuple[str, ...] = ()
+    more: bool = False  # lines left out after the shown ones (a cut line ends with "…")
+    problem: str = ""
+
+
+def list_preview(template: MessageTemplate, context: dict) -> ListPreview:
+    """The subject (e-mails) and the first lines of the rendered text with sample values; the
+    first problem when the template can't render."""
+    try:
+        rendered = templating.render(template, context)
+    except templating.TemplateInvalid as exc:
+        first = exc.problems[0] if exc.problems else None
+        problem = templating.describe(first, template.channel) if first else str(exc)
+        return ListPreview(problem=problem)
+    lines = [line.strip() for line in rendered.text.splitlines() if line.strip()]
+    shown: list[str] = []
+    room = LIST_PREVIEW_CHARACTERS
+    for line in lines[:LIST_PREVIEW_LINES]:
+        if len(line) > room:
+            shown.append(line[: max(room - 1, 1)].rstrip() + "…")
+            return ListPreview(subject=rendered.subject, lines=tuple(shown))
+        shown.append(line)
+        room -= len(line)
+    return ListPreview(subject=rendered.subject, lines=tuple(shown), more=len(lines) > len(shown))
+
+
 @organization_required
 def template_list(request):
     organization = request.organization
@@ -128,12 +164,16 @@ def template_list(request):
         templates = templates.filter(channel=channel)
     for word in q.split()[:5]:
         templates = templates.filter(Q(name__icontains=word) | Q(subject__icontains=word))
+    templates = list(templates.order_by("name", "id"))
+    sample = templating.sample_context(organization) if templates else {}
+    previews = [(template, list_preview(template, sample)) for template in templates]
     with organization_time(organization):
         return render(
             request,
             "library/templates.html",
             {
-                "templates": list(templates.order_by("name", "id")),
+                "templates": templates,
+                "previews": previews,
                 "total": total,
                 "channel": channel,
                 "q": q,
@@ -161,6 +201,9 @@ def _editor(
                 "candidates": candidates,
                 "read_only": not request.membership.can_edit,
                 "text_edited": form._edited() if form.channel == TemplateChannel.EMAIL else False,
+                # Read by static/js/library_editor.js from data attributes.
+                "visual_tags": json.dumps({tag: list(names) for tag, names in VISUAL_TAGS.items()}),
+                "field_labels": json.dumps({f.path: f.label for f in templating.MERGE_FIELDS}),
             },
             status=status,
         )

@@ -1,6 +1,7 @@
-// Library → message template editor: merge-field picker, HTML toolbar, the derived plain-text
-// part, the live SMS segment counter and the preview's candidate search. The preview itself is
-// htmx (see the #preview element). Loaded as a file: the CSP allows no inline script.
+// Library → message template editor: merge-field picker, the HTML source's toolbar, the derived
+// plain-text part, the live SMS segment counter and the preview's candidate search. The preview
+// itself is htmx (see the #preview element); an e-mail's visual editor is library_editor.js.
+// Loaded as a file: the CSP allows no inline script.
 (function () {
   "use strict";
 
@@ -15,7 +16,13 @@
     return Array.prototype.slice.call(form.querySelectorAll("[data-merge-target]"));
   }
 
+  function shown(element) {
+    return element && !element.closest("[hidden]");
+  }
+
   function defaultTarget() {
+    var rich = form.querySelector("[data-rich-editor]");
+    if (shown(rich)) return rich;
     return (
       form.querySelector("textarea[name=html_body]") ||
       form.querySelector("textarea[data-sms-body]") ||
@@ -40,15 +47,25 @@
   }
 
   form.addEventListener("focusin", function (event) {
-    if (event.target.matches("[data-merge-target]")) lastTarget = event.target;
+    var rich = event.target.closest("[data-rich-editor]");
+    if (rich) lastTarget = rich;
+    else if (event.target.matches("[data-merge-target]")) lastTarget = event.target;
   });
 
   form.addEventListener("click", function (event) {
     var chip = event.target.closest("[data-insert]");
     if (chip) {
       event.preventDefault();
-      var target = lastTarget && !lastTarget.readOnly ? lastTarget : defaultTarget();
-      insertAt(target, chip.getAttribute("data-insert"));
+      var target =
+        lastTarget && shown(lastTarget) && !lastTarget.readOnly ? lastTarget : defaultTarget();
+      if (target && target.hasAttribute("data-rich-editor")) {
+        // The e-mail's visual editor (library_editor.js) inserts the field as a chip.
+        target.dispatchEvent(
+          new CustomEvent("rf:insert-field", { detail: { path: chip.getAttribute("data-field") } })
+        );
+      } else {
+        insertAt(target, chip.getAttribute("data-insert"));
+      }
       return;
     }
     var html = form.querySelector("textarea[name=html_body]");

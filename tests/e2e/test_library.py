@@ -122,8 +122,10 @@ def test_recruiter_writes_an_email_previewed_in_a_sandboxed_frame(
     page.locator("#templates-empty").get_by_role("link", name="New e-mail").click()
     page.fill("input[name=name]", "Onsite interview invitation")
     page.fill("input[name=subject]", "Your onsite for {{ job.name }}")
+    # Inline styles are for the HTML source (the visual editor has no place for them).
+    page.get_by_role("button", name="HTML source").click()
     page.fill(
-        "textarea[name=html_body]",
+        "#id_html_body",
         '<p class="greeting" style="color: #b91c1c">Hi {{ candidate.first_name }},</p>\n'
         '<p>Please <a href="{{ scheduling_link }}">pick a time</a> with {{ recruiter.name }}.</p>',
     )
