@@ -144,3 +144,66 @@ def test_schedule_week_query_count_does_not_grow_with_its_interviews(alice, clie
     small = _queries(client, url)
     _grow_week(org, template, team, monday, 2, 20)
     assert _queries(client, url) == small
+
+
+def _grow_recruiting(org, start: int, count: int) -> None:
+    """`count` candidates, each with an application on one of two jobs, a conversation with
+    an unread reply and a journey, as a busy organization's pages show them."""
+    from django.utils import timezone
+
+    from candidates.models import Application, Candidate, Job, Stage
+    from journeys.models import Journey
+    from messaging.models import Channel, Conversation, Direction, Message, MessageStatus
+
+    with tenant_scope(org):
+        jobs = list(Job.objects.filter(organization=org))
+        if not jobs:
+            for n in (1, 2):
+                job = Job.objects.create(
+                    organization=org, provider="greenhouse", external_id=f"j{n}", name=f"Job {n}"
+                )
+                Stage.objects.create(
+                    organization=org, provider="greenhouse", external_id=f"s{n}", job=job,
+                    name="Phone Screen", position=1,
+                )  # fmt: skip
+                jobs.append(job)
+        for n in range(start, start + count):
+            person = Candidate.objects.create(
+                organization=org, provider="greenhouse", external_id=f"rc{n}",
+                first_name=f"Pat{n}", last_name="Count", mobile_phone=f"+1415555{n:04d}",
+            )  # fmt: skip
+            job = jobs[n % 2]
+            Application.objects.create(
+                organization=org, provider="greenhouse", external_id=f"ra{n}", candidate=person,
+                job=job, stage=job.stages.first(), stage_name="Phone Screen",
+                applied_at=timezone.now(), last_activity_at=timezone.now(),
+            )  # fmt: skip
+            conversation = Conversation.objects.create(
+                organization=org, candidate=person, last_message_at=timezone.now(), unread_count=1
+            )
+            Message.objects.create(
+                organization=org, conversation=conversation, candidate=person,
+                channel=Channel.SMS, direction=Direction.INBOUND, to_address="+15005550006",
+                from_address=person.mobile_phone, body=f"Count reply {n}",
+                status=MessageStatus.RECEIVED, source="inbound",
+            )  # fmt: skip
+            Journey.objects.create(organization=org, name=f"Count journey {n}")
+
+
+RECRUITING_PAGES = ["/", "/candidates/", "/inbox/", "/journeys/", "/library/", "/search/?q=Count"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("url", RECRUITING_PAGES)
+def test_recruiting_page_query_count_does_not_grow_with_candidates(alice, client_for, url):
+    """The pages recruiters live in cost the same number of queries with 2 candidates (each
+    with an application, an unread conversation and a journey) as with 22."""
+    org = alice.organization
+    client = client_for(alice)
+    _grow_recruiting(org, 0, 2)
+    client.get(url)  # warm caches (content types, session, the badges)
+    small = _queries(client, url)
+    _grow_recruiting(org, 2, 20)
+    client.get(url)  # both figures are taken with the badges cached
+    large = _queries(client, url)
+    assert large == small, f"{url}: {small} queries with 2 candidates, {large} with 22"
