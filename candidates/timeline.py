@@ -12,7 +12,9 @@ finds ``admin.py`` modules. ``TimelineEvent.kind`` keeps the plain key string.
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -86,3 +88,79 @@ TIME_ZONE_CLEARED = register(
 PERSONAL_DATA_ERASED = register(
     "personal_data_erased", label="Personal data deleted", icon="key", written_by="candidates"
 )
+
+
+# ----------------------------------------------------------------------------------------------
+# Groups: the events that belong to one thing (a journey run) read as one entry that expands
+# ----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Group:
+    key: str  # e.g. "run:12"; entries with the same key are shown together
+    title: str  # what the collapsed entry says, e.g. "Journey “Onsite invitation”"
+    icon: str = "route"
+
+
+# A grouper is handed the organization and ``{event id: event data}`` and answers
+# ``{event id: Group}`` for the events it recognises. Higher apps register theirs in their
+# ``timeline_kinds`` module (journeys: a run's events and the messages its steps sent).
+Grouper = Callable[[Any, dict[int, dict]], dict[int, Group]]
+_GROUPERS: list[Grouper] = []
+
+
+def register_grouper(grouper: Grouper) -> Grouper:
+    if grouper not in _GROUPERS:
+        _GROUPERS.append(grouper)
+    return grouper
+
+
+@dataclass
+class GroupedEntry:
+    """Several timeline entries under one (newest first): the collapsed line shows the newest."""
+
+    group: Group
+    entries: list = field(default_factory=list)
+
+    @property
+    def at(self):
+        return self.entries[0].at
+
+    @property
+    def latest(self):
+        return self.entries[0]
+
+    @property
+    def tone(self) -> str:
+        return self.entries[0].tone
+
+    @property
+    def kind(self) -> str:
+        return "group"
+
+
+def group_entries(organization, entries: list, event_data: dict[int, dict]) -> list:
+    """``entries`` (newest first) with the events a grouper claims gathered under one
+    :class:`GroupedEntry`, placed where the group's newest event is. A group of one event stays
+    a plain entry."""
+    _discover()
+    groups: dict[int, Group] = {}
+    for grouper in _GROUPERS:
+        for event_id, claimed in grouper(organization, event_data).items():
+            groups.setdefault(event_id, claimed)
+    by_key: dict[str, GroupedEntry] = {}
+    out: list = []
+    for entry in entries:
+        group = groups.get(entry.event_id) if entry.event_id is not None else None
+        if group is None:
+            out.append(entry)
+            continue
+        grouped = by_key.get(group.key)
+        if grouped is None:
+            grouped = by_key[group.key] = GroupedEntry(group)
+            out.append(grouped)
+        grouped.entries.append(entry)
+    return [
+        item.entries[0] if isinstance(item, GroupedEntry) and len(item.entries) == 1 else item
+        for item in out
+    ]

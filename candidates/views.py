@@ -15,6 +15,7 @@ from integrations.screens import get_screen, screens_for
 from recruitflow.decorators import organization_required
 
 from . import selectors
+from .timeline_selectors import grouped_timeline
 
 PAGE_SIZE = 50
 
@@ -89,7 +90,7 @@ def candidate_detail(request, pk: int):
         return redirect("candidates:detail", pk=candidate.merged_into_id)
     context = {
         "candidate": candidate,
-        "timeline": selectors.candidate_timeline(organization=organization, candidate=candidate),
+        "timeline": grouped_timeline(organization=organization, candidate=candidate),
         "overview": selectors.ats_overview(organization=organization),
         "ats_url": ats_candidate_url(organization=organization, candidate=candidate),
     }

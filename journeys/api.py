@@ -2,7 +2,8 @@
 
 Writes go through the same services as the builder: the journey lifecycle in
 ``journeys.services`` and the edits in ``journeys.editing`` (a new version when the current one
-has runs)."""
+has runs). The API edits the live version (``draft=False``), effective at once; a draft held
+in the builder is not changed by it (its Publish page shows what publishing it would undo)."""
 
 from __future__ import annotations
 
@@ -323,8 +324,11 @@ class JourneyListView(generics.ListCreateAPIView):
     ),
 )
 class JourneyDetailView(generics.RetrieveUpdateDestroyAPIView):
-    """One journey. Changing the trigger, criteria, exit rules or steps of a journey whose
-    current version has runs starts a new version: running candidates keep theirs."""
+    """One journey, as its live (current) version defines it. A change applies to the live
+    version at once: the trigger, criteria, exit rules or steps of a journey whose current
+    version has runs start a new version, and running candidates keep theirs. A draft someone
+    is editing in the builder (shown there as "Draft — not live") is not changed: publishing it
+    later replaces the live version, including what was changed here."""
 
     serializer_class = JourneySerializer
     http_method_names = ["get", "patch", "delete", "head", "options"]

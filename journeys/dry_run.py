@@ -8,9 +8,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from types import SimpleNamespace
 
-from django.db.models import F
+from django.db.models import F, Q
 
-from candidates.models import Application, ApplicationStatus, Job
+from candidates.models import Application, ApplicationStatus, Candidate, Job
 from integrations.messaging import E164
 from journeys.models import (
     JourneyStep,
@@ -170,6 +170,48 @@ def choose_application(*, version: JourneyVersion, candidate) -> ApplicationChoi
         f"{none} this journey's trigger ({trigger_words(version)}). Rendered with the most recent "
         f"application instead: {application_words(application)}.",
     )
+
+
+# How many recently active candidates the builder tries for a sample that matches the trigger.
+SAMPLE_CANDIDATES = 5
+
+
+def trigger_sample(version: JourneyVersion) -> tuple[Candidate, ApplicationChoice] | None:
+    """A real candidate whose application matches ``version``'s trigger and criteria now, for
+    the builder's step previews: the most recently active of a few whose application is at a
+    trigger stage, on a trigger job, with the trigger's status; None when none matches."""
+    applications = Application.objects.filter(
+        organization_id=version.organization_id,
+        deleted_at__isnull=True,
+        candidate__deleted_at__isnull=True,
+    )
+    if version.stage_names:
+        at_stage = Q()
+        for name in version.stage_names:
+            at_stage |= Q(stage_name__iexact=str(name))
+        applications = applications.filter(at_stage)
+    job_ids = [int(j) for j in version.job_ids if str(j).isdigit()]
+    if job_ids:
+        applications = applications.filter(job_id__in=job_ids)
+    wanted_status = TRIGGER_STATUS.get(version.trigger)
+    if wanted_status:
+        applications = applications.filter(status=wanted_status)
+    candidate_ids = list(
+        dict.fromkeys(
+            applications.order_by(F("last_activity_at").desc(nulls_last=True), "-id").values_list(
+                "candidate_id", flat=True
+            )[: SAMPLE_CANDIDATES * 3]
+        )
+    )[:SAMPLE_CANDIDATES]
+    candidates = Candidate.objects.in_bulk(candidate_ids)
+    for candidate_id in candidate_ids:
+        candidate = candidates.get(candidate_id)
+        if candidate is None:
+            continue
+        choice = choose_application(version=version, candidate=candidate)
+        if choice.matches:
+            return candidate, choice
+    return None
 
 
 # --------------------------------------------------------------------------------------------

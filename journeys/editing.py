@@ -210,13 +210,14 @@ def _locked(journey: Journey) -> Journey:
     return Journey.objects.select_for_update().get(pk=journey.pk)
 
 
-def _editable_version(journey: Journey, user) -> JourneyVersion:
-    return services.journey_version_for_edit(journey=journey, user=user)
+def _editable_version(journey: Journey, user, draft: bool) -> JourneyVersion:
+    return services.journey_version_for_edit(journey=journey, user=user, draft=draft)
 
 
 def _finish(journey: Journey, version: JourneyVersion) -> JourneyVersion:
     journey.refresh_from_db()
-    if journey.is_active:
+    # A draft is not live: the trigger index keeps reading the current version.
+    if journey.is_active and journey.current_version_id == version.pk:
         services.journey_reindex(version=version)
     return version
 
@@ -347,11 +348,13 @@ def journey_trigger_update(
     trigger: str,
     stale_days: int | None = None,
     exit_rules: Iterable[str] = (),
+    draft: bool = False,
     **criteria: Iterable,
 ) -> JourneyVersion:
     """Save the trigger, criteria (``stage_names``, ``job_ids``, ``office_ids``,
     ``department_ids``, ``statuses``, ``tags``, ``sources``; empty = any) and exit rules.
-    Saving what is already there changes nothing (and starts no new version)."""
+    Saving what is already there changes nothing (and starts no new version). ``draft``: the
+    builder's edit, which goes to the draft of a published journey."""
     unknown = set(criteria) - set(CRITERIA_FIELDS)
     if unknown:
         raise TypeError(f"Unknown criteria: {', '.join(sorted(unknown))}")
@@ -359,10 +362,10 @@ def journey_trigger_update(
         trigger=trigger, stale_days=stale_days, exit_rules=exit_rules, **criteria
     )
     journey = _locked(journey)
-    current = journey.current_version
+    current = services.edit_base(journey, draft=draft)
     if current is not None and all(getattr(current, k) == v for k, v in cleaned.items()):
         return current
-    version = _editable_version(journey, user)
+    version = _editable_version(journey, user, draft)
     for name, value in cleaned.items():
         setattr(version, name, value)
     version.save(update_fields=list(cleaned))
@@ -383,6 +386,7 @@ def journey_step_add(
     message_template: MessageTemplate | None = None,
     config: dict | None = None,
     position: int | None = None,
+    draft: bool = False,
 ) -> JourneyStep:
     """Add a step of ``kind`` at ``position`` (1-based; default: at the end)."""
     config = clean_step_config(
@@ -392,11 +396,13 @@ def journey_step_add(
     )
     message_template = clean_step_template(kind, message_template)
     journey = _locked(journey)
-    version = _editable_version(journey, user)
+    version = _editable_version(journey, user, draft)
     steps = _steps(version)
     if len(steps) >= MAX_STEPS:
         raise ValidationError(f"A journey can have at most {MAX_STEPS} steps.")
     index = len(steps) if position is None else min(max(position, 1), len(steps) + 1) - 1
+    if position is None and steps and steps[-1].kind == StepKind.EXIT and kind != StepKind.EXIT:
+        index -= 1  # "Exit the journey" stays last: a step after it would never run
     step = JourneyStep(
         organization_id=journey.organization_id,
         version=version,
@@ -424,18 +430,21 @@ def journey_step_configure(
     user=None,
     message_template: MessageTemplate | None = None,
     config: dict | None = None,
+    draft: bool = False,
 ) -> JourneyStep:
     """Set a step's template (send steps) and settings (waits, conditions, plugged-in kinds)."""
     config = clean_step_config(step.kind, config, organization=journey.organization)
     message_template = clean_step_template(step.kind, message_template)
     journey = _locked(journey)
+    base = services.edit_base(journey, draft=draft)
     if (
-        journey.current_version_id == step.version_id
+        base is not None
+        and base.pk == step.version_id
         and step.config == config
         and step.message_template_id == (message_template.pk if message_template else None)
     ):
         return step
-    version = _editable_version(journey, user)
+    version = _editable_version(journey, user, draft)
     step = _same_step_in(version, step)
     step.config = config
     step.message_template = message_template
@@ -446,18 +455,22 @@ def journey_step_configure(
 
 @transaction.atomic
 def journey_step_move(
-    *, journey: Journey, step: JourneyStep, offset: int, user=None
+    *, journey: Journey, step: JourneyStep, offset: int, user=None, draft: bool = False
 ) -> JourneyStep:
     """Move a step ``offset`` places (-1 = up, 1 = down). Moving past either end is a no-op."""
     journey = _locked(journey)
-    steps = _steps(journey.current_version) if journey.current_version else []
+    base = services.edit_base(journey, draft=draft)
+    steps = _steps(base) if base else []
     index = next((i for i, s in enumerate(steps) if s.pk == step.pk), None)
     if index is None:
         raise ValidationError("This step changed meanwhile. Reload the page and try again.")
     target = min(max(index + offset, 0), len(steps) - 1)
     if target == index:
         return step
-    version = _editable_version(journey, user)
+    order = [s.pk for s in steps]
+    order.insert(target, order.pop(index))
+    check_order([s for pk in order for s in steps if s.pk == pk])
+    version = _editable_version(journey, user, draft)
     step = _same_step_in(version, step)
     steps = _steps(version)
     steps.remove(next(s for s in steps if s.pk == step.pk))
@@ -472,9 +485,11 @@ def journey_step_move(
 
 
 @transaction.atomic
-def journey_step_remove(*, journey: Journey, step: JourneyStep, user=None) -> None:
+def journey_step_remove(
+    *, journey: Journey, step: JourneyStep, user=None, draft: bool = False
+) -> None:
     journey = _locked(journey)
-    version = _editable_version(journey, user)
+    version = _editable_version(journey, user, draft)
     step = _same_step_in(version, step)
     step.delete()
     _renumber(_steps(version))
@@ -482,7 +497,9 @@ def journey_step_remove(*, journey: Journey, step: JourneyStep, user=None) -> No
 
 
 @transaction.atomic
-def journey_steps_replace(*, journey: Journey, steps: list[dict], user=None) -> JourneyVersion:
+def journey_steps_replace(
+    *, journey: Journey, steps: list[dict], user=None, draft: bool = False
+) -> JourneyVersion:
     """Replace every step with ``steps`` (dicts of ``kind``, ``message_template``, ``config``),
     in order. Used by the API's nested write; unchanged steps start no new version."""
     if len(steps) > MAX_STEPS:
@@ -501,12 +518,12 @@ def journey_steps_replace(*, journey: Journey, steps: list[dict], user=None) -> 
     if errors:
         raise ValidationError(errors)
     journey = _locked(journey)
-    current = journey.current_version
+    current = services.edit_base(journey, draft=draft)
     if current is not None:
         existing = [(s.kind, s.message_template_id, s.config) for s in _steps(current)]
         if existing == wanted:
             return current
-    version = _editable_version(journey, user)
+    version = _editable_version(journey, user, draft)
     JourneyStep.objects.filter(version=version).delete()
     JourneyStep.objects.bulk_create(
         JourneyStep(
@@ -519,6 +536,52 @@ def journey_steps_replace(*, journey: Journey, steps: list[dict], user=None) -> 
         )
         for position, (kind, template_id, config) in enumerate(wanted, start=1)
     )
+    return _finish(journey, version)
+
+
+def check_order(steps: list[JourneyStep]) -> None:
+    """Refuse an order in which a step can never run: an "Exit the journey" step ends every
+    run, so it must be the last step."""
+    for index, step in enumerate(steps[:-1], start=1):
+        if step.kind == StepKind.EXIT:
+            after = len(steps) - index
+            raise ValidationError(
+                f"“Exit the journey” must stay the last step: placed at {index}, it would stop "
+                f"every candidate before the {after} step{'s' if after != 1 else ''} after it. "
+                "Drag it back to the end, or remove it."
+            )
+
+
+@transaction.atomic
+def journey_steps_reorder(
+    *, journey: Journey, step_ids: list[int], user=None, draft: bool = False
+) -> JourneyVersion:
+    """Put the steps in the order of ``step_ids`` (every step of the version being edited,
+    each once). Refuses an order that leaves steps unreachable (:func:`check_order`)."""
+    journey = _locked(journey)
+    base = services.edit_base(journey, draft=draft)
+    if base is None:
+        raise ValidationError("This journey has no steps to reorder yet: add a step first.")
+    steps = _steps(base)
+    by_id = {s.pk: s for s in steps}
+    if len(step_ids) != len(set(step_ids)) or set(step_ids) != set(by_id):
+        raise ValidationError(
+            "The steps changed meanwhile (someone else may have edited this journey). Reload "
+            "the page and try again."
+        )
+    wanted = [by_id[pk] for pk in step_ids]
+    if [s.pk for s in wanted] == [s.pk for s in steps]:
+        return base
+    check_order(wanted)
+    version = _editable_version(journey, user, draft)
+    if version.pk != base.pk:
+        # Editing started a new version: its steps are copies at the same positions.
+        copies = {s.position: s for s in _steps(version)}
+        wanted = [copies[s.position] for s in wanted]
+    for s in wanted:
+        s.position += MAX_STEPS + 1
+        s.save(update_fields=["position"])
+    _renumber(wanted)
     return _finish(journey, version)
 
 

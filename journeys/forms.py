@@ -251,7 +251,7 @@ def _with_selected(choices, selected, *, missing_label: str):
 
 
 class TriggerForm(forms.Form):
-    """Name, trigger and criteria of the journey's current version."""
+    """Name, trigger and criteria of the version being edited (default: the current one)."""
 
     name = forms.CharField(max_length=200)
     trigger = forms.ChoiceField(
@@ -305,8 +305,15 @@ class TriggerForm(forms.Form):
         "sources": "sources",
     }
 
-    def __init__(self, *args, journey: Journey, options: CriteriaOptions, **kwargs):
-        version = journey.current_version
+    def __init__(
+        self,
+        *args,
+        journey: Journey,
+        options: CriteriaOptions,
+        version: JourneyVersion | None = None,
+        **kwargs,
+    ):
+        version = version or journey.current_version
         initial = {"name": journey.name, "trigger": TriggerKind.ENTERED_STAGE}
         if version is not None:
             initial.update(
@@ -352,8 +359,8 @@ class ExitRulesForm(forms.Form):
         label="Stop the journey for a candidate who",
     )
 
-    def __init__(self, *args, journey: Journey, **kwargs):
-        version = journey.current_version
+    def __init__(self, *args, journey: Journey, version: JourneyVersion | None = None, **kwargs):
+        version = version or journey.current_version
         kwargs.setdefault("initial", {"exit_rules": list(version.exit_rules) if version else []})
         super().__init__(*args, **kwargs)
 

@@ -39,7 +39,10 @@ def _default_exit_rules() -> list[str]:
 
 class Journey(TenantModel):
     """A recruiter-built automation. What it does lives in its versions; ``current_version`` is
-    the one new runs start with. Runs keep the version they started with."""
+    the one new runs start with (the live one). Runs keep the version they started with.
+
+    Once a journey has been activated (published), the builder edits ``draft_version`` (a copy
+    of the live version) instead; Publish makes the draft current, Discard deletes it."""
 
     name = models.CharField(max_length=200)
     description = models.TextField(blank=True)
@@ -47,12 +50,25 @@ class Journey(TenantModel):
     current_version = models.ForeignKey(
         "JourneyVersion", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    draft_version = models.ForeignKey(
+        "JourneyVersion",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The builder's unpublished edits of a published journey (not live).",
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     activated_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    @property
+    def is_published(self) -> bool:
+        """Whether the journey has ever gone live: from then on the builder edits a draft."""
+        return self.activated_at is not None
 
     class Meta:
         ordering = ["name", "id"]
@@ -149,6 +165,11 @@ class JourneyStep(TenantModel):
         related_name="steps",
     )
     config = models.JSONField(default=dict, blank=True)
+    # The step of the version this one was copied from: how Publish tells a moved or changed
+    # step from a removed and an added one.
+    copied_from = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     class Meta:
         ordering = ["version_id", "position", "id"]

@@ -14,6 +14,7 @@ from datetime import datetime
 from candidates.models import (
     TimelineEvent,
 )
+from candidates.timeline import Group
 from journeys.models import (
     JourneyRun,
     JourneyStep,
@@ -205,3 +206,30 @@ def write_events(organization, run: JourneyRun, events: list[dict], now: datetim
         )
         for e in events
     )
+
+
+def run_timeline_groups(organization, event_data: dict[int, dict]) -> dict[int, Group]:
+    """Which candidate timeline events belong to a journey run, so the timeline shows a run as
+    one entry that expands: the run's own events (their ``run_id``) and the messages its steps
+    sent (their ``message_id``, through the step runs). One query, for the messages."""
+    groups: dict[int, Group] = {}
+    message_events: dict[int, list[int]] = {}
+    for event_id, data in event_data.items():
+        run_id = data.get("run_id")
+        if isinstance(run_id, int):
+            groups[event_id] = _run_group(run_id, data.get("journey"))
+        elif isinstance(data.get("message_id"), int):
+            message_events.setdefault(data["message_id"], []).append(event_id)
+    if message_events:
+        rows = StepRun.objects.filter(
+            organization=organization, message_id__in=list(message_events)
+        ).values_list("message_id", "run_id", "run__journey__name")
+        for message_id, run_id, journey_name in rows:
+            for event_id in message_events.get(message_id, ()):
+                groups[event_id] = _run_group(run_id, journey_name)
+    return groups
+
+
+def _run_group(run_id: int, journey_name) -> Group:
+    name = f"“{journey_name}”" if journey_name else f"run {run_id}"
+    return Group(key=f"run:{run_id}", title=f"Journey {name}")

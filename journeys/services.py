@@ -83,12 +83,41 @@ def journey_create(*, organization, name: str, user=None) -> Journey:
     return journey
 
 
+def edit_base(journey: Journey, *, draft: bool = False) -> JourneyVersion | None:
+    """The version an edit starts from: the draft when the builder edits a published journey
+    that has one, otherwise the current version."""
+    if draft and journey.draft_version_id is not None:
+        return journey.draft_version
+    return journey.current_version
+
+
 @transaction.atomic
-def journey_version_for_edit(*, journey: Journey, user=None) -> JourneyVersion:
-    """The version an edit may change: the current one while no run uses it, otherwise a copy
-    (next number, same trigger, criteria, exit rules and steps) that becomes current, so running
-    candidates keep the steps they started with. Reindexes when the journey is active."""
+def journey_version_for_edit(*, journey: Journey, user=None, draft: bool = False) -> JourneyVersion:
+    """The version an edit may change.
+
+    With ``draft`` (the builder) on a published journey: its draft, made on the first edit as a
+    copy of the live version; the live version keeps running until the draft is published.
+    Otherwise (a journey never activated, and the API): the current version while no run uses
+    it, else a copy (next number, same trigger, criteria, exit rules and steps) that becomes
+    current, so running candidates keep the steps they started with. Reindexes when the
+    journey is active and its current version changed."""
     journey = Journey.objects.select_for_update().get(pk=journey.pk)
+    if draft and journey.is_published:
+        if journey.draft_version is not None:
+            return journey.draft_version
+        source = journey.current_version
+        if source is None:
+            draft_version = JourneyVersion.objects.create(
+                organization_id=journey.organization_id,
+                journey=journey,
+                number=(journey.versions.aggregate(n=Max("number"))["n"] or 0) + 1,
+                created_by=user,
+            )
+        else:
+            draft_version = _copy_version(journey, source, user)
+        journey.draft_version = draft_version
+        journey.save(update_fields=["draft_version", "updated_at"])
+        return draft_version
     current = journey.current_version
     if current is None:
         current = JourneyVersion.objects.create(
@@ -134,6 +163,7 @@ def _copy_version(journey: Journey, source: JourneyVersion, user) -> JourneyVers
             kind=step.kind,
             message_template_id=step.message_template_id,
             config=dict(step.config),
+            copied_from=step,
         )
         for step in source.steps.order_by("position", "id")
     )

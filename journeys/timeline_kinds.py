@@ -1,8 +1,9 @@
 """The candidate timeline kinds journeys writes (see :mod:`candidates.timeline`). The journey
 steps other apps plug in (scheduling's) write them too, through these constants."""
 
-from candidates.timeline import register
+from candidates.timeline import register, register_grouper
 from journeys.models import ConditionCheck, ExitRule
+from journeys.registry import run_timeline_groups
 from messaging.timeline_kinds import REPLIED
 
 JOURNEY_ENTERED = register(
@@ -80,3 +81,6 @@ EXIT_RULE_REASONS: dict[str, str] = {
     ExitRule.BOOKED: "the candidate booked an interview",
     ExitRule.COMPLETED_VIDEO_INTERVIEW: "the candidate completed a video interview",
 }
+
+# The candidate timeline shows a run's events (and the messages its steps sent) as one entry.
+register_grouper(run_timeline_groups)

@@ -1,37 +1,36 @@
-"""Journeys pages: the list, the one-page builder (steps edited in place with htmx; every form
-also works as a plain POST), activation, simulation and dry run, and the runs of a journey."""
+"""Journeys pages: the list, the one-page builder (a vertical flow of cards: the trigger in one
+sentence, the steps, the exit rules; each edited in place with htmx, every form also works as a
+plain POST), activation and pausing. The draft, Publish and step order are in
+``draft_views.py``, Simulate and the dry run in ``simulate_views.py``, the runs in
+``run_views.py``.
+
+Once a journey has been published, every edit here goes to its draft (``draft=True``); the live
+version keeps running until Publish."""
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
-from django.db.models import Count, Max, Prefetch, Q
+from django.db.models import Count, Max, Q
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import reswap, retarget
 
-from candidates.models import Candidate
-from candidates.selectors import CandidateFilters, candidate_search
-from candidates.views import organization_time, render_in_org_time
+from candidates.views import render_in_org_time
 from library import templating
 from library.models import MessageTemplate, TemplateChannel
 from recruitflow.decorators import editor_required, organization_required
 from recruitflow.tenancy import visible_candidates_q
 
-from . import editing, selectors, services, simulation
-from .dry_run import choose_application, dry_run
+from . import editing, services
+from .dry_run import application_words, trigger_sample
 from .forms import (
     AddStepForm,
     CriteriaNames,
     ExitRulesForm,
     JourneyCreateForm,
-    SimulateForm,
     TriggerForm,
     criteria_options,
     describe_step,
@@ -42,13 +41,22 @@ from .models import (
     Journey,
     JourneyRun,
     JourneyStep,
+    JourneyVersion,
     RunStatus,
     StepKind,
-    StepRun,
-    StepRunStatus,
 )
+from .wording import exit_sentence, trigger_sentence
 
-RUNS_PAGE_SIZE = 50
+# The icon (a symbol of static/img/icons.svg) of each step kind's card.
+STEP_ICONS = {
+    StepKind.SEND_EMAIL: "inbox",
+    StepKind.SEND_SMS: "inbox",
+    StepKind.WAIT: "calendar",
+    StepKind.CONDITION: "check",
+    StepKind.EXIT: "route",
+    StepKind.SEND_SCHEDULING_REQUEST: "calendar",
+    StepKind.SEND_VIDEO_INTERVIEW: "video",
+}
 
 
 # ----------------------------------------------------------------------------------------------
@@ -56,15 +64,23 @@ RUNS_PAGE_SIZE = 50
 # ----------------------------------------------------------------------------------------------
 
 
-def _journey(request, pk: int) -> Journey:
+def journey_or_404(request, pk: int) -> Journey:
     journey = (
         Journey.objects.filter(organization=request.organization, pk=pk)
-        .select_related("current_version")
+        .select_related("current_version", "draft_version")
         .first()
     )
     if journey is None:
         raise Http404("No such journey in your organization.")
     return journey
+
+
+_journey = journey_or_404
+
+
+def working_version(journey: Journey) -> JourneyVersion | None:
+    """What the builder shows and edits: the draft when there is one, else the current version."""
+    return journey.draft_version or journey.current_version
 
 
 def _step(journey: Journey, step_id: int) -> JourneyStep:
@@ -90,28 +106,53 @@ def _in_progress(journey: Journey) -> int:
     ).count()
 
 
-def _steps_of(journey: Journey) -> list[JourneyStep]:
-    if journey.current_version_id is None:
-        return []
+def _sample(journey: Journey, version: JourneyVersion) -> tuple[dict, str]:
+    """The merge values the step previews use, and the note that says whose they are: a real
+    candidate who matches the trigger, else the Library's sample values."""
+    found = trigger_sample(version)
+    application = found[1].application if found is not None else None
+    if found is not None and application is not None:
+        candidate = found[0]
+        try:
+            context = templating.merge_context(
+                organization=journey.organization, candidate=candidate, application=application
+            )
+        except ValueError:
+            context = None
+        if context is not None:
+            note = (
+                f"Samples use {candidate.full_name}'s data ({application_words(application)}), "
+                "a candidate who matches the trigger."
+            )
+            return context, note
+    note = (
+        "No candidate in your ATS matches the trigger right now, so the samples use example values."
+    )
+    return templating.sample_context(journey.organization), note
+
+
+def _steps_of(journey: Journey) -> tuple[list[JourneyStep], str]:
+    version = working_version(journey)
+    if version is None:
+        return [], ""
     steps = list(
-        JourneyStep.objects.filter(
-            organization=journey.organization_id, version_id=journey.current_version_id
-        )
+        JourneyStep.objects.filter(organization=journey.organization_id, version=version)
         .select_related("message_template")
         .order_by("position", "id")
     )
-    sample = None
+    sample, note = None, ""
     for step in steps:
         step.summary = describe_step(step)
+        step.icon = STEP_ICONS.get(step.kind, "route")
         step.preview = None
         if step.message_template is not None:
             if sample is None:
-                sample = templating.sample_context(journey.organization)
+                sample, note = _sample(journey, version)
             try:
                 step.preview = templating.render(step.message_template, sample)
             except templating.TemplateInvalid as exc:
                 step.preview_error = str(exc)
-    return steps
+    return steps, note
 
 
 def _template_counts(organization) -> dict[str, int]:
@@ -131,15 +172,17 @@ def _step_form(step: JourneyStep, data=None):
 
 def _steps_context(request, journey: Journey, *, open_step: int | None = None, form=None) -> dict:
     """What the steps list (and the version header beside it) show."""
-    steps = _steps_of(journey)
+    steps, sample_note = _steps_of(journey)
     for step in steps:
         step.form = None
         if step.pk == open_step:
             step.form = form if form is not None else _step_form(step)
     return {
         "journey": journey,
-        "version": journey.current_version,
+        "version": working_version(journey),
+        "draft": journey.draft_version,
         "steps": steps,
+        "sample_note": sample_note,
         "can_edit": request.membership.can_edit,
         "add_form": AddStepForm(),
         "in_progress": _in_progress(journey),
@@ -151,22 +194,32 @@ def _steps_context(request, journey: Journey, *, open_step: int | None = None, f
 
 def _builder(request, journey: Journey, **overrides):
     organization = request.organization
+    version = working_version(journey)
     context = _steps_context(
         request,
         journey,
         open_step=overrides.pop("open_step", None),
         form=overrides.pop("step_form", None),
     )
-    names = CriteriaNames.for_versions(
-        organization=organization, versions=[journey.current_version]
-    )
+    names = CriteriaNames.for_versions(organization=organization, versions=[version])
     runs_total = JourneyRun.objects.filter(organization=organization, journey=journey).count()
+    trigger_form = overrides.pop("trigger_form", None)
+    exit_form = overrides.pop("exit_form", None)
     context.update(
         {
-            "trigger_form": overrides.pop("trigger_form", None)
-            or TriggerForm(journey=journey, options=criteria_options(organization=organization)),
-            "exit_form": overrides.pop("exit_form", None) or ExitRulesForm(journey=journey),
-            "summary": describe_trigger(journey.current_version, names),
+            "trigger_form": trigger_form
+            or TriggerForm(
+                journey=journey,
+                version=version,
+                options=criteria_options(organization=organization),
+            ),
+            # A journey without steps is being set up: its trigger form starts open.
+            "trigger_open": trigger_form is not None or not context["steps"],
+            "exit_form": exit_form or ExitRulesForm(journey=journey, version=version),
+            "exit_open": exit_form is not None,
+            "summary": trigger_sentence(version, names),
+            "list_summary": describe_trigger(version, names),
+            "exit_summary": exit_sentence(version),
             "runs_total": runs_total,
         }
     )
@@ -189,7 +242,7 @@ def _steps_response(request, journey: Journey, *, open_step=None, form=None, anc
 
 def _render_steps(request, context: dict) -> HttpResponse:
     """The whole steps card, replacing whatever element the request targeted (a save inside
-    one step can renumber the others, or start a new version with new step ids)."""
+    one step can renumber the others, or start a draft with new step ids)."""
     response = render_in_org_time(request, "journeys/_journey_steps.html", {**context, "oob": True})
     return reswap(retarget(response, "#steps"), "outerHTML")
 
@@ -274,8 +327,12 @@ def journey_builder(request, pk: int):
 @require_POST
 def journey_trigger_save(request, pk: int):
     journey = _journey(request, pk)
+    version = working_version(journey)
     form = TriggerForm(
-        request.POST, journey=journey, options=criteria_options(organization=request.organization)
+        request.POST,
+        journey=journey,
+        version=version,
+        options=criteria_options(organization=request.organization),
     )
     if form.is_valid():
         data = form.cleaned_data
@@ -286,16 +343,24 @@ def journey_trigger_save(request, pk: int):
                 user=request.user,
                 trigger=data["trigger"],
                 stale_days=data.get("stale_days"),
-                exit_rules=journey.current_version.exit_rules if journey.current_version else [],
+                exit_rules=version.exit_rules if version else [],
+                draft=True,
                 **{name: data[name] for name in TriggerForm.CRITERIA},
             )
         except ValidationError as exc:
             _add_errors(form, exc)
         else:
-            messages.success(request, "Trigger and criteria saved.")
+            messages.success(request, _saved(journey, "Trigger and criteria saved"))
             return redirect(reverse("journeys:builder", args=[journey.pk]) + "#trigger")
     journey.refresh_from_db()
     return _builder(request, journey, trigger_form=form)
+
+
+def _saved(journey: Journey, what: str) -> str:
+    journey.refresh_from_db()
+    if journey.draft_version_id:
+        return f"{what} in the draft. The live version runs unchanged until you publish."
+    return f"{what}."
 
 
 def _add_errors(form, exc: ValidationError) -> None:
@@ -310,8 +375,8 @@ def _add_errors(form, exc: ValidationError) -> None:
 @require_POST
 def journey_exit_rules_save(request, pk: int):
     journey = _journey(request, pk)
-    form = ExitRulesForm(request.POST, journey=journey)
-    version = journey.current_version
+    version = working_version(journey)
+    form = ExitRulesForm(request.POST, journey=journey, version=version)
     if form.is_valid() and version is not None:
         try:
             editing.journey_trigger_update(
@@ -320,12 +385,13 @@ def journey_exit_rules_save(request, pk: int):
                 trigger=version.trigger,
                 stale_days=version.stale_days,
                 exit_rules=form.cleaned_data["exit_rules"],
+                draft=True,
                 **{name: getattr(version, name) for name in editing.CRITERIA_FIELDS},
             )
         except ValidationError as exc:
             _add_errors(form, exc)
         else:
-            messages.success(request, "Exit rules saved.")
+            messages.success(request, _saved(journey, "Exit rules saved"))
             return redirect(reverse("journeys:builder", args=[journey.pk]) + "#exit-rules")
     return _builder(request, journey, exit_form=form)
 
@@ -339,9 +405,15 @@ def journey_activate(request, pk: int):
     except ValidationError as exc:
         messages.error(request, f"“{journey.name}” can't be activated: {_error_text(exc)}")
     else:
+        draft_note = (
+            " Your draft is not live yet: publish it to apply its changes."
+            if journey.draft_version_id
+            else ""
+        )
         messages.success(
             request,
-            f"“{journey.name}” is active: candidates who match its trigger from now on start it.",
+            f"“{journey.name}” is active: candidates who match its trigger from now on start it."
+            + draft_note,
         )
     return _back(request, journey)
 
@@ -399,6 +471,7 @@ def step_add(request, pk: int):
             kind=form.cleaned_data["kind"],
             user=request.user,
             position=form.cleaned_data.get("position"),
+            draft=True,
         )
     except ValidationError as exc:
         return _steps_error(request, journey, _error_text(exc))
@@ -459,6 +532,7 @@ def step_edit(request, pk: int, step_id: int):
                 user=request.user,
                 message_template=form.template(),
                 config=form.config(),
+                draft=True,
             )
         except ValidationError as exc:
             form.add_error(None, exc)
@@ -482,7 +556,7 @@ def step_move(request, pk: int, step_id: int):
     offset = -1 if request.POST.get("direction") == "up" else 1
     try:
         moved = editing.journey_step_move(
-            journey=journey, step=step, offset=offset, user=request.user
+            journey=journey, step=step, offset=offset, user=request.user, draft=True
         )
     except ValidationError as exc:
         return _steps_error(request, journey, _error_text(exc))
@@ -495,181 +569,7 @@ def step_remove(request, pk: int, step_id: int):
     journey = _journey(request, pk)
     step = _step(journey, step_id)
     try:
-        editing.journey_step_remove(journey=journey, step=step, user=request.user)
+        editing.journey_step_remove(journey=journey, step=step, user=request.user, draft=True)
     except ValidationError as exc:
         return _steps_error(request, journey, _error_text(exc))
     return _steps_response(request, journey)
-
-
-# ----------------------------------------------------------------------------------------------
-# Simulation and dry run
-# ----------------------------------------------------------------------------------------------
-
-
-def _entries_chart(entries, *, days: int, now) -> dict:
-    """Entries per day as bars for a server-rendered SVG (heights are attributes, which the
-    CSP allows; no inline styles)."""
-    today = timezone.localtime(now).date()
-    first = today - timedelta(days=days - 1)
-    counts = {first + timedelta(days=n): 0 for n in range(days)}
-    for entry in entries:
-        day = timezone.localtime(entry.entered_at).date()
-        if day in counts:
-            counts[day] += 1
-    peak = max(counts.values(), default=0) or 1
-    height, width = 80, max(4, min(24, 720 // days))
-    bars = []
-    for index, (day, count) in enumerate(sorted(counts.items())):
-        bar_height = round(count * height / peak) if count else 0
-        bars.append(
-            {
-                "x": index * width,
-                "y": height - bar_height,
-                "width": max(1, width - 2),
-                "height": bar_height,
-                "day": day,
-                "count": count,
-            }
-        )
-    return {
-        "bars": bars,
-        "width": width * days,
-        "height": height,
-        "peak": max(counts.values(), default=0),
-        "first": first,
-        "last": today,
-    }
-
-
-@organization_required
-@require_GET
-def journey_simulate(request, pk: int):
-    journey = _journey(request, pk)
-    form = SimulateForm(request.GET or {"days": 30})
-    report, chart = None, None
-    if journey.current_version is None:
-        form.add_error(None, "This journey has no version to simulate yet.")
-    elif form.is_valid():
-        now = timezone.now()
-        report = simulation.simulate(
-            version=journey.current_version, days=form.cleaned_data["days"], now=now
-        )
-        with organization_time(request.organization):  # days as the organization counts them
-            chart = _entries_chart(report.entries, days=form.cleaned_data["days"], now=now)
-    context = {
-        "journey": journey,
-        "version": journey.current_version,
-        "form": form,
-        "report": report,
-        "chart": chart,
-        "tab": "simulate",
-    }
-    return render_in_org_time(request, "journeys/simulate.html", context)
-
-
-@organization_required
-@require_GET
-def journey_dry_run(request, pk: int):
-    journey = _journey(request, pk)
-    organization = request.organization
-    q = (request.GET.get("q") or "").strip()[:200]
-    matches = []
-    if q:
-        matches = list(
-            candidate_search(organization=organization, filters=CandidateFilters(q=q))[:20]
-        )
-    candidate, result, error, choice = None, None, "", None
-    raw_id = request.GET.get("candidate") or ""
-    if raw_id.isdigit():
-        candidate = Candidate.objects.filter(organization=organization, pk=int(raw_id)).first()
-        if candidate is None:
-            error = "That candidate isn't in your organization. Search for them by name or email."
-        elif journey.current_version is None:
-            error = "This journey has no version to try yet."
-        else:
-            version = journey.current_version
-            choice = choose_application(version=version, candidate=candidate)
-            result = dry_run(version=version, candidate=candidate, application=choice.application)
-    elif raw_id:
-        error = "Choose a candidate from the search results."
-    context = {
-        "journey": journey,
-        "version": journey.current_version,
-        "q": q,
-        "matches": matches,
-        "candidate": candidate,
-        "dry_run": result,
-        "application_choice": choice,
-        "error": error,
-        "tab": "dry_run",
-    }
-    return render_in_org_time(request, "journeys/simulate.html", context)
-
-
-# ----------------------------------------------------------------------------------------------
-# Runs
-# ----------------------------------------------------------------------------------------------
-
-
-def _current_step_run(run: JourneyRun) -> StepRun | None:
-    step_runs = run.loaded_step_runs
-    waiting = [
-        s
-        for s in step_runs
-        if s.status in (StepRunStatus.PENDING, StepRunStatus.RUNNING, StepRunStatus.HELD)
-    ]
-    if waiting:
-        return waiting[0]
-    return step_runs[-1] if step_runs else None
-
-
-@organization_required
-@require_GET
-def journey_runs(request, pk: int):
-    journey = _journey(request, pk)
-    organization = request.organization
-    status = request.GET.get("status") or ""
-    if status not in RunStatus.values:
-        status = ""
-    counts = selectors.run_counts(organization=organization, journey=journey)
-    tabs = [("", "All", counts["all"])] + [
-        (value, label, counts[value]) for value, label in RunStatus.choices
-    ]
-    step_runs = (
-        StepRun.objects.filter(organization=organization)
-        .select_related("step__message_template")
-        .order_by("position", "id")
-    )
-    runs = (
-        selectors.runs_for(organization=organization, journey=journey, status=status or None)
-        .select_related("candidate", "version", "application__job")
-        .prefetch_related(Prefetch("step_runs", queryset=step_runs, to_attr="loaded_step_runs"))
-    )
-    page = Paginator(runs, RUNS_PAGE_SIZE).get_page(request.GET.get("page"))
-    for run in page:
-        current = _current_step_run(run)
-        run.current = current
-        run.current_summary = describe_step(current.step) if current else ""
-    context = {
-        "journey": journey,
-        "version": journey.current_version,
-        "tabs": tabs,
-        "status": status,
-        "page": page,
-    }
-    return render_in_org_time(request, "journeys/runs.html", context)
-
-
-@organization_required
-@require_GET
-def journey_run_detail(request, pk: int, run_id: int):
-    journey = _journey(request, pk)
-    organization = request.organization
-    run = selectors.run_detail(organization=organization, run_id=run_id, journey=journey)
-    if run is None:
-        raise Http404("No such run of this journey.")
-    step_runs = run.step_run_list
-    for step_run in step_runs:
-        step_run.summary = describe_step(step_run.step)
-    context = {"journey": journey, "run": run, "step_runs": step_runs}
-    return render_in_org_time(request, "journeys/runs_detail.html", context)

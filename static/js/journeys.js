@@ -1,6 +1,8 @@
-// Journey builder: filter boxes for the criteria checklists, the "chosen" counts, and showing
-// only the fields of the chosen trigger and wait mode. Everything works without this file
-// (all fields stay visible); loaded as a file because the CSP allows no inline script.
+// Journey builder: filter boxes for the criteria checklists, the "chosen" counts, showing only
+// the fields of the chosen trigger and wait mode, a click on a step card opens its settings,
+// and steps reorder by drag and drop (saved to the server; the ↑ ↓ buttons do the same from the
+// keyboard and without this file). Everything works without this file (all fields stay
+// visible); loaded as a file because the CSP allows no inline script.
 (function () {
   "use strict";
 
@@ -78,6 +80,103 @@
       }
     }
   });
+  // --- A click on a step card opens its settings ------------------------------------------
+  document.addEventListener("click", function (event) {
+    var body = event.target.closest(".step[draggable] .step-body");
+    if (!body || event.target.closest("a, button, input, select, textarea, label, form")) return;
+    var edit = body.querySelector("[data-step-edit]");
+    if (edit) edit.click();
+  });
+
+  // --- Drag and drop of steps -------------------------------------------------------------
+  var dragged = null;
+
+  function clearMarks(list) {
+    list.querySelectorAll(".drop-before, .drop-after").forEach(function (item) {
+      item.classList.remove("drop-before", "drop-after");
+    });
+  }
+
+  function csrfToken() {
+    var input = document.querySelector("input[name=csrfmiddlewaretoken]");
+    return input ? input.value : "";
+  }
+
+  function showOrderError(text) {
+    var box = document.getElementById("steps-order-error");
+    if (box) { box.textContent = text; box.hidden = false; }
+  }
+
+  function swapIn(html) {
+    // The answer is the steps card plus the version header and draft label (out of band).
+    var template = document.createElement("template");
+    template.innerHTML = html.trim();
+    Array.prototype.slice.call(template.content.children).forEach(function (fresh) {
+      var current = fresh.id && document.getElementById(fresh.id);
+      if (!current) return;
+      fresh.removeAttribute("hx-swap-oob");
+      current.replaceWith(fresh);
+      if (window.htmx) window.htmx.process(fresh);
+      init(fresh);
+    });
+  }
+
+  function saveOrder(list, before) {
+    var ids = Array.prototype.map.call(list.querySelectorAll(":scope > li[data-step-id]"), function (item) {
+      return item.getAttribute("data-step-id");
+    });
+    var body = new URLSearchParams();
+    body.set("order", ids.join(","));
+    fetch(list.getAttribute("data-reorder-url"), {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "X-CSRFToken": csrfToken(), "X-Requested-With": "fetch" },
+      body: body,
+    }).then(function (response) {
+      return response.text().then(function (html) { swapIn(html); });
+    }).catch(function () {
+      before.forEach(function (item) { list.appendChild(item); });
+      showOrderError("The new order couldn't be saved (no connection?). It is back as it was; try again.");
+    });
+  }
+
+  document.addEventListener("dragstart", function (event) {
+    var item = event.target.closest && event.target.closest("#step-list > li[draggable=true]");
+    if (!item) return;
+    dragged = item;
+    item.classList.add("dragging");
+    event.dataTransfer.effectAllowed = "move";
+    event.dataTransfer.setData("text/plain", item.getAttribute("data-step-id"));
+  });
+  document.addEventListener("dragover", function (event) {
+    if (!dragged) return;
+    var item = event.target.closest && event.target.closest("#step-list > li");
+    if (!item || item === dragged || item.parentElement !== dragged.parentElement) return;
+    event.preventDefault();
+    event.dataTransfer.dropEffect = "move";
+    var box = item.getBoundingClientRect();
+    clearMarks(item.parentElement);
+    item.classList.add(event.clientY < box.top + box.height / 2 ? "drop-before" : "drop-after");
+  });
+  document.addEventListener("drop", function (event) {
+    if (!dragged) return;
+    var item = event.target.closest && event.target.closest("#step-list > li");
+    var list = dragged.parentElement;
+    if (!item || item === dragged || item.parentElement !== list) return;
+    event.preventDefault();
+    var before = Array.prototype.slice.call(list.children);
+    var box = item.getBoundingClientRect();
+    list.insertBefore(dragged, event.clientY < box.top + box.height / 2 ? item : item.nextSibling);
+    clearMarks(list);
+    saveOrder(list, before);
+  });
+  document.addEventListener("dragend", function () {
+    if (!dragged) return;
+    dragged.classList.remove("dragging");
+    if (dragged.parentElement) clearMarks(dragged.parentElement);
+    dragged = null;
+  });
+
   document.addEventListener("htmx:afterSettle", function (event) {
     init(event.target);
   });

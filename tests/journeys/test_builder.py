@@ -415,7 +415,7 @@ def test_adding_a_text_step_opens_its_template_picker_in_place(alice, client_for
     assert response.status_code == 200
     assert response.headers["HX-Retarget"] == "#steps"
     body = response.content.decode()
-    assert body.startswith('<section class="card" id="steps">')
+    assert body.startswith('<section class="card flow-steps" id="steps">')
     assert "<html" not in body
     (step,) = steps_of(journey)
     assert step.kind == StepKind.SEND_SMS
@@ -543,8 +543,8 @@ def test_activate_and_pause_from_the_builder_and_the_list(alice, client_for, hir
     page = text(client.post(url("activate", journey), follow=True))
     assert "“Onsite invitation” is active" in page
     assert (
-        "Changes apply to candidates who enter from now on; 0 candidates in progress keep the version they started with."
-        in page
+        "Your edits go to a draft, and nothing changes for candidates until you publish it; "
+        "0 candidates in progress keep the version they started with." in page
     )
     response = client.post(url("pause", journey), {"back": "list"})
     assert response.url == reverse("journeys:list")
@@ -553,7 +553,7 @@ def test_activate_and_pause_from_the_builder_and_the_list(alice, client_for, hir
         assert not journey.is_active
 
 
-def test_editing_an_active_journey_with_runs_starts_version_2_and_the_banner_says_so(
+def test_editing_a_published_journey_goes_to_a_draft_and_the_live_version_keeps_running(
     alice, client_for, hiring, journey
 ):
     client = client_for(alice)
@@ -584,32 +584,37 @@ def test_editing_an_active_journey_with_runs_starts_version_2_and_the_banner_say
         )
     page = text(client.get(url("builder", journey)))
     assert "Version 1" in page
-    assert (
-        "Changes apply to candidates who enter from now on; 1 candidate in progress keeps the "
-        "version they started with." in page
-    )
+    assert "Draft — not live" not in page
+    assert "1 candidate in progress keeps the version they started with." in page
 
     response = add_step(client, journey, "wait")
     assert 'hx-swap-oob="true"' in response.content.decode()
-    assert "Version 2" in text(response)
+    assert "Draft — not live" in text(response)
+    assert "You are editing version 2, a draft; version 1 keeps running" in text(response)
     with tenant_scope(alice.organization):
         journey.refresh_from_db()
-        assert journey.current_version.number == 2
+        assert journey.current_version_id == v1.pk  # still live
+        assert journey.draft_version.number == 2
         assert journey.is_active
         assert [s.kind for s in JourneyStep.objects.filter(version=v1).order_by("position")] == [
             "send_sms",
             "send_email",
         ]
+        assert set(journey.versions.get(pk=v1.pk).keys.values_list("stage_key", flat=True)) == {
+            "onsite interview"
+        }
         run.refresh_from_db()
         assert run.version_id == v1.pk
-    assert [s.kind for s in steps_of(journey)] == ["send_sms", "send_email", "wait"]
+    assert [s.kind for s in steps_of(journey)] == ["send_sms", "send_email"]  # the live steps
 
-    # A second edit stays on version 2 (it has no runs yet).
-    client.post(url("step_move", journey, steps_of(journey)[2].pk), {"direction": "up"}, **HTMX)
+    # A second edit stays on the same draft.
+    with tenant_scope(alice.organization):
+        draft_steps = list(JourneyStep.objects.filter(version=journey.draft_version))
+    client.post(url("step_move", journey, draft_steps[2].pk), {"direction": "up"}, **HTMX)
     with tenant_scope(alice.organization):
         assert JourneyVersion.objects.filter(journey=journey).count() == 2
     page = text(client.get(url("builder", journey)))
-    assert "Version 2" in page
+    assert "Draft — not live" in page
     assert "1 candidate in progress keeps the version they started with" in page
 
 
