@@ -1,4 +1,4 @@
-.PHONY: run test lint fmt bootstrap
+.PHONY: run test lint fmt bootstrap bench
 
 # Start the product on a fresh clone: SQLite, filesystem broker, sandbox providers, demo login.
 run:
@@ -10,6 +10,12 @@ test:
 
 bootstrap:
 	@scripts/bootstrap.sh
+
+# Every benchmark on Postgres + Redis (BENCH_DATABASE_URL, BENCH_BROKER_URL, BENCH_CACHE_URL,
+# BENCH="pages search" for some of them); figures in var/bench/, targets and last figures in
+# bench/README.md.
+bench:
+	@scripts/bench.sh
 
 lint:
 	@.venv/bin/ruff check . && .venv/bin/ruff format --check .
