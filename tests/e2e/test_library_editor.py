@@ -166,10 +166,32 @@ def test_body_the_editor_cannot_hold_opens_as_html_source_saying_why(
     expect(page.locator("#id_html_body")).to_be_hidden()
     body = page.locator(".rich-editor-content")
     expect(body.locator(".merge-field-chip")).to_have_text("First name")
+
+    # Pasted from Google Docs: its all-bold wrapper and inline styles go (their meaning stays),
+    # and a pasted {{ field }} becomes a chip; no style is ever parsed under the page's CSP.
+    body.click()
+    body.press("Control+End")
+    page.evaluate(
+        """(html) => {
+          const data = new DataTransfer();
+          data.setData("text/html", html);
+          data.setData("text/plain", "Bring your ID to the office");
+          document.querySelector(".rich-editor-content").dispatchEvent(
+            new ClipboardEvent("paste", {clipboardData: data, bubbles: true, cancelable: true})
+          );
+        }""",
+        '<meta charset="utf-8"><b style="font-weight:normal;" id="docs-internal-guid-5e1f">'
+        '<p dir="ltr"><span style="font-weight:700;color:#000">Bring</span>'
+        '<span style="font-weight:400"> your ID to {{ office.name }}</span></p></b>',
+    )
+    expect(body.locator("strong")).to_have_text("Bring")
+    expect(body.locator('.merge-field-chip[data-merge-field="office.name"]')).to_have_text("Office")
     page.get_by_role("button", name="Save template").click()
     expect(page.locator(".messages")).to_contain_text("saved.")
     with tenant_scope(organization):
         template.refresh_from_db()
-    assert template.html_body == "<p>See you onsite, {{ candidate.first_name }}.</p>"
+    assert template.html_body.startswith("<p>See you onsite, {{ candidate.first_name }}.")
+    assert "<strong>Bring</strong> your ID to {{ office.name }}</p>" in template.html_body
+    assert "style" not in template.html_body and "docs-internal" not in template.html_body
     expect(page).to_have_url(re.compile(rf"/library/templates/{template.pk}/$"))
     assert csp_violations == []
