@@ -45,10 +45,13 @@ def memberships_of_user(*, user) -> list[Membership]:
         )
 
 
-def membership_for_session(*, user, organization_id: int | None) -> Membership | None:
+def membership_for_session(
+    *, user, organization_id: int | None, memberships: list[Membership] | None = None
+) -> Membership | None:
     """The membership a session acts through: the chosen organization if the user belongs to it,
-    else their first organization, else None."""
-    memberships = memberships_of_user(user=user)
+    else their first organization, else None. ``memberships``: the user's, when already read."""
+    if memberships is None:
+        memberships = memberships_of_user(user=user)
     for membership in memberships:
         if membership.organization_id == organization_id:
             return membership

@@ -12,9 +12,10 @@ results page runs it: the time the database takes), the dropdown's JSON (`/searc
 the results page (`/search/`) through Django's test client (view, queries, template; no network);
 and, within the search, the time of the group the query is about (candidates for a name, e-mail or
 number; conversations for message text; journeys; templates).
-Prints p50/p99 per kind and way, then one JSON line of figures. --explain prints each kind's
-query plans first (the trigram indexes at work). The organization is deleted at the end unless
---keep.
+Prints p50/p99 per kind and way, then one JSON line of figures with the floor (one candidate by
+primary key through the ORM, measured in the same run) and each figure as a multiple of it.
+--explain prints each kind's query plans first (the trigram indexes at work). The organization is
+deleted at the end unless --keep.
 """
 
 from __future__ import annotations
@@ -611,6 +612,31 @@ def measure(args, org, owner, by_kind: dict[str, list[str]]) -> dict:
     return figures
 
 
+def floor(org, queries: int) -> dict:
+    """The floor: the cheapest query a search could make, measured here on the same database and
+    organization: one candidate by primary key through the ORM (a round trip, an index lookup,
+    one row built). Each search's p50 and p99 are then shown as multiples of it."""
+    with tenant_scope(org):
+        pks = list(Candidate.objects.values_list("pk", flat=True)[: max(queries, 1)])
+        times = []
+        for _ in range(3):
+            for pk in pks:
+                start = time.perf_counter()
+                Candidate.objects.filter(pk=pk).first()
+                times.append((time.perf_counter() - start) * 1000)
+    return {"p50_ms": pct(times, 0.5), "p99_ms": pct(times, 0.99)}
+
+
+def with_ratios(figures: dict, floor_figures: dict) -> dict:
+    """Each p50/p99 as a multiple of the floor's (how many cheapest queries' time it costs)."""
+    ratios = {}
+    for key, value in figures.items():
+        if key.endswith(("_p50_ms", "_p99_ms")) and not key.startswith("worst_"):
+            base = floor_figures["p99_ms" if key.endswith("_p99_ms") else "p50_ms"] or 0.001
+            ratios[key.removesuffix("_ms")] = round(value / base, 1)
+    return {**figures, "floor": floor_figures, "ratio_to_floor": ratios}
+
+
 def cleanup(org, owner) -> None:
     with connection.cursor() as cursor:
         for table in (
@@ -660,6 +686,15 @@ def main() -> None:
         )
         figures["worst_suggest_p99_ms"] = max(
             value for key, value in figures.items() if key.endswith("_suggest_p99_ms")
+        )
+        floor_figures = floor(org, args.queries)
+        figures = with_ratios(figures, floor_figures)
+        print(
+            f"floor (one candidate by primary key) p50 {floor_figures['p50_ms']} ms "
+            f"p99 {floor_figures['p99_ms']} ms; message text p99 "
+            f"{figures['message_text_search_p99_ms']} ms = "
+            f"{figures['ratio_to_floor']['message_text_search_p99']}× the floor (target 100 ms)",
+            flush=True,
         )
     finally:
         if not args.keep:

@@ -3,8 +3,9 @@ organization so the sidebar of every page does not count them again.
 
 Every write that changes a conversation's unread count calls ``unread_changed`` (when it happens
 and again once its transaction commits, so a page rendered in between cannot keep the old
-figure). The cache lives ``INBOX_BADGE_CACHE_SECONDS`` at most, which bounds what a write
-elsewhere (a conversation deleted with its candidate) can leave behind. A person who sees only
+figure), or ``conversation_read`` when one conversation was read (one fewer). The cache lives
+``INBOX_BADGE_CACHE_SECONDS`` at most, which bounds what a write elsewhere (a conversation
+deleted with its candidate) can leave behind. A person who sees only
 some candidates (a hiring manager) gets their own count, uncached.
 """
 
@@ -42,3 +43,16 @@ def unread_changed(*, organization_id: int) -> None:
     key = _key(organization_id)
     cache.delete(key)
     transaction.on_commit(lambda: cache.delete(key))
+
+
+def conversation_read(*, organization_id: int) -> None:
+    """One conversation went from unread to read: one fewer on the badge, without counting
+    again (the Inbox marks conversations read as they are opened). When the figure is not
+    cached, a page that counted before this write commits must not keep its figure."""
+    key = _key(organization_id)
+    try:
+        left = cache.decr(key)
+    except ValueError:  # not cached
+        left = -1
+    if left < 0:
+        unread_changed(organization_id=organization_id)

@@ -498,7 +498,7 @@ def conversation_mark_read(*, organization, conversation: Conversation) -> bool:
     ).update(unread_count=0)
     if changed:
         conversation.unread_count = 0
-        badge.unread_changed(organization_id=organization.pk)
+        badge.conversation_read(organization_id=organization.pk)
     return bool(changed)
 
 
@@ -510,7 +510,7 @@ def open_conversation_mark_read(*, organization, pk: int) -> bool:
         organization=organization, pk=pk, unread_count__gt=0
     ).update(unread_count=0)
     if changed:
-        badge.unread_changed(organization_id=organization.pk)
+        badge.conversation_read(organization_id=organization.pk)
     return bool(changed)
 
 

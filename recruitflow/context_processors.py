@@ -16,7 +16,8 @@ def shell(request):
         {
             "organization": organization,
             "membership": request.membership,
-            "memberships": memberships_of_user(user=request.user),
+            "memberships": getattr(request, "memberships", None)
+            or memberships_of_user(user=request.user),
             "sidebar": [
                 {"item": item, "url": reverse(item.url_name), "active": item.section == section}
                 for item in SIDEBAR

@@ -38,8 +38,12 @@ class TenantMiddleware:
                 request.api_key = key
                 request.organization = key.organization
         elif request.user.is_authenticated:
+            # Read once: the organization switcher in the top bar lists them too.
+            request.memberships = account_selectors.memberships_of_user(user=request.user)
             membership = account_selectors.membership_for_session(
-                user=request.user, organization_id=request.session.get("organization_id")
+                user=request.user,
+                organization_id=request.session.get("organization_id"),
+                memberships=request.memberships,
             )
             if membership is not None:
                 request.membership = membership
