@@ -5,6 +5,8 @@ import re
 from datetime import timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -300,3 +302,31 @@ def test_a_recruiter_is_told_an_admin_sets_up_the_ats_and_can_start_a_journey_th
     assert "An owner or admin does this" in ats
     journey = page.split('data-item="journey"', 1)[1].split("</li>", 1)[0]
     assert "Start from a template" in journey
+
+
+def test_the_checklist_costs_the_same_few_queries_however_many_rows_prove_it(alice, bob):
+    org = alice.organization
+    _connect_ats(org, status=ConnectionStatus.CONNECTED, last_checked_at=timezone.now())
+
+    def queries() -> int:
+        with tenant_scope(org), CaptureQueriesContext(connection) as ctx:
+            setup_checklist(organization=org)
+        return len(ctx.captured_queries)
+
+    few = queries()
+    start = timezone.now() + timedelta(days=1)
+    with tenant_scope(org):
+        for n in range(15):
+            editing.journey_start(organization=org, name=f"J{n}", trigger=TriggerKind.REJECTED)
+            for user in (alice.user, bob.user):
+                calendar_services.busy_block_add(
+                    organization=org,
+                    user=user,
+                    title="",
+                    start=start + timedelta(hours=n),
+                    end=start + timedelta(hours=n, minutes=30),
+                )
+    assert queries() == few
+    # The ATS overview (read here when the dashboard does not hand it in), the texting and
+    # e-mail settings, and one query for the rest.
+    assert few <= 12, few
