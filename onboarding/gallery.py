@@ -196,7 +196,13 @@ def starter_copy(*, organization, starter: Starter, user) -> Copied:
         stale_days=starter.stale_days,
         user=user,
     )
-    editing.journey_update(journey=journey, description=starter.summary)
+    description = starter.summary
+    if starter.stage_role is not None and stage is None:
+        description += (
+            " None of your stages matched when it was copied: choose its stage in the trigger "
+            "before making it live, or it starts in every stage."
+        )
+    editing.journey_update(journey=journey, description=description)
     editing.journey_trigger_update(
         journey=journey,
         user=user,

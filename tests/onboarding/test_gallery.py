@@ -148,6 +148,7 @@ def test_a_copy_with_no_matching_stage_is_made_and_says_which_trigger_needs_a_st
     with tenant_scope(alice.organization):
         journey = Journey.objects.get(name="Onsite interview invitation")
         assert journey.current_version.stage_names == []
+        assert "choose its stage in the trigger before making it live" in journey.description
         kinds = list(
             JourneyStep.objects.filter(version=journey.current_version)
             .order_by("position")
