@@ -122,9 +122,12 @@ class ProviderScreen:
     # -- helpers ----------------------------------------------------------------------------
 
     def back(self, page: SettingsPage, *, anchor: str | None = None) -> HttpResponse:
-        """Back to the page, at this vendor's card (or at ``anchor``; "" for the top)."""
+        """Back to the page, at this vendor's card (or at ``anchor``; "" for the top). A page
+        in tabs says which of its addresses shows this vendor (``address_of(screen)``)."""
         anchor = self.identifier if anchor is None else anchor
-        return redirect(reverse(page.url_name) + (f"#{anchor}" if anchor else ""))
+        address_of = getattr(page, "address_of", None)
+        url = address_of(self) if address_of else reverse(page.url_name)
+        return redirect(url + (f"#{anchor}" if anchor else ""))
 
 
 # ----------------------------------------------------------------------------------------------

@@ -1,5 +1,6 @@
-"""Settings → Messaging: quiet hours, the automatic texts, and the texting and e-mail vendors with
-the account tree's inheritance shown. Each vendor's card, form and actions are its own
+"""Settings → Messaging, in tabs (``?tab=``, links, no script; a form's errors reopen its tab):
+quiet hours, the automatic texts, and the texting and e-mail vendors with the account tree's
+inheritance shown. Each vendor's card, form and actions are its own
 (``integrations/<vendor>/screen.py``, drawn by ``templates/integrations/<vendor>/settings.html``):
 this page loops over the ``sms`` and ``email`` screens and names no vendor."""
 
@@ -33,6 +34,44 @@ from recruitflow.decorators import admin_required
 from recruitflow.tenancy import scopes_disabled
 
 DAY_NAMES = dict(DAY_CHOICES)
+
+# The page's tabs, each at ``?tab=<key>``; the first is the page's own address.
+TABS = (
+    ("quiet-hours", "Quiet hours"),
+    ("auto-texts", "Automatic texts"),
+    ("texting", "Texting provider"),
+    ("email", "E-mail provider"),
+)
+TAB_NAMES = dict(TABS)
+DEFAULT_TAB = TABS[0][0]
+# The tab of each form the page re-renders with its errors (vendors' forms: by capability).
+FORM_TABS = {"quiet": "quiet-hours", "texts": "auto-texts"}
+CAPABILITY_TABS = {"sms": "texting", "email": "email"}
+
+
+def tab_url(tab: str) -> str:
+    """The address of one tab of Settings → Messaging."""
+    index = reverse("messaging_settings:index")
+    return index if tab == DEFAULT_TAB else f"{index}?tab={tab}"
+
+
+def _active_tab(request, forms: dict) -> tuple[str, str]:
+    """``(tab, problem)``: the tab of the form being re-shown with its errors, else the one the
+    address asks for; ``problem`` says why an unknown ``?tab=`` was not followed."""
+    for name in forms:
+        if name in FORM_TABS:
+            return FORM_TABS[name], ""
+        for capability, tab in CAPABILITY_TABS.items():
+            if any(screen.identifier == name for screen in screens_for(capability)):
+                return tab, ""
+    asked = request.GET.get("tab", "").strip()
+    if not asked or asked in TAB_NAMES:
+        return asked or DEFAULT_TAB, ""
+    choices = ", ".join(f"“{key}”" for key in TAB_NAMES)
+    return DEFAULT_TAB, (
+        f"Settings → Messaging has no tab “{asked[:40]}”, so {TAB_NAMES[DEFAULT_TAB]} is shown. "
+        f"Use the tabs below (?tab= takes {choices})."
+    )
 
 
 def _models(capability: str) -> list[tuple[str, type]]:
@@ -236,6 +275,10 @@ class MessagingSettingsPage:
     def render(self, request, *, forms=None, status=200):
         return _render(request, forms=forms, status=status)
 
+    def address_of(self, screen) -> str:
+        """The tab a vendor's card is on: its actions go back there."""
+        return tab_url(CAPABILITY_TABS[screen.capability])
+
     def card(self, request, screen) -> dict:
         """The callback URLs to paste at the vendor, and its last callback (own row only)."""
         if screen.own(request.organization) is None:
@@ -291,8 +334,17 @@ def _render(request, *, forms: dict | None = None, status: int = 200):
     zone_form = ZoneCheckForm(request.GET if checking else None)
     sms_cards = _cards(request, sms, forms)
     email_cards = _cards(request, email, forms)
+    active_tab, tab_problem = _active_tab(request, forms)
     context = {
         "tab": "messaging",
+        "active_tab": active_tab,
+        "tab_problem": tab_problem,
+        "messaging_tabs": [
+            {"key": key, "label": label, "url": tab_url(key), "active": key == active_tab}
+            for key, label in TABS
+        ],
+        "texting_url": tab_url("texting"),
+        "email_url": tab_url("email"),
         "prefs": prefs,
         "quiet_form": forms.get("quiet")
         or QuietHoursForm(initial=QuietHoursForm.initial_from(prefs)),
@@ -379,7 +431,7 @@ def quiet_hours_save(request):
             messages.success(
                 request, "Quiet hours saved. They apply to every text queued from now on."
             )
-            return redirect(reverse("messaging_settings:index") + "#quiet-hours")
+            return redirect(tab_url("quiet-hours") + "#quiet-hours")
     return _render(request, forms={"quiet": form}, status=400)
 
 
@@ -398,5 +450,5 @@ def auto_texts_save(request):
             _apply_errors(form, exc)
         else:
             messages.success(request, "Automatic texts saved.")
-            return redirect(reverse("messaging_settings:index") + "#auto-texts")
+            return redirect(tab_url("auto-texts") + "#auto-texts")
     return _render(request, forms={"texts": form}, status=400)

@@ -329,7 +329,10 @@ def test_without_custom_addresses_the_forms_offer_only_the_vendors_hosts(
     settings.PROVIDER_CUSTOM_URLS = False
     client = client_for(alice)
 
-    page = page_text(client.get(reverse("messaging_settings:index")))
+    index = reverse("messaging_settings:index")
+    page = page_text(client.get(f"{index}?tab=email")) + page_text(
+        client.get(f"{index}?tab=texting")
+    )
     refused = client.post(
         reverse("messaging_settings:sendgrid"),
         messaging_form("sendgrid", f"http://127.0.0.1:{trap.port}"),

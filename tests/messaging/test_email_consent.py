@@ -163,7 +163,7 @@ def test_sendgrid_card_shows_the_inbound_parse_url_with_its_basic_auth(client_fo
         )
         parse = inbound_parse_url(organization=org)
 
-    page = client_for(alice).get("/settings/messaging/").content.decode()
+    page = client_for(alice).get("/settings/messaging/?tab=email").content.decode()
 
     assert "Inbound Parse URL (candidates&#x27; replies)" in page
     assert parse.url_with_credentials in page

@@ -23,6 +23,7 @@ from recruitflow.tenancy import tenant_scope
 pytestmark = pytest.mark.django_db
 
 INDEX = reverse("messaging_settings:index")
+TEXTING = INDEX + "?tab=texting"
 
 
 def twilio_form(sandbox, **overrides) -> dict:
@@ -449,9 +450,9 @@ def test_sub_account_without_settings_uses_the_parents_twilio_and_the_parent_lis
     client = client_for(alice)
     switch_to(client, alice.organization)
 
-    parent_page = text_of(client.get(INDEX))
+    parent_page = text_of(client.get(TEXTING))
     switch_to(client, sub_account)
-    child_page = text_of(client.get(INDEX))
+    child_page = text_of(client.get(TEXTING))
 
     assert "Sub-accounts using these settings" in parent_page
     assert "<li>Acme Nursing" in parent_page
@@ -474,7 +475,7 @@ def test_sub_account_with_its_own_settings_overrides_the_parent_and_leaves_its_l
         follow=True,
     )
     switch_to(client, alice.organization)
-    parent_page = text_of(client.get(INDEX))
+    parent_page = text_of(client.get(TEXTING))
 
     assert "They replace Acme Talent's Twilio settings for Acme Nursing" in text_of(own)
     assert "<li>Acme Nursing" not in parent_page
@@ -522,6 +523,7 @@ class TestInABrowser:
         expect(page.get_by_role("heading", name="Welcome, Nina")).to_be_visible()
         page.goto(f"{live_server.url}/settings/messaging/")
         expect(page.locator("#demo-default")).to_contain_text("Texts cannot be sent")
+        page.locator("#messaging-tabs").get_by_role("link", name="Texting provider").click()
 
         twilio = page.locator("#twilio")
         twilio.get_by_role("button", name="Use the sandbox").click()
@@ -532,7 +534,9 @@ class TestInABrowser:
             "Twilio accepted the Account SID and Auth Token"
         )
         expect(page.locator("#twilio_auth_token")).to_have_value("")  # never sent back
+        assert "tab=texting" in page.url  # back on the tab of the vendor's card
 
+        page.locator("#messaging-tabs").get_by_role("link", name="Quiet hours").click()
         page.fill("#zone_check_phone", "+1 212 555 0123")
         page.get_by_role("button", name="Show their time zone").click()
         expect(page.locator("#zone-check")).to_contain_text("America/New_York")

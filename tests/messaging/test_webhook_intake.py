@@ -243,10 +243,10 @@ def test_settings_show_the_last_callback_and_why_it_could_not_be_applied(
 
     client.force_login(alice.user)
     store_reply(org, django_capture_on_commit_callbacks)
-    waiting = client.get("/settings/messaging/").content.decode()
+    waiting = client.get("/settings/messaging/?tab=texting").content.decode()
     monkeypatch.setattr(callbacks, "inbound_sms_accept", refuse)
     run_queued(queued)
-    failed = client.get("/settings/messaging/").content.decode()
+    failed = client.get("/settings/messaging/?tab=texting").content.decode()
 
     assert "Last callback from Twilio" in waiting and "(inbound text)" in waiting
     assert "could not be applied yet" not in waiting
