@@ -9,6 +9,7 @@ import requests
 from django.contrib.messages import get_messages
 from django.urls import reverse
 
+from candidates.demo import demo_sandbox_wire
 from candidates.models import Candidate, StageTransition, SyncRun
 from integrations.greenhouse.models import GreenhouseConnection
 from integrations.lever.models import LeverConnection
@@ -214,3 +215,24 @@ def test_an_organization_on_the_sandboxs_shared_company_keeps_it(client_for, ali
         kept = GreenhouseConnection.objects.get()
         assert not SyncRun.objects.exists()
     assert (kept.pk, kept.client_id) == (shared.pk, "sandbox-client-id")
+
+
+def test_the_demo_wiring_still_uses_the_sandboxs_default_company(alice, on_sandbox, settings):
+    said: list[str] = []
+
+    wired = demo_sandbox_wire(
+        organization=alice.organization,
+        sandbox_url=on_sandbox.url,
+        public_base_url=settings.PUBLIC_BASE_URL,
+        wait_seconds=30,
+        log=said.append,
+    )
+
+    assert wired, said
+    with tenant_scope(alice.organization):
+        connection = GreenhouseConnection.objects.get()
+        assert SyncRun.objects.get().status == "succeeded"
+    assert connection.client_id == "sandbox-client-id"
+    hook = requests.get(f"{on_sandbox.url}/greenhouse/_sandbox/api/webhook", timeout=5).json()
+    assert hook["enabled"] and hook["url"].endswith(f"/{connection.endpoint_token}/")
+    assert any("webhook →" in line for line in said)
