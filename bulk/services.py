@@ -324,7 +324,7 @@ def bulk_summary(action: BulkAction) -> list[SummaryGroup]:
     """The outcomes grouped by what happened (sent, held until..., each skip reason, each
     failure), each with its first candidates (for links) and how many in all."""
     groups: dict[tuple[str, str], SummaryGroup] = {}
-    order = {ItemOutcome.DONE: 0, ItemOutcome.SKIPPED: 1, ItemOutcome.FAILED: 2}
+    order: dict[str, int] = {ItemOutcome.DONE: 0, ItemOutcome.SKIPPED: 1, ItemOutcome.FAILED: 2}
     rows = (
         BulkActionItem.objects.filter(action=action)
         .exclude(outcome=ItemOutcome.PENDING)
