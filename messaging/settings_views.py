@@ -41,6 +41,7 @@ TABS = (
     ("auto-texts", "Automatic texts"),
     ("texting", "Texting provider"),
     ("email", "E-mail provider"),
+    ("inheritance", "Inheritance"),
 )
 TAB_NAMES = dict(TABS)
 DEFAULT_TAB = TABS[0][0]

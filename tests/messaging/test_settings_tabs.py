@@ -1,5 +1,6 @@
 """Settings → Messaging in tabs: each tab at its own address, a saved form back on its tab, a
-form with errors re-shown on its tab, an unknown tab explained."""
+form with errors re-shown on its tab, an unknown tab explained, and the account tree's
+inheritance on a tab of its own."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import html
 import pytest
 from django.urls import reverse
 
+from accounts import services as account_services
 from integrations.twilio.sandbox import SANDBOX_ACCOUNT_SID, SANDBOX_AUTH_TOKEN, SANDBOX_SERVICE_SID
 
 pytestmark = pytest.mark.django_db
@@ -133,3 +135,30 @@ def test_an_unknown_tab_says_which_tabs_there_are(alice, client_for):
     assert "Settings → Messaging has no tab “providers”, so Quiet hours is shown." in page
     assert "“texting”" in page and "“email”" in page
     assert active_tab(page) == "Quiet hours"
+
+
+def test_the_inheritance_tab_says_whose_providers_each_account_uses(
+    alice, client_for, twilio_settings
+):
+    child = account_services.organization_create(
+        name="Acme Nursing", owner=alice.user, parent=alice.organization
+    )
+    client = client_for(alice)
+
+    def page_of(organization) -> str:
+        session = client.session
+        session["organization_id"] = organization.pk
+        session.save()
+        return text_of(client.get(INDEX, {"tab": "inheritance"}))
+
+    parent_page, child_page = page_of(alice.organization), page_of(child)
+
+    assert active_tab(parent_page) == "Inheritance"
+    assert "Acme Talent is a top-level account." in parent_page
+    parent_texts = parent_page.split('id="inherit-sms">', 1)[1].split("</tr>", 1)[0]
+    assert "Its own Twilio settings" in parent_texts and "Acme Nursing" in parent_texts
+    assert "Acme Nursing is a sub-account of <strong>Acme Talent</strong>." in child_page
+    child_texts = child_page.split('id="inherit-sms">', 1)[1].split("</tr>", 1)[0]
+    assert "Acme Talent's Twilio settings" in child_texts
+    assert "has no texting settings of its own to pass on" in child_texts
+    assert SANDBOX_AUTH_TOKEN not in child_page
