@@ -204,3 +204,21 @@ def test_an_unknown_starter_is_a_404_and_a_get_copies_nothing(alice, client_for)
 def test_the_journeys_page_links_the_gallery(alice, client_for):
     page = client_for(alice).get(reverse("journeys:list")).content.decode()
     assert reverse("onboarding:starters") in page
+
+
+def test_the_gallery_and_the_copy_keep_to_the_organization(alice, mallory, client, client_for):
+    _stages(alice.organization, "Acme Secret Screen Phone Screen")
+    # Anonymous visitors are sent to sign in and copy nothing.
+    assert client.get(reverse("onboarding:starters")).status_code == 302
+    response = client.post(reverse("onboarding:starter_copy", args=["phone-screen-scheduling"]))
+    assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+    # Another organization sees its own (no) stages and copies into its own organization.
+    outsider = client_for(mallory)
+    assert "Acme Secret" not in outsider.get(reverse("onboarding:starters")).content.decode()
+    outsider.post(reverse("onboarding:starter_copy", args=["phone-screen-scheduling"]))
+    with tenant_scope(alice.organization):
+        assert not Journey.objects.exists()
+        assert not MessageTemplate.objects.exists()
+    with tenant_scope(mallory.organization):
+        journey = Journey.objects.get()
+        assert journey.current_version.stage_names == []
