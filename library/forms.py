@@ -94,13 +94,11 @@ def visual_editor_refusal(html_body: str) -> str:
     if check.comments:
         found.append("HTML comments")
     if check.elements:
-        found.append(
-            "the " + _and(check.elements[:4]) + " element" + "s"[: len(check.elements) > 1]
-        )
+        noun = "elements" if len(check.elements) > 1 else "element"
+        found.append(f"the {_and(check.elements[:4])} {noun}")
     if check.attributes:
-        found.append(
-            "the attribute" + "s"[: len(check.attributes) > 1] + " " + _and(check.attributes[:4])
-        )
+        noun = "attributes" if len(check.attributes) > 1 else "attribute"
+        found.append(f"the {noun} {_and(check.attributes[:4])}")
     if not found:
         return ""
     return (

@@ -43,9 +43,14 @@
 
   // --- Merge fields as chips ------------------------------------------------------------------
 
+  function chipPath(expression) {
+    var bar = expression.indexOf("|");
+    return (bar === -1 ? expression : expression.slice(0, bar)).trim();
+  }
+
   function chipLabel(expression) {
     var bar = expression.indexOf("|");
-    var path = (bar === -1 ? expression : expression.slice(0, bar)).trim();
+    var path = chipPath(expression);
     var label = labels[path] || path;
     return bar === -1 ? label : label + " | " + expression.slice(bar + 1).trim();
   }
@@ -74,11 +79,13 @@
     },
     renderHTML: function (props) {
       var expression = props.node.attrs.expression;
+      var known = Object.prototype.hasOwnProperty.call(labels, chipPath(expression));
+      // An unknown field is marked; the preview and the save name it with its line.
       return [
         "span",
         T.mergeAttributes(props.HTMLAttributes, {
-          class: "merge-field-chip",
-          title: "{{ " + expression + " }}",
+          class: known ? "merge-field-chip" : "merge-field-chip unknown",
+          title: (known ? "" : "Not a merge field: ") + "{{ " + expression + " }}",
         }),
         chipLabel(expression),
       ];
