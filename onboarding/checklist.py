@@ -23,6 +23,7 @@ from integrations.models import ConnectionStatus
 from integrations.screens import screens_for
 from journeys.models import Journey
 from messaging import selectors as messaging_selectors
+from messaging.settings_views import tab_url
 from scheduling.calendar_services import DEFAULT_WORKING_HOURS
 from scheduling.models import BusyBlock, MemberCalendar
 
@@ -244,7 +245,8 @@ def _messaging_item(organization: Organization) -> Item:
     email = (
         _label_of("email", email_identifier) if email_row else ("the sandbox" if sandbox else "")
     )
-    url = reverse("messaging_settings:index")
+    # The tab of Settings → Messaging that does what is missing (texting first).
+    url = tab_url("email" if texting and not email else "texting")
     if texting and email:
         why = f"Texts go out through {texting}, e-mails through {email}."
         return Item("messaging", "Set up texting and e-mail", True, why, url, "Open")

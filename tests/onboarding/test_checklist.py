@@ -63,7 +63,7 @@ def test_a_new_organization_sees_six_steps_in_order_none_done_and_the_first_high
     assert "0 of 6 done" in page
     # Each item says why and links to the page that does it.
     assert reverse("integrations:index") in page
-    assert reverse("messaging_settings:index") in page
+    assert f"{reverse('messaging_settings:index')}?tab=texting" in page
     assert reverse("scheduling:calendar") in page
     assert reverse("onboarding:starters") in page
     assert "Also recommended" in page
@@ -140,7 +140,11 @@ def test_texting_and_email_is_done_only_when_both_are_connected(alice, client_fo
             messaging_service_sid="MG" + "1" * 32,
         )
     assert _state(client)["messaging"] == "no"
-    assert "Connect e-mail" in client.get("/").content.decode()
+    page = client.get("/").content.decode()
+    assert "Connect e-mail" in page
+    # The button opens the E-mail provider tab of Settings → Messaging.
+    messaging = page.split('data-item="messaging"', 1)[1].split("</li>", 1)[0]
+    assert f'href="{reverse("messaging_settings:index")}?tab=email"' in messaging
     with tenant_scope(alice.organization):
         SendGridSettings.objects.create(
             organization=alice.organization, api_key="SG.key", from_email="talent@acme.test"
