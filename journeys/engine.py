@@ -16,8 +16,9 @@ How a candidate goes through a journey:
    active runs whose journey has that rule, at once.
 3. **Steps** are StepRun rows created one at a time: the first right away (and executed right
    after commit through the ``journeys.run_steps`` task), each next one when its predecessor
-   finishes, with ``due_at`` = when it may run (a wait's row is due when the wait ends). Due rows
-   are claimed by the dispatcher with ``select_for_update(skip_locked=True)`` and a conditional
+   finishes, with ``due_at`` = when it may run (a wait's row is due when the wait ends). First
+   steps are claimed and loaded in batches (:func:`step_runs_execute`); due rows are claimed by
+   the dispatcher with ``select_for_update(skip_locked=True)`` and a conditional
    UPDATE pending → running that commits before the step does anything.
 4. **At most once toward a candidate.** A send step renders its Library template and calls
    ``messaging.services.message_send`` with the idempotency key ``journey-step:<id>``; the outbox
@@ -96,6 +97,9 @@ MATCH_BATCH = 500
 # How many times a step whose worker died is run again before it is declared "unknown".
 MAX_STEP_ATTEMPTS = 3
 RUN_STEPS_CHUNK = 50
+# First steps claimed and loaded together (as small as the dispatcher's batches: a claimed row
+# counts as running from its claim, so a batch must finish well within the step timeout).
+EXECUTE_BATCH = 25
 # The longest chain of steps one call executes back to back (a journey has at most 50 steps).
 MAX_CHAIN = 60
 
@@ -381,24 +385,51 @@ def _claim(pk: int, now: datetime) -> bool:
 
 def step_runs_execute(*, organization, step_run_ids: Iterable[int]) -> int:
     """Claim and execute the given step rows that are due (the first steps of new runs, right
-    after their commit). Rows already claimed elsewhere, not yet due, or of a paused journey
-    are left alone. Returns how many steps ran, chains included."""
+    after their commit), in batches: one claim and two reads per batch, then each step. Rows
+    already claimed elsewhere, not yet due, or of a paused journey are left alone. Returns how
+    many steps ran, chains included."""
     executed = 0
-    for pk in step_run_ids:
-        now = timezone.now()
-        if _claim(pk, now):
-            executed += execute_claimed(organization=organization, step_run_id=pk)
+    for chunk in chunked(sorted({int(pk) for pk in step_run_ids}), EXECUTE_BATCH):
+        claimed = _claim_batch(chunk, timezone.now())
+        loaded = _load_many(claimed)
+        for pk in claimed:
+            executed += execute_claimed(
+                organization=organization, step_run_id=pk, step_run=loaded.get(pk)
+            )
     return executed
 
 
-def execute_claimed(*, organization, step_run_id: int) -> int:
+def _claim_batch(ids: list[int], now: datetime) -> list[int]:
+    """pending → running for the due rows among ``ids``, committed before any of them runs
+    (``skip_locked``: rows another worker is claiming are its own). Like the dispatcher's
+    claim, a claimed row counts as running from here: a worker that dies mid-batch leaves the
+    rest to the recovery sweep, which runs a send step again (its idempotency key finds the
+    message already queued) and never sends twice."""
+    if not ids:
+        return []
+    with transaction.atomic():
+        rows = list(
+            StepRun.objects.select_for_update(skip_locked=True, of=("self",))
+            .filter(pk__in=ids, status=StepRunStatus.PENDING, due_at__lte=now)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        if rows:
+            StepRun.objects.filter(pk__in=rows).update(
+                status=StepRunStatus.RUNNING, started_at=now, attempts=F("attempts") + 1
+            )
+    return rows
+
+
+def execute_claimed(*, organization, step_run_id: int, step_run: StepRun | None = None) -> int:
     """Execute a step already claimed (``running``, committed) and then every following step
-    that is due at once. Returns how many steps ran."""
+    that is due at once. Returns how many steps ran. ``step_run``: the row already loaded
+    (:func:`_load_many`)."""
     executed = 0
     current: int | None = step_run_id
     while current is not None and executed < MAX_CHAIN:
         executed += 1
-        current = _execute_one(organization, current)
+        current = _execute_one(organization, current, step_run if executed == 1 else None)
     return executed
 
 
@@ -412,8 +443,21 @@ def _load(step_run_id: int) -> StepRun:
     return step_run
 
 
-def _execute_one(organization, step_run_id: int) -> int | None:
-    step_run = _load(step_run_id)
+def _load_many(ids: list[int]) -> dict[int, StepRun]:
+    """:func:`_load` for a batch: the same two reads for all of ``ids``."""
+    if not ids:
+        return {}
+    step_runs = list(StepRun.objects.select_related("step__message_template").filter(pk__in=ids))
+    runs = JourneyRun.objects.select_related(
+        "journey", "version", "transition", "application", "candidate"
+    ).in_bulk({s.run_id for s in step_runs})
+    for step_run in step_runs:
+        step_run.run = runs[step_run.run_id]
+    return {step_run.pk: step_run for step_run in step_runs}
+
+
+def _execute_one(organization, step_run_id: int, loaded: StepRun | None = None) -> int | None:
+    step_run = loaded if loaded is not None else _load(step_run_id)
     run, step = step_run.run, step_run.step
     now = timezone.now()
     if step_run.status != StepRunStatus.RUNNING:

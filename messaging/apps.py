@@ -11,6 +11,7 @@ class MessagingConfig(AppConfig):
         from library.templating import provide_opt_out_text
 
         from .selectors import preferences_for
+        from .send_context import connect_invalidation
         from .services.callbacks import register_handlers
         from .services.inbound_email import register_email_handlers
 
@@ -21,6 +22,8 @@ class MessagingConfig(AppConfig):
         # with this app's handlers.
         register_handlers()
         register_email_handlers()
+        # Workers keep each organization's resolved sending settings; a save drops them.
+        connect_invalidation()
         # Deleting a candidate's personal data empties their messages: this app's eraser
         # registers itself with candidates.erasure.
         from messaging import erasure  # noqa: F401

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import asdict
 
 from celery import shared_task
@@ -24,11 +25,24 @@ def _backoff(retries: int) -> int:
     return min(600, 30 * 2**retries)
 
 
-@shared_task(base=OrganizationTask, bind=True, max_retries=MAX_RETRIES, **DB_RETRY)
+# Nobody reads these tasks' results (the Message row is the record): not stored.
+@shared_task(
+    base=OrganizationTask, bind=True, max_retries=MAX_RETRIES, ignore_result=True, **DB_RETRY
+)
 def message_deliver(self, organization, message_id: int) -> str:
     """Send one queued message. Provably-unsent transient failures retry with backoff; when
-    the retries run out the message is marked failed (and can be retried by hand)."""
+    the retries run out the message is marked failed (and can be retried by hand). A message
+    its provider account has no room for this second is queued again for its turn (a new
+    task, published before this one is acknowledged: never dropped; the claim keeps a
+    duplicate from sending twice)."""
     result = services.message_deliver(organization=organization, message_id=message_id)
+    while result.outcome == services.DeliveryOutcome.THROTTLED and self.request.is_eager:
+        # In process (eager Celery) nothing else would run it later: wait here.
+        time.sleep(result.retry_after or 0)
+        result = services.message_deliver(organization=organization, message_id=message_id)
+    if result.outcome == services.DeliveryOutcome.THROTTLED:
+        message_deliver.apply_async((organization.pk, message_id), countdown=result.retry_after)
+        return str(result.outcome)
     if result.outcome == services.DeliveryOutcome.RETRY:
         if self.request.retries < self.max_retries:
             raise self.retry(countdown=result.retry_after or _backoff(self.request.retries))
@@ -37,7 +51,9 @@ def message_deliver(self, organization, message_id: int) -> str:
     return str(result.outcome)
 
 
-@shared_task(base=OrganizationTask, bind=True, max_retries=RECONCILE_RETRIES, **DB_RETRY)
+@shared_task(
+    base=OrganizationTask, bind=True, max_retries=RECONCILE_RETRIES, ignore_result=True, **DB_RETRY
+)
 def message_reconcile(self, organization, message_id: int) -> str:
     """Ask the provider about a message an ambiguous send left unknown."""
     result = services.message_reconcile(organization=organization, message_id=message_id)

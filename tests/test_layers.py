@@ -117,6 +117,9 @@ FUNCTION_IMPORTS_ALLOWED = {
     "journeys/apps.py: journeys.steps": "Django app loading: ready() registers the step kinds",
     "messaging/apps.py: library.templating": "Django app loading: ready()",
     "messaging/apps.py: messaging.selectors": "Django app loading: ready()",
+    "messaging/apps.py: messaging.send_context": (
+        "Django app loading: ready() connects the send context's cache upkeep"
+    ),
     "messaging/apps.py: messaging.services.inbound_email": (
         "Django app loading: ready() registers the e-mail reply and opt-out handlers"
     ),

@@ -64,6 +64,8 @@ class DeliveryOutcome(enum.StrEnum):
     CANCELED = "canceled"
     NOT_CLAIMED = "not_claimed"
     REQUEUED = "requeued"
+    # The provider account has no room this second: still queued, try again in retry_after.
+    THROTTLED = "throttled"
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,8 @@ from messaging.models import (
     MessageStatus,
     OptOutSource,
 )
+from messaging.send_context import send_context, send_context_drop
+from messaging.send_limits import rate_for, send_wait
 from messaging.services.common import (
     EMAIL_ACTIVITY_SETTLE_S,
     OPTED_OUT_CODE,
@@ -69,16 +71,40 @@ def message_deliver(*, organization, message_id: int) -> DeliveryResult:
     """Claim a queued message and hand it to the provider. Safe to run twice: only the caller
     whose conditional UPDATE moved it queued → sending calls the provider.
 
-    Not atomic on purpose: the claim commits before the HTTP call so a crash mid-call leaves
-    ``sending`` (reconciled, never resent blindly) rather than ``queued``.
+    What every send of the organization reads the same (providers, callback URL, reply domain)
+    comes from its :mod:`messaging.send_context`. A message its provider account has no room
+    for this second (:mod:`messaging.send_limits`) stays queued: THROTTLED says how long to
+    wait. Not atomic on purpose: the claim commits before the HTTP call so a crash mid-call
+    leaves ``sending`` (reconciled, never resent blindly) rather than ``queued``.
     """
+    message = (
+        Message.objects.select_related("candidate")
+        .filter(organization=organization, pk=message_id, status=MessageStatus.QUEUED)
+        .first()
+    )
+    if message is None:
+        return DeliveryResult(DeliveryOutcome.NOT_CLAIMED)
+    context = send_context(organization)
+    provider, not_configured = None, None
+    try:
+        provider = (
+            context.sms_provider() if message.channel == Channel.SMS else context.email_provider()
+        )
+    except selectors.MessagingNotConfigured as exc:
+        not_configured = exc
+    if provider is not None:
+        wait = send_wait(context.account(message.channel), rate_for(provider.identifier))
+        if wait:
+            return DeliveryResult(DeliveryOutcome.THROTTLED, retry_after=wait)
+
     now = timezone.now()
     claimed = Message.objects.filter(
         organization=organization, pk=message_id, status=MessageStatus.QUEUED
     ).update(status=MessageStatus.SENDING, status_updated_at=now, attempts=F("attempts") + 1)
     if not claimed:
         return DeliveryResult(DeliveryOutcome.NOT_CLAIMED)
-    message = Message.objects.select_related("candidate").get(pk=message_id)
+    message.status, message.status_updated_at = MessageStatus.SENDING, now
+    message.attempts += 1
 
     if message.channel == Channel.SMS and selectors.is_locked(organization, message.to_address):
         _finish(
@@ -99,14 +125,15 @@ def message_deliver(*, organization, message_id: int) -> DeliveryResult:
             else f"Not sent: {CAN_EMAIL_OFF_REASON}.",
         )
         return DeliveryResult(DeliveryOutcome.CANCELED)
+    if provider is None:
+        _finish(message, status=MessageStatus.FAILED, error_message=str(not_configured))
+        return DeliveryResult(DeliveryOutcome.FAILED)
 
     try:
         if message.channel == Channel.SMS:
-            provider = selectors.sms_provider_for(organization)
-            sandbox_sms_wire(organization=organization)
-            status_callback = selectors.status_callback_url(
-                organization=organization, provider=provider.identifier
-            )
+            if context.sms_sandbox_sender() is not None:
+                sandbox_sms_wire(organization=organization)
+            status_callback = context.status_callback(provider.identifier)
             result = provider.send(
                 message.to_address,
                 message.body,
@@ -114,10 +141,11 @@ def message_deliver(*, organization, message_id: int) -> DeliveryResult:
                 status_callback=status_callback,
             )
         else:
-            provider = selectors.email_provider_for(organization)
             sandbox_email_wire(organization=organization, provider=provider)
             candidate = message.candidate
-            envelope = email_envelope(organization=organization, message=message)
+            envelope = email_envelope(
+                organization=organization, message=message, reply_domain=context.reply_domain()
+            )
             rendered = email_render(
                 organization=organization,
                 subject=message.subject,
@@ -140,9 +168,6 @@ def message_deliver(*, organization, message_id: int) -> DeliveryResult:
                     ],
                 )
             )
-    except selectors.MessagingNotConfigured as exc:
-        _finish(message, status=MessageStatus.FAILED, error_message=str(exc))
-        return DeliveryResult(DeliveryOutcome.FAILED)
     except OptedOut as exc:
         with transaction.atomic():
             _finish(
@@ -167,6 +192,8 @@ def message_deliver(*, organization, message_id: int) -> DeliveryResult:
         )
         return DeliveryResult(DeliveryOutcome.FAILED)
     except ProviderError as exc:
+        # The next attempt reads the organization's settings again, in case they were fixed.
+        send_context_drop(organization.pk)
         if is_ambiguous(exc):
             # It may be on its way: never resend blindly. Callbacks will tell, and the
             # provider is asked once the request can no longer be in flight.
@@ -206,8 +233,12 @@ def message_deliver(*, organization, message_id: int) -> DeliveryResult:
 
 def _mark_sent(organization, message: Message, *, provider_identifier: str, result) -> None:
     """Record the provider's answer to a send. A status callback can overtake that answer
-    (an e-mail vendor may post its first events at once): its news is kept, never set back to "sent"."""
+    (an e-mail vendor may post its first events at once): its news is kept, never set back to "sent".
+    The usual case — still sending, nothing recorded yet — is one conditional UPDATE."""
     with transaction.atomic():
+        if _mark_sent_at_once(message, provider_identifier=provider_identifier, result=result):
+            _sent_timeline(organization, message)
+            return
         current = Message.objects.select_for_update().get(pk=message.pk)
         fields = {
             "provider": provider_identifier,
@@ -230,17 +261,54 @@ def _mark_sent(organization, message: Message, *, provider_identifier: str, resu
             current.save(update_fields=[*fields])
         for name in ("status", *fields):
             setattr(message, name, getattr(current, name))
-        _timeline(
-            organization=organization,
-            candidate=message.candidate,
-            kind=timeline_kinds.MESSAGE_SENT,
-            summary=f"{_channel_label(message.channel)} sent: {message.subject or message.body}"[
-                :500
-            ],
-            message_id=message.pk,
-            channel=message.channel,
-            source=message.source,
-        )
+        _sent_timeline(organization, message)
+
+
+def _mark_sent_at_once(message: Message, *, provider_identifier: str, result) -> bool:
+    """sending/unknown → sent with the provider's answer, when no callback got there first and
+    nothing of the answer is recorded yet (one UPDATE); False otherwise."""
+    now = timezone.now()
+    fields = {
+        "provider": provider_identifier,
+        "provider_message_id": result.provider_message_id,
+        "sent_at": now,
+        "status": MessageStatus.SENT,
+        "status_updated_at": now,
+        "error_code": "",
+        "error_message": "",
+    }
+    from_address = str(result.raw.get("from") or "")
+    if from_address:
+        fields["from_address"] = from_address
+    if not Message.objects.filter(
+        pk=message.pk,
+        status__in=[MessageStatus.SENDING, MessageStatus.UNKNOWN],
+        provider_message_id="",
+        sent_at__isnull=True,
+    ).update(**fields):
+        return False
+    for name, value in fields.items():
+        setattr(message, name, value)
+    MessageEvent.objects.create(
+        organization_id=message.organization_id,
+        message=message,
+        status=MessageStatus.SENT,
+        raw=dict(result.raw),
+        occurred_at=now,
+    )
+    return True
+
+
+def _sent_timeline(organization, message: Message) -> None:
+    _timeline(
+        organization=organization,
+        candidate=message.candidate,
+        kind=timeline_kinds.MESSAGE_SENT,
+        summary=f"{_channel_label(message.channel)} sent: {message.subject or message.body}"[:500],
+        message_id=message.pk,
+        channel=message.channel,
+        source=message.source,
+    )
 
 
 def message_reconcile(*, organization, message_id: int) -> DeliveryResult:

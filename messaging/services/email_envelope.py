@@ -14,7 +14,7 @@ from integrations.messaging import EmailProvider, ProviderError
 from messaging import selectors
 from messaging.email_consent import unsubscribe_headers, unsubscribe_url
 from messaging.email_layout import html_to_text, text_to_html
-from messaging.models import Message
+from messaging.models import Conversation, Message
 from messaging.services.inbound_email import reply_address
 
 logger = logging.getLogger(__name__)
@@ -37,11 +37,18 @@ class EmailEnvelope:
     headers: dict[str, str] = field(default_factory=dict)
 
 
-def email_envelope(*, organization, message: Message) -> EmailEnvelope:
-    """The parts of ``message`` to hand to the layout and the provider."""
+def email_envelope(
+    *, organization, message: Message, reply_domain: str | None = None
+) -> EmailEnvelope:
+    """The parts of ``message`` to hand to the layout and the provider. ``reply_domain``: the
+    organization's reply host when the caller knows it (else it is looked up)."""
     html, text = message.html or "", message.body or ""
-    conversation = message.conversation
-    reply_to = reply_address(conversation) if conversation is not None else None
+    reply_to = None
+    if message.conversation_id is not None:
+        conversation = Conversation(
+            pk=message.conversation_id, organization_id=message.organization_id
+        )
+        reply_to = reply_address(conversation, domain=reply_domain or None)
     headers: dict[str, str] = {}
     if message.source in UNSUBSCRIBABLE_SOURCES and message.to_address:
         url = unsubscribe_url(organization=organization, email=message.to_address)

@@ -50,10 +50,12 @@ def _mac(organization_id: int, conversation_id: int) -> str:
     return salted_hmac(REPLY_SALT, f"{organization_id}:{conversation_id}").hexdigest()[:20]
 
 
-def reply_address(conversation: Conversation) -> str:
-    """The address replies to this conversation's e-mails go to."""
+def reply_address(conversation: Conversation, *, domain: str | None = None) -> str:
+    """The address replies to this conversation's e-mails go to (``domain``: the
+    organization's reply host when the caller already knows it)."""
     mac = _mac(conversation.organization_id, conversation.pk)
-    return f"reply+c{conversation.pk}-{mac}@{selectors.reply_domain(conversation.organization)}"
+    domain = domain or selectors.reply_domain(conversation.organization)
+    return f"reply+c{conversation.pk}-{mac}@{domain}"
 
 
 def conversation_for_recipients(recipients, *, organization_ids: list[int]):

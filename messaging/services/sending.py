@@ -25,6 +25,7 @@ from messaging.models import (
     MessageStatus,
 )
 from messaging.quiet_hours import next_window_opening
+from messaging.send_context import send_context
 from messaging.services.common import (
     CannotSend,
     _channel_label,
@@ -138,7 +139,7 @@ def message_send(
     now = timezone.now()
     earliest = max(at, now) if at else now
     hold_until, zone_guess = None, None
-    window = selectors.preferences_for(organization=organization).window(channel)
+    window = send_context(organization).preferences().window(channel)
     if respect_quiet_hours and window is not None:
         zone_guess = selectors.candidate_time_zone(organization=organization, candidate=candidate)
         start, end, days = window

@@ -1,0 +1,70 @@
+"""First steps run in batches: one claim and two reads for a batch, then each step's own
+work — what a burst of stage changes costs per candidate."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from journeys import engine
+from journeys.models import StepRun
+from messaging.models import Message, MessageStatus
+from recruitflow.tenancy import tenant_scope
+
+pytestmark = pytest.mark.django_db
+
+# Per first step (a text handed to the outbox, the step recorded, the run completed).
+MAX_QUERIES_PER_FIRST_STEP = 19
+
+
+def _first_steps(ats, django_capture_on_commit_callbacks, n: int, offset: int) -> list[int]:
+    applications = [
+        ats.apply(ats.candidate(first_name=f"C{offset + i}", mobile=f"+4477009{offset + i:05d}"))
+        for i in range(n)
+    ]
+    transitions = [ats.move(a, "Onsite Interview") for a in applications]
+    with django_capture_on_commit_callbacks(), tenant_scope(ats.organization):
+        result = engine.transitions_match(
+            organization=ats.organization, transition_ids=[t.pk for t in transitions]
+        )
+    assert len(result.first_steps) == n
+    return result.first_steps
+
+
+def _execute(ats, ids, django_capture_on_commit_callbacks) -> int:
+    with (
+        CaptureQueriesContext(connection) as ctx,
+        django_capture_on_commit_callbacks(),
+        tenant_scope(ats.organization),
+    ):
+        assert engine.step_runs_execute(organization=ats.organization, step_run_ids=ids) == len(ids)
+    return len([q for q in ctx.captured_queries if "SAVEPOINT" not in q["sql"].upper()])
+
+
+def test_a_batch_of_first_steps_costs_a_fixed_number_of_queries_per_step_and_sends_each_once(
+    ats, make_journey, sms_template, texting, django_capture_on_commit_callbacks
+):
+    make_journey(steps=[("send_sms", sms_template)])
+    _execute(
+        ats,
+        _first_steps(ats, django_capture_on_commit_callbacks, 2, 0),
+        django_capture_on_commit_callbacks,
+    )  # fmt: skip  (settings resolved once)
+    few = _first_steps(ats, django_capture_on_commit_callbacks, 5, 100)
+    many = _first_steps(ats, django_capture_on_commit_callbacks, 20, 200)
+
+    few_queries = _execute(ats, few, django_capture_on_commit_callbacks)
+    many_queries = _execute(ats, many, django_capture_on_commit_callbacks)
+
+    assert many_queries / 20 <= MAX_QUERIES_PER_FIRST_STEP, (few_queries, many_queries)
+    # The batch's claim and reads are shared: 15 more steps cost less than 15 × a lone step.
+    assert many_queries - few_queries < 15 * (few_queries / 5)
+    with tenant_scope(ats.organization):
+        assert set(StepRun.objects.filter(pk__in=few + many).values_list("status", flat=True)) == {
+            "done"
+        }
+        assert Message.objects.filter(status=MessageStatus.QUEUED).count() == 27
+        # A second run of the same ids (a duplicated task) claims nothing and sends nothing.
+        assert engine.step_runs_execute(organization=ats.organization, step_run_ids=many) == 0
+        assert Message.objects.count() == 27
