@@ -14,6 +14,11 @@ sandbox Twilio and SendGrid connected and one candidate per message.
 (b) Latency: more messages are sent one after another while the worker runs: the time from
     the start of each message_send to the provider's acceptance, p50 and p99.
 
+(c) Floor: the same mix of texts and e-mails handed to the same sandbox by the providers' SDK
+    clients alone (the adapters over twilio's and sendgrid's SDKs, built once per process, no
+    database, no queue) from as many processes as the worker has; (a)'s rate as a fraction of
+    it is the ratio (target ≥ 0.6).
+
 Everything is counted from what the sandbox received (its own records and clock), not from our
 database. Quiet hours are bypassed so the figures do not depend on the time of day. Runs on
 Postgres (DATABASE_URL) or the local SQLite. Human lines first, then one JSON line of figures.
@@ -23,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import os
 import shutil
 import subprocess
@@ -45,6 +51,9 @@ if BROKER_URL.startswith("filesystem://"):
     os.environ["CELERY_BROKER_DIR"] = BROKER_DIR
 # Status callbacks of the sandbox go nowhere (refused at once): this run measures sending.
 os.environ["PUBLIC_BASE_URL"] = "http://127.0.0.1:9"
+# The sandbox listens on a free loopback port: allowed as the sandbox's address is.
+os.environ.setdefault("PROVIDER_CUSTOM_URLS", "1")
+os.environ.setdefault("PROVIDER_URL_ALLOWLIST", "http://127.0.0.1:*")
 
 import django  # noqa: E402
 
@@ -52,14 +61,15 @@ django.setup()
 
 import requests  # noqa: E402
 from django.contrib.auth import get_user_model  # noqa: E402
-from django.db import connection  # noqa: E402
+from django.db import connection, connections  # noqa: E402
 
 from accounts.services import organization_create  # noqa: E402
 from candidates.models import Candidate  # noqa: E402
+from integrations.messaging import EmailMessage  # noqa: E402
 from integrations.sendgrid.models import SendGridSettings  # noqa: E402
 from integrations.twilio import sandbox as twilio_sandbox  # noqa: E402
 from integrations.twilio.models import TwilioSettings  # noqa: E402
-from messaging import services  # noqa: E402
+from messaging import selectors, services  # noqa: E402
 from messaging.models import Channel, Message, MessageStatus  # noqa: E402
 from recruitflow.tenancy import scopes_disabled, tenant_scope  # noqa: E402
 
@@ -181,6 +191,56 @@ def wait_for(org, sandbox_url: str, expected: int, timeout: float) -> dict[str, 
             break
         time.sleep(0.25)
     return received
+
+
+def _floor_process(configs: dict, plan: list[tuple[str, int]], body: str) -> None:
+    """One floor process: the providers' adapters built once, then each send of ``plan``."""
+    sms = selectors._screen("twilio").adapter(configs["sms"], timeout=30, max_attempts=1)
+    email = selectors._screen("sendgrid").adapter(configs["email"], timeout=30)
+    for channel, n in plan:
+        if channel == Channel.SMS:
+            sms.send(f"+4477009{n:05d}", body, our_message_id=f"floor-{n}", status_callback=None)
+        else:
+            email.send(
+                EmailMessage(
+                    to_email=f"candidate{n}@bench.test",
+                    to_name=f"Candidate {n}",
+                    subject="Your application",
+                    text=body,
+                    html=f"<p>{body}</p>",
+                    message_id=f"floor-{n}",
+                )
+            )
+
+
+def floor(org, sandbox_url: str, n_texts: int, n_emails: int, processes: int) -> dict:
+    """(c): the providers' SDK clients alone, ``processes`` processes, the same mix."""
+    with tenant_scope(org):
+        configs = {
+            "sms": TwilioSettings.objects.get().provider_config(),
+            "email": SendGridSettings.objects.get().provider_config(),
+        }
+    plan = sorted(
+        [(Channel.SMS, i) for i in range(n_texts)] + [(Channel.EMAIL, i) for i in range(n_emails)],
+        key=lambda item: item[1],
+    )
+    body = "Hello, thanks for applying. Can we call you this week?"
+    before = set(sandbox_received(sandbox_url))
+    connections.close_all()  # the children open none; no shared socket across fork
+    context = multiprocessing.get_context("fork")
+    children = [
+        context.Process(target=_floor_process, args=(configs, plan[k::processes], body))
+        for k in range(processes)
+    ]
+    for child in children:
+        child.start()
+    for child in children:
+        child.join()
+    accepted = sorted(at for pid, at in sandbox_received(sandbox_url).items() if pid not in before)
+    seconds = accepted[-1] - accepted[0] if len(accepted) > 1 else float("nan")
+    rate = (len(accepted) - 1) / seconds if len(accepted) > 1 else 0.0
+    return {"sent": len(plan), "received_by_sandbox": len(accepted), "seconds": round(seconds, 3),
+            "messages_per_s": round(rate, 1), "processes": processes}  # fmt: skip
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -319,6 +379,21 @@ def main() -> None:
         figures["messages_per_s"] = figures["throughput"]["messages_per_s"]
         figures["latency_p50_ms"] = figures["latency"]["p50_ms"]
         figures["latency_p99_ms"] = figures["latency"]["p99_ms"]
+
+        # (c) Floor: the providers' SDK clients alone, as many processes as the worker has.
+        worker.terminate()  # the floor gets the machine the worker had
+        worker.wait(timeout=60)
+        worker = None
+        bare = floor(org, sandbox_url, n_texts, n_emails, args.concurrency)
+        ratio = rate / bare["messages_per_s"] if bare["messages_per_s"] else float("nan")
+        print(
+            f"(c) floor: the providers' SDK clients alone from {args.concurrency} processes "
+            f"handed {bare['received_by_sandbox']:,} over at {bare['messages_per_s']:,.1f}/s; "
+            f"ours is {ratio:.0%} of it"
+        )
+        figures["floor"] = bare
+        figures["floor_messages_per_s"] = bare["messages_per_s"]
+        figures["ratio"] = round(ratio, 3)
     finally:
         if worker is not None:
             worker.terminate()

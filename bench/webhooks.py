@@ -17,6 +17,10 @@
     duplicates beyond the retries the receiver failed (a second 2xx for one subscription and
     webhook-id), and deliveries out of order on the ordered subscription.
 
+``--burst N`` runs only the burst case instead (``bench/webhook_burst.py``): N signed ATS
+stage-change webhooks posted at once, the endpoint's answer time and each candidate's journey
+text handed to the sandbox Twilio by a real Celery worker (Redis broker).
+
 Human lines first, then one JSON line of figures.
 """
 
@@ -40,6 +44,13 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "recruitflow.settings")
 os.environ.setdefault("PARTNER_WEBHOOK_RETRY_BASE_SECONDS", "0.25")
 os.environ.setdefault("PARTNER_WEBHOOK_RETRY_MAX_SECONDS", "4")
 os.environ.setdefault("PARTNER_WEBHOOK_HTTP_HOSTS", "127.0.0.1")
+
+if "--burst" in sys.argv:
+    # The burst posts ATS webhooks; the sandbox on a free loopback port is allowed as the
+    # sandbox's address is, and its delivery callbacks go nowhere.
+    os.environ.setdefault("PROVIDER_CUSTOM_URLS", "1")
+    os.environ.setdefault("PROVIDER_URL_ALLOWLIST", "http://127.0.0.1:*")
+    os.environ["PUBLIC_BASE_URL"] = "http://127.0.0.1:9"
 
 import django  # noqa: E402
 
@@ -382,7 +393,19 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--timeout", type=float, default=900)
+    parser.add_argument(
+        "--burst", type=int, default=0, help="instead: N signed ATS webhooks posted at once"
+    )
+    parser.add_argument("--posters", type=int, default=16, help="threads posting the burst")
+    parser.add_argument("--concurrency", type=int, default=4, help="the burst's worker")
     args = parser.parse_args()
+    if args.burst:
+        from webhook_burst import burst  # bench/ is the script's folder, not a package
+
+        figures = {"case": "burst", **burst(args.burst, concurrency=args.concurrency,
+                                             posters=args.posters, timeout=args.timeout)}  # fmt: skip
+        print(json.dumps({"bench": "webhooks", **figures}))
+        return
     figures = run(args)
     print(json.dumps({"bench": "webhooks", **figures}))
 
