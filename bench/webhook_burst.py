@@ -144,7 +144,7 @@ def burst(n: int, *, concurrency: int, posters: int, timeout: float) -> dict:
     org = None
     worker = None
     try:
-        with SandboxServer(port=0, n_candidates=n + n // 5 + 20, webhook_retry_scale=0) as box:
+        with SandboxServer(port=0, n_candidates=2 * n + 50, webhook_retry_scale=0) as box:
             # No delivery callbacks: this run measures webhook → text handed to the provider.
             box.twilio.configure(sent_delay=3600, delivery_delay=3600)
             org, connection = _organization(owner, box)
