@@ -30,6 +30,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "recruitflow.settings")
+# The sandbox listens on a free loopback port: allowed as the sandbox's address is.
+os.environ.setdefault("PROVIDER_CUSTOM_URLS", "1")
+os.environ.setdefault("PROVIDER_URL_ALLOWLIST", "http://127.0.0.1:*")
 
 import django  # noqa: E402
 
