@@ -140,6 +140,7 @@ def _prepare(box, connection, org, n: int) -> list[tuple[str, bytes, dict]]:
 
 
 def burst(n: int, *, concurrency: int, posters: int, timeout: float) -> dict:
+    app.loader.import_default_modules()  # the intake queues its apply task by name
     owner = get_user_model().objects.create(username=f"bench-{time.time_ns()}@bench.invalid")
     org = None
     worker = None
