@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.db import IntegrityError, transaction
-from django.db.models import Count
+from django.db.models import Count, Max, Q
 from django.utils import timezone
 
 from candidates import selectors as candidate_selectors
@@ -22,6 +23,7 @@ from library.models import MessageTemplate, TemplateChannel
 from messaging import services as messaging_services
 from messaging.models import MessageStatus
 from recruitflow.tasks import task_named
+from recruitflow.tenancy import scopes_disabled
 
 from . import checks
 from .models import BulkAction, BulkActionItem, BulkKind, BulkStatus, ItemOutcome
@@ -29,6 +31,9 @@ from .models import BulkAction, BulkActionItem, BulkKind, BulkStatus, ItemOutcom
 logger = logging.getLogger(__name__)
 
 RUN_TASK = "bulk.run_action"
+# A queued or running action with no candidate done for this long lost its worker (killed,
+# redeployed) or its queued task (a broker outage): the sweep queues it again.
+STALLED_AFTER = timedelta(minutes=2)
 TOKEN_MAX = 64
 # What the Inbox calls a message a team member sent (the candidate page's source, too).
 MESSAGE_SOURCE = "manual"
@@ -254,6 +259,41 @@ def bulk_run(*, organization, action_id: int) -> BulkAction | None:
     action.finished_at = timezone.now()
     action.save(update_fields=["status", "finished_at"])
     return action
+
+
+def _requeue_running(pk: int) -> bool:
+    return bool(
+        BulkAction.objects.filter(pk=pk, status=BulkStatus.RUNNING).update(status=BulkStatus.QUEUED)
+    )
+
+
+def bulk_resume_stalled(*, now=None) -> int:
+    """Queue again the actions that stopped: queued or running for longer than
+    ``STALLED_AFTER`` with no candidate done in that time. The run picks up the candidates
+    still waiting; one a killed worker was half-way through is safe to do again (a message's
+    key is per action and candidate, and the engine refuses a second enrolment). Returns how
+    many were queued again."""
+    cutoff = (now or timezone.now()) - STALLED_AFTER
+    with scopes_disabled():  # beat sweep: a deliberate look across organizations
+        stalled = list(
+            BulkAction.objects.filter(
+                status__in=[BulkStatus.QUEUED, BulkStatus.RUNNING], created_at__lt=cutoff
+            )
+            .annotate(last_done=Max("items__updated_at"))
+            .filter(Q(last_done__lt=cutoff) | Q(last_done__isnull=True))
+            .values_list("pk", "organization_id", "status")
+        )
+        resumed = 0
+        for pk, organization_id, status in stalled:
+            # Only one sweep hands a stopped run back to the queue.
+            if status == BulkStatus.RUNNING and not _requeue_running(pk):
+                continue
+            # A queued one whose task is only late runs once: the run claims queued → running.
+            task_named(RUN_TASK).delay(organization_id, pk)
+            resumed += 1
+    if resumed:
+        logger.warning("Queued %s stalled bulk action(s) again", resumed)
+    return resumed
 
 
 # --------------------------------------------------------------------------------------------

@@ -6,6 +6,8 @@ hiring manager's hidden candidates are out of reach."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from django.http import QueryDict
 from django.utils import timezone
@@ -397,3 +399,67 @@ def test_a_hiring_managers_scope_keeps_their_hidden_candidates_out(org, people, 
         )
     assert everyone.candidate_ids == [people["ana"].pk]
     assert ticked.candidate_ids == [people["ana"].pk] and ticked.unseen == 1
+
+
+# --- A run whose worker stopped --------------------------------------------------------------
+
+
+def _age(org, action, minutes):
+    """Make the action and its candidates' last progress ``minutes`` old."""
+    then = timezone.now() - timedelta(minutes=minutes)
+    with tenant_scope(org):
+        BulkAction.objects.filter(pk=action.pk).update(created_at=then)
+        BulkActionItem.objects.filter(action=action).update(updated_at=then)
+
+
+def test_a_run_whose_worker_was_killed_is_finished_by_the_sweep_without_a_second_text(
+    org, people, hello, alice, eager
+):
+    selection = select(org, people["ana"], people["ben"])
+    # Confirmed, then a worker claimed it and was killed right after texting Ana, before it
+    # wrote her outcome down.
+    action = start(org, alice.user, selection, kind=BulkKind.SEND, template=hello)
+    with tenant_scope(org):
+        BulkAction.objects.filter(pk=action.pk).update(status=BulkStatus.RUNNING)
+        item = BulkActionItem.objects.get(action=action, candidate=people["ana"])
+        services._send_one(action, item, organization=org, zone="UTC")
+    _age(org, action, minutes=3)
+    assert len(texts_to(org, people["ana"])) == 1
+
+    with eager(execute=True):
+        assert services.bulk_resume_stalled() == 1
+
+    with tenant_scope(org):
+        action.refresh_from_db()
+        progress = services.bulk_progress(action)
+    assert action.status == BulkStatus.DONE
+    assert (progress.total, progress.done) == (2, 2)
+    assert len(texts_to(org, people["ana"])) == 1  # the same message, not a second one
+    assert len(texts_to(org, people["ben"])) == 1
+    assert services.bulk_resume_stalled() == 0  # finished: nothing more to resume
+
+
+def test_the_sweep_leaves_a_run_that_is_making_progress_and_requeues_a_lost_task(
+    org, people, hello, alice, eager
+):
+    selection = select(org, people["ana"], people["ben"])
+    busy = start(org, alice.user, selection, token="busy", kind=BulkKind.SEND, template=hello)
+    with tenant_scope(org):
+        BulkAction.objects.filter(pk=busy.pk).update(status=BulkStatus.RUNNING)
+    _age(org, busy, minutes=3)
+    with tenant_scope(org):  # a candidate done a moment ago: the run is alive
+        BulkActionItem.objects.filter(action=busy, candidate=people["ana"]).update(
+            updated_at=timezone.now()
+        )
+    # Queued while the broker was down: its task never reached a worker.
+    lost = start(org, alice.user, selection, token="lost", kind=BulkKind.SEND, template=hello)
+    _age(org, lost, minutes=3)
+
+    with eager(execute=True):
+        assert services.bulk_resume_stalled() == 1
+
+    with tenant_scope(org):
+        busy.refresh_from_db()
+        lost.refresh_from_db()
+    assert busy.status == BulkStatus.RUNNING
+    assert lost.status == BulkStatus.DONE
