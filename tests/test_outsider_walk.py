@@ -6,6 +6,7 @@ from django.urls import path
 
 from accounts import services
 from accounts.models import Membership, Role
+from bulk.models import BulkAction, BulkActionItem
 from recruitflow.decorators import organization_required
 from recruitflow.tenancy import scopes_disabled, tenant_scope
 from tests.outsider_walk import hidden_values, start_candidate_rows_at, walk
@@ -75,6 +76,16 @@ def victim(alice, bob):
         )
         _scheduling_rows(organization, alice.user, candidate, transition.application)
         _interview_rows(organization, bob.user, candidate, transition.application)
+        action = BulkAction.objects.create(
+            organization=organization,
+            token="acme-bulk",
+            kind="send",
+            started_by=alice.user,
+            template=template,
+            target_name="Acme onsite invite",
+            total=1,
+        )
+        BulkActionItem.objects.create(organization=organization, action=action, candidate=candidate)
     return organization
 
 
