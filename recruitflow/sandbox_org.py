@@ -12,6 +12,7 @@ is already set up is kept. Lives in `recruitflow` because it wires the ATS mirro
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -26,6 +27,9 @@ from candidates.demo import (
     sandbox_webhook_point,
 )
 from integrations.connections import ats_connection_for
+from integrations.cronofy.connections import cronofy_settings_for
+from integrations.cronofy.screen import CronofyScreen
+from integrations.cronofy.services import cronofy_settings_save
 from integrations.greenhouse.models import GreenhouseConnection
 from integrations.greenhouse.screen import SANDBOX_CLIENT_PREFIX, sandbox_screen_for
 from integrations.messaging_screens import MessagingScreen
@@ -106,6 +110,7 @@ def organization_sandbox_use(*, organization, membership) -> SandboxSetup:
             "kept as it is."
         )
         _messaging_use(organization, setup)
+        _calendar_use(organization, setup)
         return setup
     try:
         company = sandbox_company_create(sandbox_url=sandbox, key=key, name=organization.name)
@@ -139,7 +144,30 @@ def organization_sandbox_use(*, organization, membership) -> SandboxSetup:
                 f"Webhook not on: {said}. Stage changes arrive with the next sync instead."
             )
     _messaging_use(organization, setup)
+    _calendar_use(organization, setup)
     return setup
+
+
+def _calendar_use(organization, setup: SandboxSetup) -> None:
+    """The sandbox Cronofy as the organization's calendar application, unless one is set up
+    up the account tree; each member then connects their own sandbox calendar in My calendar."""
+    if cronofy_settings_for(organization) is not None:
+        setup.done.append("Calendars: kept the calendar settings already saved.")
+        return
+    fill = CronofyScreen().sandbox_fill()
+    if not fill:
+        return
+    try:
+        with tenant_scope(organization):
+            cronofy_settings_save(
+                organization=organization, previous_client_secret="", **json.loads(fill)
+            )
+    except ValidationError as exc:
+        setup.problems.append(f"Calendars not set up: {'; '.join(exc.messages)}")
+        return
+    setup.done.append(
+        "Calendars: the sandbox calendar service; each member connects their own in My calendar."
+    )
 
 
 def _messaging_use(organization, setup: SandboxSetup) -> None:

@@ -11,6 +11,7 @@ from django.urls import reverse
 
 from candidates.demo import demo_sandbox_wire
 from candidates.models import Candidate, StageTransition, SyncRun
+from integrations.cronofy.models import CronofySettings
 from integrations.greenhouse.models import GreenhouseConnection
 from integrations.lever.models import LeverConnection
 from integrations.models import ConnectionStatus, WebhookDelivery
@@ -106,6 +107,11 @@ def test_use_sandbox_connects_a_new_organization_to_its_own_company_when_an_admi
         sendgrid = SendGridSettings.objects.get(organization=organization)
     assert twilio.from_number == messaging_selectors.sandbox_sms_number(organization)
     assert sendgrid.base_url == f"{on_sandbox.url}/sendgrid"
+    # Calendars: the sandbox calendar service, for members to connect their own.
+    with tenant_scope(organization):
+        calendars = CronofySettings.objects.get(organization=organization)
+    assert calendars.api_base_url == f"{on_sandbox.url}/cronofy"
+    assert "Calendars: the sandbox calendar service" in flash
 
 
 def test_a_stage_change_in_the_organizations_company_reaches_only_that_organization(
