@@ -18,7 +18,7 @@ from candidates.models import Candidate
 from integrations.messaging import sms_segments
 from integrations.sandbox.server import SandboxServer
 from library.models import MessageTemplate
-from messaging import inbox, selectors, services
+from messaging import badge, inbox, selectors, services
 from messaging.models import Channel, Conversation, Direction, Message, MessageStatus
 from recruitflow.tenancy import tenant_scope
 from tests.factories import make_org_with_owner
@@ -337,6 +337,8 @@ def test_opening_an_unread_conversation_clears_its_badge_and_the_sidebar_count(
         Conversation.objects.filter(pk=ana_conversation.pk).update(
             unread_count=F("unread_count") + 1
         )
+        # What the inbound path does with an unread count (messaging.services.inbound).
+        badge.unread_changed(organization_id=org.pk)
     expect(page.locator("#thread-messages")).to_contain_text("Shall I bring my portfolio?")
     expect(ana.locator(".unread-count")).to_have_count(0)
     expect(sidebar_count).to_have_text("1")
