@@ -10,6 +10,7 @@ class MessagingConfig(AppConfig):
         # Library sits below messaging, so it is handed over here rather than imported there.
         from library.templating import provide_opt_out_text
 
+        from . import badge
         from .selectors import preferences_for
         from .send_context import connect_invalidation
         from .services.callbacks import register_handlers
@@ -24,6 +25,8 @@ class MessagingConfig(AppConfig):
         register_email_handlers()
         # Workers keep each organization's resolved sending settings; a save drops them.
         connect_invalidation()
+        # A conversation deleted with unread messages leaves the cached Inbox badge at once.
+        badge.connect_invalidation()
         # Deleting a candidate's personal data empties their messages: this app's eraser
         # registers itself with candidates.erasure.
         from messaging import erasure  # noqa: F401

@@ -5,7 +5,8 @@ Every write that changes a conversation's unread count calls ``unread_changed`` 
 and again once its transaction commits, so a page rendered in between cannot keep the old
 figure), or ``conversation_read`` when one conversation was read (one fewer). The cache lives
 ``INBOX_BADGE_CACHE_SECONDS`` at most, which bounds what a write elsewhere (a conversation
-deleted with its candidate) can leave behind. A person who sees only
+deleted with its candidate is cleared by a
+signal, see ``connect_invalidation``) can leave behind. A person who sees only
 some candidates (a hiring manager) gets their own count, uncached.
 """
 
@@ -14,6 +15,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
+from django.db.models.signals import post_delete
 
 from messaging.models import Conversation
 from recruitflow.tenancy import candidates_restricted
@@ -56,3 +58,16 @@ def conversation_read(*, organization_id: int) -> None:
         left = -1
     if left < 0:
         unread_changed(organization_id=organization_id)
+
+
+def _conversation_deleted(sender, instance, **kwargs) -> None:
+    if instance.unread_count:
+        unread_changed(organization_id=instance.organization_id)
+
+
+def connect_invalidation() -> None:
+    """A conversation deleted with unread messages (its candidate removed from the ATS, or a
+    cascade) takes its count off the badge at once, not when the cache runs out."""
+    post_delete.connect(
+        _conversation_deleted, sender=Conversation, dispatch_uid="inbox-badge-conversation-deleted"
+    )

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import html
 import re
+from pathlib import Path
 
 import pytest
 from django.db.models import F
@@ -173,3 +174,45 @@ def test_an_outsiders_open_conversation_id_reads_nothing_of_ours(
     assert ana.unread_count == 1
     # A number too long for an id is ignored, not an error.
     assert client_for(alice).get("/inbox/list/?active=99999999999999999999").status_code == 200
+
+
+def test_deleting_an_unread_conversation_takes_it_off_the_sidebar_at_once(
+    org, alice, client_for, two_unread
+):
+    ana, _ben = two_unread
+    client = client_for(alice)
+    assert _sidebar_count(client.get("/").content.decode()) == "2"  # counted and cached
+
+    with tenant_scope(org):
+        Conversation.objects.filter(pk=ana.pk).first().delete()
+
+    assert _sidebar_count(client.get("/").content.decode()) == "1"
+
+
+# Where a product module may change Conversation.unread_count: each of these also tells the
+# cached badge (messaging.badge). A new writer elsewhere must do the same and be listed here.
+# A write: an attribute set, an ``update(unread_count=...)`` or an ``F()`` expression (filters such
+# as ``filter(unread_count=0)`` only read).
+_UNREAD_WRITE = re.compile(
+    r"\.unread_count\s*=(?!=)|update\([^)]*unread_count\s*=|unread_count\s*=\s*F\("
+)
+
+
+def test_every_module_that_writes_an_unread_count_tells_the_cached_badge():
+    root = Path(__file__).resolve().parents[2]
+    writers = {}
+    for path in root.rglob("*.py"):
+        relative = path.relative_to(root).as_posix()
+        if relative.startswith((".venv/", "tests/", "bench/")) or "/migrations/" in relative:
+            continue
+        source = path.read_text()
+        lines = [line.strip() for line in source.splitlines() if _UNREAD_WRITE.search(line)]
+        if lines:
+            writers[relative] = source
+    assert set(writers) == {
+        "messaging/inbox.py",
+        "messaging/services/inbound.py",
+        "messaging/services/inbound_email.py",
+    }, "a new module writes Conversation.unread_count: make it call messaging.badge and list it"
+    for relative, source in writers.items():
+        assert "badge.unread_changed(" in source or "badge.conversation_read(" in source, relative
