@@ -3,11 +3,11 @@ organization so the sidebar of every page does not count them again.
 
 Every write that changes a conversation's unread count calls ``unread_changed`` (when it happens
 and again once its transaction commits, so a page rendered in between cannot keep the old
-figure), or ``conversation_read`` when one conversation was read (one fewer). The cache lives
-``INBOX_BADGE_CACHE_SECONDS`` at most, which bounds what a write elsewhere (a conversation
-deleted with its candidate is cleared by a
-signal, see ``connect_invalidation``) can leave behind. A person who sees only
-some candidates (a hiring manager) gets their own count, uncached.
+figure), or ``conversation_read`` when one conversation was read (one fewer); a conversation
+deleted with unread messages clears it through a signal (``connect_invalidation``).
+``tests/messaging/test_inbox_read.py`` lists every module that writes an unread count and checks
+that it tells the badge. The cache lives ``INBOX_BADGE_CACHE_SECONDS`` at most. A person who sees
+only some candidates (a hiring manager) gets their own count, uncached.
 """
 
 from __future__ import annotations
