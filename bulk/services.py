@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Max, Q
+from django.db.models import Count, Max, Q, QuerySet
 from django.utils import timezone
 
 from candidates import selectors as candidate_selectors
@@ -35,8 +35,9 @@ RUN_TASK = "bulk.run_action"
 # redeployed) or its queued task (a broker outage): the sweep queues it again.
 STALLED_AFTER = timedelta(minutes=2)
 TOKEN_MAX = 64
-# What the Inbox calls a message a team member sent (the candidate page's source, too).
-MESSAGE_SOURCE = "manual"
+# A bulk send's messages: the Inbox shows the person who started it as the sender, and the
+# source tells them apart from one sent from the candidate page ("manual").
+MESSAGE_SOURCE = "bulk"
 
 
 class BulkRefused(ValueError):
@@ -327,6 +328,21 @@ class Progress:
             "failed": self.failed,
             "finished": self.finished,
         }
+
+
+def bulk_history(*, organization) -> QuerySet[BulkAction]:
+    """The organization's bulk actions, newest first, each with its outcome counts (one query
+    per page of the list)."""
+    return (
+        BulkAction.objects.filter(organization=organization)
+        .select_related("started_by")
+        .annotate(
+            done=Count("items", filter=Q(items__outcome=ItemOutcome.DONE)),
+            skipped=Count("items", filter=Q(items__outcome=ItemOutcome.SKIPPED)),
+            failed=Count("items", filter=Q(items__outcome=ItemOutcome.FAILED)),
+        )
+        .order_by("-created_at", "-pk")
+    )
 
 
 def bulk_progress(action: BulkAction) -> Progress:

@@ -7,6 +7,7 @@ import uuid
 from urllib.parse import urlencode
 
 from django.contrib import messages
+from django.core.paginator import Paginator
 from django.http import Http404, JsonResponse
 from django.shortcuts import redirect
 from django.urls import path, reverse
@@ -160,6 +161,23 @@ def bulk_detail(request, pk: int):
     return render_in_org_time(request, "bulk/detail.html", context)
 
 
+HISTORY_PAGE_SIZE = 25
+
+
+@organization_required
+@require_GET
+def bulk_list(request):
+    """Every bulk action of the organization, newest first, with who started it and how it
+    went; each opens its own page."""
+    page = Paginator(services.bulk_history(organization=request.organization), HISTORY_PAGE_SIZE)
+    context = {
+        "page": page.get_page(request.GET.get("page")),
+        "list_url": reverse("candidates:list"),
+        "zone": checks.organization_zone(request.organization),
+    }
+    return render_in_org_time(request, "bulk/list.html", context)
+
+
 @organization_required
 @require_GET
 def bulk_progress(request, pk: int):
@@ -169,6 +187,7 @@ def bulk_progress(request, pk: int):
 
 app_name = "bulk"
 urlpatterns = [
+    path("", bulk_list, name="list"),
     path("preview/", bulk_preview, name="preview"),
     path("confirm/", bulk_confirm, name="confirm"),
     path("<int:pk>/", bulk_detail, name="detail"),

@@ -421,6 +421,7 @@ _SOURCE_LABELS = {
     "api": "API",
     "inbox": "Inbox",
     "manual": "Sent by hand",
+    "bulk": "Bulk send",
 }
 
 

@@ -162,3 +162,26 @@ def test_another_organizations_action_is_a_404(alice, client_for, mallory, peopl
     client = client_for(mallory)
     assert client.get(reverse("bulk:detail", args=[action.pk])).status_code == 404
     assert client.get(reverse("bulk:progress", args=[action.pk])).status_code == 404
+    assert "Quick hello" not in page_of(client.get(reverse("bulk:list")))
+
+
+def test_past_actions_are_listed_with_their_outcomes_and_their_texts_say_bulk(
+    alice, client_for, org, people, hello, eager, django_capture_on_commit_callbacks
+):
+    client = client_for(alice)
+    empty = page_of(client.get(reverse("bulk:list")))
+    assert "No bulk actions yet" in empty and "tick candidates" in empty
+    assert reverse("bulk:list") in page_of(client.get(reverse("candidates:list")))
+
+    form = {"kind": "send", "template": hello.pk, "all": "1", "token": "history"}
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("bulk:confirm"), form)
+    with tenant_scope(org):
+        action = BulkAction.objects.get()
+        assert set(Message.objects.values_list("source", flat=True)) == {"bulk"}
+
+    listing = page_of(client.get(reverse("bulk:list")))
+    assert "Send “Quick hello”" in listing
+    assert reverse("bulk:detail", args=[action.pk]) in listing
+    assert "2 sent" in listing and "1 skipped" in listing and "failed" not in listing
+    assert "Alice" in listing  # who started it
