@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import factory
 from django.contrib.auth import get_user_model
+from django.utils import timezone
 
 from accounts import services
 from accounts.models import Membership, Organization, Role
+from candidates.models import Application, StageTransition
+from journeys import services as journey_services
+from journeys.models import JourneyStep
 from recruitflow.tenancy import tenant_scope
 
 
@@ -39,3 +43,45 @@ def add_member(*, organization: Organization, email: str, role: str = Role.RECRU
     user = UserFactory(email=email)
     with tenant_scope(organization):
         return Membership.objects.create(organization=organization, user=user, role=role)
+
+
+ONSITE_STAGE = "Onsite Interview"
+
+
+def onsite_stage_change(organization: Organization, candidate) -> None:
+    """The candidate's (only) application entered "Onsite Interview", as a poll saw it: what a
+    journey triggered on that stage needs before someone adds the candidate by hand."""
+    with tenant_scope(organization):
+        application = Application.objects.get(candidate=candidate)
+        StageTransition.objects.create(
+            organization=organization,
+            provider="greenhouse",
+            application=application,
+            candidate=candidate,
+            job=application.job,
+            to_stage=application.stage,
+            to_stage_name=ONSITE_STAGE,
+            to_status="active",
+            observed_at=timezone.now(),
+            source="poll",
+        )
+
+
+def live_onsite_journey(organization: Organization, *, name: str = "Onsite follow-up"):
+    """A live journey that starts on "Onsite Interview" and waits two days."""
+    with tenant_scope(organization):
+        journey = journey_services.journey_create(organization=organization, name=name)
+        version = journey.current_version
+        version.trigger = "entered_stage"
+        version.stage_names = [ONSITE_STAGE]
+        version.save()
+        JourneyStep.objects.create(
+            organization=organization,
+            version=version,
+            position=1,
+            kind="wait",
+            config={"mode": "duration", "days": 2},
+        )
+        journey_services.journey_activate(journey=journey)
+        journey.refresh_from_db()
+    return journey

@@ -14,15 +14,16 @@ from django.utils import timezone
 
 from bulk import checks, services
 from bulk.models import BulkAction, BulkActionItem, BulkKind, BulkStatus, ItemOutcome
-from candidates.models import Application, Candidate, StageTransition, TimelineEvent
+from candidates.models import Candidate, TimelineEvent
 from journeys import services as journey_services
-from journeys.models import JourneyRun, JourneyStep
+from journeys.models import JourneyRun
 from library.models import MessageTemplate
 from messaging import services as messaging_services
 from messaging.email_consent import email_opt_out_lock
 from messaging.models import Message, MessageStatus, OptOutSource
 from recruitflow.celery import app
 from recruitflow.tenancy import tenant_scope
+from tests.factories import live_onsite_journey, onsite_stage_change
 from tests.interviews.core_helpers import (  # noqa: F401 (fixtures)
     delivery_queued,
     make_candidate,
@@ -276,46 +277,14 @@ def test_the_same_confirm_twice_starts_one_action_and_sends_once(org, people, he
 
 @pytest.fixture
 def journey(org):
-    with tenant_scope(org):
-        journey = journey_services.journey_create(organization=org, name="Onsite follow-up")
-        version = journey.current_version
-        version.trigger = "entered_stage"
-        version.stage_names = ["Onsite Interview"]
-        version.save()
-        JourneyStep.objects.create(
-            organization=org,
-            version=version,
-            position=1,
-            kind="wait",
-            config={"mode": "duration", "days": 2},
-        )
-        journey_services.journey_activate(journey=journey)
-        journey.refresh_from_db()
-    return journey
-
-
-def stage_change(org, candidate):
-    with tenant_scope(org):
-        application = Application.objects.get(candidate=candidate)
-        StageTransition.objects.create(
-            organization=org,
-            provider="greenhouse",
-            application=application,
-            candidate=candidate,
-            job=application.job,
-            to_stage=application.stage,
-            to_stage_name="Onsite Interview",
-            to_status="active",
-            observed_at=timezone.now(),
-            source="poll",
-        )
+    return live_onsite_journey(org)
 
 
 def test_enrolling_adds_each_with_the_reason_on_their_timeline_and_skips_the_rest(
     org, people, journey, alice, eager
 ):
     for name in ("ana", "ben"):
-        stage_change(org, people[name])
+        onsite_stage_change(org, people[name])
     selection = select(org, people["ana"], people["ben"], people["dev"])
     result = preview(org, selection, kind=BulkKind.ENROL, journey=journey)
     assert result.going.names == ["Ana Rivera", "Ben Rivera"]

@@ -13,9 +13,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Role
-from candidates.models import Application, StageTransition, TimelineEvent
+from candidates.models import Application, TimelineEvent
 from journeys import services as journey_services
-from journeys.models import JourneyRun, JourneyStep
+from journeys.models import JourneyRun
 from library.models import MessageTemplate
 from messaging import services as messaging_services
 from messaging.models import Channel, MessageStatus, OptOutSource
@@ -27,7 +27,7 @@ from scheduling.models import (
     SchedulingTemplate,
     SchedulingTemplateMember,
 )
-from tests.factories import add_member
+from tests.factories import add_member, live_onsite_journey, onsite_stage_change
 from tests.interviews.core_helpers import (  # noqa: F401 (fixtures)
     candidate,
     delivery_queued,
@@ -295,35 +295,8 @@ def test_a_scheduling_request_that_cannot_reach_the_candidate_is_refused(
 
 @pytest.fixture
 def onsite_journey(org, candidate):
-    with tenant_scope(org):
-        application = Application.objects.get(candidate=candidate)
-        StageTransition.objects.create(
-            organization=org,
-            provider="greenhouse",
-            application=application,
-            candidate=candidate,
-            job=application.job,
-            to_stage=application.stage,
-            to_stage_name="Onsite Interview",
-            to_status="active",
-            observed_at=timezone.now(),
-            source="poll",
-        )
-        journey = journey_services.journey_create(organization=org, name="Onsite follow-up")
-        version = journey.current_version
-        version.trigger = "entered_stage"
-        version.stage_names = ["Onsite Interview"]
-        version.save()
-        JourneyStep.objects.create(
-            organization=org,
-            version=version,
-            position=1,
-            kind="wait",
-            config={"mode": "duration", "days": 2},
-        )
-        journey_services.journey_activate(journey=journey)
-        journey.refresh_from_db()
-    return journey
+    onsite_stage_change(org, candidate)
+    return live_onsite_journey(org)
 
 
 def test_a_journey_by_hand_with_a_reason_on_the_timeline(
