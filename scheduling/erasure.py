@@ -6,7 +6,8 @@ their title and description, so they are removed from every connected calendar (
 too); a calendar service that refuses is reported to the admin, not hidden. A booking keeps its
 row and times (the Schedule's and analytics' counts stay), its title (which names the
 candidate) and the reason given by whoever cancelled become the marker, and the candidate's time
-zone is forgotten. An upcoming interview is cancelled without a Cancellation Notification (there
+zone is forgotten. An upcoming interview is cancelled (``CancelledBy.ERASURE``: the Schedule
+says "Cancelled when the candidate's data was erased") without a Cancellation Notification (there
 is no address left to send it to), its holds freed; a request still waiting for the candidate
 is closed, so its link no longer opens.
 """
@@ -48,7 +49,8 @@ def scheduling_erase(*, organization, candidate) -> ErasurePart:
         for booking in Booking.objects.filter(organization=organization, pk__in=upcoming):
             booking.status = BookingStatus.CANCELLED
             booking.cancelled_at = now
-            booking.cancelled_by = CancelledBy.RECRUITER
+            booking.cancelled_by = CancelledBy.ERASURE
+            booking.cancelled_by_user = None
             booking.cancel_reason = CANCEL_REASON
             booking.sequence += 1
             booking.save(
@@ -56,6 +58,7 @@ def scheduling_erase(*, organization, candidate) -> ErasurePart:
                     "status",
                     "cancelled_at",
                     "cancelled_by",
+                    "cancelled_by_user",
                     "cancel_reason",
                     "sequence",
                     "updated_at",

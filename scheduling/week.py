@@ -57,10 +57,13 @@ def week_bounds(monday: date, zone: str) -> tuple[datetime, datetime]:
 
 def cancelled_words(booking: Booking, zone: str) -> str:
     """Who cancelled and when: "Cancelled by the candidate", "Cancelled by Alex Kim", "Cancelled
-    in Morgan Lee's calendar", each followed by the time in ``zone``."""
+    in Morgan Lee's calendar", "Cancelled when the candidate's data was erased", each followed by
+    the time in ``zone``."""
     user = booking.cancelled_by_user
     if booking.cancelled_by == CancelledBy.CANDIDATE:
         who = "Cancelled by the candidate"
+    elif booking.cancelled_by == CancelledBy.ERASURE:
+        who = CancelledBy.ERASURE.label
     elif booking.cancelled_by == CancelledBy.INTERVIEWER:
         who = (
             f"Cancelled in {person_name(user)}'s calendar"
