@@ -12,6 +12,10 @@ every count and chart stays true: only what identifies or describes the person i
 when, counts of what was emptied) and shown on the timeline, with nothing of the candidate.
 The candidate's ATS id stays, so the next sync recognises the row and leaves it erased
 (``MirrorWriter.upsert_candidates`` skips erased candidates) instead of creating it again.
+
+The vendors' webhook bodies the intake stored (integrations, below candidates, so it registers
+no eraser) are emptied last, found by the candidate's ATS id, their addresses and what the
+erasers report as identifying them (:attr:`ErasurePart.identifiers`: a message's provider id).
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import ApiKey
+from integrations.erasure import webhook_deliveries_erase
 
 from . import timeline
 from .models import Candidate, CandidateErasure, TimelineEvent
@@ -34,10 +39,13 @@ ERASED = "[erased]"
 @dataclass
 class ErasurePart:
     """What one eraser did: how many rows of each kind it emptied (``{"messages": 12}``) and
-    what it could not do, in words for the admin (a calendar service that refused a removal)."""
+    what it could not do, in words for the admin (a calendar service that refused a removal).
+    ``identifiers``: what names the candidate in a vendor's webhook body that the candidate row
+    does not hold (the address a message went to, its provider id), read before emptying."""
 
     counts: dict[str, int] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
+    identifiers: set[str] = field(default_factory=set)
 
 
 # An eraser: ``eraser(*, organization, candidate) -> ErasurePart``. It runs inside the erasure's
@@ -73,6 +81,26 @@ CANDIDATE_FIELDS_EMPTIED = {
     "time_zone": "",
     "time_zone_source": "",
 }
+
+
+def candidate_addresses(candidate: Candidate) -> set[str]:
+    """The candidate's e-mail addresses and phone numbers, as the candidate row holds them."""
+    found = {candidate.primary_email, candidate.mobile_phone}
+    for entry in [*(candidate.emails or []), *(candidate.phones or [])]:
+        found.add(entry.get("value", "") if isinstance(entry, dict) else str(entry))
+    return {value for value in found if value and value != ERASED}
+
+
+def _erase_vendor_copies(
+    *, organization, candidate: Candidate, identifiers: set[str]
+) -> ErasurePart:
+    emptied = webhook_deliveries_erase(
+        organization=organization,
+        identifiers=(identifiers | candidate_addresses(candidate)) - {ERASED},
+        ats_provider=candidate.provider,
+        ats_id=candidate.external_id,
+    )
+    return ErasurePart(counts={"webhook_deliveries": emptied})
 
 
 def _erase_own(*, organization, candidate: Candidate) -> ErasurePart:
@@ -124,6 +152,12 @@ COUNT_WORDS = {
     "video_interviews": ("video interview", "video interviews"),
     "recording_files": ("recording file deleted", "recording files deleted"),
     "reviews": ("review note", "review notes"),
+    "ats_writes": ("ATS write", "ATS writes"),
+    "ats_writes_stopped": ("ATS write stopped", "ATS writes stopped"),
+    "partner_events": ("partner webhook event", "partner webhook events"),
+    "partner_attempts": ("partner webhook delivery log", "partner webhook delivery logs"),
+    "notifications": ("notification", "notifications"),
+    "webhook_deliveries": ("stored vendor webhook", "stored vendor webhooks"),
     "timeline_entries": ("timeline entry", "timeline entries"),
 }
 
@@ -171,10 +205,15 @@ def erase_candidate(*, organization, candidate: Candidate, requested_by) -> Cand
 def _erase_one(*, organization, candidate: Candidate, requested_by, now) -> CandidateErasure:
     counts: dict[str, int] = {}
     problems: list[str] = []
-    for part in [
-        *(eraser(organization=organization, candidate=candidate) for eraser in _ERASERS.values()),
-        _erase_own(organization=organization, candidate=candidate),
-    ]:
+    parts = [eraser(organization=organization, candidate=candidate) for eraser in _ERASERS.values()]
+    identifiers = set().union(*(part.identifiers for part in parts))
+    parts.append(
+        _erase_vendor_copies(
+            organization=organization, candidate=candidate, identifiers=identifiers
+        )
+    )
+    parts.append(_erase_own(organization=organization, candidate=candidate))
+    for part in parts:
         for key, number in part.counts.items():
             counts[key] = counts.get(key, 0) + number
         problems += part.problems

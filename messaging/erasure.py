@@ -15,14 +15,21 @@ from django.db.models import Q
 
 from candidates.erasure import ERASED, ErasurePart, register_eraser
 
-from .models import Message, MessageEvent
+from .models import Direction, Message, MessageEvent
 
 
 def messaging_erase(*, organization, candidate) -> ErasurePart:
     messages = Message.objects.filter(organization=organization).filter(
         Q(candidate=candidate) | Q(conversation__candidate=candidate)
     )
-    ids = list(messages.values_list("pk", flat=True))
+    ids, identifiers = [], set()
+    for pk, direction, to_address, from_address, provider_id in messages.values_list(
+        "pk", "direction", "to_address", "from_address", "provider_message_id"
+    ):
+        ids.append(pk)
+        # The candidate's side of the message and its id at the provider name the candidate in
+        # the provider's stored webhooks (candidates.erasure empties those after the erasers).
+        identifiers |= {from_address if direction == Direction.INBOUND else to_address, provider_id}
     erased = Message.objects.filter(organization=organization, pk__in=ids).update(
         to_address=ERASED, from_address=ERASED, body=ERASED, html="", attachments=[]
     )
@@ -33,7 +40,9 @@ def messaging_erase(*, organization, candidate) -> ErasurePart:
     events = MessageEvent.objects.filter(organization=organization, message_id__in=ids).update(
         raw={}
     )
-    return ErasurePart(counts={"messages": erased, "message_events": events})
+    return ErasurePart(
+        counts={"messages": erased, "message_events": events}, identifiers=identifiers - {""}
+    )
 
 
 register_eraser("messaging", messaging_erase)

@@ -146,6 +146,15 @@ FUNCTION_IMPORTS_ALLOWED = {
     "scheduling/apps.py: scheduling.erasure": (
         "Django app loading: ready() registers the candidate eraser"
     ),
+    "writeback/apps.py: writeback.erasure": (
+        "Django app loading: ready() registers the candidate eraser"
+    ),
+    "partners/apps.py: partners.erasure": (
+        "Django app loading: ready() registers the candidate eraser"
+    ),
+    "notifications/apps.py: notifications.erasure": (
+        "Django app loading: ready() registers the candidate eraser"
+    ),
     "interviews/apps.py: interviews.steps": "Django app loading: ready() registers the step kind",
     "interviews/apps.py: interviews.recording_tasks": (
         "Django app loading: ready() registers the recording tasks"
