@@ -9,7 +9,6 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import (
     OpenApiExample,
     OpenApiParameter,
-    OpenApiResponse,
     extend_schema,
     extend_schema_view,
 )
@@ -29,6 +28,7 @@ from partners.serializers import (
     SubscriptionSerializer,
     SubscriptionWithSecretSerializer,
 )
+from recruitflow.api import NamedListPagination
 
 TAG = ["Webhooks"]
 MAX_ID = 2**63 - 1
@@ -372,13 +372,17 @@ class DeliveryReplayView(APIView):
         return Response(DeliverySerializer(delivery).data, status=status.HTTP_202_ACCEPTED)
 
 
-class EventTypeListView(APIView):
+class EventTypeListView(generics.ListAPIView):
+    serializer_class = EventTypeSerializer
+    pagination_class = NamedListPagination
+    filter_backends: list = []  # a fixed list: nothing to filter
+
     @extend_schema(
         tags=TAG,
         summary="List webhook event types",
-        description="Every event type a subscription can choose, with an example of its "
+        description="Every event type a subscription can choose, in name order and cursor pages "
+        "like every list, with an example of its "
         "`data`. The payloads are also in this schema's `webhooks`.",
-        responses={200: OpenApiResponse(EventTypeSerializer(many=True))},
         examples=[
             _answer(  # one item of the list
                 "An event type",
@@ -392,6 +396,8 @@ class EventTypeListView(APIView):
             )
         ],
     )
-    def get(self, request):
-        types = [t for t in event_types.all_types() if t.name != event_types.TEST_EVENT]
-        return Response(EventTypeSerializer(types, many=True).data)
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self):
+        return [t for t in event_types.all_types() if t.name != event_types.TEST_EVENT]

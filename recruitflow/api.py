@@ -262,6 +262,40 @@ class Pagination(pagination.CursorPagination):
         return parameters
 
 
+class NamedListPagination(Pagination):
+    """The same cursors over a short list held in memory (items with a unique ``name``, such as
+    the webhook event types), in name order, so such a list pages like every other."""
+
+    def paginate_queryset(self, queryset, request, view=None):
+        items = sorted(queryset, key=lambda item: item.name)
+        self.request = request
+        self.base_url = request.build_absolute_uri()
+        size = self.get_page_size(request)
+        cursor = self.decode_cursor(request)
+        names = [item.name for item in items]
+        if cursor is None or not isinstance(cursor.position, str):  # none, or not one of ours
+            start, end = 0, min(size, len(items))
+        elif cursor.reverse:
+            end = sum(1 for name in names if name < cursor.position)
+            start = max(0, end - size)
+        else:
+            start = sum(1 for name in names if name <= cursor.position)
+            end = min(start + size, len(items))
+        self.page = items[start:end]
+        self._more_before, self._more_after = start > 0, end < len(items)
+        return self.page
+
+    def get_next_link(self):
+        if not self.page or not self._more_after:
+            return None
+        return self.encode_cursor(pagination.Cursor(0, False, self.page[-1].name))
+
+    def get_previous_link(self):
+        if not self.page or not self._more_before:
+            return None
+        return self.encode_cursor(pagination.Cursor(0, True, self.page[0].name))
+
+
 class StrictCharField(serializers.CharField):
     """A text field that refuses numbers and booleans instead of quietly turning them into text."""
 

@@ -222,3 +222,28 @@ def test_keys_are_forgotten_after_a_day_by_the_hourly_purge(api, alice, time_mac
 def test_an_address_with_a_newline_is_a_404_problem_too(api):
     response = api.get("/api/v1/journeys/%0Ax/runs/")
     assert response.status_code == 404 and response["Content-Type"] == PROBLEM
+
+
+def test_webhook_event_types_page_by_cursor_like_every_list(api):
+    first = api.get("webhook-event-types/", {"page_size": 5})
+    assert first.status_code == 200
+    names, page, pages = [], first.json(), []
+    while True:
+        pages.append(page)
+        names += [item["name"] for item in page["results"]]
+        if page["next"] is None:
+            break
+        page = api.get(page["next"]).json()
+    assert names == sorted(names) and len(names) == len(set(names)) >= 16
+    assert "candidate.stage_changed" in names and "message.delivered" in names
+    assert pages[0]["previous"] is None and len(pages) == -(-len(names) // 5)
+    back = api.get(pages[1]["previous"]).json()
+    assert [item["name"] for item in back["results"]] == names[:5]
+    assert back["previous"] is None
+    everything = api.get("webhook-event-types/").json()
+    assert [item["name"] for item in everything["results"]] == names
+    assert everything["next"] is None
+    bad = api.get("webhook-event-types/", {"cursor": "garbage"})
+    assert bad.status_code == 400 and bad["Content-Type"] == "application/problem+json"
+    empty = api.get("webhook-event-types/", {"cursor": ""})
+    assert empty.status_code == 200 and empty.json()["results"][0]["name"] == names[0]
