@@ -20,9 +20,10 @@ from zoneinfo import ZoneInfo
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from candidates.models import AtsUser, TimelineEvent
+from candidates.models import AtsUser, Candidate, TimelineEvent
 from messaging.models import EmailOptOutEntry, OptOutEntry
 from writeback import timeline_kinds
+from writeback.erasure import STOPPED_REASON
 from writeback.models import (
     ActivityWrite,
     PauseSource,
@@ -83,7 +84,8 @@ def write_enqueue(
     **fields,
 ) -> tuple[ActivityWrite, bool]:
     """The outbox row for ``dedupe_key`` (created when new; ``(row, created)``). A pending row
-    of a paused candidate is stored as paused: its activity is kept, not written."""
+    of a paused candidate is stored as paused: its activity is kept, not written; one of a
+    candidate whose personal data was deleted is never written."""
     existing = ActivityWrite.objects.filter(organization=organization, dedupe_key=dedupe_key)
     row = existing.defer("data").first()
     if row is not None:
@@ -92,6 +94,10 @@ def write_enqueue(
         organization=organization, candidate_id=candidate_id
     ):
         status, reason = WriteStatus.PAUSED, "paused for this candidate"
+    if Candidate.objects.filter(
+        organization=organization, pk=candidate_id, erased_at__isnull=False
+    ).exists():
+        status, reason = WriteStatus.RULE_OFF, STOPPED_REASON
     try:
         with transaction.atomic():
             row = ActivityWrite.objects.create(

@@ -29,6 +29,8 @@ from tests.candidates.test_erasure import _history, recordings_folder  # noqa: F
 from tests.partners.receiver import Receiver
 from tests.scheduling.test_schedule_week import entry
 from writeback.models import ActivityWrite, WriteKind, WriteStatus
+from writeback.selectors import write_state
+from writeback.services import write_enqueue
 
 # Everything that identifies Rita or says what she wrote, in the spellings vendors store.
 IDENTIFIERS = (
@@ -287,3 +289,24 @@ def test_the_schedule_says_an_interview_was_cancelled_when_the_candidates_data_w
     words = entry(html, upcoming)
     assert "Cancelled when the candidate's data was erased on " in words
     assert "team member" not in words and "Alice" not in words
+
+
+@pytest.mark.django_db
+def test_activity_read_after_the_erasure_is_kept_but_never_written_to_the_ats(alice, rita):
+    organization = alice.organization
+    with tenant_scope(organization):
+        erase_candidate(
+            organization=organization, candidate=rita["candidate"], requested_by=alice.user
+        )
+        late, created = write_enqueue(
+            organization=organization,
+            candidate_id=rita["candidate"].pk,
+            kind=WriteKind.REPLY,
+            dedupe_key="reply:after-erasure",
+            occurred_at=timezone.now(),
+            body="Replied",
+        )
+
+    assert created
+    assert (late.status, late.next_attempt_at) == (WriteStatus.RULE_OFF, None)
+    assert write_state(late).text == "Not written (the candidate's personal data was deleted)"
