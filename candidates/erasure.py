@@ -13,8 +13,8 @@ when, counts of what was emptied) and shown on the timeline, with nothing of the
 The candidate's ATS id stays, so the next sync recognises the row and leaves it erased
 (``MirrorWriter.upsert_candidates`` skips erased candidates) instead of creating it again.
 
-The vendors' webhook bodies the intake stored (integrations, below candidates, so it registers
-no eraser) are emptied last, found by the candidate's ATS id, their addresses and what the
+The vendors' webhook bodies the intake stored, and the errors of calls to vendors that quote
+the candidate (integrations, below candidates, so it registers no eraser), are emptied last, found by the candidate's ATS id, their addresses and what the
 erasers report as identifying them (:attr:`ErasurePart.identifiers`: a message's provider id).
 """
 
@@ -27,7 +27,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import ApiKey
-from integrations.erasure import webhook_deliveries_erase
+from integrations.erasure import provider_call_errors_erase, webhook_deliveries_erase
 
 from . import timeline
 from .models import Candidate, CandidateErasure, TimelineEvent
@@ -94,13 +94,15 @@ def candidate_addresses(candidate: Candidate) -> set[str]:
 def _erase_vendor_copies(
     *, organization, candidate: Candidate, identifiers: set[str]
 ) -> ErasurePart:
+    identifiers = (identifiers | candidate_addresses(candidate)) - {ERASED}
     emptied = webhook_deliveries_erase(
         organization=organization,
-        identifiers=(identifiers | candidate_addresses(candidate)) - {ERASED},
+        identifiers=identifiers,
         ats_provider=candidate.provider,
         ats_id=candidate.external_id,
     )
-    return ErasurePart(counts={"webhook_deliveries": emptied})
+    errors = provider_call_errors_erase(organization=organization, identifiers=identifiers)
+    return ErasurePart(counts={"webhook_deliveries": emptied, "provider_call_errors": errors})
 
 
 def _erase_own(*, organization, candidate: Candidate) -> ErasurePart:
@@ -158,6 +160,7 @@ COUNT_WORDS = {
     "partner_attempts": ("partner webhook delivery log", "partner webhook delivery logs"),
     "notifications": ("notification", "notifications"),
     "webhook_deliveries": ("stored vendor webhook", "stored vendor webhooks"),
+    "provider_call_errors": ("vendor call error", "vendor call errors"),
     "timeline_entries": ("timeline entry", "timeline entries"),
 }
 

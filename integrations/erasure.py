@@ -8,7 +8,9 @@ personal data (integrations sits below candidates and imports nothing of it), wi
 identifies the candidate in a vendor's body: their ATS id, their addresses and the provider ids
 of their messages. A matching delivery keeps its row (provider, kind, times, state), so the
 intake's history and counts stay; its body is emptied, and one not yet applied is not applied
-any more (there is nothing left to apply).
+any more (there is nothing left to apply). The log of calls to the vendors
+(:class:`~integrations.models.ProviderCall`) keeps no bodies, but an error may quote what the
+vendor refused (a phone number): such an error is replaced by :data:`ERASED_ERROR`.
 """
 
 from __future__ import annotations
@@ -19,9 +21,10 @@ from urllib.parse import quote, quote_plus
 
 from django.db.models import Q
 
-from .models import WebhookDelivery
+from .models import ProviderCall, WebhookDelivery
 
 ERASED_NOTE = "Body emptied: the candidate's personal data was deleted."
+ERASED_ERROR = "Error text emptied: it quoted a candidate whose personal data was deleted."
 # Shorter needles would match unrelated bodies (an id "12" is in many of them).
 MIN_NEEDLE = 6
 # Where an ATS body names a candidate by id.
@@ -31,6 +34,17 @@ CANDIDATE_ID_KEYS = ("candidate_id", "candidateId")
 def _spellings(needle: str) -> set[str]:
     """A value as it appears in a JSON body and in a form-encoded one (Twilio, SendGrid)."""
     return {needle, quote_plus(needle), quote(needle, safe="")}
+
+
+def _needles(identifiers: Iterable[str]) -> list[str]:
+    return sorted(
+        {
+            spelled
+            for identifier in identifiers
+            if len(identifier.strip()) >= MIN_NEEDLE
+            for spelled in _spellings(identifier.strip())
+        }
+    )
 
 
 def _names_candidate(value, external_id: str) -> bool:
@@ -73,15 +87,10 @@ def webhook_deliveries_erase(
     """Empty every stored delivery of ``organization`` whose body holds one of ``identifiers``
     (addresses, provider message ids; any spelling: as sent in JSON or form-encoded) or is an
     ``ats_provider`` webhook about the candidate ``ats_id``. Returns how many were emptied."""
-    needles = {
-        spelled
-        for identifier in identifiers
-        if len(identifier.strip()) >= MIN_NEEDLE
-        for spelled in _spellings(identifier.strip())
-    }
+    needles = _needles(identifiers)
     query = Q(pk__in=_ats_matches(organization=organization, provider=ats_provider,
                                   external_id=ats_id))  # fmt: skip
-    for needle in sorted(needles):
+    for needle in needles:
         query |= Q(raw_body__icontains=needle)
     rows = WebhookDelivery.objects.filter(organization=organization).filter(query)
     ids = list(rows.exclude(raw_body="", error=ERASED_NOTE).values_list("pk", flat=True))
@@ -90,3 +99,19 @@ def webhook_deliveries_erase(
         state=WebhookDelivery.State.IGNORED, next_attempt_at=None
     )
     return WebhookDelivery.objects.filter(pk__in=ids).update(raw_body="", error=ERASED_NOTE)
+
+
+def provider_call_errors_erase(*, organization, identifiers: Iterable[str]) -> int:
+    """Replace the error text of every call of ``organization`` to a vendor that quotes one of
+    ``identifiers``; returns how many were replaced."""
+    needles = _needles(identifiers)
+    if not needles:
+        return 0
+    quoting = Q()
+    for needle in needles:
+        quoting |= Q(error__icontains=needle)
+    return (
+        ProviderCall.objects.filter(organization=organization)
+        .filter(quoting)
+        .update(error=ERASED_ERROR)
+    )

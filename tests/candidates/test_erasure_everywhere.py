@@ -1,7 +1,8 @@
 """Deleting a candidate's personal data reaches every copy of it: the write-back outbox, partner
-webhook payloads and their delivery log, the vendors' webhook bodies the intake stored, and the
-team's notifications — checked by reading every text and JSON column of every installed model
-afterwards, so a copy added later by any app is caught too. Rows and counts stay; a write or
+webhook payloads and their delivery log, the vendors' webhook bodies the intake stored and
+vendor call errors quoting the candidate, and the team's notifications — checked by reading
+every text and JSON column of every installed model afterwards, so a copy added later by any app
+is caught too. Rows and counts stay; a write or
 delivery still waiting never carries the personal data; the Schedule says why an interview was
 cancelled."""
 
@@ -17,7 +18,7 @@ from django.utils import timezone
 
 from candidates.erasure import ERASED, erase_candidate
 from candidates.models import CandidateErasure, TimelineEvent
-from integrations.models import WebhookDelivery
+from integrations.models import ProviderCall, WebhookDelivery
 from messaging.models import Message
 from notifications.models import Kind, Notification
 from partners import delivery as partner_delivery
@@ -150,6 +151,11 @@ def _copies(organization, rita: dict, *, receiver_url: str) -> dict:
             event_id="gh-2", raw_body=other_body, received_at=now,
             state=WebhookDelivery.State.RECEIVED, next_attempt_at=now,
         )  # fmt: skip
+        ProviderCall.objects.create(
+            organization=organization, provider="twilio", method="POST",
+            path="/2010-04-01/Accounts/AC1/Messages.json", status=400, started_at=now,
+            error="HTTP 400: The 'To' number +12125550100 is not a valid phone number.",
+        )  # fmt: skip
         member = rita["review"].reviewer
         told = Notification.objects.create(
             organization=organization, user=member, kind=Kind.REPLIED,
@@ -235,6 +241,7 @@ def test_no_table_of_any_app_keeps_the_candidates_name_address_or_text_after_era
         "1 partner webhook delivery log",
         "3 stored vendor webhooks",
         "1 notification",
+        "1 vendor call error",
     ):
         assert words in text
     with tenant_scope(organization):
@@ -246,6 +253,7 @@ def test_no_table_of_any_app_keeps_the_candidates_name_address_or_text_after_era
         assert Event.objects.count() == 2 and DeliveryAttempt.objects.count() == 1
     assert record.counts | {"ats_writes": 2, "ats_writes_stopped": 1} == record.counts
     assert (record.counts["webhook_deliveries"], record.counts["notifications"]) == (3, 1)
+    assert record.counts["provider_call_errors"] == 1
     # The outbox keeps its rows; the waiting file is never written and says why.
     assert (written.status, written.external_id, written.body) == ("written", "ats-1", ERASED)
     assert (waiting.status, waiting.next_attempt_at, waiting.data) == ("rule_off", None, None)
