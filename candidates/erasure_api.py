@@ -66,6 +66,13 @@ _ERASED_EXAMPLE = {
         "video_interviews": 1,
         "recording_files": 6,
         "reviews": 2,
+        "ats_writes": 8,
+        "ats_writes_stopped": 1,
+        "partner_events": 14,
+        "partner_attempts": 15,
+        "notifications": 3,
+        "webhook_deliveries": 9,
+        "provider_call_errors": 0,
         "timeline_entries": 19,
     },
     "problems": [],
@@ -81,7 +88,10 @@ _ERASED_EXAMPLE = {
         "body and addresses of every message to and from them; their bookings' titles (and "
         "the interview events in the team's calendars; an upcoming interview is cancelled "
         "without a message); their video recordings and the reviewers' notes; the texts of "
-        "their timeline. Rows stay, so counts stay; opt-out records stay so they are never "
+        "their timeline; the copies kept elsewhere: notes and files for the ATS (one not yet "
+        "written never is), partner webhook payloads and their delivery log (a delivery still "
+        "waiting goes out erased), the vendors' webhooks as received, vendor errors quoting "
+        "them and the team's notifications. Rows stay, so counts stay; opt-out records stay so they are never "
         "contacted against their wishes. The erasure is recorded (who, when, counts) and a "
         "later sync does not bring the data back. Calling it again empties what arrived "
         "since. Needs a read-and-write key or an owner or admin; another organization's "
