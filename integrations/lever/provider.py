@@ -59,6 +59,12 @@ REQUIRED_PERMISSIONS: tuple[tuple[str, str, str, str | None], ...] = (
      f"/opportunities/{PROBE_OPPORTUNITY_ID}/notes"),
     ("Files", "files:write:admin", "to upload SMS transcripts as PDF files",
      f"/opportunities/{PROBE_OPPORTUNITY_ID}/files"),
+    ("Notes", "notes:read:admin",
+     "to look for a note after an interrupted write, so it is never written twice",
+     f"/opportunities/{PROBE_OPPORTUNITY_ID}/notes"),
+    ("Files", "files:read:admin",
+     "to look for a file after an interrupted upload, so it is never uploaded twice",
+     f"/opportunities/{PROBE_OPPORTUNITY_ID}/files"),
 )  # fmt: skip
 # The write each Lever permission covers: what the write is called in an error.
 WRITE_PERMISSIONS = {"notes:write:admin": "write the note", "files:write:admin": "upload the file"}
@@ -485,9 +491,9 @@ class LeverProvider(ATSProvider):
     # -- connection test -------------------------------------------------------------------
 
     def check_permissions(self) -> list[PermissionCheck]:
-        """Probe each permission with a one-record read, or (writes) a request against an
-        opportunity that cannot exist, so nothing is written: 404/400 means allowed, 403
-        means missing. ``name`` is the scope as Lever's consent screen lists it."""
+        """Probe each permission with a one-record read, or (writes, and the reads of one
+        opportunity's notes and files) a request against an opportunity that cannot exist, so
+        nothing is written: 404/400 means allowed, 403 means missing. ``name`` is the scope as Lever's consent screen lists it."""
         results: list[PermissionCheck] = []
         if self.uses_oauth:
             has_refresh = bool(self.refresh_token)
@@ -529,7 +535,7 @@ class LeverProvider(ATSProvider):
         except NotFound as exc:
             if exc.code == WRONG_ADDRESS:
                 raise  # the token URL 404'd
-            if not is_write:
+            if not is_write and PROBE_OPPORTUNITY_ID not in (path or ""):
                 # A listing always exists at the right address: a 404 means a wrong one.
                 raise NotFound(
                     f"Lever answered 404 Not Found at {self.client.http.url_for(path)}, so the "

@@ -89,3 +89,24 @@ def test_the_retry_look_up_finds_the_marker_with_the_scopes_connecting_asks_for(
 
     assert found
     assert "notes:read:admin" in str(refused.value)
+
+
+def test_the_permission_check_reports_the_missing_read_scopes(sandbox):
+    base_url = f"{sandbox.url}/lever/v1"
+    full = _connect(sandbox, oauth.REQUIRED_SCOPES)
+    limited = _connect(sandbox, WITHOUT_READS)
+
+    granted = {
+        c.name: c
+        for c in LeverProvider({"access_token": full, "base_url": base_url}).check_permissions()
+    }
+    missing = {
+        c.name: c
+        for c in LeverProvider({"access_token": limited, "base_url": base_url}).check_permissions()
+    }
+
+    assert granted["notes:read:admin"].ok is True and granted["files:read:admin"].ok is True
+    assert missing["notes:read:admin"].ok is False
+    assert missing["files:read:admin"].ok is False
+    assert "never written twice" in missing["notes:read:admin"].detail
+    assert missing["notes:write:admin"].ok is True  # the write scope is still there
