@@ -13,20 +13,23 @@ when, counts of what was emptied) and shown on the timeline, with nothing of the
 The candidate's ATS id stays, so the next sync recognises the row and leaves it erased
 (``MirrorWriter.upsert_candidates`` skips erased candidates) instead of creating it again.
 
-The vendors' webhook bodies the intake stored, and the errors of calls to vendors that quote
-the candidate (integrations, below candidates, so it registers no eraser), are emptied last, found by the candidate's ATS id, their addresses and what the
-erasers report as identifying them (:attr:`ErasurePart.identifiers`: a message's provider id).
+The vendors' webhook bodies the intake stored, the errors of calls to vendors that quote the
+candidate (integrations, below candidates, so it registers no eraser) and the partner API's
+stored answers that quote them (accounts' ``IdempotencyRecord``) are emptied last, found by the
+candidate's ATS id, their addresses and what the erasers report as identifying them
+(:attr:`ErasurePart.identifiers`: the address a message went to, its provider id).
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.models import ApiKey
+from accounts.models import ApiKey, IdempotencyRecord
 from integrations.erasure import provider_call_errors_erase, webhook_deliveries_erase
 
 from . import timeline
@@ -102,7 +105,43 @@ def _erase_vendor_copies(
         ats_id=candidate.external_id,
     )
     errors = provider_call_errors_erase(organization=organization, identifiers=identifiers)
-    return ErasurePart(counts={"webhook_deliveries": emptied, "provider_call_errors": errors})
+    answers = _erase_api_answers(
+        organization=organization, candidate=candidate, identifiers=identifiers
+    )
+    return ErasurePart(
+        counts={
+            "webhook_deliveries": emptied,
+            "provider_call_errors": errors,
+            "api_answers": answers,
+        }
+    )
+
+
+# What a replayed API answer that quoted an erased candidate returns instead.
+API_ANSWER_EMPTIED = json.dumps(
+    {"detail": "This stored answer was emptied: the candidate's personal data was deleted."}
+).encode()
+
+
+def _erase_api_answers(*, organization, candidate: Candidate, identifiers: set[str]) -> int:
+    """The partner API's stored answers (``Idempotency-Key`` replays, kept a day) that quote the
+    candidate (a message sent to them, their record): each is replaced by a short note."""
+    quoted = {text.lower().encode() for text in identifiers if len(text) >= 6}
+    if candidate.first_name and candidate.last_name and candidate.erased_at is None:
+        quoted.add(candidate.full_name.lower().encode())
+    if not quoted:
+        return 0
+    answers = IdempotencyRecord.objects.filter(organization=organization).exclude(
+        body=API_ANSWER_EMPTIED
+    )
+    ids = [
+        pk
+        for pk, body in answers.values_list("pk", "body").iterator()
+        if any(text in bytes(body).lower() for text in quoted)
+    ]
+    return IdempotencyRecord.objects.filter(pk__in=ids).update(
+        body=API_ANSWER_EMPTIED, content_type="application/json"
+    )
 
 
 def _erase_own(*, organization, candidate: Candidate) -> ErasurePart:
@@ -161,6 +200,7 @@ COUNT_WORDS = {
     "notifications": ("notification", "notifications"),
     "webhook_deliveries": ("stored vendor webhook", "stored vendor webhooks"),
     "provider_call_errors": ("vendor call error", "vendor call errors"),
+    "api_answers": ("stored API answer", "stored API answers"),
     "timeline_entries": ("timeline entry", "timeline entries"),
 }
 

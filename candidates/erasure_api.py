@@ -73,6 +73,7 @@ _ERASED_EXAMPLE = {
         "notifications": 3,
         "webhook_deliveries": 9,
         "provider_call_errors": 0,
+        "api_answers": 1,
         "timeline_entries": 19,
     },
     "problems": [],
@@ -91,8 +92,9 @@ _ERASED_EXAMPLE = {
         "their timeline; the copies kept elsewhere: notes and files for the ATS (one not yet "
         "written never is), partner webhook payloads and their delivery log (a delivery still "
         "waiting goes out erased), the vendors' webhooks as received, vendor errors quoting "
-        "them and the team's notifications. Rows stay, so counts stay; opt-out records stay so they are never "
-        "contacted against their wishes. The erasure is recorded (who, when, counts) and a "
+        "them, this API's stored answers (idempotent replays) and the team's notifications. "
+        "Rows stay, so counts stay; opt-out records stay so they are never contacted against "
+        "their wishes. The erasure is recorded (who, when, counts) and a "
         "later sync does not bring the data back. Calling it again empties what arrived "
         "since. Needs a read-and-write key or an owner or admin; another organization's "
         "candidate is 404.",

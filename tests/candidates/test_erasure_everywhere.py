@@ -1,8 +1,8 @@
 """Deleting a candidate's personal data reaches every copy of it: the write-back outbox, partner
 webhook payloads and their delivery log, the vendors' webhook bodies the intake stored and
-vendor call errors quoting the candidate, and the team's notifications — checked by reading
-every text and JSON column of every installed model afterwards, so a copy added later by any app
-is caught too. Rows and counts stay; a write or
+vendor call errors quoting the candidate, the partner API's stored answers, and the team's
+notifications — checked by reading every text, JSON and binary column of every installed model
+afterwards, so a copy added later by any app is caught too. Rows and counts stay; a write or
 delivery still waiting never carries the personal data; the Schedule says why an interview was
 cancelled."""
 
@@ -16,7 +16,8 @@ from django.apps import apps
 from django.db import models
 from django.utils import timezone
 
-from candidates.erasure import ERASED, erase_candidate
+from accounts.models import IdempotencyRecord
+from candidates.erasure import API_ANSWER_EMPTIED, ERASED, erase_candidate
 from candidates.models import CandidateErasure, TimelineEvent
 from integrations.models import ProviderCall, WebhookDelivery
 from messaging.models import Message
@@ -156,6 +157,12 @@ def _copies(organization, rita: dict, *, receiver_url: str) -> dict:
             path="/2010-04-01/Accounts/AC1/Messages.json", status=400, started_at=now,
             error="HTTP 400: The 'To' number +12125550100 is not a valid phone number.",
         )  # fmt: skip
+        IdempotencyRecord.objects.create(
+            organization=organization, principal="key:1", key="send-1", fingerprint="f" * 64,
+            method="POST", path="/api/v1/messages/", status_code=201,
+            content_type="application/json",
+            body=json.dumps({"to": "+12125550100", "body": "See you, Rita"}).encode(),
+        )  # fmt: skip
         member = rita["review"].reviewer
         told = Notification.objects.create(
             organization=organization, user=member, kind=Kind.REPLIED,
@@ -242,6 +249,7 @@ def test_no_table_of_any_app_keeps_the_candidates_name_address_or_text_after_era
         "3 stored vendor webhooks",
         "1 notification",
         "1 vendor call error",
+        "1 stored API answer",
     ):
         assert words in text
     with tenant_scope(organization):
@@ -253,7 +261,9 @@ def test_no_table_of_any_app_keeps_the_candidates_name_address_or_text_after_era
         assert Event.objects.count() == 2 and DeliveryAttempt.objects.count() == 1
     assert record.counts | {"ats_writes": 2, "ats_writes_stopped": 1} == record.counts
     assert (record.counts["webhook_deliveries"], record.counts["notifications"]) == (3, 1)
-    assert record.counts["provider_call_errors"] == 1
+    assert (record.counts["provider_call_errors"], record.counts["api_answers"]) == (1, 1)
+    with tenant_scope(organization):
+        assert bytes(IdempotencyRecord.objects.get(key="send-1").body) == API_ANSWER_EMPTIED
     # The outbox keeps its rows; the waiting file is never written and says why.
     assert (written.status, written.external_id, written.body) == ("written", "ats-1", ERASED)
     assert (waiting.status, waiting.next_attempt_at, waiting.data) == ("rule_off", None, None)
