@@ -46,7 +46,11 @@ class AnalyticsPage:
         return [card.build(self.figures, self.names) for card in CARDS.values()]
 
     def card(self, slug: str) -> CardData | None:
-        return next((card for card in self.cards if card.slug == slug), None)
+        """One card, built alone unless the page already built them all (a CSV export)."""
+        if "cards" in self.__dict__:
+            return next((card for card in self.cards if card.slug == slug), None)
+        card = CARDS.get(slug)
+        return card.build(self.figures, self.names) if card is not None else None
 
     def cache_key(self) -> str | None:
         """What the cards are built from (the figures' freshness, the filters, the names in

@@ -65,6 +65,22 @@ def _cards_html(request, page) -> str:
     return mark_safe(html)  # noqa: S308 (our own template's output, escaped when rendered)
 
 
+def _csv_text(page, card: str, table: str) -> str:
+    """One table as CSV, made once per state of the figures like the cards (same key)."""
+    key = page.cache_key()
+    key = f"{key}:csv:{card}:{table}" if key else None
+    text = cache.get(key) if key else None
+    if text is None:
+        data = page.card(card)
+        found = data.table(table) if data else None
+        if found is None:
+            raise Http404("No such table on the Analytics page.")
+        text = table_csv(found)
+        if key:
+            cache.set(key, text, stored_seconds())
+    return text
+
+
 @organization_required
 def analytics_csv(request, card: str, table: str):
     organization = request.organization
@@ -75,11 +91,7 @@ def analytics_csv(request, card: str, table: str):
     page = analytics_page(
         organization=organization, filters=filters, visible_jobs=_visible_jobs(request)
     )
-    data = page.card(card)
-    found = data.table(table) if data else None
-    if found is None:
-        raise Http404("No such table on the Analytics page.")
     name = f"{slugify(organization.name)}-{card}-{table}-{filters.start}-{filters.end}.csv"
-    response = HttpResponse(table_csv(found), content_type="text/csv; charset=utf-8")
+    response = HttpResponse(_csv_text(page, card, table), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{name}"'
     return response

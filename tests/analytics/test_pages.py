@@ -205,3 +205,18 @@ def test_a_hiring_manager_sees_the_figures_of_their_hiring_teams_jobs_only(
     assert sent(hannah) == 1
     page = client_for(hannah).get("/analytics/", period(s)).content.decode()
     assert "Sales Rep" in page and "Engineer" not in page
+
+
+def test_a_csv_export_is_made_once_per_state_of_its_figures(client_for, alice, texts):
+    client = client_for(alice)
+    query = period(texts)
+    url = "/analytics/messaging/messages-over-time.csv"
+    first = client.get(url, query).content.decode()
+    assert client.get(url, query).content.decode() == first
+
+    with tenant_scope(texts.organization):
+        texts.message("Ada", status="delivered", at=texts.at(15))  # a past day, rolled up again
+        services.rollup_day(organization=texts.organization, day=texts.day)
+    rows = list(csv.reader(io.StringIO(client.get(url, query).content.decode())))
+    assert rows[2] == [texts.day.isoformat(), "4", "3", "1", "0"]  # one more sent and delivered
+    assert client.get("/analytics/messaging/nothing.csv", query).status_code == 404
