@@ -27,6 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import ApiKey, IdempotencyRecord
@@ -94,6 +95,25 @@ def candidate_addresses(candidate: Candidate) -> set[str]:
     return {value for value in found if value and value != ERASED}
 
 
+def quoted_texts(candidate: Candidate) -> set[str]:
+    """What quotes the candidate wherever it appears in a text: their addresses and, while it is
+    still there, their full name."""
+    texts = candidate_addresses(candidate)
+    if candidate.first_name and candidate.last_name and candidate.erased_at is None:
+        texts.add(candidate.full_name)
+    return texts
+
+
+def quoting(candidate: Candidate, *fields: str) -> Q:
+    """Rows one of whose ``fields`` quotes the candidate (see :func:`quoted_texts`); none when
+    nothing is left to quote."""
+    found = Q(pk__in=[])
+    for text in quoted_texts(candidate):
+        for name in fields:
+            found |= Q(**{f"{name}__icontains": text})
+    return found
+
+
 def _erase_vendor_copies(
     *, organization, candidate: Candidate, identifiers: set[str]
 ) -> ErasurePart:
@@ -126,9 +146,8 @@ API_ANSWER_EMPTIED = json.dumps(
 def _erase_api_answers(*, organization, candidate: Candidate, identifiers: set[str]) -> int:
     """The partner API's stored answers (``Idempotency-Key`` replays, kept a day) that quote the
     candidate (a message sent to them, their record): each is replaced by a short note."""
-    quoted = {text.lower().encode() for text in identifiers if len(text) >= 6}
-    if candidate.first_name and candidate.last_name and candidate.erased_at is None:
-        quoted.add(candidate.full_name.lower().encode())
+    texts = quoted_texts(candidate) | {text for text in identifiers if len(text) >= 6}
+    quoted = {text.lower().encode() for text in texts}
     if not quoted:
         return 0
     answers = IdempotencyRecord.objects.filter(organization=organization).exclude(
@@ -201,6 +220,8 @@ COUNT_WORDS = {
     "webhook_deliveries": ("stored vendor webhook", "stored vendor webhooks"),
     "provider_call_errors": ("vendor call error", "vendor call errors"),
     "api_answers": ("stored API answer", "stored API answers"),
+    "journey_reasons": ("journey reason", "journey reasons"),
+    "bulk_action_details": ("bulk action detail", "bulk action details"),
     "timeline_entries": ("timeline entry", "timeline entries"),
 }
 

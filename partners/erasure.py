@@ -17,7 +17,13 @@ import json
 from django.db.models import JSONField, Q
 from django.db.models.functions import Cast
 
-from candidates.erasure import ERASED, ErasurePart, candidate_addresses, register_eraser
+from candidates.erasure import (
+    ERASED,
+    ErasurePart,
+    candidate_addresses,
+    quoted_texts,
+    register_eraser,
+)
 
 from .models import DeliveryAttempt, Event
 
@@ -41,9 +47,7 @@ def _erased(value, *, quoted: set[str], key: str = ""):
 def partners_erase(*, organization, candidate) -> ErasurePart:
     addresses = candidate_addresses(candidate)
     # Texts that, wherever they appear in a payload, quote the candidate.
-    quoted = {text.lower() for text in addresses}
-    if candidate.first_name and candidate.last_name:
-        quoted.add(candidate.full_name.lower())
+    quoted = {text.lower() for text in quoted_texts(candidate)}
     about = Q(payload__data__candidate__id=candidate.pk)
     for address in addresses:
         about |= Q(payload__data__address=address) | Q(body__icontains=address)

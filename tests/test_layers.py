@@ -155,6 +155,10 @@ FUNCTION_IMPORTS_ALLOWED = {
     "notifications/apps.py: notifications.erasure": (
         "Django app loading: ready() registers the candidate eraser"
     ),
+    "journeys/apps.py: journeys.erasure": (
+        "Django app loading: ready() registers the candidate eraser"
+    ),
+    "bulk/apps.py: bulk.erasure": ("Django app loading: ready() registers the candidate eraser"),
     "interviews/apps.py: interviews.steps": "Django app loading: ready() registers the step kind",
     "interviews/apps.py: interviews.recording_tasks": (
         "Django app loading: ready() registers the recording tasks"

@@ -1,10 +1,10 @@
 """Deleting a candidate's personal data reaches every copy of it: the write-back outbox, partner
 webhook payloads and their delivery log, the vendors' webhook bodies the intake stored and
-vendor call errors quoting the candidate, the partner API's stored answers, and the team's
-notifications — checked by reading every text, JSON and binary column of every installed model
-afterwards, so a copy added later by any app is caught too. Rows and counts stay; a write or
-delivery still waiting never carries the personal data; the Schedule says why an interview was
-cancelled."""
+vendor call errors, journey and bulk action reasons quoting the candidate, the partner API's
+stored answers, and the team's notifications — checked by reading every text, JSON and binary
+column of every installed model afterwards, so a copy added later by any app is caught too.
+Rows and counts stay; a write or delivery still waiting never carries the personal data; the
+Schedule says why an interview was cancelled."""
 
 from __future__ import annotations
 
@@ -17,9 +17,11 @@ from django.db import models
 from django.utils import timezone
 
 from accounts.models import IdempotencyRecord
+from bulk.models import BulkAction, BulkActionItem
 from candidates.erasure import API_ANSWER_EMPTIED, ERASED, erase_candidate
-from candidates.models import CandidateErasure, TimelineEvent
+from candidates.models import Application, CandidateErasure, StageTransition, TimelineEvent
 from integrations.models import ProviderCall, WebhookDelivery
+from journeys.models import JourneyRun, StepRun
 from messaging.models import Message
 from notifications.models import Kind, Notification
 from partners import delivery as partner_delivery
@@ -28,6 +30,7 @@ from partners.models import Delivery, DeliveryAttempt, DeliveryStatus, Event, Su
 from partners.sources import candidate_data
 from recruitflow.tenancy import tenant_scope
 from tests.candidates.test_erasure import _history, recordings_folder  # noqa: F401
+from tests.factories import live_onsite_journey, onsite_stage_change
 from tests.partners.receiver import Receiver
 from tests.scheduling.test_schedule_week import entry
 from writeback.models import ActivityWrite, WriteKind, WriteStatus
@@ -55,6 +58,8 @@ def _copies(organization, rita: dict, *, receiver_url: str) -> dict:
     candidate = rita["candidate"]
     email, text = rita["messages"]
     now = timezone.now()
+    journey = live_onsite_journey(organization)
+    onsite_stage_change(organization, candidate)
     with tenant_scope(organization):
         Message.objects.filter(pk=text.pk).update(provider_message_id="SMf00dfeed42")
         entry_ = TimelineEvent.objects.create(
@@ -157,6 +162,25 @@ def _copies(organization, rita: dict, *, receiver_url: str) -> dict:
             path="/2010-04-01/Accounts/AC1/Messages.json", status=400, started_at=now,
             error="HTTP 400: The 'To' number +12125550100 is not a valid phone number.",
         )  # fmt: skip
+        application = Application.objects.filter(candidate=candidate).first()
+        run = JourneyRun.objects.create(
+            organization=organization, journey=journey, version=journey.current_version,
+            transition=StageTransition.objects.filter(candidate=candidate).first(),
+            application=application, candidate=candidate, status="failed",
+            reason="Stopped: +12125550100 is not a valid mobile number", started_at=now,
+        )  # fmt: skip
+        StepRun.objects.create(
+            organization=organization, run=run, step=journey.current_version.steps.get(),
+            position=1, status="failed", due_at=now,
+            reason="Twilio refused +12125550100: not a mobile number",
+        )  # fmt: skip
+        action = BulkAction.objects.create(
+            organization=organization, token="t", kind="send", target_name="Quick hello", total=1
+        )
+        BulkActionItem.objects.create(
+            organization=organization, action=action, candidate=candidate, outcome="failed",
+            detail="Not sent: rita@example.com bounced before",
+        )  # fmt: skip
         IdempotencyRecord.objects.create(
             organization=organization, principal="key:1", key="send-1", fingerprint="f" * 64,
             method="POST", path="/api/v1/messages/", status_code=201,
@@ -250,6 +274,8 @@ def test_no_table_of_any_app_keeps_the_candidates_name_address_or_text_after_era
         "1 notification",
         "1 vendor call error",
         "1 stored API answer",
+        "2 journey reasons",
+        "1 bulk action detail",
     ):
         assert words in text
     with tenant_scope(organization):
@@ -262,6 +288,7 @@ def test_no_table_of_any_app_keeps_the_candidates_name_address_or_text_after_era
     assert record.counts | {"ats_writes": 2, "ats_writes_stopped": 1} == record.counts
     assert (record.counts["webhook_deliveries"], record.counts["notifications"]) == (3, 1)
     assert (record.counts["provider_call_errors"], record.counts["api_answers"]) == (1, 1)
+    assert (record.counts["journey_reasons"], record.counts["bulk_action_details"]) == (2, 1)
     with tenant_scope(organization):
         assert bytes(IdempotencyRecord.objects.get(key="send-1").body) == API_ANSWER_EMPTIED
     # The outbox keeps its rows; the waiting file is never written and says why.
