@@ -2,7 +2,7 @@
 
 from django import template
 
-from candidates.erasure import confirmation_text, who_asked
+from candidates.erasure import confirmation_text, describe_counts, who_asked
 from candidates.models import CandidateErasure
 
 register = template.Library()
@@ -30,3 +30,9 @@ def last_erasure(candidate) -> CandidateErasure | None:
 def erasure_requester(record: CandidateErasure) -> str:
     """Who asked for ``record``'s erasure, in words."""
     return who_asked(record)
+
+
+@register.filter
+def erasure_counts(record: CandidateErasure) -> str:
+    """What ``record``'s erasure emptied, in words ("2 messages, 1 ATS write stopped")."""
+    return describe_counts(record.counts)

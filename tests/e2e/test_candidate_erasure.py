@@ -117,6 +117,10 @@ def test_an_admin_erases_a_candidate_and_sees_what_was_emptied(live_server, page
     expect(page.get_by_role("heading", name="[erased]", level=1)).to_be_visible()
     expect(page.locator("#erased-notice")).to_contain_text("Personal data deleted")
     expect(page.locator("#erased-notice")).to_contain_text("by Rita")
+    # The panel keeps saying what was emptied after the message is gone.
+    page.reload()
+    expect(page.locator("#erased-counts")).to_contain_text("1 ATS write stopped")
+    expect(page.locator("#erased-counts")).to_contain_text("1 stored vendor webhook")
     body = page.locator("body").inner_text()
     for personal in ("Nina", "Petrova", "nina@example.com", "2125550123", "Birch Lane"):
         assert personal not in body
