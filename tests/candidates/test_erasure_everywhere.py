@@ -8,6 +8,7 @@ Schedule says why an interview was cancelled."""
 
 from __future__ import annotations
 
+import importlib
 import json
 from urllib.parse import urlencode
 
@@ -29,6 +30,9 @@ from partners.collector import payload_body
 from partners.models import Delivery, DeliveryAttempt, DeliveryStatus, Event, Subscription
 from partners.sources import candidate_data
 from recruitflow.tenancy import tenant_scope
+from scheduling.erasure import CANCEL_REASON
+from scheduling.models import Booking, BookingStatus, CancelledBy
+from scheduling.week import cancelled_words
 from tests.candidates.test_erasure import _history, recordings_folder  # noqa: F401
 from tests.factories import live_onsite_journey, onsite_stage_change
 from tests.partners.receiver import Receiver
@@ -355,3 +359,29 @@ def test_activity_read_after_the_erasure_is_kept_but_never_written_to_the_ats(al
     assert created
     assert (late.status, late.next_attempt_at) == (WriteStatus.RULE_OFF, None)
     assert write_state(late).text == "Not written (the candidate's personal data was deleted)"
+
+
+@pytest.mark.django_db
+def test_interviews_an_earlier_erasure_cancelled_say_so_after_the_migration(alice, rita):
+    migration = importlib.import_module(
+        "scheduling.migrations.0009_erased_bookings_cancelled_by_erasure"
+    )
+    past, upcoming = rita["bookings"]
+    with tenant_scope(alice.organization):
+        Booking.objects.filter(pk=upcoming.pk).update(
+            status=BookingStatus.CANCELLED, cancelled_at=timezone.now(),
+            cancelled_by=CancelledBy.RECRUITER, cancel_reason=CANCEL_REASON,
+        )  # fmt: skip
+        Booking.objects.filter(pk=past.pk).update(
+            status=BookingStatus.CANCELLED, cancelled_at=timezone.now(),
+            cancelled_by=CancelledBy.RECRUITER, cancel_reason="The role was filled.",
+        )  # fmt: skip
+
+    migration.forwards(apps, None)
+
+    with tenant_scope(alice.organization):
+        erased, by_team = (Booking.objects.get(pk=b.pk) for b in (upcoming, past))
+    assert cancelled_words(erased, "UTC").startswith(
+        "Cancelled when the candidate's data was erased"
+    )
+    assert cancelled_words(by_team, "UTC").startswith("Cancelled by a team member")
