@@ -117,6 +117,7 @@ FUNCTION_IMPORTS_ALLOWED = {
     "journeys/apps.py: journeys.steps": "Django app loading: ready() registers the step kinds",
     "messaging/apps.py: library.templating": "Django app loading: ready()",
     "messaging/apps.py: messaging.selectors": "Django app loading: ready()",
+    "messaging/apps.py: messaging.badge": "Django app loading: ready() connects its signal",
     "messaging/apps.py: messaging.send_context": (
         "Django app loading: ready() connects the send context's cache upkeep"
     ),
