@@ -303,7 +303,7 @@ class CancelledBy(models.TextChoices):
     RECRUITER = "recruiter", "A team member"
     INTERVIEWER = "interviewer", "An interviewer deleted the calendar event"
     # Cancelled by the erasure of the candidate's personal data (scheduling.erasure).
-    ERASURE = "erasure", "Cancelled when the candidate's data was erased"
+    ERASURE = "erasure", "The candidate's data was erased"
 
 
 class Booking(TenantModel):

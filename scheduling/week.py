@@ -63,7 +63,7 @@ def cancelled_words(booking: Booking, zone: str) -> str:
     if booking.cancelled_by == CancelledBy.CANDIDATE:
         who = "Cancelled by the candidate"
     elif booking.cancelled_by == CancelledBy.ERASURE:
-        who = CancelledBy.ERASURE.label
+        who = "Cancelled when the candidate's data was erased"
     elif booking.cancelled_by == CancelledBy.INTERVIEWER:
         who = (
             f"Cancelled in {person_name(user)}'s calendar"

@@ -18,7 +18,7 @@ class Migration(migrations.Migration):
                     ("candidate", "The candidate"),
                     ("recruiter", "A team member"),
                     ("interviewer", "An interviewer deleted the calendar event"),
-                    ("erasure", "Cancelled when the candidate's data was erased"),
+                    ("erasure", "The candidate's data was erased"),
                 ],
                 max_length=20,
             ),

@@ -261,6 +261,7 @@ def test_scheduling_figures_match_the_hand_count(story, alice, bob):
         ["Cancelled", "The candidate", 1],
         ["Cancelled", "A team member", 0],
         ["Cancelled", "An interviewer deleted the calendar event", 0],
+        ["Cancelled", "The candidate's data was erased", 0],
     ]
     per_member = page.card("scheduling").table("interviews-per-member")
     interview_day = (story.day + timedelta(days=2)).isoformat()
