@@ -23,7 +23,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from integrations.base import Activity, NotSupported
+from integrations.base import Activity
 from integrations.connections import (
     CallRecorder,
     ats_connection_for,
@@ -328,9 +328,10 @@ def _write_rows(session: WriterSession, rows: list[ActivityWrite]) -> int:
                 continue
             reason = _permanent_reason(exc)
             _Outcome.apply(row, status=WriteStatus.FAILED, reason=reason[:2000])
-            if isinstance(
-                exc, (PermissionDenied, AuthError, NotFound, ValidationFailed, NotSupported)
-            ):
+            # A write this kind of connection cannot make at all (a file over Harvest v3) fails
+            # with the reason but leaves the connection alone: syncing and every other write
+            # still work, so it does not need attention.
+            if isinstance(exc, (PermissionDenied, AuthError, NotFound, ValidationFailed)):
                 _flag_connection(connection, reason)
             continue
         except Exception as exc:  # a bug or a producer failure: keep the row, retry later

@@ -1,7 +1,7 @@
 """Files reach Greenhouse through Harvest v1's candidate attachment POST (JSON, base64
 ``content``, ``content_type``, ``type: admin_only``, On-Behalf-Of the acting user). Harvest v3
-has no candidate attachment upload: a v3 connection's upload fails with that said, and the
-sandbox receives nothing. Over HTTP against the sandbox."""
+has no candidate attachment upload: a v3 connection's upload fails with that said, the
+sandbox receives nothing and the connection is not flagged. Over HTTP against the sandbox."""
 
 from __future__ import annotations
 
@@ -70,6 +70,7 @@ def test_v3_upload_fails_saying_attachments_need_v1_and_sends_nothing(sandbox, o
     assert "deleted" not in row.reason
     with tenant_scope(org):
         connection = GreenhouseConnection.objects.get()
-    assert connection.status == ConnectionStatus.ERROR
-    assert "Harvest v1 API key" in connection.last_error
+    # The connection still syncs and writes notes: it is not flagged for a file it can't take.
+    assert connection.status == ConnectionStatus.CONNECTED and connection.last_error == ""
+    assert "Harvest v1 API key" in row.reason  # the row says how to get files through
     assert [w for w in sandbox.greenhouse.writes if w["kind"] == "add_attachment"] == []
