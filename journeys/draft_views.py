@@ -26,13 +26,19 @@ from .wording import publish_changes, trigger_sentence
 @editor_required
 def journey_publish(request, pk: int):
     """GET: what publishing the draft changes, and why it can't be published yet if so.
-    POST: publish it."""
+    POST: publish it. A journey that was never live is published as it is (its first publish
+    makes it live), and the page lists what it will do."""
     journey = journey_or_404(request, pk)
+    first = not journey.is_published
     if request.method == "POST":
         try:
-            drafts.journey_publish(journey=journey, user=request.user)
+            if first:
+                services.journey_activate(journey=journey, user=request.user)
+            else:
+                drafts.journey_publish(journey=journey, user=request.user)
         except ValidationError as exc:
-            messages.error(request, f"The draft can't be published yet: {_error_text(exc)}")
+            what = "journey" if first else "draft"
+            messages.error(request, f"The {what} can't be published yet: {_error_text(exc)}")
             return redirect("journeys:publish", pk=journey.pk)
         messages.success(
             request,
@@ -41,6 +47,8 @@ def journey_publish(request, pk: int):
         )
         return redirect("journeys:builder", pk=journey.pk)
     draft, live = journey.draft_version, journey.current_version
+    if first:
+        draft, live = live, None
     if draft is None:
         messages.info(request, drafts.NO_DRAFT)
         return redirect("journeys:builder", pk=journey.pk)

@@ -349,18 +349,22 @@ def journey_trigger_update(
     stale_days: int | None = None,
     exit_rules: Iterable[str] = (),
     draft: bool = False,
+    starter_stage: str = "",
     **criteria: Iterable,
 ) -> JourneyVersion:
     """Save the trigger, criteria (``stage_names``, ``job_ids``, ``office_ids``,
     ``department_ids``, ``statuses``, ``tags``, ``sources``; empty = any) and exit rules.
     Saving what is already there changes nothing (and starts no new version). ``draft``: the
-    builder's edit, which goes to the draft of a published journey."""
+    builder's edit, which goes to the draft of a published journey. ``starter_stage``: a
+    starter copy's stage that matched none of ours (refused at publishing); any later save of
+    the trigger clears it, as the recruiter has then chosen the stages."""
     unknown = set(criteria) - set(CRITERIA_FIELDS)
     if unknown:
         raise TypeError(f"Unknown criteria: {', '.join(sorted(unknown))}")
     cleaned = clean_trigger(
         trigger=trigger, stale_days=stale_days, exit_rules=exit_rules, **criteria
     )
+    cleaned["starter_stage"] = starter_stage
     journey = _locked(journey)
     current = services.edit_base(journey, draft=draft)
     if current is not None and all(getattr(current, k) == v for k, v in cleaned.items()):

@@ -97,6 +97,12 @@ class JourneyVersion(TenantModel):
         null=True, blank=True, help_text="For the stale-in-stage trigger."
     )
     stage_names = models.JSONField(default=list, blank=True)
+    starter_stage = models.CharField(
+        max_length=60,
+        blank=True,
+        help_text="A starter copy's stage (its role, in words) that matched none of the "
+        "organization's stages; publishing is refused until the trigger is saved again.",
+    )
     job_ids = models.JSONField(default=list, blank=True)
     office_ids = models.JSONField(default=list, blank=True)
     department_ids = models.JSONField(default=list, blank=True)

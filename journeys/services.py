@@ -146,6 +146,7 @@ def _copy_version(journey: Journey, source: JourneyVersion, user) -> JourneyVers
         trigger=source.trigger,
         stale_days=source.stale_days,
         stage_names=list(source.stage_names),
+        starter_stage=source.starter_stage,
         job_ids=list(source.job_ids),
         office_ids=list(source.office_ids),
         department_ids=list(source.department_ids),
@@ -170,6 +171,9 @@ def _copy_version(journey: Journey, source: JourneyVersion, user) -> JourneyVers
     return copy
 
 
+STAGE_TRIGGERS = (TriggerKind.ENTERED_STAGE, TriggerKind.STALE_IN_STAGE)
+
+
 def activation_problems(version: JourneyVersion | None) -> list[str]:
     """Why a version cannot run, in words for a recruiter (empty when it can)."""
     if version is None:
@@ -177,6 +181,12 @@ def activation_problems(version: JourneyVersion | None) -> list[str]:
     problems: list[str] = []
     if version.trigger not in TriggerKind.values:
         problems.append("Choose what starts the journey (its trigger).")
+    if version.starter_stage and not version.stage_names and version.trigger in STAGE_TRIGGERS:
+        problems.append(
+            f"Choose the stage this journey starts on: the starter expects “{version.starter_stage}” "
+            "and no stage of yours matched. Pick your stage in the trigger (or save the trigger "
+            "as it is to start it in every stage), then publish."
+        )
     if version.trigger == TriggerKind.STALE_IN_STAGE and not version.stale_days:
         problems.append(
             "The “stale in a stage” trigger needs a number of days: enter how long a candidate "

@@ -399,11 +399,14 @@ def journey_exit_rules_save(request, pk: int):
 @editor_required
 @require_POST
 def journey_activate(request, pk: int):
+    """Resume a paused journey (Pause's counterpart). A journey that was never live is
+    published from the Publish page instead; posted here, it is published the same way."""
     journey = _journey(request, pk)
+    verb = "resumed" if journey.is_published else "published"
     try:
         services.journey_activate(journey=journey, user=request.user)
     except ValidationError as exc:
-        messages.error(request, f"“{journey.name}” can't be activated: {_error_text(exc)}")
+        messages.error(request, f"“{journey.name}” can't be {verb} yet: {_error_text(exc)}")
     else:
         draft_note = (
             " Your draft is not live yet: publish it to apply its changes."
@@ -412,8 +415,8 @@ def journey_activate(request, pk: int):
         )
         messages.success(
             request,
-            f"“{journey.name}” is active: candidates who match its trigger from now on start it."
-            + draft_note,
+            f"“{journey.name}” is {verb} and live: candidates who match its trigger from now on "
+            "start it." + draft_note,
         )
     return _back(request, journey)
 

@@ -210,6 +210,9 @@ def starter_copy(*, organization, starter: Starter, user) -> Copied:
         stale_days=starter.stale_days,
         exit_rules=list(starter.exit_rules),
         stage_names=[stage] if stage else [],
+        starter_stage=STAGE_ROLE_WORDS[starter.stage_role]
+        if starter.stage_role is not None and stage is None
+        else "",
     )
     steps: list[dict[str, Any]] = []
     for step in starter.steps:

@@ -240,7 +240,8 @@ def test_recruiter_creates_a_journey_and_lands_on_its_builder(alice, client_for,
     page = text(client.get(response.url))
     assert "Onsite invitation" in page
     assert "Version 1" in page
-    assert "Paused" in page
+    assert "Draft — not live" in page
+    assert "Paused" not in page and "Activate" not in page
     assert "No steps yet" in page
 
 
@@ -300,9 +301,8 @@ def test_list_shows_the_trigger_in_words_status_counts_and_last_fired(
     row = text(response)
     assert "Onsite invitation" in row
     assert "Enters Onsite Interview · Sales Rep" in row
-    assert "Paused" in row
     assert "Mar 4, 2025 10:30 UTC" in row
-    assert re.search(r"Paused Activate 0 1 Mar 4", row)
+    assert re.search(r"Draft — not live Publish 0 1 Mar 4", row)
 
 
 def test_list_query_count_does_not_grow_with_the_number_of_journeys(alice, client_for, hiring):
@@ -525,23 +525,31 @@ def test_every_step_action_works_without_javascript(alice, client_for, hiring, j
 def test_activation_refusal_says_what_to_fix(alice, client_for, hiring, journey):
     client = client_for(alice)
     add_step(client, journey, "send_sms")
-    response = client.post(url("activate", journey), follow=True)
+    page = text(client.get(url("publish", journey)))
+    assert "Publish the journey" in page and "Fix these first" in page
+    assert 'id="publish-form"' not in page
+    response = client.post(url("publish", journey), follow=True)
     page = text(response)
-    assert "“Onsite invitation” can't be activated" in page
+    assert "The journey can't be published yet" in page
     assert (
         "Step 1 (Send text message) has no message template: choose one from the Library." in page
     )
-    assert "Paused" in page
     with tenant_scope(alice.organization):
         journey.refresh_from_db()
         assert not journey.is_active
 
 
-def test_activate_and_pause_from_the_builder_and_the_list(alice, client_for, hiring, journey):
+def test_publish_pause_and_resume_from_the_builder_and_the_list(alice, client_for, hiring, journey):
     client = client_for(alice)
     build_onsite_journey(client, journey, hiring)
-    page = text(client.post(url("activate", journey), follow=True))
-    assert "“Onsite invitation” is active" in page
+    builder = text(client.get(url("builder", journey)))
+    assert "Draft — not live" in builder and "Publish" in builder and "Activate" not in builder
+    page = text(client.get(url("publish", journey)))
+    # A first publish lists what the journey will do, in the words of the diff.
+    assert "What the journey will do" in page
+    assert "Adds step 1: Send text message “Onsite invitation (text)”" in page
+    page = text(client.post(url("publish", journey), follow=True))
+    assert "Published: “Onsite invitation” is live." in page
     assert (
         "Your edits go to a draft, and nothing changes for candidates until you publish it; "
         "0 candidates in progress keep the version they started with." in page
@@ -551,6 +559,11 @@ def test_activate_and_pause_from_the_builder_and_the_list(alice, client_for, hir
     with tenant_scope(alice.organization):
         journey.refresh_from_db()
         assert not journey.is_active
+    row = text(client.get(reverse("journeys:list")))
+    assert "Paused Resume" in row and "Draft — not live" not in row
+    page = text(client.post(url("activate", journey), {"back": "list"}, follow=True))
+    assert "“Onsite invitation” is resumed and live" in page
+    assert "Active Pause" in page
 
 
 def test_editing_a_published_journey_goes_to_a_draft_and_the_live_version_keeps_running(
@@ -662,7 +675,7 @@ def test_viewer_reads_the_builder_but_every_write_is_refused(
     body = response.content.decode()
     assert 'id="add-step"' not in body
     assert "Save trigger" not in body
-    assert "Activate" not in page
+    assert "Publish" not in page and "Resume" not in page
 
     writes = [
         (url("trigger", journey), {"name": "Hijacked", "trigger": "hired"}),
@@ -904,7 +917,7 @@ def test_demo_gets_the_seeds_example_journey_paused_once_the_job_is_synced(alice
     assert journey is not None
     assert demo_onsite_journey(organization=organization) is None  # once only
     page = text(client_for(alice).get(reverse("journeys:list")))
-    assert f"{DEMO_JOURNEY_NAME} Enters Onsite Interview · Sales Rep Paused" in page
+    assert f"{DEMO_JOURNEY_NAME} Enters Onsite Interview · Sales Rep Draft — not live" in page
     steps = steps_of(journey)
     assert [(s.kind, s.message_template.name) for s in steps] == [
         ("send_sms", "Onsite interview invitation (text)"),

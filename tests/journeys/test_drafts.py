@@ -139,7 +139,11 @@ def test_a_journey_never_published_is_edited_in_place(alice, client_for, hiring,
     journey = _refresh(journey)
     assert journey.draft_version_id is None
     assert _kinds(journey.current_version) == ["send_sms", "send_email"]
-    assert "Draft — not live" not in text(client.get(url("builder", journey)))
+    page = text(client.get(url("builder", journey)))
+    # Never live: the whole journey is the draft (label and Publish), with no separate draft
+    # version to discard.
+    assert "Draft — not live" in page and "Publish" in page
+    assert "Discard draft" not in page and "Activate" not in page
 
 
 def test_an_edit_of_a_live_journey_goes_to_a_draft_that_publish_makes_live(

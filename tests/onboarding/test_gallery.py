@@ -3,10 +3,12 @@ organization and its messages; one click copies the journey (paused) and its Lib
 renamed rather than overwriting the organization's own, on the organization's stage names."""
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.urls import reverse
 
 from candidates.models import Job, Stage
 from journeys.models import Journey, JourneyStep, StepKind, TriggerKind
+from journeys.services import journey_activate
 from library.models import MessageTemplate
 from library.services import message_template_save
 from library.templating import render, sample_context, sample_links
@@ -222,3 +224,39 @@ def test_the_gallery_and_the_copy_keep_to_the_organization(alice, mallory, clien
     with tenant_scope(mallory.organization):
         journey = Journey.objects.get()
         assert journey.current_version.stage_names == []
+
+
+def test_a_copy_whose_stage_matched_nothing_is_not_published_until_a_stage_is_chosen(
+    alice, client_for
+):
+    """Copied with no stage it would start in every stage; publishing (and the API's
+    activation) refuses it, naming the stage the starter expects and how to fix it."""
+    _stages(alice.organization, "Application Review", "Offer")
+    client = client_for(alice)
+    client.post(reverse("onboarding:starter_copy", args=["onsite-invitation"]))
+    with tenant_scope(alice.organization):
+        journey = Journey.objects.get(name="Onsite interview invitation")
+    expected = (
+        "Choose the stage this journey starts on: the starter expects “onsite interview” and "
+        "no stage of yours matched."
+    )
+    publish = reverse("journeys:publish", args=[journey.pk])
+    assert expected in client.get(publish).content.decode()
+    page = client.post(publish, follow=True).content.decode()
+    assert "be published yet" in page and expected in page
+    with tenant_scope(alice.organization):
+        with pytest.raises(ValidationError, match="the starter expects “onsite interview”"):
+            journey_activate(journey=journey)
+        journey.refresh_from_db()
+        assert not journey.is_active
+    # Choosing the stage in the trigger is the fix.
+    client.post(
+        reverse("journeys:trigger", args=[journey.pk]),
+        {"name": journey.name, "trigger": TriggerKind.ENTERED_STAGE, "stage_names": ["Offer"]},
+    )
+    page = client.post(publish, follow=True).content.decode()
+    assert "Published: “Onsite interview invitation” is live." in page
+    with tenant_scope(alice.organization):
+        journey.refresh_from_db()
+        assert journey.is_active
+        assert journey.current_version.stage_names == ["Offer"]
