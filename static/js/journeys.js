@@ -1,7 +1,7 @@
 // Journey builder: filter boxes for the criteria checklists, the "chosen" counts, showing only
 // the fields of the chosen trigger and wait mode, a click on a step card opens its settings,
-// and steps reorder by drag and drop (saved to the server; the ↑ ↓ buttons do the same from the
-// keyboard and without this file). Everything works without this file (all fields stay
+// and steps reorder by dragging their handle with a mouse, a finger or a pen (Pointer Events;
+// saved to the server; the ↑ ↓ buttons do the same from the keyboard and without this file). Everything works without this file (all fields stay
 // visible); loaded as a file because the CSP allows no inline script.
 (function () {
   "use strict";
@@ -82,14 +82,14 @@
   });
   // --- A click on a step card opens its settings ------------------------------------------
   document.addEventListener("click", function (event) {
-    var body = event.target.closest(".step[draggable] .step-body");
+    var body = event.target.closest(".step[data-reorderable] .step-body");
     if (!body || event.target.closest("a, button, input, select, textarea, label, form")) return;
     var edit = body.querySelector("[data-step-edit]");
     if (edit) edit.click();
   });
 
-  // --- Drag and drop of steps -------------------------------------------------------------
-  var dragged = null;
+  // --- Reordering steps by dragging their handle (Pointer Events: mouse, touch and pen) --------
+  var drag = null; // {item, pointerId, target, before}
 
   function clearMarks(list) {
     list.querySelectorAll(".drop-before, .drop-after").forEach(function (item) {
@@ -140,41 +140,70 @@
     });
   }
 
-  document.addEventListener("dragstart", function (event) {
-    var item = event.target.closest && event.target.closest("#step-list > li[draggable=true]");
-    if (!item) return;
-    dragged = item;
-    item.classList.add("dragging");
-    event.dataTransfer.effectAllowed = "move";
-    event.dataTransfer.setData("text/plain", item.getAttribute("data-step-id"));
-  });
-  document.addEventListener("dragover", function (event) {
-    if (!dragged) return;
-    var item = event.target.closest && event.target.closest("#step-list > li");
-    if (!item || item === dragged || item.parentElement !== dragged.parentElement) return;
-    event.preventDefault();
-    event.dataTransfer.dropEffect = "move";
-    var box = item.getBoundingClientRect();
-    clearMarks(item.parentElement);
-    item.classList.add(event.clientY < box.top + box.height / 2 ? "drop-before" : "drop-after");
-  });
-  document.addEventListener("drop", function (event) {
-    if (!dragged) return;
-    var item = event.target.closest && event.target.closest("#step-list > li");
-    var list = dragged.parentElement;
-    if (!item || item === dragged || item.parentElement !== list) return;
-    event.preventDefault();
-    var before = Array.prototype.slice.call(list.children);
-    var box = item.getBoundingClientRect();
-    list.insertBefore(dragged, event.clientY < box.top + box.height / 2 ? item : item.nextSibling);
+  function dropPlace(list, item, clientY) {
+    // The step under the pointer and whether the dragged one goes before or after it.
+    var found = null;
+    Array.prototype.forEach.call(list.querySelectorAll(":scope > li[data-step-id]"), function (other) {
+      if (other === item) return;
+      var box = other.getBoundingClientRect();
+      if (clientY >= box.top && clientY <= box.bottom) {
+        found = { item: other, before: clientY < box.top + box.height / 2 };
+      }
+    });
+    return found;
+  }
+
+  function endDrag(drop) {
+    if (!drag) return;
+    var current = drag;
+    drag = null;
+    var list = current.item.parentElement;
+    current.item.classList.remove("dragging");
+    if (!list) return;
     clearMarks(list);
-    saveOrder(list, before);
+    if (!drop || !current.target) return;
+    var place = current.target;
+    list.insertBefore(current.item, place.before ? place.item : place.item.nextSibling);
+    var moved = Array.prototype.some.call(list.children, function (child, index) {
+      return child !== current.before[index];
+    });
+    if (moved) saveOrder(list, current.before);
+  }
+
+  document.addEventListener("pointerdown", function (event) {
+    var handle = event.target.closest && event.target.closest(".drag-handle");
+    var item = handle && handle.closest("#step-list > li[data-reorderable]");
+    if (!item || drag || (event.pointerType === "mouse" && event.button !== 0)) return;
+    event.preventDefault(); // no text selection, no native drag
+    drag = {
+      item: item,
+      pointerId: event.pointerId,
+      target: null,
+      before: Array.prototype.slice.call(item.parentElement.children),
+    };
+    try {
+      handle.setPointerCapture(event.pointerId);
+    } catch (error) {
+      // A pointer the browser no longer tracks: the document listeners still follow it.
+    }
+    item.classList.add("dragging");
   });
-  document.addEventListener("dragend", function () {
-    if (!dragged) return;
-    dragged.classList.remove("dragging");
-    if (dragged.parentElement) clearMarks(dragged.parentElement);
-    dragged = null;
+  document.addEventListener("pointermove", function (event) {
+    if (!drag || event.pointerId !== drag.pointerId) return;
+    event.preventDefault();
+    var list = drag.item.parentElement;
+    clearMarks(list);
+    drag.target = dropPlace(list, drag.item, event.clientY);
+    if (drag.target) drag.target.item.classList.add(drag.target.before ? "drop-before" : "drop-after");
+  });
+  document.addEventListener("pointerup", function (event) {
+    if (drag && event.pointerId === drag.pointerId) endDrag(true);
+  });
+  document.addEventListener("pointercancel", function (event) {
+    if (drag && event.pointerId === drag.pointerId) endDrag(false);
+  });
+  document.addEventListener("keydown", function (event) {
+    if (event.key === "Escape" && drag) endDrag(false);
   });
 
   document.addEventListener("htmx:afterSettle", function (event) {

@@ -1,5 +1,6 @@
-"""The journey builder in a real browser: a live journey's steps are dragged into a new order
-(saved: still so after a reload), a step edit makes a draft ("Draft — not live") while the live
+"""The journey builder in a real browser: a live journey's steps are dragged by their handle
+into a new order, with a mouse and with a finger on a touch screen (saved: still so after a
+reload), a step edit makes a draft ("Draft — not live") while the live
 version keeps running, Publish shows what changes in words and makes it live; the candidate's
 timeline shows a run as one entry that expands on a click."""
 
@@ -111,9 +112,10 @@ def test_drag_a_step_edit_into_a_draft_publish_it_and_see_a_run_grouped_on_the_t
         "Send e-mail “Onsite details (e-mail)”",
     ]
 
-    # --- Drag the e-mail above the text: saved, still so after a reload ----------------------
+    # --- Drag the e-mail above the text by its handle, with the mouse: saved, still so after a
+    # reload ------------------------------------------------------------------------------------
     steps = page.locator("#step-list > li.step")
-    steps.nth(2).drag_to(steps.nth(0), target_position={"x": 40, "y": 5})
+    steps.nth(2).locator(".drag-handle").drag_to(steps.nth(0), target_position={"x": 40, "y": 5})
     expect(page.locator("#draft-label")).to_have_text("Draft — not live")
     expect(page.locator("#step-list .step-summary").first).to_have_text(
         "Send e-mail “Onsite details (e-mail)”"
@@ -172,3 +174,64 @@ def test_drag_a_step_edit_into_a_draft_publish_it_and_see_a_run_grouped_on_the_t
     expect(inner.nth(3)).to_contain_text("Entered journey “Onsite invitation”")
 
     assert csp_violations == []
+
+
+def _touch_drag(page, handle, target, fraction: float) -> None:
+    """A finger presses ``handle``, slides to ``fraction`` of the height of ``target`` and
+    lifts: real touch input (Chromium turns it into pointer events of type "touch")."""
+    start, end = handle.bounding_box(), target.bounding_box()
+    x, y = start["x"] + start["width"] / 2, start["y"] + start["height"] / 2
+    to_y = end["y"] + end["height"] * fraction
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [{"x": x, "y": y}]})
+    for n in range(1, 9):
+        point = {"x": x, "y": y + (to_y - y) * n / 8}
+        cdp.send("Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": [point]})
+    cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+
+
+def test_a_finger_drags_a_step_on_a_touch_screen_and_the_draft_shows_it(
+    live_server, page, browser, browser_errors, one_request_at_a_time
+):
+    organization, _, _ = make_org_with_owner(
+        name="Northwind Hiring", email="rita@northwind.test", first_name="Rita"
+    )
+    with tenant_scope(organization):
+        hiring = Hiring(organization)
+        journey = _live_journey(organization, hiring)
+    base = live_server.url
+    context = browser.new_context(has_touch=True, viewport={"width": 412, "height": 900})
+    phone = context.new_page()
+    phone.on("pageerror", lambda exc: browser_errors.append(f"{phone.url}: {exc}"))
+    phone.on(
+        "console",
+        lambda message: (
+            browser_errors.append(f"{phone.url}: {message.text}")
+            if message.type == "error" or "Content Security Policy" in message.text
+            else None
+        ),
+    )
+    try:
+        _sign_in(phone, base)
+        phone.goto(f"{base}/journeys/{journey.pk}/")
+        steps = phone.locator("#step-list > li.step")
+        steps.first.scroll_into_view_if_needed()
+        # The text message (step 1) goes below the wait (step 2).
+        _touch_drag(phone, steps.nth(0).locator(".drag-handle"), steps.nth(1), 0.8)
+        expect(phone.locator("#draft-label")).to_have_text("Draft — not live")
+        expect(phone.locator("#step-list .step-summary").first).to_have_text("Wait 1 day")
+        phone.reload()
+        assert _summaries(phone) == [
+            "Wait 1 day",
+            "Send text message “Onsite invitation (text)”",
+            "Send e-mail “Onsite details (e-mail)”",
+        ]
+        expect(phone.locator("#draft-banner")).to_contain_text("version 1 keeps running")
+    finally:
+        context.close()
+    with tenant_scope(organization):
+        journey.refresh_from_db()
+        live = [s.kind for s in JourneyStep.objects.filter(version=journey.current_version)]
+        draft = [s.kind for s in JourneyStep.objects.filter(version=journey.draft_version)]
+    assert live == ["send_sms", "wait", "send_email"]  # the live version is untouched
+    assert draft == ["wait", "send_sms", "send_email"]

@@ -123,7 +123,7 @@ def test_the_builder_shows_the_trigger_steps_and_exit_rules_as_a_flow_of_cards(
     assert body.index('id="trigger"') < body.index('id="steps"') < body.index('id="exit-rules"')
     # Cards with steps are collapsed to their sentence; a click opens them.
     assert '<details class="card flow-card" id="trigger">' in body
-    assert 'draggable="true"' in body
+    assert "data-reorderable" in body and 'class="drag-handle"' in body
     assert "#inbox" in body  # the send steps' icon
     assert "Template “Onsite invitation (text)”" in page
 
