@@ -2,8 +2,9 @@
 
 Writes go through the same services as the builder: the journey lifecycle in
 ``journeys.services`` and the edits in ``journeys.editing`` (a new version when the current one
-has runs). The API edits the live version (``draft=False``), effective at once; a draft held
-in the builder is not changed by it (its Publish page shows what publishing it would undo)."""
+has runs). Like the builder, changes to a live (published) journey go to its draft, shown as
+``draft`` with what publishing changes; ``journeys.draft_api`` publishes or discards it. A
+journey never live is edited in place; its activate action is the builder's first Publish."""
 
 from __future__ import annotations
 
@@ -114,12 +115,13 @@ def _apply(*, request, data: dict, journey: Journey | None = None) -> Journey:
         editing.journey_update(journey=journey, description=data["description"])
     if {"trigger", "criteria", "exit_rules"} & set(data):
         journey.refresh_from_db()
-        version = journey.current_version
+        version = services.edit_base(journey, draft=True) or journey.current_version
         trigger = data.get("trigger") or {}
         criteria = data.get("criteria") or {}
         editing.journey_trigger_update(
             journey=journey,
             user=user,
+            draft=True,
             trigger=trigger.get("kind", version.trigger),
             stale_days=trigger.get("stale_days", version.stale_days),
             exit_rules=data.get("exit_rules", version.exit_rules),
@@ -132,6 +134,7 @@ def _apply(*, request, data: dict, journey: Journey | None = None) -> Journey:
         editing.journey_steps_replace(
             journey=journey,
             user=user,
+            draft=True,
             steps=[
                 {
                     "kind": step["kind"],
@@ -174,6 +177,7 @@ _JOURNEY = {
         "sources": [],
     },
     "trigger_summary": "When a candidate enters Onsite (Senior Engineer)",
+    "draft": None,
     "runs_in_progress": 12,
     "activated_at": "2026-02-12T09:00:00Z",
     "created_at": "2026-02-10T15:30:00Z",
@@ -291,10 +295,12 @@ class JourneyListView(generics.ListCreateAPIView):
         operation_id="journeys_partial_update",
         responses={200: JourneySerializer, 409: NAME_TAKEN},
         description="Send only what changes. `criteria` lists are replaced one by one (lists "
-        "you leave out stay); `steps` replaces every step, in order. Changing the trigger, "
-        "criteria, exit rules or steps of a journey with runs starts a new version: running "
-        "candidates keep theirs. Needs a read-and-write key; a name another journey has is "
-        "409.",
+        "you leave out stay); `steps` replaces every step, in order. On a journey that has "
+        "been live, changes to the trigger, criteria, exit rules or steps go to its draft, as "
+        "in the builder: `draft` lists what publishing changes, and "
+        "`POST /journeys/{id}/publish/` makes them live (running candidates keep their "
+        "version). Name and description change at once. Needs a read-and-write key; a name "
+        "another journey has is 409.",
         examples=[
             OpenApiExample(
                 "Also exit on a reply",
@@ -302,11 +308,13 @@ class JourneyListView(generics.ListCreateAPIView):
                 request_only=True,
             ),
             _answer(
-                "A new version",
+                "Saved in the draft",
                 {
                     **_JOURNEY,
-                    "version": 4,
-                    "exit_rules": ["left_stage", "rejected", "opted_out", "booked", "replied"],
+                    "draft": {
+                        "version": 4,
+                        "changes": ["New exit rule: stop when “candidate replied”."],
+                    },
                 },
                 "200",
             ),
@@ -324,11 +332,9 @@ class JourneyListView(generics.ListCreateAPIView):
     ),
 )
 class JourneyDetailView(generics.RetrieveUpdateDestroyAPIView):
-    """One journey, as its live (current) version defines it. A change applies to the live
-    version at once: the trigger, criteria, exit rules or steps of a journey whose current
-    version has runs start a new version, and running candidates keep theirs. A draft someone
-    is editing in the builder (shown there as "Draft — not live") is not changed: publishing it
-    later replaces the live version, including what was changed here."""
+    """One journey, as its live (current) version defines it, with its draft. Changes to the
+    trigger, criteria, exit rules or steps of a live journey go to its draft (the builder's
+    "Draft — not live"), until `POST /journeys/{id}/publish/` makes them live."""
 
     serializer_class = JourneySerializer
     http_method_names = ["get", "patch", "delete", "head", "options"]
@@ -371,7 +377,8 @@ class _JourneyAction(APIView):
         summary="Activate a journey",
         operation_id="journeys_activate",
         description="Candidates who match the trigger from now on start the journey (no "
-        "body). When it can't run, 409 lists every reason (for example a send step without a "
+        "body). For a journey never live this is the builder's first Publish, the same as "
+        "`POST /journeys/{id}/publish/`; for a paused one it is Resume (a draft stays a draft). When it can't run, 409 lists every reason (for example a send step without a "
         "template). Activating an active journey changes nothing. Needs a read-and-write key.",
         examples=[_answer("Active", _JOURNEY, "200")],
         request=None,

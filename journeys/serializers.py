@@ -23,6 +23,7 @@ from .models import (
     StepRunStatus,
     TriggerKind,
 )
+from .wording import publish_changes
 
 MAX_CRITERIA_VALUES = 500
 NOT_BLANK = RegexValidator(r"\S", "Enter some text, not only spaces.")
@@ -316,6 +317,32 @@ class StepField(serializers.Field):
         return StepSerializer().to_representation(step)
 
 
+class JourneyDraftSerializer(serializers.Serializer):
+    """The unpublished edits of a live journey: what publishing them changes, in words."""
+
+    version = serializers.IntegerField(help_text="The draft's version number.")
+    changes = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="What publishing the draft changes for candidates who enter from then on.",
+    )
+
+
+def draft_representation(journey: Journey, names: CriteriaNames | None = None) -> dict | None:
+    """``{"version", "changes"}`` of a journey's draft (None without one)."""
+    draft = journey.draft_version
+    if draft is None:
+        return None
+    live = journey.current_version
+    if names is None:
+        names = CriteriaNames.for_versions(
+            organization=journey.organization, versions=[v for v in (live, draft) if v]
+        )
+    return {
+        "version": draft.number,
+        "changes": [change.text for change in publish_changes(live, draft, names)],
+    }
+
+
 class JourneySerializer(serializers.Serializer):
     """A journey as its current version defines it. Writing trigger, criteria, exit rules or
     steps of a journey whose current version has runs starts a new version; running
@@ -345,6 +372,12 @@ class JourneySerializer(serializers.Serializer):
         help_text="Every step, in order. Writing it replaces all steps.",
     )
     trigger_summary = serializers.CharField(read_only=True)
+    draft = JourneyDraftSerializer(
+        read_only=True,
+        allow_null=True,
+        help_text="Changes to a live journey go to a draft (as in the builder): null without "
+        "one. Publish it with `POST /journeys/{id}/publish/`, or discard it.",
+    )
     runs_in_progress = serializers.IntegerField(read_only=True)
     activated_at = serializers.DateTimeField(read_only=True, allow_null=True)
     created_at = serializers.DateTimeField(read_only=True)
@@ -389,6 +422,7 @@ class JourneySerializer(serializers.Serializer):
             "exit_rules": list(version.exit_rules) if version else [],
             "steps": [StepSerializer().to_representation(step) for step in steps or []],
             "trigger_summary": describe_trigger(version, names),
+            "draft": draft_representation(journey) if journey.draft_version_id else None,
             "runs_in_progress": in_progress,
             "activated_at": serializers.DateTimeField().to_representation(journey.activated_at)
             if journey.activated_at

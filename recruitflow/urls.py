@@ -12,6 +12,7 @@ from candidates import api as candidates_api
 from candidates import erasure_api as candidates_erasure_api
 from interviews import api_urls as interviews_api_urls
 from journeys import api as journeys_api
+from journeys import draft_api as journeys_draft_api
 from library import api as library_api
 from library.views import library_index
 from messaging import api as messaging_api
@@ -86,6 +87,16 @@ api_patterns = (
                 "journeys/<int:pk>/activate/",
                 journeys_api.JourneyActivateView.as_view(),
                 name="journey-activate",
+            ),
+            path(
+                "journeys/<int:pk>/publish/",
+                journeys_draft_api.JourneyPublishView.as_view(),
+                name="journey-publish",
+            ),
+            path(
+                "journeys/<int:pk>/discard-draft/",
+                journeys_draft_api.JourneyDiscardDraftView.as_view(),
+                name="journey-discard-draft",
             ),
             path(
                 "journeys/<int:pk>/pause/",
