@@ -5,7 +5,8 @@ default company) and any organization's own sandbox company ("Use the sandbox").
 network; `demo_greenhouse_connect` with the default company's). `sandbox_company_create` asks
 the sandbox for an organization's own company, `sandbox_sync_start` tests a connection and
 requests the first sync, `sandbox_webhook_point` points a company's webhook at a connection's
-endpoint. `demo_sandbox_wire` runs in the background while the sandbox, web and worker
+endpoint. `sandbox_sendgrid_account` gives an API key its own sandbox SendGrid account whose
+Event Webhook posts to a given endpoint. `demo_sandbox_wire` runs in the background while the sandbox, web and worker
 processes start: it waits for the sandbox to answer, tests the connection, requests the first
 full sync (an incremental one on later starts), then waits for the web process and points the
 sandbox's webhook at the demo connection's endpoint. Lives in `candidates` because it starts
@@ -93,6 +94,26 @@ def sandbox_company_create(*, sandbox_url: str, key: str, name: str = "") -> dic
         )
     company["screen_url"] = f"{sandbox_url.rstrip('/')}/greenhouse{company['screen_path']}"
     return company
+
+
+def sandbox_sendgrid_account(*, sandbox_url: str, api_key: str, event_url: str) -> str:
+    """Make ``api_key`` an account of the sandbox SendGrid whose Event Webhook posts, signed, to
+    ``event_url`` (SendGrid's Mail Settings → Event Webhook of that account). Returns the
+    account's verification key. Raises SandboxUnavailable when the sandbox does not answer."""
+    url = f"{sandbox_url.rstrip('/')}/sendgrid/_sandbox/api/config"
+    try:
+        response = requests.post(
+            url,
+            json={"api_key": api_key, "event_url": event_url, "enabled": True, "signed": True},
+            timeout=30,
+        )
+        response.raise_for_status()
+        public_key = requests.get(url, params={"api_key": api_key}, timeout=30).json()
+    except (requests.RequestException, ValueError) as exc:
+        raise SandboxUnavailable(
+            f"The sandbox SendGrid at {sandbox_url} did not answer: {exc}"
+        ) from exc
+    return str(public_key["public_key"])
 
 
 def sandbox_sync_start(*, organization, connection: GreenhouseConnection) -> tuple[bool, str]:

@@ -23,6 +23,7 @@ from candidates.demo import (
     SandboxUnavailable,
     sandbox_company_create,
     sandbox_greenhouse_connect,
+    sandbox_sendgrid_account,
     sandbox_sync_start,
     sandbox_webhook_point,
 )
@@ -203,8 +204,33 @@ def _messaging_use(organization, setup: SandboxSetup) -> None:
     email = _fill_screen("email")
     if messaging_selectors.email_settings_for(organization)[1] is not None:
         setup.done.append("E-mail: kept the e-mail settings already saved.")
-    elif email is not None and _saved(email, organization, email.sandbox_fill() or {}, setup):
-        setup.done.append(f"E-mail: through the sandbox {email.label} (its outbox shows them).")
+    elif email is not None and _saved(
+        email, organization, _email_values(email, organization), setup
+    ):
+        setup.done.append(
+            f"E-mail: through the sandbox {email.label} (its outbox shows them); delivery, "
+            "bounce and open events come back to this organization."
+        )
+
+
+def _email_values(screen: MessagingScreen, organization) -> dict:
+    """The sandbox e-mail settings with an API key of the organization's own whose account's
+    Event Webhook posts, signed, to the organization's endpoint (the shared key's webhook
+    belongs to the demo). Without an event webhook on the provider, the shared values."""
+    values = dict(screen.sandbox_fill() or {})
+    events = messaging_selectors.callback_urls(organization=organization).urls.get(
+        f"{screen.identifier}-events"
+    )
+    if "api_key" not in values or events is None:
+        return values
+    api_key = f"{values['api_key']}-{sandbox_company_key(organization)}"
+    try:
+        public_key = sandbox_sendgrid_account(
+            sandbox_url=settings.SANDBOX_URL, api_key=api_key, event_url=events
+        )
+    except SandboxUnavailable:
+        return values
+    return {**values, "api_key": api_key, "event_public_key": public_key}
 
 
 def _fill_screen(capability: str) -> MessagingScreen | None:

@@ -4,18 +4,21 @@ the sandbox; once only, owners and admins only, and only where a sandbox runs.""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 import requests
 from django.contrib.messages import get_messages
 from django.urls import reverse
 
-from candidates.demo import demo_sandbox_wire
+from candidates.demo import demo_sandbox_wire, sandbox_sendgrid_account
 from candidates.models import Candidate, StageTransition, SyncRun
 from integrations.cronofy.models import CronofySettings
 from integrations.greenhouse.models import GreenhouseConnection
 from integrations.lever.models import LeverConnection
 from integrations.models import ConnectionStatus, WebhookDelivery
 from integrations.sandbox.server import SandboxServer
+from integrations.screens import screens_for
 from integrations.sendgrid.models import SendGridSettings
 from integrations.twilio.models import TwilioSettings
 from messaging import selectors as messaging_selectors
@@ -242,3 +245,85 @@ def test_the_demo_wiring_still_uses_the_sandboxs_default_company(alice, on_sandb
     hook = requests.get(f"{on_sandbox.url}/greenhouse/_sandbox/api/webhook", timeout=5).json()
     assert hook["enabled"] and hook["url"].endswith(f"/{connection.endpoint_token}/")
     assert any("webhook →" in line for line in said)
+
+
+def _email_and_wait(organization, candidate, subject: str):
+    """Send ``candidate`` an e-mail from ``organization`` and wait for its delivery events."""
+    from messaging.models import Message
+    from messaging.services import message_send
+
+    with tenant_scope(organization):
+        sent = message_send(
+            organization=organization,
+            candidate=candidate,
+            channel="email",
+            subject=subject,
+            body="Hello from the sandbox.",
+            source="manual",
+            respect_quiet_hours=False,
+        )
+    deadline = time.monotonic() + 20
+    while True:
+        with tenant_scope(organization):
+            message = Message.objects.get(pk=sent.pk)
+        if message.status == "delivered" or time.monotonic() > deadline:
+            return message
+        time.sleep(0.2)
+
+
+def test_each_organizations_sendgrid_events_reach_that_organization(
+    client_for, alice, mallory, on_sandbox
+):
+    # The demo-like organization e-mails through the sandbox's shared key, whose account's
+    # Event Webhook points at its endpoint (what the demo's wiring sets up).
+    demo = mallory.organization
+    shared_key = "SG.sandbox-key"
+    demo_events = messaging_selectors.callback_urls(organization=demo).urls["sendgrid-events"]
+    demo_public_key = sandbox_sendgrid_account(
+        sandbox_url=on_sandbox.url, api_key=shared_key, event_url=demo_events
+    )
+    screen = next(s for s in screens_for("email") if s.identifier == "sendgrid")
+    with tenant_scope(demo):
+        screen.save_settings(
+            organization=demo,
+            base_url=f"{on_sandbox.url}/sendgrid",
+            api_key=shared_key,
+            from_email="talent@recruitflow.test",
+            from_name="Demo",
+            reply_to="",
+            event_public_key=demo_public_key,
+        )
+        demo_candidate = Candidate.objects.create(
+            organization=demo,
+            provider="greenhouse",
+            external_id="demo-1",
+            first_name="Dana",
+            last_name="Demo",
+            primary_email="dana@example.com",
+        )
+
+    client_for(alice).post(reverse("use_sandbox"))
+    organization = alice.organization
+    with tenant_scope(organization):
+        own = SendGridSettings.objects.get(organization=organization)
+        candidate = Candidate.objects.exclude(primary_email="").first()
+    assert own.api_key != shared_key and own.event_public_key
+    hook = requests.get(
+        f"{on_sandbox.url}/sendgrid/_sandbox/api/config", params={"api_key": own.api_key}, timeout=5
+    ).json()
+    own_events = messaging_selectors.callback_urls(organization=organization).urls[
+        "sendgrid-events"
+    ]
+    assert hook["url"] == own_events != demo_events
+
+    mine = _email_and_wait(organization, candidate, "From the new organization")
+    theirs = _email_and_wait(demo, demo_candidate, "From the demo")
+
+    assert mine.status == "delivered", (mine.status, mine.error_message)
+    assert theirs.status == "delivered", (theirs.status, theirs.error_message)
+    outbox = {m["subject"]: m for m in on_sandbox.sendgrid.mails.values()}
+    assert outbox["From the new organization"]["account"] == own.api_key
+    assert outbox["From the demo"]["account"] == shared_key
+    # Each batch of events went to the endpoint of the organization that sent the mail.
+    posted = [d["url"] for d in on_sandbox.sendgrid.deliveries]
+    assert own_events in posted and demo_events in posted

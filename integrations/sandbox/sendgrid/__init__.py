@@ -28,7 +28,9 @@ Event Webhook
     made at start: ``X-Twilio-Email-Event-Webhook-Signature`` (base64 DER over
     ``timestamp + body``) and ``X-Twilio-Email-Event-Webhook-Timestamp``; public key (base64 DER
     SubjectPublicKeyInfo) at ``GET /v3/user/webhooks/event/settings/signed``.  Non-2xx answers
-    are retried (delays × ``retry_scale``).
+    are retried (delays × ``retry_scale``).  Every API key is an account with its own Event
+    Webhook setting (``GET|PATCH /v3/user/webhooks/event/settings`` with that key): a mail's
+    events go to the webhook of the account whose key sent it.
 
 Inbound Parse
     ``GET|POST /v3/user/webhooks/parse/settings`` ``{hostname, url, spam_check, send_raw}`` and
@@ -53,7 +55,8 @@ Email Activity API (a paid add-on at SendGrid: off until enabled with ``api/conf
 Sandbox control (no auth) under ``/_sandbox/``
     ``/_sandbox/`` outbox, ``/_sandbox/mail/<id>`` one mail (HTML in a sandboxed iframe, text
     part, buttons to emit engagement events).  JSON: ``GET|POST api/config {event_url, enabled,
-    signed}``, ``POST api/events {message_id, event: open|click|spamreport|unsubscribe|
+    signed, api_key?}`` (one account's webhook, the default key's without ``api_key``; a new
+    ``api_key`` becomes an account the API accepts), ``POST api/events {message_id, event: open|click|spamreport|unsubscribe|
     group_unsubscribe|…, email?, url?}``, ``GET api/mails``, ``GET api/mails/<id>``,
     ``GET api/deliveries``, ``GET|POST|DELETE api/faults {status, count}``, ``POST api/reset``.
 """

@@ -67,6 +67,7 @@ class SendGridApp(ControlMixin, ScreensMixin):
         key = header[7:].strip() if header.lower().startswith("bearer ") else None
         if not st.check_key(key):
             return json_response(BAD_AUTH, 401)
+        request.environ["sandbox.sendgrid.key"] = key
         fault = st.faults.take(request.path)
         if fault:
             if fault["delay"]:
@@ -135,7 +136,7 @@ class SendGridApp(ControlMixin, ScreensMixin):
             raise SendGridError(
                 400, [{"message": "Bad Request", "field": None, "help": None}]
             ) from None
-        mail = self.state.send(payload)
+        mail = self.state.send(payload, request.environ["sandbox.sendgrid.key"])
         if mail["sandbox_mode"]:
             return Response("", status=200)
         resp = Response("", status=202)
@@ -155,19 +156,22 @@ class SendGridApp(ControlMixin, ScreensMixin):
         if request.method == "PATCH":
             body = request.get_json(silent=True) or {}
             with st.lock:
-                st.event_webhook["signed"] = bool(body.get("enabled", True))
+                st.hook_for(request.environ["sandbox.sendgrid.key"])["signed"] = bool(
+                    body.get("enabled", True)
+                )
         return json_response({"public_key": st.public_key_b64})
 
     def api_settings(self, request: Request, **_values) -> Response:
         st = self.state
         with st.lock:
+            account = st.hook_for(request.environ["sandbox.sendgrid.key"])
             if request.method == "PATCH":
                 body = request.get_json(silent=True) or {}
                 if "url" in body:
-                    st.event_webhook["url"] = body["url"]
+                    account["url"] = body["url"]
                 if "enabled" in body:
-                    st.event_webhook["enabled"] = bool(body["enabled"])
-            hook = dict(st.event_webhook)
+                    account["enabled"] = bool(body["enabled"])
+            hook = dict(account)
         names = ["processed", "delivered", "deferred", "bounce", "dropped", "open", "click",
                  "spam_report", "unsubscribe", "group_unsubscribe", "group_resubscribe"]  # fmt: skip
         return json_response(

@@ -59,22 +59,29 @@ class ControlMixin:
             return json_response({"error": str(exc)}, 400)
 
     def sb_api_config(self, request):
+        """The Event Webhook of one account: ``api_key`` (body, or query on GET) names it, the
+        default account when absent; a new key becomes an account the API accepts."""
         st = self.state
         if request.method == "POST":
             b = request.get_json(silent=True) or {}
+            key = b.get("api_key") or None
             if "email_activity" in b:
                 with st.lock:
                     st.email_activity = bool(b["email_activity"])
-            if set(b) - {"email_activity"} or not b:
+            if set(b) - {"email_activity", "api_key"} or not b or key:
                 st.configure_events(
-                    b.get("event_url", b.get("url")), b.get("enabled", True), b.get("signed", True)
+                    b.get("event_url", b.get("url")),
+                    b.get("enabled", True),
+                    b.get("signed", True),
+                    api_key=key,
                 )
             with st.lock:
-                return json_response({**st.event_webhook, "email_activity": st.email_activity})
+                return json_response({**st.hook_for(key), "email_activity": st.email_activity})
+        key = request.args.get("api_key") or None
         with st.lock:
             return json_response(
                 {
-                    **st.event_webhook,
+                    **st.hook_for(key),
                     "public_key": st.public_key_b64,
                     "email_activity": st.email_activity,
                 }

@@ -88,7 +88,7 @@ class EventsMixin:
                         )
                     )
                 events.append(self._event(mail, rcpt, "delivered", response="250 2.0.0 OK", tls=1))
-        self._post_events(events)
+        self._post_events(events, mail)
 
     def emit_event(self, message_id: str, event: str, email: str | None = None, **extra) -> list:
         """Emit an engagement event (open, click, spamreport, unsubscribe, group_unsubscribe,
@@ -121,12 +121,13 @@ class EventsMixin:
                 if event in SUPPRESSING:
                     self.suppressions[r["email"].lower()] = SUPPRESSING[event]
                 events.append(self._event(mail, r, event, **{**defaults, **extra}))
-        self._post_events(events)
+        self._post_events(events, mail)
         return events
 
-    def _post_events(self, events: list[dict]) -> None:
+    def _post_events(self, events: list[dict], mail: dict) -> None:
+        """POST ``events`` of ``mail`` to the webhook of the account that sent it."""
         with self.lock:
-            hook = dict(self.event_webhook)
+            hook = dict(self.hook_for(mail.get("account")))
         if not events or not hook["url"] or not hook["enabled"]:
             return
         body = json.dumps(events, separators=(",", ":")).encode("utf-8")

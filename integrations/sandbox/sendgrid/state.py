@@ -20,7 +20,11 @@ from integrations.sandbox.sendgrid.validation import validate_mail
 
 
 class SendGridState(EventsMixin, ActivityMixin, InboundMixin):
-    """Mail store, event webhook config and the ECDSA key.
+    """Mail store, event webhook config per account and the ECDSA key.
+
+    Every API key is an account (a SendGrid user or subuser): its Event Webhook setting
+    (:meth:`hook_for`) is its own, as in SendGrid's Mail Settings, and a mail's events go to the
+    webhook of the account whose key sent it.
 
     Operations: :meth:`send` (what the API does), :meth:`emit_event` (engagement events),
     :meth:`reply_as_candidate` (an Inbound Parse POST), :meth:`parse_setting_put`,
@@ -57,9 +61,22 @@ class SendGridState(EventsMixin, ActivityMixin, InboundMixin):
         self._install_defaults()
         self.event_webhook["url"] = event_url
 
+    @property
+    def event_webhook(self) -> dict:
+        """The default account's Event Webhook setting (the one the demo uses)."""
+        return self.hook_for(self.default_key)
+
+    def hook_for(self, key: str | None) -> dict:
+        """The Event Webhook setting of the account of API key ``key`` (the default account's
+        when none is given); the dict itself, to read or change under :attr:`lock`."""
+        with self.lock:
+            return self.accounts.setdefault(
+                key or self.default_key, {"url": None, "enabled": True, "signed": True}
+            )
+
     def _install_defaults(self) -> None:
         self.api_keys: set[str] = {self.default_key}
-        self.event_webhook = {"url": None, "enabled": True, "signed": True}
+        self.accounts: dict[str, dict] = {}
         self.verified_senders: set[str] | None = None
         self.email_activity = False
         self.mails: dict[str, dict] = {}
@@ -80,11 +97,19 @@ class SendGridState(EventsMixin, ActivityMixin, InboundMixin):
             self.api_keys.add(key)
 
     def configure_events(
-        self, url: str | None = None, enabled: bool = True, signed: bool = True
+        self,
+        url: str | None = None,
+        enabled: bool = True,
+        signed: bool = True,
+        api_key: str | None = None,
     ) -> dict:
+        """Set the Event Webhook of ``api_key``'s account (made, key accepted, if new)."""
         with self.lock:
-            self.event_webhook = {"url": url, "enabled": bool(enabled), "signed": bool(signed)}
-            return dict(self.event_webhook)
+            if api_key:
+                self.api_keys.add(api_key)
+            hook = self.hook_for(api_key)
+            hook.update({"url": url, "enabled": bool(enabled), "signed": bool(signed)})
+            return dict(hook)
 
     def inject_fault(self, status: int | None = 500, count: int = 1, delay: float = 0.0) -> dict:
         """Next ``count`` API requests answer ``status`` (429 with rate-limit headers)."""
@@ -108,7 +133,8 @@ class SendGridState(EventsMixin, ActivityMixin, InboundMixin):
 
     # sending ------------------------------------------------------------------------------------
     def send(self, payload, api_key: str = "") -> dict:
-        """Validate and store a mail; fire events.  Raises :class:`SendGridError`."""
+        """Validate and store a mail sent with ``api_key`` (the default account's when empty);
+        fire events to that account's webhook.  Raises :class:`SendGridError`."""
         errors = validate_mail(payload)
         if errors:
             raise SendGridError(400, errors)
@@ -133,6 +159,7 @@ class SendGridState(EventsMixin, ActivityMixin, InboundMixin):
             )
             xmid = b64id(16)
             mail = self._store(xmid, payload, sandbox)
+            mail["account"] = api_key or self.default_key
             if not sandbox:
                 self._delivery_events(mail)
             return mail
