@@ -85,7 +85,7 @@ def test_an_opted_out_candidate_is_refused_with_the_engines_reason(api, hiring, 
         ("wrong_stage", "criteria", "doesn't meet the journey's stage criterion"),
         ("rejected", "rejected", "would leave at once: rejected"),
         ("no_change", "no_stage_change", "No stage change"),
-        ("paused", "paused", "is paused"),
+        ("paused", "paused", "is not live"),
     ],
 )
 def test_ineligible_candidates_are_refused_with_the_check_that_failed(
