@@ -2,11 +2,16 @@
 format), Inbox conversations (the candidate's name or number, the text of a message), journeys
 (name) and Library message templates (name, subject), all within one organization.
 
-Matching is a case-insensitive substring per word (``icontains``). On Postgres the searched
-columns carry pg_trgm GIN indexes on ``UPPER(column)`` (the expression Django's ``icontains``
-compares), created by the owning apps' migrations; SQLite scans. A hiring manager's scope
-(``tenant_scope(visible_candidates=...)``) applies as everywhere: candidates, conversations and
-messages come through the scoped managers, so hidden candidates are never found.
+Matching is a case-insensitive substring per word (``icontains``), except a message's text on
+Postgres: there every word of the query starts a word of the message ("interv" finds
+"interview"), a full-text match (``to_tsquery('simple', 'interv:*')``) against the GIN index
+``message_body_fts`` on the body's 'simple' tsvector. On Postgres the other searched columns
+carry pg_trgm GIN indexes on ``UPPER(column)`` (the expression Django's ``icontains`` compares)
+and conversations are read newest first off ``conversation_newest``, all created by the owning
+apps' migrations; SQLite scans, message text included (a substring there). A hiring manager's
+scope (``tenant_scope(visible_candidates=...)``) applies as everywhere: candidates,
+conversations and messages come through the scoped managers, so hidden candidates are never
+found. ``bench/search.py`` measures each kind at 100,000 candidates.
 """
 
 from __future__ import annotations
@@ -15,6 +20,8 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from django.contrib.postgres.search import SearchQuery, SearchVector
+from django.db import connection
 from django.db.models import F, Func, Q, QuerySet, TextField
 from django.db.models.functions import Reverse
 from django.urls import reverse
@@ -38,6 +45,9 @@ SEARCHABLE = (
     "candidate or message text, journeys by name, and Library message templates by name or "
     "subject"
 )
+
+# The words of a query as the 'simple' text-search parser sees them: letters and digits.
+_TEXT_WORD = re.compile(r"[^\W_]+")
 
 # Digits with the punctuation people type in phone numbers: "+1 (415) 555-0100", "415.555.0100".
 _PHONE_QUERY = re.compile(r"^\+?[\d\s().\-/]+$")
@@ -169,11 +179,8 @@ def _conversation_group(organization, candidates: QuerySet[Candidate], query: st
     rows = [by_id[pk] for pk in ids[:limit] if pk in by_id]
     snippets: dict[int, str] = {}
     for conversation_id, body in (
-        Message.objects.filter(
-            organization=organization,
-            conversation__in=[c.pk for c in rows],
-            body__icontains=query,
-        )
+        messages_with_text(Message.objects.filter(organization=organization), query)
+        .filter(conversation__in=[c.pk for c in rows])
         .order_by("-created_at", "-id")
         .values_list("conversation_id", "body")
     ):
@@ -207,11 +214,8 @@ def _newest_matching_conversations(organization, candidates, query: str, wanted:
         )
     )
     by_text = set(
-        Message.objects.filter(
-            organization=organization,
-            conversation__in=[pk for pk, _ in recent],
-            body__icontains=query,
-        )
+        messages_with_text(Message.objects.filter(organization=organization), query)
+        .filter(conversation__in=[pk for pk, _ in recent])
         .order_by()
         .values_list("conversation_id", flat=True)
         .distinct()
@@ -219,15 +223,33 @@ def _newest_matching_conversations(organization, candidates, query: str, wanted:
     found = [pk for pk, candidate_id in recent if candidate_id in candidate_ids or pk in by_text]
     if len(found) >= wanted or len(recent) < RECENT_WINDOW:
         return found[:wanted]
-    by_message = Message.objects.filter(
-        organization=organization, conversation__isnull=False, body__icontains=query
-    ).values("conversation_id")
+    by_message = (
+        messages_with_text(Message.objects.filter(organization=organization), query)
+        .filter(conversation__isnull=False)
+        .values("conversation_id")
+    )
     # Ids only, without the candidate: a join here makes Postgres read every candidate of the
     # organization before it knows how few conversations match.
     return list(
         conversations.filter(Q(candidate__in=candidates) | Q(pk__in=by_message))
         .order_by(*newest_first)
         .values_list("pk", flat=True)[:wanted]
+    )
+
+
+def messages_with_text(messages: QuerySet[Message], query: str) -> QuerySet[Message]:
+    """Those of the messages (the organization's) whose text matches the query. On Postgres every word of the
+    query starts a word of the message ("interv" finds "interview"), through the full-text
+    index ``message_body_fts`` on the 'simple' tsvector of the body; on SQLite the body contains
+    the query (a scan)."""
+    if connection.vendor != "postgresql":
+        return messages.filter(body__icontains=query)
+    words = _TEXT_WORD.findall(query.lower())[:MAX_WORDS]
+    if not words:
+        return messages.none()
+    prefixes = " & ".join(f"{word}:*" for word in words)
+    return messages.alias(body_text=SearchVector("body", config="simple")).filter(
+        body_text=SearchQuery(prefixes, search_type="raw", config="simple")
     )
 
 
@@ -277,6 +299,9 @@ def snippet(text: str, query: str, context: int = SNIPPET_CONTEXT) -> str:
     """The part of a message around the first match, on one line, with … where it was cut."""
     flat = " ".join(text.split())
     at = flat.lower().find(query.lower())
+    if at < 0 and query.split():  # matched word by word (full text): around the first word
+        query = query.split()[0]
+        at = flat.lower().find(query.lower())
     if at < 0:
         return _shorten(flat, 2 * context)
     start = max(0, at - context)

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 
 import pytest
 from django.db import connection
+from django.db.models import F
 
 from accounts.models import Role
 from candidates.models import AtsUser, Candidate
@@ -321,3 +322,65 @@ def test_an_older_conversation_is_found_beyond_the_newest_ones(
     assert _titles(data, "conversations") == ["Alan Turing"]  # older than Grace's
     data = _suggest(client_for(alice), "onsite")
     assert _titles(data, "conversations") == ["Grace Hopper", "Alan Turing"]  # newest first
+
+
+postgres_only = pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="message text is searched word by word with the full-text index on Postgres only",
+)
+
+
+@postgres_only
+def test_the_start_of_a_word_finds_a_conversation_by_message_text(alice, acme, client_for):
+    """A recruiter types the start of a word ("interv", "thurs") and finds "interview"; a
+    fragment from inside a word is not a word start and finds nothing."""
+    client = client_for(alice)
+    for q in ("interv", "Thurs onsite", "INTERVIEW thu"):
+        assert _titles(_suggest(client, q), "conversations") == ["Alan Turing"], q
+    assert _titles(_suggest(client, "nterview"), "conversations") == []
+    hit = _suggest(client, "onsite interv")["groups"]
+    detail = next(g for g in hit if g["kind"] == "conversations")["results"][0]["detail"]
+    assert "works for the onsite interview." in detail
+
+
+@postgres_only
+def test_message_text_of_another_organization_or_a_hidden_candidate_is_not_found(
+    alice, acme, mallory, client_for
+):
+    secret = _candidate(mallory.organization, "m-1", "Mal", "Lory", mobile_phone="+14155550111")
+    _conversation(
+        mallory.organization, secret, "Interviewing elsewhere", datetime(2026, 3, 6, tzinfo=UTC)
+    )
+    data = _suggest(client_for(alice), "interv")
+    assert _titles(data, "conversations") == ["Alan Turing"]
+    assert "elsewhere" not in str(data)
+    assert _titles(_suggest(client_for(mallory), "interv"), "conversations") == ["Mal Lory"]
+
+    hannah = add_member(
+        organization=alice.organization, email="hannah@acme.test", role=Role.HIRING_MANAGER
+    )
+    as_hannah = client_for(Persona(hannah.user, alice.organization, hannah))
+    assert _titles(_suggest(as_hannah, "interv"), "conversations") == []  # Alan is not hers
+
+
+@postgres_only
+def test_message_text_is_searched_through_the_full_text_index(alice, acme):
+    """The queries compare the very expressions migration 0014 indexes (a drift would scan every
+    message and sort every conversation of the organization)."""
+    with tenant_scope(alice.organization), connection.cursor() as cursor:
+        # Without the organization filter, whose own index tables this small would rather use.
+        messages = search.messages_with_text(Message.unscoped.all(), "onsite interv")
+        sql, params = messages.order_by().query.sql_with_params()
+        assert "@@" in sql
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute(f"EXPLAIN {sql}", params)
+        assert "message_body_fts" in "\n".join(row[0] for row in cursor.fetchall())
+        assert list(messages.values_list("conversation_id", flat=True)) == [acme["conversation"].pk]
+        # The newest conversations, which the search looks at first, come off their index.
+        cursor.execute("SET LOCAL enable_sort = off")
+        newest = Conversation.objects.filter(organization=alice.organization).order_by(
+            F("last_message_at").desc(nulls_last=True), "-id"
+        )[:500]
+        sql, params = newest.query.sql_with_params()
+        cursor.execute(f"EXPLAIN {sql}", params)
+        assert "conversation_newest" in "\n".join(row[0] for row in cursor.fetchall())
