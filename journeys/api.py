@@ -25,6 +25,7 @@ from rest_framework.views import APIView
 from candidates.models import Application, Candidate
 from recruitflow.api import Unprocessable
 
+from . import api_examples as examples
 from . import editing, services
 from .enrollment import EnrollmentRefused, enroll
 from .forms import CriteriaNames
@@ -147,84 +148,6 @@ def _apply(*, request, data: dict, journey: Journey | None = None) -> Journey:
     return journey
 
 
-_STEPS = [
-    {"position": 1, "kind": "send_sms", "message_template_id": 59, "config": {}},
-    {"position": 2, "kind": "wait", "config": {"mode": "duration", "days": 2}},
-    {"position": 3, "kind": "condition", "config": {"check": "replied", "expect": False}},
-    {"position": 4, "kind": "send_email", "message_template_id": 58, "config": {}},
-]
-_JOURNEY_REQUEST = {
-    "name": "Onsite invitation",
-    "description": "Invite candidates who reach the onsite stage, and nudge them once.",
-    "trigger": {"kind": "entered_stage"},
-    "criteria": {"stage_names": ["Onsite"], "job_ids": [4471]},
-    "exit_rules": ["left_stage", "rejected", "opted_out", "booked"],
-    "steps": [{k: v for k, v in step.items() if k != "position"} for step in _STEPS],
-}
-_JOURNEY = {
-    "id": 17,
-    **_JOURNEY_REQUEST,
-    "is_active": True,
-    "version": 3,
-    "steps": _STEPS,
-    "criteria": {
-        "stage_names": ["Onsite"],
-        "job_ids": [4471],
-        "office_ids": [],
-        "department_ids": [],
-        "statuses": [],
-        "tags": [],
-        "sources": [],
-    },
-    "trigger_summary": "When a candidate enters Onsite (Senior Engineer)",
-    "draft": None,
-    "runs_in_progress": 12,
-    "activated_at": "2026-02-12T09:00:00Z",
-    "created_at": "2026-02-10T15:30:00Z",
-    "updated_at": "2026-02-12T09:00:00Z",
-}
-_NEW_JOURNEY = {**_JOURNEY, "is_active": False, "version": 1, "runs_in_progress": 0,
-                "activated_at": None, "updated_at": "2026-02-10T15:30:00Z"}  # fmt: skip
-_PAUSED = {**_JOURNEY, "is_active": False, "updated_at": "2026-03-06T08:00:00Z"}
-_FIRST_STEP = {
-    "position": 1,
-    "kind": "send_sms",
-    "status": "done",
-    "due_at": "2026-03-02T14:05:11Z",
-    "held_until": None,
-    "started_at": "2026-03-02T14:05:12Z",
-    "finished_at": "2026-03-02T14:05:13Z",
-    "message_id": 5119,
-    "reason": "",
-}
-_RUN = {
-    "id": 9031,
-    "journey_id": 17,
-    "version": 3,
-    "candidate": {"id": 2207, "name": "Sam Okafor"},
-    "application_id": 1440,
-    "transition_id": 66120,
-    "status": "active",
-    "reason": "",
-    "started_at": "2026-03-02T14:05:11Z",
-    "finished_at": None,
-    "step_runs": [
-        _FIRST_STEP,
-        {
-            "position": 2,
-            "kind": "wait",
-            "status": "pending",
-            "due_at": "2026-03-04T14:05:13Z",
-            "held_until": None,
-            "started_at": None,
-            "finished_at": None,
-            "message_id": None,
-            "reason": "",
-        },
-    ],
-}
-
-
 def _answer(name: str, value, *codes: str) -> OpenApiExample:
     return OpenApiExample(name, value=value, response_only=True, status_codes=list(codes))
 
@@ -236,7 +159,7 @@ def _answer(name: str, value, *codes: str) -> OpenApiExample:
         description="Your organization's journeys, a page at a time, each as its current "
         "version defines it (trigger, criteria, exit rules, steps) with how many candidates "
         "are in it now. Any key may read them.",
-        examples=[_answer("An active journey", _JOURNEY, "200")],
+        examples=[_answer("An active journey", examples.JOURNEY, "200")],
     ),
     post=extend_schema(
         summary="Create a journey",
@@ -247,9 +170,11 @@ def _answer(name: str, value, *codes: str) -> OpenApiExample:
         "read-and-write key; a name another journey has is 409, an invalid step or criteria "
         "400 naming the field (`steps[2].config`).",
         examples=[
-            OpenApiExample("Text, wait, then e-mail", value=_JOURNEY_REQUEST, request_only=True),
-            _answer("Created, paused", _NEW_JOURNEY, "201"),
-            _answer("A retry with the same Idempotency-Key", _NEW_JOURNEY, "200"),
+            OpenApiExample(
+                "Text, wait, then e-mail", value=examples.JOURNEY_REQUEST, request_only=True
+            ),
+            _answer("Created, paused", examples.NEW_JOURNEY, "201"),
+            _answer("A retry with the same Idempotency-Key", examples.NEW_JOURNEY, "200"),
         ],
         responses={201: JourneySerializer, 409: NAME_TAKEN},
     ),
@@ -288,7 +213,7 @@ class JourneyListView(generics.ListCreateAPIView):
         operation_id="journeys_retrieve",
         description="One journey as its current version defines it. Another organization's "
         "journey is 404.",
-        examples=[_answer("An active journey", _JOURNEY, "200")],
+        examples=[_answer("An active journey", examples.JOURNEY, "200")],
     ),
     patch=extend_schema(
         summary="Change a journey",
@@ -310,7 +235,7 @@ class JourneyListView(generics.ListCreateAPIView):
             _answer(
                 "Saved in the draft",
                 {
-                    **_JOURNEY,
+                    **examples.JOURNEY,
                     "draft": {
                         "version": 4,
                         "changes": ["New exit rule: stop when “candidate replied”."],
@@ -380,7 +305,7 @@ class _JourneyAction(APIView):
         "body). For a journey never live this is the builder's first Publish, the same as "
         "`POST /journeys/{id}/publish/`; for a paused one it is Resume (a draft stays a draft). When it can't run, 409 lists every reason (for example a send step without a "
         "template). Activating an active journey changes nothing. Needs a read-and-write key.",
-        examples=[_answer("Active", _JOURNEY, "200")],
+        examples=[_answer("Active", examples.JOURNEY, "200")],
         request=None,
         responses={200: JourneySerializer, 409: JourneyActivationErrorSerializer},
     )
@@ -402,7 +327,7 @@ class JourneyActivateView(_JourneyAction):
         operation_id="journeys_pause",
         description="No new candidates start the journey; those in it wait at their next "
         "step until it is activated again (no body). Needs a read-and-write key.",
-        examples=[_answer("Paused", _PAUSED, "200")],
+        examples=[_answer("Paused", examples.PAUSED, "200")],
         request=None,
         responses={200: JourneySerializer},
     )
@@ -436,7 +361,7 @@ def _runs(request):
         description="Every candidate who entered the journey, newest first, with each step's "
         "execution (due, held by quiet hours, done, failed) and the message it sent. Any key "
         "may read them; another organization's journey is 404.",
-        examples=[_answer("A run at its wait", _RUN, "200")],
+        examples=[_answer("A run at its wait", examples.RUN, "200")],
         parameters=[
             OpenApiParameter(
                 "status",
@@ -476,11 +401,11 @@ class JourneyRunListView(generics.ListAPIView):
         "with the reason, failed, canceled) and each step's execution. Any key may read it; "
         "another organization's run is 404.",
         examples=[
-            _answer("A run at its wait", _RUN, "200"),
+            _answer("A run at its wait", examples.RUN, "200"),
             _answer(
                 "Exited on a reply",
                 {
-                    **_RUN,
+                    **examples.RUN,
                     "status": "exited",
                     "reason": "the candidate replied",
                     "finished_at": "2026-03-03T09:12:00Z",
@@ -563,10 +488,10 @@ def _actor_words(request) -> str:
             _answer(
                 "Started",
                 {
-                    **_RUN,
+                    **examples.RUN,
                     "candidate": {"id": 812, "name": "Ada Byron"},
                     "application_id": 1440,
-                    "step_runs": [_FIRST_STEP],
+                    "step_runs": [examples.FIRST_STEP],
                 },
                 "201",
             ),

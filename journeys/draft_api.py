@@ -12,7 +12,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from . import drafts, services
-from .api import _JOURNEY, Conflict, _acting_user, _journey_or_404
+from .api import Conflict, _acting_user, _journey_or_404
+from .api_examples import JOURNEY
 from .forms import CriteriaNames
 from .serializers import JourneyActivationErrorSerializer, JourneySerializer
 from .wording import publish_changes
@@ -31,7 +32,7 @@ _PUBLISHED = {
         "Moves “Send e-mail “Onsite details (e-mail)”” from step 3 to step 1.",
         "Step 3 changes from “Wait 1 day” to “Wait 2 days”.",
     ],
-    "journey": {**_JOURNEY, "version": 4},
+    "journey": {**JOURNEY, "version": 4},
 }
 
 
@@ -91,7 +92,7 @@ class JourneyPublishView(APIView):
         "version defines it (no body). 409 when there is no draft. Needs a read-and-write key.",
         request=None,
         responses={200: JourneySerializer, 409: JourneyActivationErrorSerializer},
-        examples=[OpenApiExample("Discarded", value=_JOURNEY, response_only=True)],
+        examples=[OpenApiExample("Discarded", value=JOURNEY, response_only=True)],
     )
 )
 class JourneyDiscardDraftView(APIView):
