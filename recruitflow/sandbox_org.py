@@ -6,7 +6,8 @@ the first sync and points the company's webhook at the organization's endpoint, 
 change made on the company's screen reaches the organization at once. Texting and e-mail go
 through the sandbox too when nothing is connected for them up the account tree: texts from a
 sandbox number of the organization's own (its replies come back to it), e-mail to the sandbox
-outbox. Safe to run again: the company is found by a key made from the organization, and what
+outbox with a sandbox SendGrid API key of its own whose account's signed Event Webhook posts to
+the organization's endpoint (delivery, bounce and open events come back to it, not the demo). Safe to run again: the company is found by a key made from the organization, and what
 is already set up is kept. Lives in `recruitflow` because it wires the ATS mirror and messaging.
 """
 
