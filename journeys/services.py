@@ -34,7 +34,7 @@ from library.models import TemplateChannel
 # What pausing does, in the words the UI shows next to the Pause button and after pausing.
 PAUSE_EXPLANATION = (
     "Pausing stops new candidates from starting this journey. Candidates already in it wait at "
-    "their next step and receive nothing more until you activate it again; then anyone who "
+    "their next step and receive nothing more until you resume it; then anyone who "
     "left the stage, was rejected or hired, replied or opted out meanwhile exits instead."
 )
 ACTIVATE_EXPLANATION = (

@@ -488,7 +488,7 @@ def test_pausing_holds_pending_steps_and_activating_again_sends_them(
     assert (held, sent_while_paused) == (StepRunStatus.PENDING, 0)
     with tenant_scope(ats.organization):
         assert Message.objects.count() == 1
-    assert "receive nothing more until you activate it again" in services.PAUSE_EXPLANATION
+    assert "receive nothing more until you resume it" in services.PAUSE_EXPLANATION
 
 
 def test_candidate_who_left_the_stage_while_paused_exits_on_resume_instead_of_a_late_text(

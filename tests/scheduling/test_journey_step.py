@@ -302,7 +302,7 @@ def test_activation_through_the_builder_shows_the_reason(alice, client_for, sche
     response = client_for(alice).post(reverse("journeys:activate", args=[journey.pk]), follow=True)
 
     assert (
-        "“Onsite scheduling” can't be activated: Step 1 (Send scheduling request) can't run "
+        "“Onsite scheduling” can't be published yet: Step 1 (Send scheduling request) can't run "
         "yet: choose the scheduling template it sends (Edit the step)."
     ) in text(response)
 
