@@ -239,9 +239,14 @@ def test_recruiter_builds_the_onsite_journey_simulates_it_and_sees_it_fire(
     assert page.url == url_before  # all of it in place, without a page load
     expect(steps.locator("li.step")).to_have_count(2)
 
-    # Activate.
-    page.get_by_role("button", name="Activate").click()
-    expect(page.locator(".messages")).to_contain_text("“Onsite invitation · Sales Rep” is active")
+    # Publish: never live yet, so the Publish page lists what it will do, then makes it live.
+    expect(page.locator("#draft-label")).to_have_text("Draft — not live")
+    page.locator("#journey-publish").click()
+    expect(page.locator("#publish-diff")).to_contain_text("Adds step 1:")
+    page.locator("#publish-form").get_by_role("button", name="Publish").click()
+    expect(page.locator(".messages")).to_contain_text(
+        "Published: “Onsite invitation · Sales Rep” is live."
+    )
     expect(page.locator("#journey-status")).to_have_text("Active")
     expect(page.locator("#journey-banner")).to_contain_text(
         "Your edits go to a draft, and nothing changes for candidates until you publish it"

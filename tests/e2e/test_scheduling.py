@@ -241,7 +241,8 @@ def test_candidate_books_reschedules_and_cancels_from_a_journeys_scheduling_requ
     step.get_by_label("Scheduling template").select_option(label="Onsite interview")
     step.get_by_role("button", name="Save step").click()
     expect(step).to_contain_text("Send scheduling request: Onsite interview")
-    page.get_by_role("button", name="Activate").click()
+    page.locator("#journey-publish").click()
+    page.locator("#publish-form").get_by_role("button", name="Publish").click()
     expect(page.locator("#journey-status")).to_have_text("Active")
 
     # --- Jordan enters Onsite Interview in the ATS: the Request to Schedule goes out -------
