@@ -1,7 +1,8 @@
 """A recruiter sends a video interview from the candidate's page ("Send video interview"), sees
 it Invited on the page and in the Interviews list with its invitation e-mail queued; then
 creates a share link on a completed interview's review page and a signed-out visitor, in a new
-browser context, opens it and plays an answer; no console error, no CSP violation."""
+browser context, opens it and plays an answer; a personal meeting link on My calendar is refused
+without https:// and then saved and shown again; no console error, no CSP violation."""
 
 from __future__ import annotations
 
@@ -120,4 +121,33 @@ def test_a_share_link_plays_for_a_signed_out_hiring_manager(
     finally:
         visitor.close()
     assert not errors, errors
+    assert not csp_violations, csp_violations
+
+
+def test_recruiter_sets_a_personal_meeting_link_on_my_calendar(
+    live_server,
+    page,
+    csp_violations,
+    browser_errors,
+    team,  # noqa: F811
+):
+    base = live_server.url
+    sign_in(page, base)
+    page.goto(f"{base}/schedule/calendar/")
+    card = page.locator("#meeting-link")
+    card.get_by_label("Your personal meeting link").fill("meet.example.com/nora")
+    card.get_by_role("button", name="Save meeting link").click()
+    expect(page.locator("#meeting-link .errors").first).to_contain_text(
+        "Enter the full meeting address starting with https://"
+    )
+    # The refused form answers 400 (the site's habit for a form with errors): expected here.
+    assert [e for e in browser_errors if "status of 400" not in e] == [], browser_errors
+    browser_errors.clear()
+    card = page.locator("#meeting-link")
+    card.get_by_label("Your personal meeting link").fill("https://meet.example.com/nora")
+    card.get_by_role("button", name="Save meeting link").click()
+    page.goto(f"{base}/schedule/calendar/")
+    expect(page.locator("#meeting-link").get_by_label("Your personal meeting link")).to_have_value(
+        "https://meet.example.com/nora"
+    )
     assert not csp_violations, csp_violations
