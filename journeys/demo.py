@@ -75,4 +75,6 @@ def demo_onsite_journey_when_synced(
         log("The first sync has not finished; the example journey is added on the next start.")
         return
     if demo_onsite_journey(organization=organization) is not None:
-        log(f"Example journey “{DEMO_JOURNEY_NAME}” added (not live yet): Journeys → open it → Publish.")
+        log(
+            f"Example journey “{DEMO_JOURNEY_NAME}” added (not live yet): Journeys → open it → Publish."
+        )

@@ -120,7 +120,8 @@ def enroll(
     name = candidate.full_name or f"Candidate {candidate.pk}"
     if not journey.is_active:
         raise EnrollmentRefused(
-            f"“{journey.name}” is not live: publish or resume it before adding candidates.", "paused"
+            f"“{journey.name}” is not live: publish or resume it before adding candidates.",
+            "paused",
         )
     application = _application_for(candidate, application)
     transition = (

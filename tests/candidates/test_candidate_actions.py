@@ -339,7 +339,10 @@ def test_a_paused_journey_and_a_candidate_without_a_stage_change_are_refused(
     with tenant_scope(org):
         journey_services.journey_pause(journey=onsite_journey)
     paused = client.post(url, {"journey": onsite_journey.pk, "reason": "Try"}, follow=True)
-    assert "“Onsite follow-up” is not live: publish or resume it before adding candidates." in page_of(paused)
+    assert (
+        "“Onsite follow-up” is not live: publish or resume it before adding candidates."
+        in page_of(paused)
+    )
     unknown = client.post(url, {"journey": "12345678", "reason": "Try"}, follow=True)
     assert "that journey no longer exists" in page_of(unknown)
 
