@@ -17,7 +17,6 @@ from recruitflow.sandbox_org import sandbox_company_key
 from recruitflow.tenancy import scopes_disabled
 
 ONSITE = "Onsite Interview"
-PUBLISH = re.compile("Publish|Activate")
 
 
 @pytest.fixture
@@ -66,11 +65,10 @@ def publish_onsite_starter(page) -> None:
     expect(card).to_contain_text(f"Uses your stage “{ONSITE}”")
     card.get_by_role("button", name="Use “Onsite interview invitation”").click()
     expect(page).to_have_url(re.compile(r"/journeys/\d+/$"))
-    control = page.get_by_role("link", name=PUBLISH).or_(page.get_by_role("button", name=PUBLISH))
-    control.first.click()
-    publish_page = page.locator("#publish-form")  # what it will do, then the Publish button
-    if publish_page.count():
-        publish_page.get_by_role("button", name=PUBLISH).click()
+    page.get_by_role("link", name="Publish").first.click()
+    # The Publish page says what the journey will do, then its button makes it live.
+    expect(page).to_have_url(re.compile(r"/journeys/\d+/publish/$"))
+    page.locator("#publish-form").get_by_role("button", name="Publish").click()
     expect(page.locator(".messages")).to_contain_text(re.compile("is active|is live"))
 
 
