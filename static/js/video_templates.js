@@ -1,5 +1,5 @@
 // Library → Video interview templates: the arrows move a question up or down and renumber the
-// hidden order inputs, so the saved order is the one on screen. Without script the order
+// hidden order inputs and the arrows' names, so the saved order is the one on screen. Without script the order
 // inputs keep the page's order and Remove/empty rows still work.
 (function () {
   "use strict";
@@ -10,6 +10,11 @@
       if (order) order.value = String(index + 1);
       var number = row.querySelector("[data-question-number]");
       if (number) number.textContent = String(index + 1);
+      // The arrows' names follow the question's new place ("Move question 1 up").
+      row.querySelectorAll("[data-question-move]").forEach(function (arrow) {
+        var way = arrow.getAttribute("data-question-move");
+        arrow.setAttribute("aria-label", "Move question " + (index + 1) + " " + way);
+      });
     });
   }
   document.addEventListener("click", function (event) {

@@ -101,6 +101,11 @@ def test_recruiter_creates_reorders_copies_a_template_and_cannot_delete_a_used_o
     # Move "Why this role?" up, add a third question in the empty row, save: the order on screen.
     page.get_by_role("button", name="Move question 2 up").click()
     assert question_texts(page) == ["Why this role?", "Tell us about yourself."]
+    # The arrows are named for the places the questions now have.
+    first = page.locator("[data-question-row]").first
+    expect(first.locator("[data-question-move='up']")).to_have_attribute(
+        "aria-label", "Move question 1 up"
+    )
     page.locator("[data-question-row].blank textarea").first.fill("A deal you lost, and why.")
     page.get_by_role("button", name="Save template").click()
     expect(page.locator(".messages")).to_be_visible()
