@@ -7,19 +7,12 @@ from __future__ import annotations
 import re
 
 import pytest
-from django.conf import settings
 from django.core.management import call_command
 from playwright.sync_api import expect
 
+from tests.e2e.steps import sign_in
+
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-
-
-def sign_in(page, live_server):
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.fill("input[name=login]", settings.DEMO_EMAIL)
-    page.fill("input[name=password]", settings.DEMO_PASSWORD)
-    page.get_by_role("button", name="Sign In").click()
-    expect(page.get_by_role("heading", name="Welcome, Dana")).to_be_visible()
 
 
 def drawn_points(canvas) -> int:
@@ -32,7 +25,7 @@ def test_demo_dashboard_and_analytics_show_charts_and_export_csv(
 ):
     settings.SANDBOX_URL = ""  # the demo's own mirror and history, no sandbox to wait for
     call_command("seed_demo")
-    sign_in(page, live_server)
+    sign_in(page, live_server.url, settings.DEMO_EMAIL, "Dana", settings.DEMO_PASSWORD)
 
     sparkline = page.locator("canvas[data-sparkline='chart-spark-sent']")
     expect(sparkline).to_be_visible()

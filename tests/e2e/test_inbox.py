@@ -21,6 +21,7 @@ from library.models import MessageTemplate
 from messaging import badge, inbox, selectors, services
 from messaging.models import Channel, Conversation, Direction, Message, MessageStatus
 from recruitflow.tenancy import tenant_scope
+from tests.e2e.steps import sign_in
 from tests.factories import make_org_with_owner
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -51,14 +52,6 @@ def celery_runs_in_process(settings):
 def _texts_seen_by_the_phone(sandbox) -> list[str]:
     messages = requests.get(f"{sandbox.url}/twilio/_sandbox/api/messages", timeout=5).json()
     return [m["body"] for m in messages if m["to"] == MOBILE]
-
-
-def _sign_in(page, base: str, email: str, first_name: str) -> None:
-    page.goto(f"{base}/accounts/login/")
-    page.fill("input[name=login]", email)
-    page.fill("input[name=password]", "correct-horse-9")
-    page.get_by_role("button", name="Sign In").click()
-    expect(page.get_by_role("heading", name=f"Welcome, {first_name}")).to_be_visible()
 
 
 def test_recruiter_replies_candidate_answers_from_the_sandbox_phone_then_stops(
@@ -107,7 +100,7 @@ def test_recruiter_replies_candidate_answers_from_the_sandbox_phone_then_stops(
     base = live_server.url
     page.on("dialog", lambda dialog: dialog.accept())
 
-    _sign_in(page, base, "rita@northwind.test", "Rita")
+    sign_in(page, base, "rita@northwind.test", "Rita")
 
     # The Inbox lists the conversation; opening it shows the journey's text, delivered.
     page.locator("nav.sidebar").get_by_role("link", name="Inbox").click()
@@ -215,7 +208,7 @@ def test_email_reply_needs_a_subject_and_the_picker_hides_without_the_library(
         conversation = inbox.conversation_open(organization=org, candidate=candidate)
     # The Library's template endpoints are unavailable: the picker must stay out of the way.
     page.route("**/library/templates/options/**", lambda route: route.fulfill(status=404))
-    _sign_in(page, live_server.url, "eve@contoso.test", "Eve")
+    sign_in(page, live_server.url, "eve@contoso.test", "Eve")
 
     with page.expect_response(re.compile(r"/library/templates/options/\?channel=email")):
         page.goto(f"{live_server.url}/inbox/{conversation.pk}/")
@@ -300,7 +293,7 @@ def test_opening_an_unread_conversation_clears_its_badge_and_the_sidebar_count(
             conversation.last_message_at = conversation.created_at
             conversation.save(update_fields=["unread_count", "last_message_at"])
             conversations[first_name] = conversation
-    _sign_in(page, live_server.url, "una@fabrikam.test", "Una")
+    sign_in(page, live_server.url, "una@fabrikam.test", "Una")
 
     sidebar_count = page.locator("nav.sidebar #inbox-unread-badge")
     expect(sidebar_count).to_have_text("2")

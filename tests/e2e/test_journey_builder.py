@@ -15,6 +15,7 @@ from journeys import editing, services
 from journeys.models import JourneyRun, JourneyStep
 from journeys.timeline_kinds import JOURNEY_COMPLETED, JOURNEY_ENTERED, JOURNEY_SENT
 from recruitflow.tenancy import tenant_scope
+from tests.e2e.steps import sign_in
 from tests.factories import make_org_with_owner
 from tests.journeys.test_builder import Hiring
 
@@ -72,14 +73,6 @@ def _run_with_events(organization, hiring, journey):
     return candidate
 
 
-def _sign_in(page, base):
-    page.goto(f"{base}/accounts/login/")
-    page.fill("input[name=login]", "rita@northwind.test")
-    page.fill("input[name=password]", PASSWORD)
-    page.get_by_role("button", name="Sign In").click()
-    expect(page.get_by_role("heading", name="Welcome, Rita")).to_be_visible()
-
-
 def _summaries(page) -> list[str]:
     return [s.strip() for s in page.locator("#step-list .step-summary").all_inner_texts()]
 
@@ -97,7 +90,7 @@ def test_drag_a_step_edit_into_a_draft_publish_it_and_see_a_run_grouped_on_the_t
         live_version = journey.current_version_id
     base = live_server.url
     page.on("dialog", lambda dialog: dialog.accept())
-    _sign_in(page, base)
+    sign_in(page, base, "rita@northwind.test", "Rita")
 
     # --- The builder: a flow of cards, the trigger in one sentence ---------------------------
     page.goto(f"{base}/journeys/{journey.pk}/")
@@ -212,7 +205,7 @@ def test_a_finger_drags_a_step_on_a_touch_screen_and_the_draft_shows_it(
         ),
     )
     try:
-        _sign_in(phone, base)
+        sign_in(phone, base, "rita@northwind.test", "Rita")
         phone.goto(f"{base}/journeys/{journey.pk}/")
         steps = phone.locator("#step-list > li.step")
         steps.first.scroll_into_view_if_needed()
@@ -235,3 +228,55 @@ def test_a_finger_drags_a_step_on_a_touch_screen_and_the_draft_shows_it(
         draft = [s.kind for s in JourneyStep.objects.filter(version=journey.draft_version)]
     assert live == ["send_sms", "wait", "send_email"]  # the live version is untouched
     assert draft == ["wait", "send_sms", "send_email"]
+
+
+def test_discarding_a_draft_brings_back_the_live_steps(
+    live_server, page, csp_violations, one_request_at_a_time
+):
+    organization, _, _ = make_org_with_owner(
+        name="Northwind Hiring", email="rita@northwind.test", first_name="Rita"
+    )
+    with tenant_scope(organization):
+        hiring = Hiring(organization)
+        journey = _live_journey(organization, hiring)
+        live_version = journey.current_version_id
+    base = live_server.url
+    confirms: list[str] = []
+
+    def answer(dialog):
+        confirms.append(dialog.message)
+        dialog.accept()
+
+    page.on("dialog", answer)
+    sign_in(page, base, "rita@northwind.test", "Rita")
+    page.goto(f"{base}/journeys/{journey.pk}/")
+
+    # An edit to the live journey goes to a draft: the wait becomes three days.
+    page.locator("#step-list > li.step").nth(1).locator(".step-summary").click()
+    wait_step = page.locator("#step-list > li.step.editing")
+    wait_step.get_by_label("Days").fill("3")
+    wait_step.get_by_role("button", name="Save step").click()
+    expect(page.locator("#step-list .step-summary").nth(1)).to_have_text("Wait 3 days")
+    expect(page.locator("#draft-label")).to_contain_text("Draft")
+
+    # Discard it: asked first, then the builder shows the live steps again.
+    page.get_by_role("button", name="Discard draft").click()
+    expect(page.locator(".messages")).to_contain_text(
+        "Draft discarded: the builder shows the live version again."
+    )
+    assert confirms == [
+        "Discard the draft? Its changes are lost and the live version stays as it is."
+    ]
+    expect(page.locator("#draft-label")).to_have_count(0)
+    assert _summaries(page) == [
+        "Send text message “Onsite invitation (text)”",
+        "Wait 1 day",
+        "Send e-mail “Onsite details (e-mail)”",
+    ]
+    expect(page.locator("#journey-status")).to_have_text("Active")
+    with tenant_scope(organization):
+        journey.refresh_from_db()
+        assert journey.draft_version_id is None
+        assert journey.current_version_id == live_version
+
+    assert csp_violations == []

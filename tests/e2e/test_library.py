@@ -11,18 +11,11 @@ from playwright.sync_api import expect
 
 from library.models import MessageTemplate
 from recruitflow.tenancy import tenant_scope
+from tests.e2e.steps import sign_in
 from tests.factories import make_org_with_owner
 from tests.library.test_templating import make_onsite_candidate
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-
-
-def sign_in(page, base: str) -> None:
-    page.goto(f"{base}/accounts/login/")
-    page.fill("input[name=login]", "nora@northwind.test")
-    page.fill("input[name=password]", "correct-horse-9")
-    page.get_by_role("button", name="Sign In").click()
-    expect(page.get_by_role("heading", name="Welcome, Nora")).to_be_visible()
 
 
 def test_recruiter_writes_a_text_with_live_preview_segments_and_errors(
@@ -34,7 +27,7 @@ def test_recruiter_writes_a_text_with_live_preview_segments_and_errors(
     make_onsite_candidate(organization, first_name="Priya", last_name="Raman")
     base = live_server.url
     page.on("dialog", lambda dialog: dialog.accept())
-    sign_in(page, base)
+    sign_in(page, base, "nora@northwind.test", "Nora")
 
     page.locator(".sidebar").get_by_role("link", name="Library").click()
     expect(page.locator("#library-scheduling-templates")).to_contain_text("0 scheduling templates")
@@ -115,7 +108,7 @@ def test_recruiter_writes_an_email_previewed_in_a_sandboxed_frame(
     make_onsite_candidate(organization, first_name="Priya", last_name="Raman")
     base = live_server.url
     page.on("dialog", lambda dialog: dialog.accept())
-    sign_in(page, base)
+    sign_in(page, base, "nora@northwind.test", "Nora")
 
     page.goto(f"{base}/library/templates/")
     expect(page.locator("#templates-empty")).to_contain_text("No message templates yet")

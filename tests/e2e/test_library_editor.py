@@ -13,18 +13,11 @@ from playwright.sync_api import expect
 from library import services
 from library.models import MessageTemplate
 from recruitflow.tenancy import tenant_scope
+from tests.e2e.steps import sign_in
 from tests.factories import make_org_with_owner
 from tests.library.test_templating import make_onsite_candidate
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-
-
-def sign_in(page, base: str) -> None:
-    page.goto(f"{base}/accounts/login/")
-    page.fill("input[name=login]", "nora@northwind.test")
-    page.fill("input[name=password]", "correct-horse-9")
-    page.get_by_role("button", name="Sign In").click()
-    expect(page.get_by_role("heading", name="Welcome, Nora")).to_be_visible()
 
 
 def test_recruiter_writes_bold_text_and_a_merge_field_chip_that_survive_a_reload(
@@ -35,7 +28,7 @@ def test_recruiter_writes_bold_text_and_a_merge_field_chip_that_survive_a_reload
     )
     make_onsite_candidate(organization, first_name="Priya", last_name="Raman")
     base = live_server.url
-    sign_in(page, base)
+    sign_in(page, base, "nora@northwind.test", "Nora")
 
     page.goto(f"{base}/library/templates/")
     page.locator("#templates-empty").get_by_role("link", name="New e-mail").click()
@@ -143,7 +136,7 @@ def test_body_the_editor_cannot_hold_opens_as_html_source_saying_why(
             html_body=conditional,
         )
     base = live_server.url
-    sign_in(page, base)
+    sign_in(page, base, "nora@northwind.test", "Nora")
 
     page.goto(f"{base}/library/templates/{template.pk}/")
     note = page.locator("#visual-note")

@@ -9,6 +9,7 @@ from playwright.sync_api import expect
 from standardwebhooks.webhooks import Webhook
 
 from partners import delivery, services
+from tests.e2e.steps import sign_in
 from tests.factories import make_org_with_owner
 from tests.partners.receiver import Receiver
 
@@ -22,14 +23,6 @@ class _SendNow:
         delivery.deliver_due()
 
 
-def sign_in(page, base: str) -> None:
-    page.goto(f"{base}/accounts/login/")
-    page.fill("input[name=login]", "wanda@webhooks.test")
-    page.fill("input[name=password]", "correct-horse-9")
-    page.get_by_role("button", name="Sign In").click()
-    expect(page.get_by_role("heading", name="Welcome, Wanda")).to_be_visible()
-
-
 def test_admin_adds_a_webhook_sends_a_test_event_sees_it_delivered_and_replays_it(
     live_server, page, csp_violations, browser_errors, settings, monkeypatch
 ):
@@ -38,7 +31,7 @@ def test_admin_adds_a_webhook_sends_a_test_event_sees_it_delivered_and_replays_i
     make_org_with_owner(name="Webhook Works", email="wanda@webhooks.test", first_name="Wanda")
     page.on("dialog", lambda dialog: dialog.accept())
     with Receiver(status=200, answer=b'{"received": true}') as receiver:
-        sign_in(page, live_server.url)
+        sign_in(page, live_server.url, "wanda@webhooks.test", "Wanda")
         page.locator(".sidebar").get_by_role("link", name="Settings").click()
         page.get_by_role("link", name="Webhooks", exact=True).click()
         expect(page.get_by_role("heading", name="No webhooks yet")).to_be_visible()

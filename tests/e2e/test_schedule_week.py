@@ -17,6 +17,7 @@ from recruitflow.tenancy import tenant_scope
 from scheduling import services
 from scheduling.models import CancelledBy, SchedulingTemplate
 from scheduling.week import monday_of
+from tests.e2e.steps import sign_in
 from tests.factories import make_org_with_owner
 from tests.scheduling.helpers import booked
 
@@ -73,18 +74,10 @@ def next_week():
     return {"tuesday": tuesday, "kept": kept, "dropped": dropped}
 
 
-def _sign_in(page, base: str) -> None:
-    page.goto(f"{base}/accounts/login/")
-    page.fill("input[name=login]", "rita@northwind.test")
-    page.fill("input[name=password]", "correct-horse-9")
-    page.get_by_role("button", name="Sign In").click()
-    expect(page.get_by_role("heading", name="Welcome, Rita")).to_be_visible()
-
-
 def test_week_view_shows_an_interview_in_its_slot_and_a_cancelled_one_struck_through(
     live_server, page, next_week
 ):
-    _sign_in(page, live_server.url)
+    sign_in(page, live_server.url, "rita@northwind.test", "Rita")
     page.get_by_role("link", name="Schedule", exact=True).first.click()
     page.get_by_role("navigation", name="How interviews are shown").get_by_role(
         "link", name="Week"
@@ -123,7 +116,7 @@ def test_week_view_shows_an_interview_in_its_slot_and_a_cancelled_one_struck_thr
 
 
 def test_messaging_settings_quiet_hours_tab_saves_and_stays_open(live_server, page, next_week):
-    _sign_in(page, live_server.url)
+    sign_in(page, live_server.url, "rita@northwind.test", "Rita")
     page.get_by_role("link", name="Settings", exact=True).first.click()
     page.get_by_role("navigation", name="Settings", exact=True).get_by_role(
         "link", name="Messaging"

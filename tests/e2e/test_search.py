@@ -13,6 +13,7 @@ from playwright.sync_api import expect
 from candidates.models import Candidate
 from journeys import services as journey_services
 from recruitflow.tenancy import tenant_scope
+from tests.e2e.steps import sign_in
 from tests.factories import make_org_with_owner
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -45,18 +46,10 @@ def northwind():
     return grace
 
 
-def _sign_in(page, base: str) -> None:
-    page.goto(f"{base}/accounts/login/")
-    page.fill("input[name=login]", "rita@northwind.test")
-    page.fill("input[name=password]", "correct-horse-9")
-    page.get_by_role("button", name="Sign In").click()
-    expect(page.get_by_role("heading", name="Welcome, Rita")).to_be_visible()
-
-
 def test_typing_in_the_top_bar_shows_matches_and_the_keyboard_opens_the_candidate(
     live_server, page, northwind
 ):
-    _sign_in(page, live_server.url)
+    sign_in(page, live_server.url, "rita@northwind.test", "Rita")
     page.wait_for_load_state("load")  # the page's scripts have run
     page.keyboard.press("/")  # the shortcut focuses the search box
     box = page.get_by_role("combobox", name="Search")
@@ -82,7 +75,7 @@ def test_typing_in_the_top_bar_shows_matches_and_the_keyboard_opens_the_candidat
 def test_a_phone_number_in_any_format_finds_the_candidate_with_a_click(
     live_server, page, northwind
 ):
-    _sign_in(page, live_server.url)
+    sign_in(page, live_server.url, "rita@northwind.test", "Rita")
     box = page.get_by_role("combobox", name="Search")
     box.click()
     box.press_sequentially("(415) 555-0100", delay=30)
@@ -95,7 +88,7 @@ def test_a_phone_number_in_any_format_finds_the_candidate_with_a_click(
 def test_enter_with_nothing_picked_opens_the_results_page_and_escape_closes_the_dropdown(
     live_server, page, northwind
 ):
-    _sign_in(page, live_server.url)
+    sign_in(page, live_server.url, "rita@northwind.test", "Rita")
     box = page.get_by_role("combobox", name="Search")
     box.click()
     box.press_sequentially("zzqq", delay=30)

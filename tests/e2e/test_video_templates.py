@@ -14,6 +14,7 @@ from interviews.models import VideoTemplate
 from journeys import editing
 from journeys.models import StepKind
 from recruitflow.tenancy import tenant_scope
+from tests.e2e.steps import sign_in
 from tests.factories import add_member, make_org_with_owner
 from tests.interviews.core_helpers import make_messages
 
@@ -32,14 +33,6 @@ def team():
     reviewer.save()
     make_messages(organization)
     return organization, reviewer
-
-
-def sign_in(page, base: str) -> None:
-    page.goto(f"{base}/accounts/login/")
-    page.fill("input[name=login]", "nora@northwind.test")
-    page.fill("input[name=password]", "correct-horse-9")
-    page.get_by_role("button", name="Sign In").click()
-    expect(page.get_by_role("heading", name="Welcome, Nora")).to_be_visible()
 
 
 def fill_question(page, number: int, text: str, think: str, answer: str, retakes: str) -> None:
@@ -61,7 +54,7 @@ def test_recruiter_creates_reorders_copies_a_template_and_cannot_delete_a_used_o
 ):
     organization, reviewer = team
     base = live_server.url
-    sign_in(page, base)
+    sign_in(page, base, "nora@northwind.test", "Nora")
 
     page.goto(f"{base}/library/interviews/")
     expect(page.get_by_text("No video interview templates yet")).to_be_visible()
@@ -159,7 +152,7 @@ def test_admin_sets_how_long_recordings_are_kept(
     live_server, page, csp_violations, browser_errors, team
 ):
     base = live_server.url
-    sign_in(page, base)
+    sign_in(page, base, "nora@northwind.test", "Nora")
     page.goto(f"{base}/settings/video-interviews/")
     expect(page.locator("#retention-days")).to_contain_text("default")
     page.get_by_label("Keep recordings for (days)").fill("0")
