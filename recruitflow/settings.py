@@ -416,6 +416,23 @@ if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
     )
     if REDIS_KEY_PREFIX:
         CELERY_BROKER_TRANSPORT_OPTIONS["global_keyprefix"] = f"{REDIS_KEY_PREFIX}:"
+    # One list per priority (0 … 9; kombu's default steps 0, 3, 6, 9 are among them, so messages
+    # queued before keep their lists), read in that order: priority 0 is served first.
+    CELERY_BROKER_TRANSPORT_OPTIONS["priority_steps"] = list(range(10))
+# Priorities by task name (on Redis; the filesystem broker has none). The way from an ATS stage
+# change to the candidate's first message never waits behind bulk work (syncs, roll-ups,
+# partner deliveries, sweeps: everything else), and along it a later stage goes first (a
+# started run's text before the next delivery's apply), so in a burst candidates get their
+# texts one after another instead of all waiting at the first stage. Tasks sent by name get
+# theirs too; a caller's own ``priority=`` wins.
+CELERY_TASK_ROUTES = {
+    "messaging.tasks.message_deliver": {"priority": 0},
+    "journeys.run_steps": {"priority": 1},
+    "journeys.match_transitions": {"priority": 2},
+    "integrations.tasks.webhook_delivery_apply": {"priority": 3},
+    "journeys.dispatch_due": {"priority": 4},
+    "*": {"priority": 6},
+}
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
