@@ -8,7 +8,8 @@ from integrations import intake
 from recruitflow.tasks import OrganizationTask
 
 
-@shared_task(base=OrganizationTask)
+# Nobody reads its result (the delivery row keeps the state): not stored.
+@shared_task(base=OrganizationTask, ignore_result=True)
 def webhook_delivery_apply(organization, delivery_id: int) -> str | None:
     """Apply one stored webhook delivery; returns its state afterwards."""
     delivery = intake.apply(delivery_id=delivery_id)

@@ -15,7 +15,9 @@ How a candidate goes through a journey:
    application that leaves the run's trigger stage, rejects or hires cancels the pending steps of
    active runs whose journey has that rule, at once.
 3. **Steps** are StepRun rows created one at a time: the first right away (and executed right
-   after commit through the ``journeys.run_steps`` task), each next one when its predecessor
+   after commit: by the ``journeys.match_transitions`` task itself when it started a few, as a
+   webhook's stage change does, else through ``journeys.run_steps`` tasks in chunks; the
+   dispatcher runs any left pending), each next one when its predecessor
    finishes, with ``due_at`` = when it may run (a wait's row is due when the wait ends). First
    steps are claimed and loaded in batches (:func:`step_runs_execute`); due rows are claimed by
    the dispatcher with ``select_for_update(skip_locked=True)`` and a conditional
@@ -167,10 +169,14 @@ class MatchResult:
         self.first_steps.extend(other.first_steps)
 
 
-def transitions_match(*, organization, transition_ids: Iterable[int]) -> MatchResult:
+def transitions_match(
+    *, organization, transition_ids: Iterable[int], queue_first_steps: bool = True
+) -> MatchResult:
     """Match stage transitions against the organization's active journeys: start at most one
     run per (journey, transition), apply the exit rules the transitions fire, and queue the new
-    runs' first steps to run right after commit. Safe to call again with the same ids."""
+    runs' first steps to run right after commit (``queue_first_steps=False``: the caller runs
+    ``result.first_steps`` itself once this returned; the dispatcher runs any it does not).
+    Safe to call again with the same ids."""
     ids = sorted({int(i) for i in transition_ids})
     result = MatchResult()
     for chunk in chunked(ids, MATCH_BATCH):
@@ -184,14 +190,16 @@ def transitions_match(*, organization, transition_ids: Iterable[int]) -> MatchRe
             # Exits first: they concern runs started by earlier transitions, and the runs this
             # batch starts need not be read back for them.
             exited = exits.exit_on_transitions(organization, transitions)
-            batch = _match_batch(organization, transitions)
+            batch = _match_batch(organization, transitions, queue_first_steps=queue_first_steps)
             batch.runs_exited += exited
             batch.transitions = len(transitions)
         result.add(batch)
     return result
 
 
-def _match_batch(organization, transitions: list[StageTransition]) -> MatchResult:
+def _match_batch(
+    organization, transitions: list[StageTransition], *, queue_first_steps: bool = True
+) -> MatchResult:
     fired = {t.pk: transition_triggers(t) for t in transitions}
     triggers = {trigger for kinds in fired.values() for trigger in kinds}
     if not triggers:
@@ -244,7 +252,7 @@ def _match_batch(organization, transitions: list[StageTransition]) -> MatchResul
                     ):
                         seen.add(version.journey_id)
                         wanted.append((version, t, trigger))
-    return start_runs(organization, wanted)
+    return start_runs(organization, wanted, queue_first_steps=queue_first_steps)
 
 
 def _before_activation(version: JourneyVersion, moment) -> bool:
@@ -255,11 +263,14 @@ def _before_activation(version: JourneyVersion, moment) -> bool:
 
 
 def start_runs(
-    organization, wanted: list[tuple[JourneyVersion, StageTransition, str]]
+    organization,
+    wanted: list[tuple[JourneyVersion, StageTransition, str]],
+    *,
+    queue_first_steps: bool = True,
 ) -> MatchResult:
     """Insert the runs (once per journey and transition), their first step rows and the
-    "entered" timeline events; queue the first steps that are due now. Call inside the
-    organization's cursor lock."""
+    "entered" timeline events; queue the first steps that are due now (unless the caller runs
+    ``result.first_steps`` itself). Call inside the organization's cursor lock."""
     result = MatchResult()
     if not wanted:
         return result
@@ -360,12 +371,18 @@ def start_runs(
         ).values_list("pk", flat=True)
     )
     result.first_steps = due_now
+    if queue_first_steps:
+        first_steps_queue(organization, due_now)
+    return result
+
+
+def first_steps_queue(organization, step_run_ids: list[int]) -> None:
+    """Queue ``journeys.run_steps`` for these first steps, in chunks, once committed."""
     organization_id = organization.pk
-    for chunk in chunked(due_now, RUN_STEPS_CHUNK):
+    for chunk in chunked(step_run_ids, RUN_STEPS_CHUNK):
         transaction.on_commit(
             lambda ids=chunk: task_named("journeys.run_steps").delay(organization_id, ids)
         )
-    return result
 
 
 # --------------------------------------------------------------------------------------------
@@ -531,8 +548,11 @@ def _record(organization, step_run: StepRun, outcome: StepOutcome, now: datetime
         )
         if not updated:
             return None  # declared lost meanwhile (it took longer than the step timeout)
-        write_events(organization, run, outcome.events, now)
+        # The step's timeline entries, and "finished the journey" when this was its last step,
+        # are written together.
+        events = list(outcome.events)
         if outcome.status == StepRunStatus.CANCELED:
+            write_events(organization, run, events, now)
             return None
         if outcome.end:
             JourneyRun.objects.filter(pk=run.pk, status=RunStatus.ACTIVE).update(
@@ -542,11 +562,18 @@ def _record(organization, step_run: StepRun, outcome: StepOutcome, now: datetime
                 finished_at=now,
             )
             if outcome.end == RunStatus.COMPLETED:
-                write_events(organization, run, [_completed_event(run)], now)
+                events.append(_completed_event(run))
+            write_events(organization, run, events, now)
             return None
         following, due = following_step_create(
-            organization, run, step_run.position, base=outcome.continue_at or now, now=now
+            organization,
+            run,
+            step_run.position,
+            base=outcome.continue_at or now,
+            now=now,
+            events=events,
         )
+        write_events(organization, run, events, now)
         if following is None:
             return None
     if due > timezone.now():
@@ -563,18 +590,25 @@ def _record(organization, step_run: StepRun, outcome: StepOutcome, now: datetime
 
 
 def following_step_create(
-    organization, run: JourneyRun, position: int, *, base: datetime, now: datetime
+    organization,
+    run: JourneyRun,
+    position: int,
+    *,
+    base: datetime,
+    now: datetime,
+    events: list[dict] | None = None,
 ):
     """Create the row of the step after ``position`` (due from ``base``), or complete the run
-    when there is none. Returns ``(step, due_at)``, ``(None, None)`` at the end. Inside the
-    caller's transaction."""
+    when there is none (the step at ``position`` ran: it was the last). Returns ``(step,
+    due_at)``, ``(None, None)`` at the end. Inside the caller's transaction. ``events``: the
+    caller writes the timeline entries, "finished the journey" included."""
     following = (
         JourneyStep.objects.filter(version_id=run.version_id, position__gt=position)
         .order_by("position", "id")
         .first()
     )
     if following is None:
-        complete_if_finished(organization, run, now)
+        complete_if_finished(organization, run, now, last_step_ran=True, events=events)
         return None, None
     due = _due_at(organization, following, base, run.candidate)
     StepRun.objects.bulk_create(
@@ -599,27 +633,39 @@ def _completed_event(run: JourneyRun) -> dict:
     )
 
 
-def complete_if_finished(organization, run: JourneyRun, now: datetime) -> bool:
+def complete_if_finished(
+    organization,
+    run: JourneyRun,
+    now: datetime,
+    *,
+    last_step_ran: bool = False,
+    events: list[dict] | None = None,
+) -> bool:
     """Complete a run whose last step ran, unless a send of it is still held for quiet hours:
     until that text or e-mail goes out the run stays active, so its exit rules can still
-    withdraw it."""
+    withdraw it. ``last_step_ran``: the caller just recorded the last step (nothing to look
+    up); ``events``: "finished the journey" is added to them instead of written here."""
     open_steps = StepRun.objects.filter(
         run_id=run.pk,
         status__in=[StepRunStatus.PENDING, StepRunStatus.RUNNING, StepRunStatus.HELD],
     )
     if open_steps.exists():
         return False
-    last = (
-        JourneyStep.objects.filter(version_id=run.version_id)
-        .order_by("-position")
-        .values_list("position", flat=True)
-        .first()
-    )
-    if last is not None and not StepRun.objects.filter(run_id=run.pk, position=last).exists():
-        return False
+    if not last_step_ran:
+        last = (
+            JourneyStep.objects.filter(version_id=run.version_id)
+            .order_by("-position")
+            .values_list("position", flat=True)
+            .first()
+        )
+        if last is not None and not StepRun.objects.filter(run_id=run.pk, position=last).exists():
+            return False
     if JourneyRun.objects.filter(pk=run.pk, status=RunStatus.ACTIVE).update(
         status=RunStatus.COMPLETED, reason="Every step ran.", finished_at=now
     ):
-        write_events(organization, run, [_completed_event(run)], now)
+        if events is not None:
+            events.append(_completed_event(run))
+        else:
+            write_events(organization, run, [_completed_event(run)], now)
         return True
     return False

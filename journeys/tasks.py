@@ -32,17 +32,34 @@ logger = logging.getLogger(__name__)
 # (or a concurrent one on another worker: rows are claimed with skip_locked) takes the rest.
 DISPATCH_BATCH = 25
 DISPATCH_MAX_BATCHES = 200
+# A match that starts at most this many first steps (a webhook's stage change: one) runs them
+# itself, once its runs are committed, instead of queueing ``run_steps`` for them: one hop less
+# between a stage change and its text. Larger ones (a poll's page) are shared out in chunks.
+INLINE_FIRST_STEPS = engine.EXECUTE_BATCH
 
 
-@shared_task(name="journeys.match_transitions", base=OrganizationTask)
+# Nobody reads the results of the two tasks on a stage change's way to its first message (the
+# rows they write are the record): not stored.
+@shared_task(name="journeys.match_transitions", base=OrganizationTask, ignore_result=True)
 def match_transitions(organization, transition_ids: list[int]) -> int:
-    """Match new stage transitions of one organization; returns how many runs started."""
-    return engine.transitions_match(
-        organization=organization, transition_ids=transition_ids
-    ).runs_created
+    """Match new stage transitions of one organization and run (or queue) the first steps of
+    the runs they started; returns how many runs started. A step this task claimed and did
+    not finish (its worker died) is the recovery sweep's, as from ``run_steps``; a redelivered
+    match starts nothing twice."""
+    ids = list(transition_ids)
+    inline = len(ids) <= INLINE_FIRST_STEPS
+    result = engine.transitions_match(
+        organization=organization, transition_ids=ids, queue_first_steps=not inline
+    )
+    if inline and result.first_steps:
+        if len(result.first_steps) <= INLINE_FIRST_STEPS:
+            engine.step_runs_execute(organization=organization, step_run_ids=result.first_steps)
+        else:  # a few transitions that started many runs
+            engine.first_steps_queue(organization, result.first_steps)
+    return result.runs_created
 
 
-@shared_task(name="journeys.run_steps", base=OrganizationTask)
+@shared_task(name="journeys.run_steps", base=OrganizationTask, ignore_result=True)
 def run_steps(organization, step_run_ids: list[int]) -> int:
     """Run the first steps of new runs right after the match committed."""
     return engine.step_runs_execute(organization=organization, step_run_ids=step_run_ids)
