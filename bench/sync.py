@@ -8,7 +8,11 @@
     fixed window the calls touched, from the first call to the last answer) and 429s. A full
     sync of 50k applications needs only ~40 calls (candidates embed their applications), so the
     limit is scaled to 10 per 10 s to make it the bottleneck (same window, same headers, same
-    pacing code);
+    pacing code). The first sync starts as a window opens (where the bench happens to begin is
+    not the pacing's doing). Every window below the limit is put down to what kept its calls
+    away: the pacer holding them back (its log), the sync's own work (no call in flight and none
+    held: writing pages, starting the next sync), or the end of the run (the last window);
+    with the share of the time spent on each, and how late each window's first call came;
 (c) incremental poll after 1% of the applications moved stage → API calls and seconds.
 
 The sandbox runs in its own process (so its JSON rendering does not share our GIL), the sync
@@ -20,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import math
 import os
 import subprocess
@@ -60,6 +65,67 @@ while True:
 """
 RATE_LIMIT = 10
 RATE_WINDOW_S = 10.0
+
+
+class PacerLog(logging.Handler):
+    """The Greenhouse pacer's waits, (start, end) in epoch seconds, from its log records."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.waits: list[tuple[float, float]] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        wait = getattr(record, "pacing_wait_s", None)
+        if wait is not None:
+            self.waits.append((record.created, record.created + wait))
+
+
+def merged(intervals: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    out: list[tuple[float, float]] = []
+    for lo, hi in sorted(intervals):
+        if out and lo <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], hi))
+        else:
+            out.append((lo, hi))
+    return out
+
+
+def covered(intervals: list[tuple[float, float]], lo: float, hi: float) -> float:
+    """Seconds of [lo, hi) that the (merged) intervals cover."""
+    return sum(max(0.0, min(hi, b) - max(lo, a)) for a, b in intervals)
+
+
+def window_report(calls: list[tuple[float, float, int | None]], waits, first: float, end: float):
+    """Each fixed window from the first call to the last answer: calls answered in it, and for
+    one below the limit, what its time went to. ``calls``: (start, end, status)."""
+    in_flight = merged([(s, e) for s, e, _ in calls])
+    held = merged(waits)
+    busy = merged(in_flight + held)
+    first_w, last_w = int(first // RATE_WINDOW_S), int(end // RATE_WINDOW_S)
+    unused = {"pacer": 0, "own_work": 0, "last_window": 0}
+    seconds = {"calls": 0.0, "pacer": 0.0, "own_work": 0.0}
+    lateness = []
+    for w in range(first_w, last_w + 1):
+        opens, closes = w * RATE_WINDOW_S, (w + 1) * RATE_WINDOW_S
+        lo, hi = max(opens, first), min(closes, end)
+        starts = sorted(s for s, _, status in calls if opens <= s < closes and status != 429)
+        paced = covered(held, lo, hi)
+        own = (hi - lo) - covered(busy, lo, hi)
+        seconds["calls"] += covered(in_flight, lo, hi)
+        seconds["pacer"] += paced
+        seconds["own_work"] += own
+        if starts and w != first_w:
+            lateness.append(starts[0] - opens)
+        missing = RATE_LIMIT - len(starts)
+        if missing <= 0:
+            continue
+        if w == last_w:
+            unused["last_window"] += missing
+        elif paced >= own:
+            unused["pacer"] += missing
+        else:
+            unused["own_work"] += missing
+    return unused, seconds, lateness
 
 
 def start_sandbox(n_applications: int) -> tuple[subprocess.Popen, str]:
@@ -192,6 +258,12 @@ def main() -> None:
             control(url, "rate_limit", {"limit": RATE_LIMIT})
             limited_org = make_org(owner, "Bench sync (rate limited)", url)
             orgs.append(limited_org)
+            pacer_log = PacerLog()
+            pacer_logger = logging.getLogger("integrations.greenhouse.client")
+            pacer_logger.addHandler(pacer_log)
+            pacer_logger.setLevel(logging.DEBUG)
+            pacer_logger.propagate = False
+            time.sleep(RATE_WINDOW_S - time.time() % RATE_WINDOW_S)  # start as a window opens
             # Full syncs back to back until at least --limited-calls calls were made: over
             # that many windows a partly used first or last window moves the figure little.
             calls: list = []
@@ -205,8 +277,10 @@ def main() -> None:
                         .order_by("started_at")
                         .values_list("started_at", "duration_ms", "status")
                     )
-            first = calls[0][0].timestamp()
-            end = max(c[0].timestamp() + c[1] / 1000 for c in calls)
+            pacer_logger.removeHandler(pacer_log)
+            timed = [(c[0].timestamp(), c[0].timestamp() + c[1] / 1000, c[2]) for c in calls]
+            first = timed[0][0]
+            end = max(c[1] for c in timed)
             span = end - first
             # Greenhouse's windows are fixed (aligned to multiples of the window): from the
             # first call's start to the last answer, the calls could use the limit in every
@@ -216,10 +290,29 @@ def main() -> None:
             too_many = sum(1 for c in calls if c[2] == 429)
             answered = len(calls) - too_many
             fraction = answered / ceiling
+            unused, spent, lateness = window_report(timed, pacer_log.waits, first, end)
+            last_w = int(end // RATE_WINDOW_S)
+            before_last = sum(1 for s, _, st in timed if st != 429 and s < last_w * RATE_WINDOW_S)
+            full_windows_fraction = (
+                before_last / (RATE_LIMIT * (windows - 1)) if windows > 1 else fraction
+            )
+            late = sum(lateness) / len(lateness) if lateness else 0.0
             print(
                 f"(b) {syncs} full syncs, limit {RATE_LIMIT} per {RATE_WINDOW_S:.0f} s: "
                 f"{len(calls)} calls ({answered} answered, {too_many} × 429) over {span:.1f} s "
                 f"touching {windows} windows; ceiling {ceiling} calls = {fraction:.1%} of it"
+            )
+            print(
+                f"    {sum(unused.values())} slots unused: {unused['pacer']} in windows where "
+                f"the pacer held calls back, {unused['own_work']} where the sync was busy with "
+                f"its own work (no call in flight or held: writing pages, starting the next "
+                f"sync), {unused['last_window']} in the last window (the run ended in it); "
+                f"{full_windows_fraction:.1%} of the ceiling without the last window"
+            )
+            print(
+                f"    time: calls in flight {spent['calls']:.1f} s, held by the pacer "
+                f"{spent['pacer']:.1f} s, the sync's own work alone {spent['own_work']:.1f} s; "
+                f"a window's first call came {late:.2f} s after it opened on average"
             )
             figures["rate_limited_sync"] = {
                 "limit_per_window": RATE_LIMIT,
@@ -232,6 +325,10 @@ def main() -> None:
                 "ceiling": ceiling,
                 "fraction_of_ceiling": round(fraction, 3),
                 "http_429": too_many,
+                "unused_slots": unused,
+                "fraction_without_last_window": round(full_windows_fraction, 3),
+                "seconds_calls_pacer_own_work": [round(v, 1) for v in spent.values()],
+                "first_call_late_s": round(late, 2),
             }
             figures["floor"] = {"ceiling_calls": ceiling}
             figures["ratio"] = round(fraction, 3)

@@ -6,6 +6,8 @@ mapping to RecruitFlow's records lives in ``provider.py``.
 
 from __future__ import annotations
 
+import hashlib
+import logging
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -45,6 +47,8 @@ WRONG_ADDRESS = "wrong_address"
 
 V1_RATE_WINDOW_S = 10.0
 
+logger = logging.getLogger(__name__)
+
 
 class WindowPacer:
     """Keeps a Harvest v1 key under its per-window limit without ever drawing a 429.
@@ -73,11 +77,17 @@ class WindowPacer:
         self._paused_until = 0.0
         self._lock = threading.Lock()
 
-    def wait(self) -> None:
+    def wait(self, sleep: Callable[[float], Any] | None = None) -> None:
+        """Sleep until the next call may go (``sleep``: the calling client's own)."""
         with self._lock:
             wait = self._paused_until - self._clock()
         if wait > 0:
-            self._sleep(wait)
+            logger.debug(
+                "Greenhouse rate limit used up: waiting %.2f s for the next window",
+                wait,
+                extra={"pacing_wait_s": wait},
+            )
+            (sleep or self._sleep)(wait)
 
     def observe(self, response: requests.Response) -> None:
         headers = response.headers
@@ -99,6 +109,29 @@ class WindowPacer:
                     self.window_s + self.margin_s
                 )
                 self._window_started_by = None
+
+
+_pacers: dict[tuple[str, str], WindowPacer] = {}
+_pacers_lock = threading.Lock()
+
+
+def pacer_for(
+    base_url: str, api_key: str, *, clock: Callable[[], float] = time.time
+) -> WindowPacer:
+    """The one pacer of a Harvest v1 key in this process.
+
+    Every client of the key shares it (a sync, the sync after it, a note written back), so a
+    new client starts from what the key's earlier answers showed: without that, a sync that
+    begins part-way through a window cannot tell when the window opened and, once it runs the
+    window out, must wait a whole window from then, leaving most of the next one unused.
+    ``clock`` is the one the pacer is made with, by the key's first client.
+    """
+    ident = (base_url.rstrip("/"), hashlib.sha256(api_key.encode()).hexdigest())
+    with _pacers_lock:
+        pacer = _pacers.get(ident)
+        if pacer is None:
+            pacer = _pacers[ident] = WindowPacer(clock=clock)
+        return pacer
 
 
 def _token_expiry(body: Mapping[str, Any], *, now: float) -> float:
@@ -255,7 +288,10 @@ class HarvestV1Client:
             raise AuthError("Paste the Greenhouse Harvest API key.", code="missing_credentials")
         self.auth = HTTPBasicAuth(api_key.strip(), "")
         self.on_behalf_of = on_behalf_of
-        self.pacer = WindowPacer(sleep=http_kwargs.get("sleep") or time.sleep)
+        self.pacer = pacer_for(
+            base_url, api_key.strip(), clock=http_kwargs.get("clock") or time.time
+        )
+        self._sleep = http_kwargs.get("sleep") or time.sleep
         self.http = http or HttpClient(
             base_url,
             vendor="Greenhouse",
@@ -278,7 +314,7 @@ class HarvestV1Client:
         headers = dict(kwargs.pop("headers", None) or {})
         if method in WRITE_METHODS and "On-Behalf-Of" not in headers:
             headers.update(self._write_headers())
-        self.pacer.wait()
+        self.pacer.wait(self._sleep)
         response = self.http.request(method, path, auth=self.auth, headers=headers, **kwargs)
         self.pacer.observe(response)
         return response
