@@ -53,6 +53,8 @@ CANDIDATE_UPDATE_FIELDS = [
     "deleted_at",
     "synced_at",
 ]
+# Read once: the enum's ``values`` builds a new list on every access, once per application.
+APPLICATION_STATUSES = frozenset(ApplicationStatus.values)
 APPLICATION_UPDATE_FIELDS = [
     "candidate",
     "job",
@@ -398,7 +400,7 @@ class MirrorWriter:
                 stage_name = ext.stage_name or (known[1] if known else "")
             if job_id is None and old is not None and not ext.job_external_id:
                 job_id = old.job_id
-            status = ext.status if ext.status in ApplicationStatus.values else "active"
+            status = ext.status if ext.status in APPLICATION_STATUSES else "active"
             if old is None:
                 changed = record_new or new_application_hint
                 entered = observed_at if changed else None
