@@ -229,9 +229,7 @@ def _text_search(candidates: QuerySet[Candidate], q: str) -> QuerySet[Candidate]
     return candidates
 
 
-def candidate_search(*, organization, filters: CandidateFilters) -> QuerySet[Candidate]:
-    """Candidates matching the filters, each with its live applications (job and stage
-    loaded) in `live_applications`."""
+def _searched_candidates(organization, filters: CandidateFilters) -> QuerySet[Candidate]:
     candidates = _live_candidates(organization)
     if _application_filters_used(filters):
         candidates = candidates.filter(
@@ -239,14 +237,45 @@ def candidate_search(*, organization, filters: CandidateFilters) -> QuerySet[Can
         )
     if filters.q:
         candidates = _text_search(candidates, filters.q)
+    return candidates.order_by("last_name", "first_name", "id")
+
+
+def candidate_search(*, organization, filters: CandidateFilters) -> QuerySet[Candidate]:
+    """Candidates matching the filters, each with its live applications (job and stage
+    loaded) in `live_applications`."""
     applications = (
         Application.objects.filter(organization=organization, deleted_at__isnull=True)
         .select_related("job", "stage")
         .order_by("-last_activity_at", "-id")
     )
-    return candidates.prefetch_related(
+    return _searched_candidates(organization, filters).prefetch_related(
         Prefetch("applications", queryset=applications, to_attr="live_applications")
-    ).order_by("last_name", "first_name", "id")
+    )
+
+
+# What the Candidates list shows of a candidate and of each of its live applications.
+LIST_CANDIDATE_FIELDS = ("first_name", "last_name", "primary_email", "mobile_phone")
+LIST_APPLICATION_FIELDS = (
+    "candidate", "job__name", "stage_name", "status", "prospect", "last_activity_at"
+)  # fmt: skip
+
+
+def candidate_list(*, organization, filters: CandidateFilters) -> QuerySet[Candidate]:
+    """:func:`candidate_search` as the Candidates list reads it: only the columns the list
+    shows (a page of 50 candidates and their applications is built on every visit)."""
+    applications = (
+        Application.objects.filter(organization=organization, deleted_at__isnull=True)
+        .select_related("job")
+        .only(*LIST_APPLICATION_FIELDS)
+        .order_by("-last_activity_at", "-id")
+    )
+    return (
+        _searched_candidates(organization, filters)
+        .only(*LIST_CANDIDATE_FIELDS)
+        .prefetch_related(
+            Prefetch("applications", queryset=applications, to_attr="live_applications")
+        )
+    )
 
 
 def candidate_status_counts(

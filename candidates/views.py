@@ -41,7 +41,7 @@ def candidate_list(request):
     organization = request.organization
     filters = selectors.CandidateFilters.from_query(request.GET)
     paginator = Paginator(
-        selectors.candidate_search(organization=organization, filters=filters), PAGE_SIZE
+        selectors.candidate_list(organization=organization, filters=filters), PAGE_SIZE
     )
     page = paginator.get_page(request.GET.get("page"))
     overview = selectors.ats_overview(organization=organization)

@@ -4,7 +4,6 @@ page is open, through :func:`journey_runs_live`) and one run's details."""
 from __future__ import annotations
 
 from django.core.paginator import Paginator
-from django.db.models import Prefetch
 from django.http import Http404
 from django.views.decorators.http import require_GET
 
@@ -13,24 +12,38 @@ from recruitflow.decorators import organization_required
 
 from . import selectors
 from .forms import describe_step
-from .models import JourneyRun, RunStatus, StepRun, StepRunStatus
+from .models import JourneyStep, RunStatus, StepRun, StepRunStatus
 from .views import journey_or_404
 
 RUNS_PAGE_SIZE = 50
 # How often an open Runs page asks for its list again (the page promises "within seconds").
 POLL_SECONDS = 5
+RUN_LIST_FIELDS = (
+    "journey_id", "status", "reason", "started_at",
+    "candidate__first_name", "candidate__last_name",
+    "version__number",
+    "application__job__name",
+)  # fmt: skip
 
 
-def _current_step_run(run: JourneyRun) -> StepRun | None:
-    step_runs = run.loaded_step_runs
-    waiting = [
-        s
-        for s in step_runs
-        if s.status in (StepRunStatus.PENDING, StepRunStatus.RUNNING, StepRunStatus.HELD)
-    ]
-    if waiting:
-        return waiting[0]
-    return step_runs[-1] if step_runs else None
+# A run is at its first step in one of these states, else at its last step.
+WAITING = (StepRunStatus.PENDING, StepRunStatus.RUNNING, StepRunStatus.HELD)
+
+
+def _current_step_runs(organization, run_ids: list[int]) -> dict[int, StepRun]:
+    """``{run id: the step run it is at}``, reading only what the list shows of each step run
+    (a page of runs has several step runs each; their steps are read once, by the caller)."""
+    step_runs = (
+        StepRun.objects.filter(organization=organization, run_id__in=run_ids)
+        .only("run_id", "step_id", "position", "status", "due_at", "held_until")
+        .order_by("run_id", "position", "id")
+    )
+    current: dict[int, StepRun] = {}
+    for step_run in step_runs:
+        chosen = current.get(step_run.run_id)
+        if chosen is None or chosen.status not in WAITING:
+            current[step_run.run_id] = step_run
+    return current
 
 
 def _runs_context(request, pk: int) -> dict:
@@ -43,21 +56,24 @@ def _runs_context(request, pk: int) -> dict:
     tabs = [("", "All", counts["all"])] + [
         (value, label, counts[value]) for value, label in RunStatus.choices
     ]
-    step_runs = (
-        StepRun.objects.filter(organization=organization)
-        .select_related("step__message_template")
-        .order_by("position", "id")
-    )
     runs = (
         selectors.runs_for(organization=organization, journey=journey, status=status or None)
         .select_related("candidate", "version", "application__job")
-        .prefetch_related(Prefetch("step_runs", queryset=step_runs, to_attr="loaded_step_runs"))
+        # What the list shows of a run, its candidate, version and job.
+        .only(*RUN_LIST_FIELDS)
     )
     page = Paginator(runs, RUNS_PAGE_SIZE).get_page(request.GET.get("page"))
+    current = _current_step_runs(organization, [run.pk for run in page])
+    steps = {
+        step.pk: step
+        for step in JourneyStep.objects.filter(
+            organization=organization, pk__in={s.step_id for s in current.values()}
+        ).select_related("message_template")
+    }
+    summaries = {pk: describe_step(step) for pk, step in steps.items()}
     for run in page:
-        current = _current_step_run(run)
-        run.current = current
-        run.current_summary = describe_step(current.step) if current else ""
+        run.current = current.get(run.pk)
+        run.current_summary = summaries.get(run.current.step_id, "") if run.current else ""
     return {
         "journey": journey,
         "version": journey.current_version,
