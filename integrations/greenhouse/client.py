@@ -104,6 +104,8 @@ class WindowPacer:
                 self._window_started_by = now
             if remaining <= 0:
                 started = self._window_started_by
+                if started is not None and now - started >= self.window_s:
+                    started = None  # that window has ended: this one opened unseen
                 # Unknown window start (another client shares the key): wait a whole window.
                 self._paused_until = (started if started is not None else now) + (
                     self.window_s + self.margin_s

@@ -30,6 +30,10 @@ class FakeGreenhouse:
     def clock(self) -> float:
         return self.now
 
+    def call_by_another_integration(self) -> None:
+        window = self.now - self.now % V1_RATE_WINDOW_S
+        self.counts[window] = self.counts.get(window, 0) + 1
+
     def handler(self, request) -> Response:
         window = self.now - self.now % V1_RATE_WINDOW_S
         used = self.counts.get(window, 0)
@@ -100,3 +104,19 @@ def test_another_key_is_paced_on_its_own_answers(httpserver, greenhouse):
     assert greenhouse.now == before  # another company's key has not used its window
     used_up.pacer.wait(greenhouse.sleep)
     assert greenhouse.now > before
+
+
+def test_a_window_seen_long_ago_is_not_trusted_when_a_later_sync_runs_the_key_out(
+    httpserver, greenhouse
+):
+    key = f"harvest-{uuid.uuid4().hex}"
+    calls(client(httpserver, greenhouse, key), 1)  # the key's window seen opening
+    greenhouse.sleep(15 * 60)  # the next poll, a quarter of an hour later
+    for _ in range(5):  # another integration of the key used half of this window
+        greenhouse.call_by_another_integration()
+
+    calls(client(httpserver, greenhouse, key), 6)  # the sixth call needs the next window
+
+    assert [status for _, status in greenhouse.log] == [200] * 7  # never a 429
+    window_opened = greenhouse.log[1][0] - greenhouse.log[1][0] % V1_RATE_WINDOW_S
+    assert greenhouse.log[-1][0] >= window_opened + V1_RATE_WINDOW_S
