@@ -91,7 +91,6 @@ def candidate_detail(request, pk: int):
     context = {
         "candidate": candidate,
         "timeline": grouped_timeline(organization=organization, candidate=candidate),
-        "overview": selectors.ats_overview(organization=organization),
         "ats_url": ats_candidate_url(organization=organization, candidate=candidate),
     }
     return render_in_org_time(request, "candidates/detail.html", context)

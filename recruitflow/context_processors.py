@@ -1,8 +1,17 @@
-from django.urls import reverse
+from functools import cache
+
+from django.urls import get_script_prefix, reverse
 
 from accounts.selectors import memberships_of_user
 
 from .navigation import SIDEBAR
+
+
+@cache
+def _sidebar_urls(script_prefix: str) -> tuple[str, ...]:
+    """The sidebar's addresses, reversed once per process (and per script prefix, which the
+    server sets the same for every request)."""
+    return tuple(reverse(item.url_name) for item in SIDEBAR)
 
 
 def shell(request):
@@ -19,8 +28,8 @@ def shell(request):
             "memberships": getattr(request, "memberships", None)
             or memberships_of_user(user=request.user),
             "sidebar": [
-                {"item": item, "url": reverse(item.url_name), "active": item.section == section}
-                for item in SIDEBAR
+                {"item": item, "url": url, "active": item.section == section}
+                for item, url in zip(SIDEBAR, _sidebar_urls(get_script_prefix()), strict=True)
             ],
         }
     )
