@@ -244,18 +244,22 @@ def bulk_run(*, organization, action_id: int) -> BulkAction | None:
         if action.kind == BulkKind.ENROL
         else {}
     )
-    for item in pending:
-        try:
-            if action.kind == BulkKind.SEND:
-                _send_one(action, item, organization=organization, zone=zone)
-            else:
-                _enrol_one(action, item, organization=organization, applications=applications)
-        except Exception:
-            logger.exception("Bulk action %s failed for candidate %s", action.pk, item.candidate_id)
-            item.outcome = ItemOutcome.FAILED
-            item.detail = "An unexpected error stopped this one; it was logged for the team."
-        item.detail = item.detail[:500]
-        item.save(update_fields=["outcome", "detail", "message_id", "run_id", "updated_at"])
+    # The messages go out as they are queued, up to 25 to a delivery task.
+    with messaging_services.messages_batched():
+        for item in pending:
+            try:
+                if action.kind == BulkKind.SEND:
+                    _send_one(action, item, organization=organization, zone=zone)
+                else:
+                    _enrol_one(action, item, organization=organization, applications=applications)
+            except Exception:
+                logger.exception(
+                    "Bulk action %s failed for candidate %s", action.pk, item.candidate_id
+                )
+                item.outcome = ItemOutcome.FAILED
+                item.detail = "An unexpected error stopped this one; it was logged for the team."
+            item.detail = item.detail[:500]
+            item.save(update_fields=["outcome", "detail", "message_id", "run_id", "updated_at"])
     action.status = BulkStatus.DONE
     action.finished_at = timezone.now()
     action.save(update_fields=["status", "finished_at"])

@@ -52,6 +52,33 @@ def message_deliver(self, organization, message_id: int) -> str:
 
 
 @shared_task(
+    base=OrganizationTask, bind=True, max_retries=MAX_RETRIES, ignore_result=True, **DB_RETRY
+)
+def message_deliver_batch(self, organization, message_ids: list[int]) -> dict[str, int]:
+    """Send several queued messages of one organization, one after another, each as
+    :func:`message_deliver` sends one (producers hand over up to
+    ``services.DELIVERY_BATCH`` at a time: ``services.messages_batched``). A message its
+    provider account has no room for this second is queued again alone for its turn, and one
+    whose send provably failed for now alone as that task's first retry (the same backoff and
+    number of tries as a message sent alone); both are published before this task is
+    acknowledged. Returns how many ended each way."""
+    outcomes: dict[str, int] = {}
+    for message_id, result in services.messages_deliver(
+        organization=organization, message_ids=message_ids
+    ):
+        if result.outcome == services.DeliveryOutcome.THROTTLED:
+            message_deliver.apply_async((organization.pk, message_id), countdown=result.retry_after)
+        elif result.outcome == services.DeliveryOutcome.RETRY:
+            message_deliver.apply_async(
+                (organization.pk, message_id),
+                countdown=result.retry_after or _backoff(0),
+                retries=1,
+            )
+        outcomes[str(result.outcome)] = outcomes.get(str(result.outcome), 0) + 1
+    return outcomes
+
+
+@shared_task(
     base=OrganizationTask, bind=True, max_retries=RECONCILE_RETRIES, ignore_result=True, **DB_RETRY
 )
 def message_reconcile(self, organization, message_id: int) -> str:

@@ -2,7 +2,10 @@
 
 Sending is "durable before async": :func:`message_send` writes the Message row and commits;
 the Celery task :func:`messaging.tasks.message_deliver` then claims it with a conditional
-UPDATE (queued → sending) and calls the provider through :func:`message_deliver`. A send that
+UPDATE (queued → sending) and calls the provider through :func:`message_deliver`. Messages
+queued together (inside :func:`messages_batched`, or :func:`messages_enqueue`) go up to 25 to
+a task, :func:`messaging.tasks.message_deliver_batch`, which claims and sends each the same
+way (:func:`messages_deliver`). A send that
 may have reached the provider (an ambiguous timeout, a 5xx) ends ``unknown`` and is never
 resent blindly: :func:`message_reconcile` asks the provider whether it has the text and either
 adopts it or puts the message back to ``queued``. One that provably did not reach it is put back
@@ -15,6 +18,7 @@ webhook intake (:mod:`integrations.intake`) and its records applied once by the 
 """
 
 from messaging.services.common import (  # noqa: F401
+    DELIVERY_BATCH,
     DELIVERY_STATUS_MAP,
     EMAIL_ACTIVITY_SETTLE_S,
     OPTED_OUT_CODE,
@@ -23,12 +27,15 @@ from messaging.services.common import (  # noqa: F401
     DeliveryOutcome,
     DeliveryResult,
     _enqueue,
+    messages_batched,
+    messages_enqueue,
 )
 from messaging.services.delivery import (  # noqa: F401
     message_deliver,
     message_give_up,
     message_reconcile,
     message_retry,
+    messages_deliver,
 )
 from messaging.services.inbound import (  # noqa: F401
     inbound_sms_accept,

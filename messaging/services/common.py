@@ -1,10 +1,14 @@
 """What the parts of messaging's writes share: outcomes, the timeline, queueing the
-delivery tasks (by name: the task module imports the services, never the reverse), and fitting
-provider values to their columns."""
+delivery tasks (by name: the task module imports the services, never the reverse; one message
+alone, or several of an organization together), and fitting provider values to their
+columns."""
 
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -66,6 +70,9 @@ class DeliveryOutcome(enum.StrEnum):
     REQUEUED = "requeued"
     # The provider account has no room this second: still queued, try again in retry_after.
     THROTTLED = "throttled"
+    # An unexpected error while delivering one message of several (logged): the others went
+    # on; the recovery sweep settles this one (queued or sending).
+    ERROR = "error"
 
 
 @dataclass(frozen=True)
@@ -101,12 +108,88 @@ def _conversation_for(*, organization, candidate: Candidate) -> Conversation:
 
 
 DELIVER_TASK = "messaging.tasks.message_deliver"
+DELIVER_BATCH_TASK = "messaging.tasks.message_deliver_batch"
 RECONCILE_TASK = "messaging.tasks.message_reconcile"
+# At most this many messages of one organization are handed to one delivery task. A task
+# sends them one after another, so a batch must stay short next to the queued-stale sweep.
+DELIVERY_BATCH = 25
 
 
 def _enqueue(message: Message) -> None:
     organization_id, message_id = message.organization_id, message.pk
+    batch = _BATCH.get()
+    if batch is not None:
+        batch.queued += 1
+        transaction.on_commit(lambda: batch.add(organization_id, message_id))
+        return
     transaction.on_commit(lambda: task_named(DELIVER_TASK).delay(organization_id, message_id))
+
+
+def _deliver_now(organization_id: int, message_ids: list[int]) -> None:
+    """Queue the delivery of ``message_ids`` (queued messages of one organization): one task per
+    :data:`DELIVERY_BATCH`, and a message alone through the one-message task."""
+    for start in range(0, len(message_ids), DELIVERY_BATCH):
+        chunk = message_ids[start : start + DELIVERY_BATCH]
+        if len(chunk) == 1:
+            task_named(DELIVER_TASK).delay(organization_id, chunk[0])
+        else:
+            task_named(DELIVER_BATCH_TASK).delay(organization_id, chunk)
+
+
+def messages_enqueue(*, organization_id: int, message_ids: Iterable[int]) -> None:
+    """Queue the delivery of queued messages of one organization once the current transaction
+    commits (nothing when it rolls back), up to :data:`DELIVERY_BATCH` to a task."""
+    ids = list(dict.fromkeys(message_ids))
+    if ids:
+        transaction.on_commit(lambda: _deliver_now(organization_id, ids))
+
+
+class _Batch:
+    """The messages queued inside :func:`messages_batched`, per organization, as their
+    transactions commit."""
+
+    def __init__(self) -> None:
+        self.queued = 0
+        self.pending: dict[int, list[int]] = {}
+
+    def add(self, organization_id: int, message_id: int) -> None:
+        ids = self.pending.setdefault(organization_id, [])
+        if message_id not in ids:
+            ids.append(message_id)
+        if len(ids) >= DELIVERY_BATCH:
+            del self.pending[organization_id]
+            _deliver_now(organization_id, ids)
+
+    def flush(self) -> None:
+        pending, self.pending = self.pending, {}
+        for organization_id, ids in pending.items():
+            _deliver_now(organization_id, ids)
+
+
+_BATCH: ContextVar[_Batch | None] = ContextVar("messaging_delivery_batch", default=None)
+
+
+@contextmanager
+def messages_batched() -> Iterator[None]:
+    """Messages queued inside the block (``message_send``, a retry) are delivered together: as
+    their transactions commit they gather per organization, each :data:`DELIVERY_BATCH` goes to
+    one delivery task at once, and the rest when the block ends (or, inside a transaction, when
+    it commits). A message whose transaction rolls back is never queued; one queued alone
+    outside such a block goes to its own task as before. For producers that queue many messages
+    in one go: bulk sends, journey steps."""
+    if _BATCH.get() is not None:  # already inside one: the outer block delivers
+        yield
+        return
+    batch = _Batch()
+    token = _BATCH.set(batch)
+    try:
+        yield
+    finally:
+        _BATCH.reset(token)
+        if batch.queued:
+            # After the adds of the block's transactions: committed → delivered, rolled back →
+            # gone.
+            transaction.on_commit(batch.flush)
 
 
 def _enqueue_reconcile(message: Message, *, countdown: float = RECONCILE_AFTER_S) -> None:

@@ -3,9 +3,11 @@ sends (reconcile), giving up and retrying by hand."""
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterable, Iterator
 from datetime import timedelta
 
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -21,14 +23,17 @@ from integrations.messaging import (
     twilio_error_explanation,
 )
 from messaging import selectors, timeline_kinds
-from messaging.email_consent import CAN_EMAIL_OFF_REASON, email_is_locked, email_opt_out_reason
+from messaging.email_consent import CAN_EMAIL_OFF_REASON, email_opt_out_reason, normalize_email
 from messaging.email_layout import email_render
 from messaging.models import (
     Channel,
     Direction,
+    EmailOptOutEntry,
     Message,
     MessageEvent,
     MessageStatus,
+    OptOutAction,
+    OptOutEntry,
     OptOutSource,
 )
 from messaging.send_context import send_context, send_context_drop
@@ -48,6 +53,8 @@ from messaging.services.common import (
 from messaging.services.email_envelope import email_envelope, sandbox_email_wire
 from messaging.services.optouts import opt_out_lock
 from messaging.services.sending import sandbox_sms_wire
+
+logger = logging.getLogger(__name__)
 
 
 def _finish(message: Message, *, status: str, event_raw: dict | None = None, **fields) -> None:
@@ -77,13 +84,91 @@ def message_deliver(*, organization, message_id: int) -> DeliveryResult:
     wait. Not atomic on purpose: the claim commits before the HTTP call so a crash mid-call
     leaves ``sending`` (reconciled, never resent blindly) rather than ``queued``.
     """
-    message = (
-        Message.objects.select_related("candidate")
-        .filter(organization=organization, pk=message_id, status=MessageStatus.QUEUED)
-        .first()
-    )
-    if message is None:
-        return DeliveryResult(DeliveryOutcome.NOT_CLAIMED)
+    return dict(_deliver(organization, [message_id], isolate=False))[message_id]
+
+
+def messages_deliver(
+    *, organization, message_ids: Iterable[int]
+) -> Iterator[tuple[int, DeliveryResult]]:
+    """Deliver several queued messages of the organization, each exactly as
+    :func:`message_deliver` does (its own claim, committed before its provider call; its own
+    provider account's turn; its own answer written in one transaction), yielding each id's
+    result as soon as it is known. The messages and the opt-out ledgers of their addresses are
+    read once for all of them: an opt-out written after that read cancels the queued messages
+    it concerns, so their claims find nothing to send. An unexpected error on one message is
+    logged (ERROR: the recovery sweep settles it) and the others go on; a lost database
+    connection stops them all (the caller's task is tried again: what was sent is no longer
+    queued)."""
+    return _deliver(organization, message_ids, isolate=True)
+
+
+def _deliver(organization, message_ids: Iterable[int], *, isolate: bool):
+    ids = list(dict.fromkeys(int(pk) for pk in message_ids))
+    messages = {
+        message.pk: message
+        for message in Message.objects.select_related("candidate").filter(
+            organization=organization, pk__in=ids, status=MessageStatus.QUEUED
+        )
+    }
+    locked = _locked_addresses(organization, list(messages.values()))
+    for message_id in ids:
+        message = messages.get(message_id)
+        if message is None:
+            yield message_id, DeliveryResult(DeliveryOutcome.NOT_CLAIMED)
+            continue
+        try:
+            result = _deliver_one(organization, message, locked)
+        except (OperationalError, InterfaceError):
+            raise
+        except Exception:
+            if not isolate:
+                raise
+            logger.exception("Delivering message %s failed", message_id)
+            result = DeliveryResult(DeliveryOutcome.ERROR)
+        yield message_id, result
+
+
+def _locked_addresses(organization, messages: list[Message]) -> set[tuple[str, str]]:
+    """``(channel, address)`` of the messages' addresses whose latest opt-out ledger entry is a
+    lock (e-mail addresses normalized): one read per channel."""
+    phones = {m.to_address for m in messages if m.channel == Channel.SMS and m.to_address}
+    emails = {
+        normalize_email(m.to_address)
+        for m in messages
+        if m.channel == Channel.EMAIL and normalize_email(m.to_address)
+    }
+    locked: set[tuple[str, str]] = set()
+    for channel, rows in (
+        (
+            Channel.SMS,
+            OptOutEntry.unscoped.filter(organization_id=organization.pk, phone__in=phones)
+            if phones
+            else None,
+        ),
+        (
+            Channel.EMAIL,
+            EmailOptOutEntry.unscoped.filter(organization_id=organization.pk, email__in=emails)
+            if emails
+            else None,
+        ),
+    ):
+        if rows is None:
+            continue
+        address_field = "phone" if channel == Channel.SMS else "email"
+        seen: set[str] = set()
+        for address, action in rows.order_by("-created_at", "-id").values_list(
+            address_field, "action"
+        ):
+            if address not in seen:
+                seen.add(address)
+                if action == OptOutAction.LOCK:
+                    locked.add((channel, address))
+    return locked
+
+
+def _deliver_one(organization, message: Message, locked: set[tuple[str, str]]) -> DeliveryResult:
+    message_id = message.pk
+    # Read for each message (one cache round trip): a settings change reaches the next send.
     context = send_context(organization)
     provider, not_configured = None, None
     try:
@@ -106,22 +191,22 @@ def message_deliver(*, organization, message_id: int) -> DeliveryResult:
     message.status, message.status_updated_at = MessageStatus.SENDING, now
     message.attempts += 1
 
-    if message.channel == Channel.SMS and selectors.is_locked(organization, message.to_address):
+    if message.channel == Channel.SMS and (Channel.SMS, message.to_address) in locked:
         _finish(
             message,
             status=MessageStatus.CANCELED,
             error_message=_opt_out_reason(organization, message.to_address),
         )
         return DeliveryResult(DeliveryOutcome.CANCELED)
+    email_locked = (Channel.EMAIL, normalize_email(message.to_address)) in locked
     if message.channel == Channel.EMAIL and (
-        email_is_locked(organization, message.to_address)
-        or (message.candidate is not None and not message.candidate.can_email)
+        email_locked or (message.candidate is not None and not message.candidate.can_email)
     ):
         _finish(
             message,
             status=MessageStatus.CANCELED,
             error_message=email_opt_out_reason(organization, message.to_address)
-            if email_is_locked(organization, message.to_address)
+            if email_locked
             else f"Not sent: {CAN_EMAIL_OFF_REASON}.",
         )
         return DeliveryResult(DeliveryOutcome.CANCELED)

@@ -27,6 +27,7 @@ from messaging.models import (
 from messaging.quiet_hours import next_window_opening
 from messaging.send_context import send_context
 from messaging.services.common import (
+    DELIVERY_BATCH,
     CannotSend,
     _channel_label,
     _conversation_for,
@@ -34,6 +35,7 @@ from messaging.services.common import (
     _local,
     _opt_out_reason,
     _timeline,
+    messages_enqueue,
 )
 from recruitflow.tenancy import scopes_disabled
 
@@ -199,23 +201,37 @@ def message_send(
 
 def messages_release_held(*, now: datetime | None = None) -> int:
     """Beat, every minute: held messages whose hold has passed go back to queued and are
-    enqueued. Crosses organizations on purpose. Returns how many were released."""
+    enqueued, up to :data:`DELIVERY_BATCH` of an organization released in one transaction and
+    handed to one delivery task once it commits. Crosses organizations on purpose. Returns how
+    many were released."""
     now = now or timezone.now()
     released = 0
     with scopes_disabled():
-        due = list(
-            Message.objects.filter(status=MessageStatus.HELD, hold_until__lte=now).values_list(
-                "pk", "organization_id"
-            )
-        )
-        for pk, _organization_id in due:
-            with transaction.atomic():
-                claimed = Message.objects.filter(pk=pk, status=MessageStatus.HELD).update(
-                    status=MessageStatus.QUEUED, status_updated_at=now
-                )
-                if claimed:
-                    released += 1
-                    _enqueue(Message.objects.get(pk=pk))
+        due: dict[int, list[int]] = {}
+        for pk, organization_id in (
+            Message.objects.filter(status=MessageStatus.HELD, hold_until__lte=now)
+            .order_by("pk")
+            .values_list("pk", "organization_id")
+        ):
+            due.setdefault(organization_id, []).append(pk)
+        for organization_id, ids in due.items():
+            for start in range(0, len(ids), DELIVERY_BATCH):
+                with transaction.atomic():
+                    claimed = list(
+                        Message.objects.select_for_update()
+                        .filter(
+                            pk__in=ids[start : start + DELIVERY_BATCH], status=MessageStatus.HELD
+                        )
+                        .order_by("pk")
+                        .values_list("pk", flat=True)
+                    )
+                    if not claimed:
+                        continue
+                    Message.objects.filter(pk__in=claimed).update(
+                        status=MessageStatus.QUEUED, status_updated_at=now
+                    )
+                    messages_enqueue(organization_id=organization_id, message_ids=claimed)
+                released += len(claimed)
     return released
 
 

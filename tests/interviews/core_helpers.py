@@ -69,7 +69,8 @@ def monday_morning(time_machine):
 
 @pytest.fixture(autouse=True)
 def delivery_queued(monkeypatch):
-    """The messaging delivery task, replaced by a list of the queued message ids."""
+    """The messaging delivery tasks (one message, and several queued together), replaced by a
+    list of the queued message ids."""
     from messaging import tasks as messaging_tasks
 
     queued: list[int] = []
@@ -77,6 +78,11 @@ def delivery_queued(monkeypatch):
         messaging_tasks.message_deliver,
         "delay",
         lambda org_id, message_id: queued.append(message_id),
+    )
+    monkeypatch.setattr(
+        messaging_tasks.message_deliver_batch,
+        "delay",
+        lambda org_id, message_ids: queued.extend(message_ids),
     )
     return queued
 
