@@ -1,6 +1,8 @@
 import os
 
 from celery import Celery
+from celery.signals import task_prerun
+from django.db import close_old_connections
 from kombu.transport import TRANSPORT_ALIASES
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "recruitflow.settings")
@@ -11,3 +13,14 @@ TRANSPORT_ALIASES["filesystem"] = "recruitflow.broker:Transport"
 app = Celery("recruitflow")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@task_prerun.connect
+def _database_connections_checked(task=None, **kwargs) -> None:
+    """What Django does as each request starts, as each task starts: a connection that failed
+    and no longer answers, or is older than ``CONN_MAX_AGE``, is closed, and one kept is
+    health-checked before its first query (``CELERY_DB_REUSE_MAX`` keeps Celery from closing
+    every connection around every task). Tasks run in process (eager) share the caller's."""
+    if task is not None and getattr(task.request, "is_eager", False):
+        return
+    close_old_connections()
