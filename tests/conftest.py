@@ -86,6 +86,16 @@ def _plain_static_storage(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def _greenhouse_pacers_forgotten():
+    """Greenhouse v1 pacers live per key for the process; the suite's fakes reuse addresses
+    and keys, so each test starts with none (a window run out by the test before would
+    otherwise hold this one's first call)."""
+    from integrations.greenhouse.client import pacers_forget
+
+    pacers_forget()
+
+
 @pytest.fixture(scope="session")
 def _celery_baseline():
     """Celery's eager flags as the settings give them, read before any test overrides them

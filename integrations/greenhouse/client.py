@@ -113,7 +113,7 @@ class WindowPacer:
                 self._window_started_by = None
 
 
-_pacers: dict[tuple[str, str], WindowPacer] = {}
+_pacers: dict[tuple[str, str, Callable[[], float]], WindowPacer] = {}
 _pacers_lock = threading.Lock()
 
 
@@ -126,14 +126,21 @@ def pacer_for(
     new client starts from what the key's earlier answers showed: without that, a sync that
     begins part-way through a window cannot tell when the window opened and, once it runs the
     window out, must wait a whole window from then, leaving most of the next one unused.
-    ``clock`` is the one the pacer is made with, by the key's first client.
+    Clients that keep time by another ``clock`` (a test's) get a pacer of their own: one
+    clock's instants mean nothing to another.
     """
-    ident = (base_url.rstrip("/"), hashlib.sha256(api_key.encode()).hexdigest())
+    ident = (base_url.rstrip("/"), hashlib.sha256(api_key.encode()).hexdigest(), clock)
     with _pacers_lock:
         pacer = _pacers.get(ident)
         if pacer is None:
             pacer = _pacers[ident] = WindowPacer(clock=clock)
         return pacer
+
+
+def pacers_forget() -> None:
+    """Drop every key's pacer (a test's start: no test inherits another's windows)."""
+    with _pacers_lock:
+        _pacers.clear()
 
 
 def _token_expiry(body: Mapping[str, Any], *, now: float) -> float:
