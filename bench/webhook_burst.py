@@ -4,15 +4,26 @@ posted at once to the ATS webhook endpoint, and the journey text each one starts
 A throwaway organization syncs the sandbox Greenhouse, has one active journey that texts every
 candidate whose stage changes (sandbox Twilio, texting at any hour), and a real Celery worker
 (a subprocess on the Redis broker). The N webhooks are prepared first (each application moved
-on the sandbox, its payload signed), then posted by ``--posters`` threads at once. Figures:
+on the sandbox, its payload signed), then posted by ``--posters`` threads at once to the web
+process as production runs it (``--server gunicorn``, the default: ``docker/gunicorn.conf.py``
+over loopback, plain HTTP; ``--server client``: the Django test client in this process, whose
+threads share one interpreter lock with each other and the sandbox). Figures:
 the endpoint's answer time p50/p99 (target p99 < 50 ms: it stores and queues, the work runs on
 workers), each candidate's webhook → text accepted by the sandbox p50/p99, and when the last
-candidate's text went out after the burst began (target < 10 s). Imported by webhooks.py after
-Django is set up with the sandbox's loopback address allowed."""
+candidate's text went out after the burst began (target < 10 s).
+
+Floors, measured in the same run on the same sandbox: ``--floor-webhooks`` single webhooks
+posted one at a time before the burst, each waited for (the webhook → text latency of
+``engine.py`` (c): the path with nothing in line), and the N texts handed to the sandbox by the
+Twilio SDK client alone from as many processes as the worker has (no database, no queue: the
+least time N texts take). The ratios are floor ÷ figure. Imported by webhooks.py after Django
+is set up with the sandbox's loopback address allowed."""
 
 from __future__ import annotations
 
+import multiprocessing
 import os
+import socket
 import subprocess
 import sys
 import threading
@@ -22,6 +33,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import time as clock
 from pathlib import Path
 
+import requests
 from django.contrib.auth import get_user_model
 from django.db import connections
 from django.test import Client
@@ -44,11 +56,15 @@ from journeys import services as journey_services
 from journeys.models import JourneyStep
 from library.models import MessageTemplate
 from messaging.models import Message, MessageStatus, MessagingPreferences
+from messaging.selectors import _screen as screen_named
 from recruitflow.celery import app
 from recruitflow.tenancy import scopes_disabled, tenant_scope
 
 ROOT = Path(__file__).resolve().parent.parent
 WENT_OUT = [MessageStatus.SENT, MessageStatus.DELIVERED]
+# The web process's production settings, over plain HTTP on loopback (as bench/pages.py).
+PRODUCTION = {"DEBUG": "0", "SECURE_SSL_REDIRECT": "0", "SESSION_COOKIE_SECURE": "0",
+              "CSRF_COOKIE_SECURE": "0", "STATIC_MANIFEST": "0", "ALLOWED_HOSTS": "127.0.0.1"}  # fmt: skip
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -108,6 +124,50 @@ def _worker(concurrency: int) -> subprocess.Popen:
     )  # fmt: skip
 
 
+def _web() -> tuple[subprocess.Popen, str]:
+    """gunicorn with the production configuration on a free loopback port, and its address."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**os.environ, **PRODUCTION, "GUNICORN_BIND": f"127.0.0.1:{port}",
+           "GUNICORN_LOG_LEVEL": "warning", "GUNICORN_ACCESS_LOG": "", "GUNICORN_MAX_REQUESTS": "0"}  # fmt: skip
+    server = subprocess.Popen(
+        [str(ROOT / ".venv/bin/gunicorn"), "-c", str(ROOT / "docker/gunicorn.conf.py"),
+         "recruitflow.wsgi:application"],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            requests.get(f"{base}/healthz", timeout=30)
+            return server, base
+        except requests.RequestException:
+            time.sleep(0.2)
+    server.terminate()
+    server.wait(timeout=60)
+    raise SystemExit("gunicorn did not answer within 120 s.")
+
+
+def _poster(base: str | None, url: str):
+    """A function that posts one webhook and returns the answer's status code: over HTTP to
+    ``base`` (one connection per thread), or through the Django test client in process."""
+    local = threading.local()
+
+    def post(body: bytes, headers: dict) -> int:
+        if base is None:
+            client = getattr(local, "client", None) or Client(SERVER_NAME="localhost")
+            local.client = client
+            return client.post(url, data=body, secure=True, content_type="application/json",
+                               headers=headers).status_code  # fmt: skip
+        session = getattr(local, "session", None) or requests.Session()
+        local.session = session
+        return session.post(f"{base}{url}", data=body, timeout=60,
+                            headers={**headers, "Content-Type": "application/json"}).status_code  # fmt: skip
+
+    return post
+
+
 def _prepare(box, connection, org, n: int) -> list[tuple[str, bytes, dict]]:
     """(phone, body, headers) of n stage changes, each application moved on the sandbox."""
     with tenant_scope(org):
@@ -139,39 +199,110 @@ def _prepare(box, connection, org, n: int) -> list[tuple[str, bytes, dict]]:
     return prepared
 
 
-def burst(n: int, *, concurrency: int, posters: int, timeout: float) -> dict:
+def _sent_at(org, phones) -> dict[str, float]:
+    """When each of ``phones`` had its text accepted by the sandbox (epoch seconds)."""
+    with tenant_scope(org):
+        return {
+            phone: at.timestamp()
+            for phone, at in Message.objects.filter(
+                to_address__in=phones, status__in=WENT_OUT
+            ).values_list("to_address", "sent_at")
+        }
+
+
+def _single_latencies(post, org, items, timeout: float = 20) -> list[float]:
+    """Webhook → text of ``items`` posted one at a time, each waited for: the floor."""
+    latencies = []
+    for phone, body, headers in items:
+        started = time.time()
+        status = post(body, headers)
+        if status != 200:
+            raise SystemExit(f"A single webhook was refused ({status}).")
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            sent = _sent_at(org, [phone])
+            if sent:
+                latencies.append(sent[phone] - started)
+                break
+            time.sleep(0.005)
+        else:
+            raise SystemExit(f"A single webhook's text did not reach the sandbox in {timeout} s.")
+    return latencies
+
+
+def _floor_texts(config: dict, numbers) -> None:
+    sms = screen_named("twilio").adapter(config, timeout=30, max_attempts=1)
+    for k in numbers:
+        sms.send(f"+1212556{k % 10000:04d}", "Hi Sam, you are now at Onsite Interview.")
+
+
+def _sdk_seconds(org, n: int, processes: int) -> float:
+    """The time the Twilio SDK client alone, from ``processes`` processes, takes to hand n
+    texts to the same sandbox (the adapter built once per process; no database, no queue)."""
+    with tenant_scope(org):
+        config = TwilioSettings.objects.get().provider_config()
+    connections.close_all()
+    context = multiprocessing.get_context("fork")
+    children = [
+        context.Process(target=_floor_texts, args=(config, range(k, n, processes)))
+        for k in range(processes)
+    ]
+    started = time.perf_counter()
+    for child in children:
+        child.start()
+    for child in children:
+        child.join()
+    return time.perf_counter() - started
+
+
+def burst(
+    n: int,
+    *,
+    concurrency: int,
+    posters: int,
+    timeout: float,
+    floor_webhooks: int = 10,
+    server: str = "gunicorn",
+) -> dict:
     app.loader.import_default_modules()  # the intake queues its apply task by name
     owner = get_user_model().objects.create(username=f"bench-{time.time_ns()}@bench.invalid")
     org = None
-    worker = None
+    worker = web = None
     try:
-        with SandboxServer(port=0, n_candidates=2 * n + 50, webhook_retry_scale=0) as box:
+        with SandboxServer(
+            port=0, n_candidates=2 * (n + floor_webhooks) + 50, webhook_retry_scale=0
+        ) as box:
             # No delivery callbacks: this run measures webhook → text handed to the provider.
             box.twilio.configure(sent_delay=3600, delivery_delay=3600)
             org, connection = _organization(owner, box)
-            prepared = _prepare(box, connection, org, n)
-            if len(prepared) < n:
+            prepared = _prepare(box, connection, org, n + floor_webhooks)
+            if len(prepared) < n + floor_webhooks:
                 raise SystemExit(f"The sandbox has only {len(prepared)} candidates with phones.")
+            singles, prepared = prepared[:floor_webhooks], prepared[floor_webhooks:]
             app.control.purge()
             worker = _worker(concurrency)
             time.sleep(5)  # the worker connects to Redis and the database
             url = reverse("webhooks:greenhouse", args=[connection.endpoint_token])
-            local = threading.local()
+            base = None
+            if server == "gunicorn":
+                web, base = _web()
+            post_one = _poster(base, url)
             posted: dict[str, float] = {}
             answers: list[float] = []
             refused: list[int] = []
+            # The floor first: the same path, one webhook at a time (the first ones also warm
+            # the worker's connections, as engine.py (c) drops its first five).
+            single = _single_latencies(post_one, org, singles)
+            single = single[min(3, len(single) - 1) :] if single else single
 
             def post(item) -> None:
                 phone, body, headers = item
-                client = getattr(local, "client", None) or Client(SERVER_NAME="localhost")
-                local.client = client
                 started = time.time()
-                response = client.post(url, data=body, secure=True,
-                                       content_type="application/json", headers=headers)  # fmt: skip
+                status = post_one(body, headers)
                 answers.append(time.time() - started)
                 posted[phone] = started
-                if response.status_code != 200:
-                    refused.append(response.status_code)
+                if status != 200:
+                    refused.append(status)
 
             def post_all(items) -> None:
                 try:
@@ -190,25 +321,27 @@ def burst(n: int, *, concurrency: int, posters: int, timeout: float) -> dict:
             deadline = time.monotonic() + timeout
             while time.monotonic() < deadline and len(sent) < n:
                 time.sleep(0.25)
-                with tenant_scope(org):
-                    sent = {
-                        phone: at.timestamp()
-                        for phone, at in Message.objects.filter(
-                            to_address__in=phones, status__in=WENT_OUT
-                        ).values_list("to_address", "sent_at")
-                    }
-    finally:
-        if worker is not None:
+                sent = _sent_at(org, phones)
             worker.terminate()
             worker.wait(timeout=60)
+            worker = None
+            sdk_seconds = _sdk_seconds(org, n, concurrency)
+    finally:
+        for process in (worker, web):
+            if process is not None:
+                process.terminate()
+                process.wait(timeout=60)
         with scopes_disabled():
             if org is not None:
                 org.delete()
             owner.delete()
     latencies = [sent[p] - posted[p] for p in sent if p in posted]
     last_out = max(sent.values()) - began if sent else float("nan")
+    single_p50 = percentile(single, 0.5)
+    p99 = percentile(latencies, 0.99)
     figures = {
         "webhooks": n,
+        "server": server,
         "posters": posters,
         "worker_concurrency": concurrency,
         "refused": len(refused),
@@ -219,13 +352,31 @@ def burst(n: int, *, concurrency: int, posters: int, timeout: float) -> dict:
         "webhook_to_text_p50_s": round(percentile(latencies, 0.5), 3),
         "webhook_to_text_p99_s": round(percentile(latencies, 0.99), 3),
         "last_text_out_after_s": round(last_out, 2),
+        "floor": {
+            "single_webhooks": len(single),
+            "single_webhook_to_text_p50_s": round(single_p50, 3),
+            "single_webhook_to_text_p99_s": round(percentile(single, 0.99), 3),
+            "sdk_texts": n,
+            "sdk_processes": concurrency,
+            "sdk_seconds": round(sdk_seconds, 3),
+        },
+        # floor ÷ figure: 1.0 would be the burst costing nothing beyond the floor.
+        "ratio_webhook_to_text_p99": round(single_p50 / p99, 3) if latencies else 0.0,
+        "ratio_last_text_out": round(sdk_seconds / last_out, 3) if sent else 0.0,
     }
     print(
-        f"(burst) {n:,} signed stage-change webhooks posted at once by {posters} threads in "
+        f"(burst) {n:,} signed stage-change webhooks posted at once by {posters} threads "
+        f"({'gunicorn, production settings' if server == 'gunicorn' else 'test client'}) in "
         f"{posted_in:.1f} s ({len(refused)} refused): the endpoint answered p50 "
         f"{figures['endpoint_p50_ms']:.0f} ms, p99 {figures['endpoint_p99_ms']:.0f} ms "
         f"(target p99 < 50 ms); {len(sent):,} first texts out, webhook → text p50 "
         f"{figures['webhook_to_text_p50_s']:.2f} s, p99 {figures['webhook_to_text_p99_s']:.2f} s; "
         f"the last one {last_out:.1f} s after the burst began (target < 10 s)"
+    )
+    print(
+        f"    floors: one webhook at a time → text p50 {single_p50:.3f} s over {len(single)} "
+        f"(ratio to the burst's p99 {figures['ratio_webhook_to_text_p99']:.3f}); the Twilio SDK "
+        f"alone from {concurrency} processes handed {n:,} texts over in {sdk_seconds:.2f} s "
+        f"(ratio to the last text {figures['ratio_last_text_out']:.3f})"
     )
     return figures

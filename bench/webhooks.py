@@ -398,12 +398,23 @@ def main() -> None:
     )
     parser.add_argument("--posters", type=int, default=16, help="threads posting the burst")
     parser.add_argument("--concurrency", type=int, default=4, help="the burst's worker")
+    parser.add_argument(
+        "--floor-webhooks", type=int, default=10, help="the burst's floor: single webhooks"
+    )
+    parser.add_argument(
+        "--server",
+        choices=["gunicorn", "client"],
+        default="gunicorn",
+        help="the burst posts to gunicorn (production settings) or the in-process test client",
+    )
     args = parser.parse_args()
     if args.burst:
         from webhook_burst import burst  # bench/ is the script's folder, not a package
 
         figures = {"case": "burst", **burst(args.burst, concurrency=args.concurrency,
-                                             posters=args.posters, timeout=args.timeout)}  # fmt: skip
+                                             posters=args.posters, timeout=args.timeout,
+                                             floor_webhooks=args.floor_webhooks,
+                                             server=args.server)}  # fmt: skip
         print(json.dumps({"bench": "webhooks", **figures}))
         return
     figures = run(args)
