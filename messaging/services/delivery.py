@@ -3,9 +3,12 @@ sends (reconcile), giving up and retrying by hand."""
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Iterable, Iterator
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
 
 from django.db import InterfaceError, OperationalError, transaction
 from django.db.models import F
@@ -93,7 +96,8 @@ def messages_deliver(
     """Deliver several queued messages of the organization, each exactly as
     :func:`message_deliver` does (its own claim, committed before its provider call; its own
     provider account's turn; its own answer written in one transaction), yielding each id's
-    result as soon as it is known. The messages and the opt-out ledgers of their addresses are
+    result as soon as it is known. A message's claim commits with the previous one's answer
+    when that one was sent (one commit instead of two). The messages and the opt-out ledgers of their addresses are
     read once for all of them: an opt-out written after that read cancels the queued messages
     it concerns, so their claims find nothing to send. An unexpected error on one message is
     logged (ERROR: the recovery sweep settles it) and the others go on; a lost database
@@ -111,13 +115,24 @@ def _deliver(organization, message_ids: Iterable[int], *, isolate: bool):
         )
     }
     locked = _locked_addresses(organization, list(messages.values()))
+    present = [pk for pk in ids if pk in messages]
+    following_of = dict(zip(present, present[1:], strict=False))
+    # The next message's turn and claim, taken with the previous one's answer (one commit).
+    ahead: dict[int, _Admission | DeliveryResult] = {}
     for message_id in ids:
         message = messages.get(message_id)
         if message is None:
             yield message_id, DeliveryResult(DeliveryOutcome.NOT_CLAIMED)
             continue
+        known = ahead.pop(message_id, None)
+        if isinstance(known, DeliveryResult):
+            yield message_id, known
+            continue
+        following = messages.get(following_of.get(message_id, 0))
         try:
-            result = _deliver_one(organization, message, locked)
+            result, next_known = _deliver_one(organization, message, locked, known, following)
+            if following is not None and next_known is not None:
+                ahead[following.pk] = next_known
         except (OperationalError, InterfaceError):
             raise
         except Exception:
@@ -166,8 +181,19 @@ def _locked_addresses(organization, messages: list[Message]) -> set[tuple[str, s
     return locked
 
 
-def _deliver_one(organization, message: Message, locked: set[tuple[str, str]]) -> DeliveryResult:
-    message_id = message.pk
+@dataclass
+class _Admission:
+    """A message's provider and its turn in the provider account's rate; ``claimed_at`` once
+    its claim committed."""
+
+    context: Any
+    provider: Any
+    not_configured: Exception | None
+    claimed_at: datetime | None = None
+
+
+def _admit(organization, message: Message) -> _Admission | DeliveryResult:
+    """The message's provider, and its turn: THROTTLED when its account has no room now."""
     # Read for each message (one cache round trip): a settings change reaches the next send.
     context = send_context(organization)
     provider, not_configured = None, None
@@ -181,14 +207,43 @@ def _deliver_one(organization, message: Message, locked: set[tuple[str, str]]) -
         wait = send_wait(context.account(message.channel), rate_for(provider.identifier))
         if wait:
             return DeliveryResult(DeliveryOutcome.THROTTLED, retry_after=wait)
+    return _Admission(context, provider, not_configured)
 
+
+def _claim(organization, message: Message) -> datetime | None:
+    """queued → sending (the conditional UPDATE only one caller wins); when, or None."""
     now = timezone.now()
     claimed = Message.objects.filter(
-        organization=organization, pk=message_id, status=MessageStatus.QUEUED
+        organization=organization, pk=message.pk, status=MessageStatus.QUEUED
     ).update(status=MessageStatus.SENDING, status_updated_at=now, attempts=F("attempts") + 1)
-    if not claimed:
-        return DeliveryResult(DeliveryOutcome.NOT_CLAIMED)
-    message.status, message.status_updated_at = MessageStatus.SENDING, now
+    return now if claimed else None
+
+
+def _deliver_one(
+    organization,
+    message: Message,
+    locked: set[tuple[str, str]],
+    admission: _Admission | None = None,
+    following: Message | None = None,
+) -> tuple[DeliveryResult, _Admission | DeliveryResult | None]:
+    """Send one message, and when it is sent take the ``following`` one's turn and claim it in
+    the same commit as this one's answer (its claim still commits before its provider call).
+    Returns the result and what is known of the following message."""
+    if admission is None or admission.claimed_at is None:
+        if admission is None:
+            admitted = _admit(organization, message)
+            if isinstance(admitted, DeliveryResult):
+                return admitted, None
+            admission = admitted
+        admission.claimed_at = _claim(organization, message)
+        if admission.claimed_at is None:
+            return DeliveryResult(DeliveryOutcome.NOT_CLAIMED), None
+    context, provider, not_configured = (
+        admission.context,
+        admission.provider,
+        admission.not_configured,
+    )
+    message.status, message.status_updated_at = MessageStatus.SENDING, admission.claimed_at
     message.attempts += 1
 
     if message.channel == Channel.SMS and (Channel.SMS, message.to_address) in locked:
@@ -197,7 +252,7 @@ def _deliver_one(organization, message: Message, locked: set[tuple[str, str]]) -
             status=MessageStatus.CANCELED,
             error_message=_opt_out_reason(organization, message.to_address),
         )
-        return DeliveryResult(DeliveryOutcome.CANCELED)
+        return DeliveryResult(DeliveryOutcome.CANCELED), None
     email_locked = (Channel.EMAIL, normalize_email(message.to_address)) in locked
     if message.channel == Channel.EMAIL and (
         email_locked or (message.candidate is not None and not message.candidate.can_email)
@@ -209,10 +264,10 @@ def _deliver_one(organization, message: Message, locked: set[tuple[str, str]]) -
             if email_locked
             else f"Not sent: {CAN_EMAIL_OFF_REASON}.",
         )
-        return DeliveryResult(DeliveryOutcome.CANCELED)
+        return DeliveryResult(DeliveryOutcome.CANCELED), None
     if provider is None:
         _finish(message, status=MessageStatus.FAILED, error_message=str(not_configured))
-        return DeliveryResult(DeliveryOutcome.FAILED)
+        return DeliveryResult(DeliveryOutcome.FAILED), None
 
     try:
         if message.channel == Channel.SMS:
@@ -267,7 +322,7 @@ def _deliver_one(organization, message: Message, locked: set[tuple[str, str]]) -
                 source=OptOutSource.PROVIDER_ERROR_21610,
                 message=message,
             )
-        return DeliveryResult(DeliveryOutcome.FAILED)
+        return DeliveryResult(DeliveryOutcome.FAILED), None
     except InvalidNumber as exc:
         _finish(
             message,
@@ -275,7 +330,7 @@ def _deliver_one(organization, message: Message, locked: set[tuple[str, str]]) -
             error_code=str(exc.code or ""),
             error_message=exc.message,
         )
-        return DeliveryResult(DeliveryOutcome.FAILED)
+        return DeliveryResult(DeliveryOutcome.FAILED), None
     except ProviderError as exc:
         # The next attempt reads the organization's settings again, in case they were fixed.
         send_context_drop(organization.pk)
@@ -286,7 +341,7 @@ def _deliver_one(organization, message: Message, locked: set[tuple[str, str]]) -
                 current = Message.objects.select_for_update().get(pk=message.pk)
                 if current.status != MessageStatus.SENDING:
                     # A status callback got here first: the provider has it.
-                    return DeliveryResult(DeliveryOutcome.SENT)
+                    return DeliveryResult(DeliveryOutcome.SENT), None
                 _finish(
                     current,
                     status=MessageStatus.UNKNOWN,
@@ -294,7 +349,7 @@ def _deliver_one(organization, message: Message, locked: set[tuple[str, str]]) -
                     error_message=exc.message,
                 )
                 _enqueue_reconcile(current)
-            return DeliveryResult(DeliveryOutcome.UNKNOWN)
+            return DeliveryResult(DeliveryOutcome.UNKNOWN), None
         if isinstance(exc, TransientError):
             _finish(
                 message,
@@ -303,27 +358,48 @@ def _deliver_one(organization, message: Message, locked: set[tuple[str, str]]) -
                 error_message=exc.message,
             )
             retry_after = exc.retry_after if isinstance(exc, RateLimited) else None
-            return DeliveryResult(DeliveryOutcome.RETRY, retry_after=retry_after)
+            return DeliveryResult(DeliveryOutcome.RETRY, retry_after=retry_after), None
         _finish(
             message,
             status=MessageStatus.FAILED,
             error_code=str(exc.code or ""),
             error_message=exc.message,
         )
-        return DeliveryResult(DeliveryOutcome.FAILED)
+        return DeliveryResult(DeliveryOutcome.FAILED), None
 
-    _mark_sent(organization, message, provider_identifier=provider.identifier, result=result)
-    return DeliveryResult(DeliveryOutcome.SENT)
+    following_known: _Admission | DeliveryResult | None = None
+    claim_following = None
+    if following is not None:
+        try:
+            following_known = _admit(organization, following)
+        except Exception:  # this one's answer first: the following one is asked again alone
+            following_known = None
+        if isinstance(following_known, _Admission):
+            claim_following = functools.partial(_claim, organization, following)
+    claimed_at = _mark_sent(
+        organization,
+        message,
+        provider_identifier=provider.identifier,
+        result=result,
+        then=claim_following,
+    )
+    if isinstance(following_known, _Admission):
+        following_known.claimed_at = claimed_at
+        if claimed_at is None:  # taken meanwhile (or no longer queued): nothing to send
+            following_known = DeliveryResult(DeliveryOutcome.NOT_CLAIMED)
+    return DeliveryResult(DeliveryOutcome.SENT), following_known
 
 
-def _mark_sent(organization, message: Message, *, provider_identifier: str, result) -> None:
+def _mark_sent(organization, message: Message, *, provider_identifier: str, result, then=None):
     """Record the provider's answer to a send. A status callback can overtake that answer
     (an e-mail vendor may post its first events at once): its news is kept, never set back to "sent".
-    The usual case — still sending, nothing recorded yet — is one conditional UPDATE."""
+    The usual case — still sending, nothing recorded yet — is one conditional UPDATE. ``then``
+    runs in the same transaction (the next message's claim); its value is returned once
+    committed."""
     with transaction.atomic():
         if _mark_sent_at_once(message, provider_identifier=provider_identifier, result=result):
             _sent_timeline(organization, message)
-            return
+            return then() if then is not None else None
         current = Message.objects.select_for_update().get(pk=message.pk)
         fields = {
             "provider": provider_identifier,
@@ -347,6 +423,7 @@ def _mark_sent(organization, message: Message, *, provider_identifier: str, resu
         for name in ("status", *fields):
             setattr(message, name, getattr(current, name))
         _sent_timeline(organization, message)
+        return then() if then is not None else None
 
 
 def _mark_sent_at_once(message: Message, *, provider_identifier: str, result) -> bool:

@@ -11,6 +11,7 @@ from django.utils import timezone
 from candidates.models import TimelineEvent
 from integrations.sendgrid.models import SendGridSettings
 from integrations.twilio.models import TwilioSettings
+from integrations.twilio.sandbox import SANDBOX_ACCOUNT_SID, SANDBOX_AUTH_TOKEN, SANDBOX_SERVICE_SID
 from messaging import recovery, services
 from messaging.models import (
     Channel,
@@ -310,3 +311,46 @@ def test_a_batch_never_crosses_organizations(
         with tenant_scope(theirs):
             other = _send(theirs, make_candidate(organization=theirs, mobile_phone="+447700900402"))
     assert sorted(published) == sorted([("one", mine.pk), ("one", other.pk)])
+
+
+def _commits(queries) -> int:
+    """Commits among captured statements: COMMITs, and writes run outside a transaction."""
+    commits, in_transaction = 0, False
+    for sql in (q["sql"].strip().upper() for q in queries):
+        if sql.startswith("BEGIN"):
+            in_transaction = True
+        elif sql.startswith(("COMMIT", "ROLLBACK")):
+            commits += sql.startswith("COMMIT")
+            in_transaction = False
+        elif not in_transaction and sql.startswith(("UPDATE", "INSERT", "DELETE")):
+            commits += 1
+    return commits
+
+
+@pytest.mark.django_db(transaction=True)
+def test_in_a_batch_a_claim_commits_with_the_previous_answer_one_commit_a_send(
+    alice, make_candidate, sandbox, django_capture_on_commit_callbacks
+):
+    org = alice.organization
+    with tenant_scope(org):
+        TwilioSettings.objects.create(
+            organization=org,
+            account_sid=SANDBOX_ACCOUNT_SID,
+            auth_token=SANDBOX_AUTH_TOKEN,
+            messaging_service_sid=SANDBOX_SERVICE_SID,
+            base_url=f"{sandbox.url}/twilio",
+        )
+        with django_capture_on_commit_callbacks():
+            messages = [_send(org, person) for person in _candidates(make_candidate, 8)]
+    ids = [m.pk for m in messages]
+
+    with CaptureQueriesContext(connection) as ctx:
+        assert message_deliver_batch(org.pk, ids) == {"sent": 8}
+
+    # The first claim alone, then each answer with the next claim: 9 commits for 8 sends, not 16.
+    assert _commits(ctx.captured_queries) == 9
+    assert len(_outbound(sandbox)) == 8
+    with tenant_scope(org):
+        assert (
+            list(Message.objects.filter(pk__in=ids).values_list("attempts", flat=True)) == [1] * 8
+        )
