@@ -431,6 +431,9 @@ CELERY_TASK_ROUTES = {
     "journeys.match_transitions": {"priority": 2},
     "integrations.tasks.webhook_delivery_apply": {"priority": 3},
     "journeys.dispatch_due": {"priority": 4},
+    # Texts and e-mails sent in batches (bulk actions, releases after quiet hours): after the
+    # stage-change path, before the rest.
+    "messaging.tasks.message_deliver_batch": {"priority": 5},
     "*": {"priority": 6},
 }
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
