@@ -40,11 +40,14 @@ def render_in_org_time(request, template: str, context: dict, **kwargs):
 def candidate_list(request):
     organization = request.organization
     filters = selectors.CandidateFilters.from_query(request.GET)
+    overview = selectors.ats_overview(organization=organization)
     paginator = Paginator(
         selectors.candidate_list(organization=organization, filters=filters), PAGE_SIZE
     )
+    if not filters.active:
+        # Unfiltered, the list is every live candidate, whom the overview counted.
+        paginator.count = overview.candidate_count
     page = paginator.get_page(request.GET.get("page"))
-    overview = selectors.ats_overview(organization=organization)
     query = request.GET.copy()
     query.pop("page", None)
     context = {

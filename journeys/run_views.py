@@ -62,7 +62,9 @@ def _runs_context(request, pk: int) -> dict:
         # What the list shows of a run, its candidate, version and job.
         .only(*RUN_LIST_FIELDS)
     )
-    page = Paginator(runs, RUNS_PAGE_SIZE).get_page(request.GET.get("page"))
+    paginator = Paginator(runs, RUNS_PAGE_SIZE)
+    paginator.count = counts[status or "all"]  # the tabs counted them already
+    page = paginator.get_page(request.GET.get("page"))
     current = _current_step_runs(organization, [run.pk for run in page])
     steps = {
         step.pk: step
