@@ -18,6 +18,9 @@ with a started video interview.
     in this process (interviews.processing.answer_process: probe, H.264/AAC MP4 rendition,
     poster); seconds of processing per minute of video.
 
+Floors, measured in the same run: the plain upload of (a) (ratio: the chunked rate as a fraction
+of it) and ffmpeg's transcode of (b)'s file alone (processing_ratio: its time over ours).
+
 Human lines first, then one JSON line of figures.
 """
 
@@ -203,6 +206,11 @@ def main():
 
         with tempfile.TemporaryDirectory() as folder:
             video = test_video(Path(folder) / "answer.webm", args.video_seconds)
+            # The floor of (b): ffmpeg's transcode of the same file with the same settings,
+            # alone (no probe, poster, storage or database).
+            started = time.perf_counter()
+            processing.transcode(str(Path(folder) / "answer.webm"), str(Path(folder) / "floor.mp4"))
+            transcode_s = time.perf_counter() - started
         chunked_upload(base, interview, 1, video, 256 * 1024)
         with tenant_scope(org):
             answer = Answer.objects.filter(interview=interview, question_index=1).latest("attempt")
@@ -217,6 +225,10 @@ def main():
             f"(MP4 rendition {answer.rendition.size / MB:.1f} MB, poster, duration)"
         )
         print(
+            f"    floor: ffmpeg's transcode of the same file alone took {transcode_s:.1f} s; "
+            f"processing is {transcode_s / processing_s:.0%} as fast"
+        )
+        print(
             json.dumps(
                 {
                     "bench": "video",
@@ -229,6 +241,12 @@ def main():
                     "video_seconds": answer.duration_seconds,
                     "processing_seconds": round(processing_s, 2),
                     "processing_seconds_per_video_minute": round(per_minute, 2),
+                    "floor": {
+                        "plain_upload_mb_per_s": round(plain_rate, 2),
+                        "transcode_alone_seconds": round(transcode_s, 2),
+                    },
+                    "ratio": round(chunked_rate / plain_rate, 3),
+                    "processing_ratio": round(transcode_s / processing_s, 3),
                 }
             )
         )
