@@ -11,7 +11,9 @@ texts them when they enter a stage (see ``bench/drills.py``):
                 up, for 3% of the texts each;
   outage      — the broker is down for ``--outage`` seconds (60) while the stage changes arrive.
 For each: texts sent, duplicates, lost, stuck, the time the workers drained in and the time the
-sweeps took to leave nothing stuck. Human lines first, one JSON line last.
+sweeps took to leave nothing stuck. The floor: the same drill with nothing broken ("calm", run
+first); each drill's ratio is the calm drain time over its own (1.0: the faults cost nothing).
+Human lines first, one JSON line last.
 
 Needs Postgres (the database is created and migrated when missing) and a Redis broker.
 """
@@ -80,6 +82,7 @@ def main() -> None:
 
     provider_faults = max(1, args.runs * 3 // 100)
     drills = {
+        "calm": {},
         "kills": {"child_kills": (args.kills + 1) // 2, "main_kills": args.kills // 2},
         "drops": {"connection_drops": args.drops},
         "provider": {
@@ -96,7 +99,7 @@ def main() -> None:
         settings.SANDBOX_URL = box.url
         os.environ["SANDBOX_URL"] = box.url  # the workers reach the sandbox Twilio too
         for seed, (name, faults) in enumerate(drills.items(), start=1):
-            if args.only and name not in args.only:
+            if args.only and name not in args.only and name != "calm":
                 continue
             started = time.monotonic()
             drill = Drill(sandbox=box, runs=args.runs, seed=seed, label=f"bench-{name}")
@@ -118,6 +121,21 @@ def main() -> None:
                 f"{row['recovery_s']} s later; faults {row['faults']}",
                 flush=True,
             )
+    calm_drain = figures["calm"]["drain_s"]
+    figures["floor"] = {"what": "the drill with nothing broken", "drain_s": calm_drain}
+    ratios = {
+        name: round(calm_drain / figures[name]["drain_s"], 3)
+        for name in drills
+        if name != "calm" and name in figures and figures[name]["drain_s"]
+    }
+    figures["ratios"] = ratios
+    figures["ratio"] = min(ratios.values()) if ratios else None
+    print(
+        "  floor: drained in "
+        f"{calm_drain} s with nothing broken; that time as a share of each drill's drain: "
+        + ", ".join(f"{name} {ratio:.0%}" for name, ratio in ratios.items()),
+        flush=True,
+    )
     figures["duplicates"] = sum(figures[n]["duplicates"] for n in drills if n in figures)
     figures["lost"] = sum(figures[n]["lost"] for n in drills if n in figures)
     figures["stuck"] = sum(figures[n]["stuck"] for n in drills if n in figures)
