@@ -17,6 +17,10 @@
     duplicates beyond the retries the receiver failed (a second 2xx for one subscription and
     webhook-id), and deliveries out of order on the ordered subscription.
 
+Floor of (a), measured first in the same run: as many POSTs of an event-sized signed body to a
+receiver of its own, from the same processes × threads with the same HTTP session, no database;
+(a)'s deliveries per second as a fraction of it is the ratio.
+
 ``--burst N`` runs only the burst case instead (``bench/webhook_burst.py``): N signed ATS
 stage-change webhooks posted at once, the endpoint's answer time and each candidate's journey
 text handed to the sandbox Twilio by a real Celery worker (Redis broker).
@@ -183,6 +187,45 @@ def delivery_worker(stop, threads: int) -> None:
         t.join()
 
 
+def floor_poster(url: str, count: int, threads: int, body: bytes) -> None:
+    """One process of the floor: ``threads`` threads posting ``count`` bodies between them."""
+    per_thread = [count // threads + (1 if n < count % threads else 0) for n in range(threads)]
+
+    def loop(n: int) -> None:
+        http = delivery.transport.session()
+        headers = {"Content-Type": "application/json", "webhook-id": "floor"}
+        for _ in range(n):
+            http.post(url, data=body, headers=headers, timeout=10).raise_for_status()
+
+    pool = [threading.Thread(target=loop, args=(n,)) for n in per_thread]
+    for t in pool:
+        t.start()
+    for t in pool:
+        t.join()
+
+
+def floor_rate(ctx, deliveries: int, workers: int, threads: int) -> float:
+    """POSTs per second to a bare receiver from ``workers`` processes × ``threads`` threads."""
+    receiver = Receiver(status=204).start()
+    body = json.dumps(
+        {"type": "application.stage_changed", "data": {"id": 1, "stage": "Onsite" * 20}}
+    ).encode()
+    share = [deliveries // workers + (1 if n < deliveries % workers else 0) for n in range(workers)]
+    try:
+        started = time.perf_counter()
+        posters = [
+            ctx.Process(target=floor_poster, args=(f"{receiver.url}/floor", n, threads, body))
+            for n in share
+        ]
+        for p in posters:
+            p.start()
+        for p in posters:
+            p.join()
+        return deliveries / (time.perf_counter() - started)
+    finally:
+        receiver.stop()
+
+
 def collector_loop(organization, stop: threading.Event) -> None:
     while not stop.is_set():
         with tenant_scope(organization):
@@ -225,10 +268,21 @@ def run(args) -> dict:
     collector.task_named = lambda name: _PollingWorkers()
     services.task_named = lambda name: _PollingWorkers()
     ctx = multiprocessing.get_context("fork")
+    connections.close_all()
+    floor = floor_rate(ctx, args.events * 3, args.workers, args.threads)
+    print(
+        f"floor: {args.events * 3:,} POSTs to a bare receiver from {args.workers} processes × "
+        f"{args.threads} threads at {floor:,.0f}/s",
+        flush=True,
+    )
     receiver = Receiver(status=204).start()
     mirror = Mirror()
     org = mirror.organization
-    figures: dict = {"events": args.events, "subscriptions": 3}
+    figures: dict = {
+        "events": args.events,
+        "subscriptions": 3,
+        "floor": {"posts_per_s": round(floor, 1), "what": "POSTs to a bare receiver"},
+    }
     try:
         with tenant_scope(org):
             subscriptions = [
@@ -278,10 +332,11 @@ def run(args) -> dict:
             event_to_delivered_p99_s=round(percentile(latencies, 0.99), 3),
             transitions_written_to_all_delivered_s=round(last - started, 2),
         )
+        figures["ratio"] = round(figures["deliveries_per_s"] / floor, 3)
         print(
             f"    {figures['deliveries']} deliveries, {figures['deliveries_per_s']}/s; "
             f"event → delivered p50 {figures['event_to_delivered_p50_s']} s, "
-            f"p99 {figures['event_to_delivered_p99_s']} s",
+            f"p99 {figures['event_to_delivered_p99_s']} s; {figures['ratio']:.0%} of the floor",
             flush=True,
         )
 
