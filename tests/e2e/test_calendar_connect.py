@@ -14,7 +14,7 @@ from integrations.cronofy.models import CalendarConnection, CronofySettings
 from integrations.sandbox import cronofy as cy
 from integrations.sandbox.server import SandboxServer
 from recruitflow.tenancy import tenant_scope
-from tests.e2e.test_library import sign_in
+from tests.e2e.steps import sign_in
 from tests.factories import make_org_with_owner
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -44,7 +44,7 @@ def test_connect_calendar_button_reaches_cronofy_and_comes_back_connected(
         )
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
-    sign_in(page, live_server.url)
+    sign_in(page, live_server.url, "nora@northwind.test", "Nora")
 
     # From the sidebar: Schedule → My calendar, as a member finds it.
     page.locator("nav.sidebar").get_by_role("link", name="Schedule").click()

@@ -18,9 +18,9 @@ from messaging import selectors, services
 from messaging.models import Channel
 from notifications import collector
 from recruitflow.tenancy import tenant_scope
+from tests.e2e.steps import sign_in
 from tests.e2e.test_inbox import (  # noqa: F401 (fixtures)
     MOBILE,
-    _sign_in,
     celery_runs_in_process,
     sandbox,
 )
@@ -96,7 +96,7 @@ def test_a_reply_from_the_sandbox_phone_rings_the_bell_and_reading_it_clears_it(
     base = live_server.url
 
     with beat_reader(org, one_request_at_a_time):
-        _sign_in(page, base, "rita@northwind.test", "Rita")
+        sign_in(page, base, "rita@northwind.test", "Rita")
         bell = page.locator("#notification-bell")
         expect(bell).to_be_visible()
         expect(bell.locator("[data-bell-count]")).to_be_hidden()  # nothing unread yet

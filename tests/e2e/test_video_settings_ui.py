@@ -13,8 +13,9 @@ from interviews.models import VideoInterview
 from library.models import MessageTemplate
 from messaging.models import Direction, Message
 from recruitflow.tenancy import tenant_scope
+from tests.e2e.steps import sign_in
 from tests.e2e.test_interview_review import recordings_dir  # noqa: F401 (fixture)
-from tests.e2e.test_video_templates import sign_in, team  # noqa: F401 (fixture)
+from tests.e2e.test_video_templates import team  # noqa: F401 (fixture)
 from tests.interviews.core_helpers import save_template
 from tests.interviews.review_helpers import make_interview, make_template, small_jpeg, small_mp4
 from tests.journeys.conftest import build_ats
@@ -42,7 +43,7 @@ def test_recruiter_sends_a_video_interview_from_the_candidate_page(
         first_name="Priya", last_name="Raman", email="priya@example.com"
     )
     base = live_server.url
-    sign_in(page, base)
+    sign_in(page, base, "nora@northwind.test", "Nora")
 
     page.goto(f"{base}/candidates/{candidate.pk}/")
     panel = page.locator("#video-interviews")
@@ -95,7 +96,7 @@ def test_a_share_link_plays_for_a_signed_out_hiring_manager(
         poster=small_jpeg(),
     )
     base = live_server.url
-    sign_in(page, base)
+    sign_in(page, base, "nora@northwind.test", "Nora")
     page.goto(f"{base}/interviews/{interview.pk}/")
     page.locator("#share-form").get_by_label("Link works for").select_option(label="3 days")
     page.get_by_role("button", name="Create share link").click()
@@ -132,7 +133,7 @@ def test_recruiter_sets_a_personal_meeting_link_on_my_calendar(
     team,  # noqa: F811
 ):
     base = live_server.url
-    sign_in(page, base)
+    sign_in(page, base, "nora@northwind.test", "Nora")
     page.goto(f"{base}/schedule/calendar/")
     card = page.locator("#meeting-link")
     card.get_by_label("Your personal meeting link").fill("meet.example.com/nora")

@@ -14,7 +14,7 @@ from tests.e2e.conftest import (  # noqa: F401 (fixtures)
     csp_violations,
     one_request_at_a_time,
 )
-from tests.e2e.test_inbox import _sign_in
+from tests.e2e.steps import sign_in
 from tests.factories import make_org_with_owner
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -29,7 +29,7 @@ def test_signing_out_in_another_tab_takes_the_bells_page_to_sign_in(
 ):
     settings.NOTIFICATIONS_POLL_SECONDS = 1
     make_org_with_owner(name="Northwind Hiring", email="rita@northwind.test", first_name="Rita")
-    _sign_in(page, live_server.url, "rita@northwind.test", "Rita")
+    sign_in(page, live_server.url, "rita@northwind.test", "Rita")
     page.goto(f"{live_server.url}/notifications/")
     expect(page.locator("#notification-bell-count")).to_be_attached()
 
