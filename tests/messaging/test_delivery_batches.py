@@ -11,7 +11,6 @@ from django.utils import timezone
 from candidates.models import TimelineEvent
 from integrations.sendgrid.models import SendGridSettings
 from integrations.twilio.models import TwilioSettings
-from integrations.twilio.sandbox import SANDBOX_ACCOUNT_SID, SANDBOX_AUTH_TOKEN, SANDBOX_SERVICE_SID
 from messaging import recovery, services
 from messaging.models import (
     Channel,
@@ -43,6 +42,18 @@ def published(monkeypatch):
     monkeypatch.setattr(message_deliver, "delay", lambda org_id, pk: queued.append(("one", pk)))
     monkeypatch.setattr(
         message_deliver_batch, "delay", lambda org_id, ids: queued.append(("batch", list(ids)))
+    )
+    return queued
+
+
+@pytest.fixture
+def requeued(monkeypatch) -> list:
+    """The single-message tasks a batch queues again, as (args, countdown, options)."""
+    queued: list = []
+    monkeypatch.setattr(
+        message_deliver,
+        "apply_async",
+        lambda args, countdown, **options: queued.append((args, countdown, options)),
     )
     return queued
 
@@ -191,17 +202,11 @@ def test_past_the_accounts_rate_the_rest_of_a_batch_is_queued_again_alone_for_it
     make_candidate,
     sandbox,
     settings,
-    monkeypatch,
+    requeued,
     time_machine,
     django_capture_on_commit_callbacks,
 ):
     settings.MESSAGING_SEND_RATE_PER_S = {"twilio": 1}
-    requeued = []
-    monkeypatch.setattr(
-        message_deliver,
-        "apply_async",
-        lambda args, countdown, **options: requeued.append((args, countdown, options)),
-    )
     with django_capture_on_commit_callbacks():
         messages = [_send(scoped, person) for person in _candidates(make_candidate, 3)]
     time_machine.move_to("2025-01-15 15:00:00.100 +00:00", tick=False)
@@ -226,16 +231,10 @@ def test_a_send_that_provably_failed_in_a_batch_is_retried_alone_as_its_first_re
     twilio_settings,
     make_candidate,
     sandbox,
-    monkeypatch,
+    requeued,
     django_capture_on_commit_callbacks,
 ):
     TwilioSettings.objects.filter(pk=twilio_settings.pk).update(base_url="http://127.0.0.1:9")
-    requeued = []
-    monkeypatch.setattr(
-        message_deliver,
-        "apply_async",
-        lambda args, countdown, **options: requeued.append((args, countdown, options)),
-    )
     with django_capture_on_commit_callbacks():
         messages = [_send(scoped, person) for person in _candidates(make_candidate, 2)]
 
@@ -329,19 +328,10 @@ def _commits(queries) -> int:
 
 @pytest.mark.django_db(transaction=True)
 def test_in_a_batch_a_claim_commits_with_the_previous_answer_one_commit_a_send(
-    alice, make_candidate, sandbox, django_capture_on_commit_callbacks
+    org, twilio_settings, make_candidate, sandbox, django_capture_on_commit_callbacks
 ):
-    org = alice.organization
-    with tenant_scope(org):
-        TwilioSettings.objects.create(
-            organization=org,
-            account_sid=SANDBOX_ACCOUNT_SID,
-            auth_token=SANDBOX_AUTH_TOKEN,
-            messaging_service_sid=SANDBOX_SERVICE_SID,
-            base_url=f"{sandbox.url}/twilio",
-        )
-        with django_capture_on_commit_callbacks():
-            messages = [_send(org, person) for person in _candidates(make_candidate, 8)]
+    with tenant_scope(org), django_capture_on_commit_callbacks():
+        messages = [_send(org, person) for person in _candidates(make_candidate, 8)]
     ids = [m.pk for m in messages]
 
     with CaptureQueriesContext(connection) as ctx:
