@@ -41,6 +41,18 @@ def _live_journey(organization, hiring):
     return services.journey_activate(journey=journey)
 
 
+@pytest.fixture
+def northwind(db):
+    """Rita's organization with the live "Onsite invitation" journey: (organization, hiring,
+    journey)."""
+    organization, _, _ = make_org_with_owner(
+        name="Northwind Hiring", email="rita@northwind.test", first_name="Rita"
+    )
+    with tenant_scope(organization):
+        hiring = Hiring(organization)
+        return organization, hiring, _live_journey(organization, hiring)
+
+
 def _run_with_events(organization, hiring, journey):
     candidate, application = hiring.candidate("Priya", "Natarajan")
     transition = hiring.moved(application)
@@ -78,14 +90,10 @@ def _summaries(page) -> list[str]:
 
 
 def test_drag_a_step_edit_into_a_draft_publish_it_and_see_a_run_grouped_on_the_timeline(
-    live_server, page, csp_violations, one_request_at_a_time
+    live_server, page, csp_violations, one_request_at_a_time, northwind
 ):
-    organization, _, _ = make_org_with_owner(
-        name="Northwind Hiring", email="rita@northwind.test", first_name="Rita"
-    )
+    organization, hiring, journey = northwind
     with tenant_scope(organization):
-        hiring = Hiring(organization)
-        journey = _live_journey(organization, hiring)
         candidate = _run_with_events(organization, hiring, journey)
         live_version = journey.current_version_id
     base = live_server.url
@@ -184,14 +192,9 @@ def _touch_drag(page, handle, target, fraction: float) -> None:
 
 
 def test_a_finger_drags_a_step_on_a_touch_screen_and_the_draft_shows_it(
-    live_server, page, browser, browser_errors, one_request_at_a_time
+    live_server, page, browser, browser_errors, one_request_at_a_time, northwind
 ):
-    organization, _, _ = make_org_with_owner(
-        name="Northwind Hiring", email="rita@northwind.test", first_name="Rita"
-    )
-    with tenant_scope(organization):
-        hiring = Hiring(organization)
-        journey = _live_journey(organization, hiring)
+    organization, _, journey = northwind
     base = live_server.url
     context = browser.new_context(has_touch=True, viewport={"width": 412, "height": 900})
     phone = context.new_page()
@@ -231,15 +234,10 @@ def test_a_finger_drags_a_step_on_a_touch_screen_and_the_draft_shows_it(
 
 
 def test_discarding_a_draft_brings_back_the_live_steps(
-    live_server, page, csp_violations, one_request_at_a_time
+    live_server, page, csp_violations, one_request_at_a_time, northwind
 ):
-    organization, _, _ = make_org_with_owner(
-        name="Northwind Hiring", email="rita@northwind.test", first_name="Rita"
-    )
-    with tenant_scope(organization):
-        hiring = Hiring(organization)
-        journey = _live_journey(organization, hiring)
-        live_version = journey.current_version_id
+    organization, _, journey = northwind
+    live_version = journey.current_version_id
     base = live_server.url
     confirms: list[str] = []
 
