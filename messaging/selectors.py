@@ -26,8 +26,11 @@ from integrations.messaging import (
 )
 from integrations.messaging_screens import MessagingScreen
 from integrations.screens import screens_for
+from messaging.email_consent import normalize_email
 from messaging.models import (
+    Channel,
     Conversation,
+    EmailOptOutEntry,
     EmailReplyEndpoint,
     Message,
     MessagingPreferences,
@@ -282,6 +285,32 @@ def is_locked(organization, phone: str) -> bool:
         return False
     latest = opt_out_latest(organization=organization, phone=phone)
     return latest is not None and latest.action == OptOutAction.LOCK
+
+
+def locked_addresses(*, organization, phones, emails) -> set[tuple[str, str]]:
+    """``(channel, address)`` of those ``phones`` and ``emails`` whose latest opt-out ledger entry
+    in ``organization`` is a lock, as :func:`is_locked` and ``email_is_locked`` decide for one
+    address (e-mail addresses normalized): one read per channel, for a batch of sends."""
+    phones = {phone for phone in phones if phone}
+    emails = {normalize_email(email) for email in emails if normalize_email(email)}
+    locked: set[tuple[str, str]] = set()
+    ledgers = (
+        (Channel.SMS, OptOutEntry, "phone", phones),
+        (Channel.EMAIL, EmailOptOutEntry, "email", emails),
+    )
+    for channel, ledger, field_name, addresses in ledgers:
+        if not addresses:
+            continue
+        seen: set[str] = set()
+        rows = ledger.unscoped.filter(
+            organization_id=organization.pk, **{f"{field_name}__in": addresses}
+        ).order_by("-created_at", "-id")
+        for address, action in rows.values_list(field_name, "action"):
+            if address not in seen:
+                seen.add(address)
+                if action == OptOutAction.LOCK:
+                    locked.add((channel, address))
+    return locked
 
 
 def opt_out_history(*, organization, phone: str) -> QuerySet[OptOutEntry]:

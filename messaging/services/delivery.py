@@ -31,12 +31,9 @@ from messaging.email_layout import email_render
 from messaging.models import (
     Channel,
     Direction,
-    EmailOptOutEntry,
     Message,
     MessageEvent,
     MessageStatus,
-    OptOutAction,
-    OptOutEntry,
     OptOutSource,
 )
 from messaging.send_context import send_context, send_context_drop
@@ -144,41 +141,13 @@ def _deliver(organization, message_ids: Iterable[int], *, isolate: bool):
 
 
 def _locked_addresses(organization, messages: list[Message]) -> set[tuple[str, str]]:
-    """``(channel, address)`` of the messages' addresses whose latest opt-out ledger entry is a
-    lock (e-mail addresses normalized): one read per channel."""
-    phones = {m.to_address for m in messages if m.channel == Channel.SMS and m.to_address}
-    emails = {
-        normalize_email(m.to_address)
-        for m in messages
-        if m.channel == Channel.EMAIL and normalize_email(m.to_address)
-    }
-    locked: set[tuple[str, str]] = set()
-    for channel, rows in (
-        (
-            Channel.SMS,
-            OptOutEntry.unscoped.filter(organization_id=organization.pk, phone__in=phones)
-            if phones
-            else None,
-        ),
-        (
-            Channel.EMAIL,
-            EmailOptOutEntry.unscoped.filter(organization_id=organization.pk, email__in=emails)
-            if emails
-            else None,
-        ),
-    ):
-        if rows is None:
-            continue
-        address_field = "phone" if channel == Channel.SMS else "email"
-        seen: set[str] = set()
-        for address, action in rows.order_by("-created_at", "-id").values_list(
-            address_field, "action"
-        ):
-            if address not in seen:
-                seen.add(address)
-                if action == OptOutAction.LOCK:
-                    locked.add((channel, address))
-    return locked
+    """``(channel, address)`` of the messages' addresses that are locked (e-mail addresses
+    normalized)."""
+    return selectors.locked_addresses(
+        organization=organization,
+        phones={m.to_address for m in messages if m.channel == Channel.SMS},
+        emails={m.to_address for m in messages if m.channel == Channel.EMAIL},
+    )
 
 
 @dataclass
