@@ -62,6 +62,20 @@ def message_deliver_batch(self, organization, message_ids: list[int]) -> dict[st
     whose send provably failed for now alone as that task's first retry (the same backoff and
     number of tries as a message sent alone); both are published before this task is
     acknowledged. Returns how many ended each way."""
+    return _deliver_batch(organization, message_ids)
+
+
+@shared_task(
+    base=OrganizationTask, bind=True, max_retries=MAX_RETRIES, ignore_result=True, **DB_RETRY
+)
+def message_deliver_urgent_batch(self, organization, message_ids: list[int]) -> dict[str, int]:
+    """:func:`message_deliver_batch` for messages someone is waiting for now (the first
+    messages of stage changes: ``services.messages_batched(urgent=True)``); its own name so
+    that it is routed at the one-message priority (``CELERY_TASK_ROUTES``)."""
+    return _deliver_batch(organization, message_ids)
+
+
+def _deliver_batch(organization, message_ids: list[int]) -> dict[str, int]:
     outcomes: dict[str, int] = {}
     for message_id, result in services.messages_deliver(
         organization=organization, message_ids=message_ids

@@ -423,16 +423,19 @@ if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
 # change to the candidate's first message never waits behind bulk work (syncs, roll-ups,
 # partner deliveries, sweeps: everything else), and along it a later stage goes first (a
 # started run's text before the next delivery's apply), so in a burst candidates get their
-# texts one after another instead of all waiting at the first stage. Tasks sent by name get
+# texts one after another instead of all waiting at the first stage. The first messages of
+# stage changes executed in batches (a poll's page, a run of queued first steps) are delivered
+# by one task per 25 of an organization, as soon as a message alone. Tasks sent by name get
 # theirs too; a caller's own ``priority=`` wins.
 CELERY_TASK_ROUTES = {
     "messaging.tasks.message_deliver": {"priority": 0},
+    "messaging.tasks.message_deliver_urgent_batch": {"priority": 0},
     "journeys.run_steps": {"priority": 1},
     "journeys.match_transitions": {"priority": 2},
     "integrations.tasks.webhook_delivery_apply": {"priority": 3},
     "journeys.dispatch_due": {"priority": 4},
-    # Texts and e-mails sent in batches (bulk actions, releases after quiet hours): after the
-    # stage-change path, before the rest.
+    # Texts and e-mails sent in batches (bulk actions, releases after quiet hours, journey
+    # steps due after a wait): after the stage-change path, before the rest.
     "messaging.tasks.message_deliver_batch": {"priority": 5},
     "*": {"priority": 6},
 }

@@ -16,14 +16,18 @@ pytestmark = pytest.mark.skipif(
     reason="priorities are the Redis broker's (CELERY_BROKER_URL=redis://…)",
 )
 
-# The path, in the order its stages are queued for one candidate.
-PATH = [
-    "integrations.tasks.webhook_delivery_apply",
-    "journeys.match_transitions",
-    "journeys.run_steps",
-    "messaging.tasks.message_deliver",
+# The path's stages, in the order they are queued for one candidate. The last one is the
+# delivery: of a message alone, or of the first messages of several stage changes together.
+STAGES = [
+    ["integrations.tasks.webhook_delivery_apply"],
+    ["journeys.match_transitions"],
+    ["journeys.run_steps"],
+    ["messaging.tasks.message_deliver_urgent_batch", "messaging.tasks.message_deliver"],
 ]
+PATH = [name for stage in STAGES for name in stage]
 BULK = {
+    # A bulk action's texts, delivered together: after the path, before the rest.
+    "messaging.tasks.message_deliver_batch": [0, [0]],
     "candidates.tasks.run_sync": [0, 0],
     "analytics.rollup_organization": [0],
     "partners.deliver_due": [],
@@ -66,11 +70,11 @@ def test_a_worker_takes_a_stage_changes_path_before_bulk_work_and_its_later_stag
     for name, args in BULK.items():
         _publish(name, args, queue)
     for name in PATH:
-        _publish(name, [0, [0]] if name.startswith("journeys.") else [0, 0], queue)
+        _publish(name, [0, 0] if name == "messaging.tasks.message_deliver" else [0, [0]], queue)
 
     taken = _taken(queue, len(BULK) + len(PATH))
 
-    assert taken == [*reversed(PATH), *BULK]
+    assert taken == [*(name for stage in reversed(STAGES) for name in stage), *BULK]
 
 
 def test_every_task_has_a_priority_and_none_outside_the_path_jumps_ahead_of_it():

@@ -51,6 +51,7 @@ from messaging.services.optouts import (  # noqa: F401
 )
 from messaging.services.sending import (  # noqa: F401
     message_send,
+    messages_prepared,
     messages_release_held,
     sandbox_sms_wire,
 )

@@ -109,6 +109,9 @@ def _conversation_for(*, organization, candidate: Candidate) -> Conversation:
 
 DELIVER_TASK = "messaging.tasks.message_deliver"
 DELIVER_BATCH_TASK = "messaging.tasks.message_deliver_batch"
+# The same for messages someone is waiting for right now (a stage change's first messages):
+# routed at the one-message priority instead of after the stage-change path.
+DELIVER_URGENT_BATCH_TASK = "messaging.tasks.message_deliver_urgent_batch"
 RECONCILE_TASK = "messaging.tasks.message_reconcile"
 # At most this many messages of one organization are handed to one delivery task. A task
 # sends them one after another, so a batch must stay short next to the queued-stale sweep.
@@ -125,15 +128,16 @@ def _enqueue(message: Message) -> None:
     transaction.on_commit(lambda: task_named(DELIVER_TASK).delay(organization_id, message_id))
 
 
-def _deliver_now(organization_id: int, message_ids: list[int]) -> None:
+def _deliver_now(organization_id: int, message_ids: list[int], *, urgent: bool = False) -> None:
     """Queue the delivery of ``message_ids`` (queued messages of one organization): one task per
     :data:`DELIVERY_BATCH`, and a message alone through the one-message task."""
+    batch_task = DELIVER_URGENT_BATCH_TASK if urgent else DELIVER_BATCH_TASK
     for start in range(0, len(message_ids), DELIVERY_BATCH):
         chunk = message_ids[start : start + DELIVERY_BATCH]
         if len(chunk) == 1:
             task_named(DELIVER_TASK).delay(organization_id, chunk[0])
         else:
-            task_named(DELIVER_BATCH_TASK).delay(organization_id, chunk)
+            task_named(batch_task).delay(organization_id, chunk)
 
 
 def messages_enqueue(*, organization_id: int, message_ids: Iterable[int]) -> None:
@@ -148,7 +152,8 @@ class _Batch:
     """The messages queued inside :func:`messages_batched`, per organization, as their
     transactions commit."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, urgent: bool) -> None:
+        self.urgent = urgent
         self.queued = 0
         self.pending: dict[int, list[int]] = {}
 
@@ -158,29 +163,32 @@ class _Batch:
             ids.append(message_id)
         if len(ids) >= DELIVERY_BATCH:
             del self.pending[organization_id]
-            _deliver_now(organization_id, ids)
+            _deliver_now(organization_id, ids, urgent=self.urgent)
 
     def flush(self) -> None:
         pending, self.pending = self.pending, {}
         for organization_id, ids in pending.items():
-            _deliver_now(organization_id, ids)
+            _deliver_now(organization_id, ids, urgent=self.urgent)
 
 
 _BATCH: ContextVar[_Batch | None] = ContextVar("messaging_delivery_batch", default=None)
 
 
 @contextmanager
-def messages_batched() -> Iterator[None]:
+def messages_batched(*, urgent: bool = False) -> Iterator[None]:
     """Messages queued inside the block (``message_send``, a retry) are delivered together: as
     their transactions commit they gather per organization, each :data:`DELIVERY_BATCH` goes to
     one delivery task at once, and the rest when the block ends (or, inside a transaction, when
     it commits). A message whose transaction rolls back is never queued; one queued alone
-    outside such a block goes to its own task as before. For producers that queue many messages
-    in one go: bulk sends, journey steps."""
+    (outside such a block, or the only one of its organization in it) goes to the one-message
+    task. For producers that queue many messages in one go: bulk sends, journey steps.
+    ``urgent``: someone is waiting for these messages now (the first messages of stage
+    changes), so their tasks go ahead of the stage-change path, as a message alone does,
+    instead of after it with the bulk sends."""
     if _BATCH.get() is not None:  # already inside one: the outer block delivers
         yield
         return
-    batch = _Batch()
+    batch = _Batch(urgent=urgent)
     token = _BATCH.set(batch)
     try:
         yield

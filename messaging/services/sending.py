@@ -4,6 +4,10 @@ wiring the sandbox number."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import IntegrityError, transaction
@@ -16,7 +20,12 @@ from integrations.messaging import (
     sms_segments,
 )
 from messaging import selectors, timeline_kinds
-from messaging.email_consent import CAN_EMAIL_OFF_REASON, email_is_locked, email_opt_out_reason
+from messaging.email_consent import (
+    CAN_EMAIL_OFF_REASON,
+    email_is_locked,
+    email_opt_out_reason,
+    normalize_email,
+)
 from messaging.models import (
     Channel,
     Conversation,
@@ -24,7 +33,7 @@ from messaging.models import (
     Message,
     MessageStatus,
 )
-from messaging.quiet_hours import next_window_opening
+from messaging.quiet_hours import ZoneGuess, next_window_opening
 from messaging.send_context import send_context
 from messaging.services.common import (
     DELIVERY_BATCH,
@@ -44,6 +53,130 @@ logger = logging.getLogger(__name__)
 # --------------------------------------------------------------------------------------------
 # Sending
 # --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """What :func:`message_send` reads for each message, read once for a batch of sends of one
+    organization (:func:`messages_prepared`)."""
+
+    organization_id: int
+    keys: frozenset[str]
+    existing: dict[str, Message]
+    candidates: frozenset[int]
+    locked: set[tuple[str, str]]
+    conversations: dict[int, int]
+    zones: dict[int, ZoneGuess]
+
+
+_PREPARED: ContextVar[_Prepared | None] = ContextVar("messaging_sends_prepared", default=None)
+
+
+@contextmanager
+def messages_prepared(
+    *, organization, candidates: Iterable[Candidate], idempotency_keys: Iterable[str] = ()
+) -> Iterator[None]:
+    """Sends of ``organization`` to ``candidates`` inside the block (``message_send``, each as
+    before: its own checks and its own transaction) read what they check from one read per
+    kind for all of them: the messages already sent with ``idempotency_keys``, the opt-out
+    ledgers of the candidates' addresses, their conversations and their time zones. Safe
+    against what changes meanwhile: a message sent under one of the keys by someone else
+    meets the key's unique constraint (that message is returned), an opt-out recorded after
+    the read cancels the queued or held messages it concerns and is read again before every
+    delivery, and a conversation started meanwhile is found by its unique constraint."""
+    candidates = list(candidates)
+    keys = frozenset(key for key in idempotency_keys if key)
+    conversations = dict(
+        Conversation.objects.filter(
+            organization=organization, candidate__in=[c.pk for c in candidates]
+        ).values_list("candidate_id", "pk")
+    )
+    prepared = _Prepared(
+        organization_id=organization.pk,
+        keys=keys,
+        existing={
+            m.idempotency_key: m
+            for m in Message.objects.filter(organization=organization, idempotency_key__in=keys)
+        }
+        if keys
+        else {},
+        candidates=frozenset(c.pk for c in candidates),
+        locked=selectors.locked_addresses(
+            organization=organization,
+            phones={(c.mobile_phone or "").strip() for c in candidates},
+            emails={(c.primary_email or "").strip() for c in candidates},
+        ),
+        conversations=conversations,
+        zones=selectors.candidate_time_zones(organization=organization, candidates=candidates),
+    )
+    token = _PREPARED.set(prepared)
+    try:
+        yield
+    finally:
+        _PREPARED.reset(token)
+
+
+def _prepared_for(organization, candidate: Candidate) -> _Prepared | None:
+    prepared = _PREPARED.get()
+    if (
+        prepared is None
+        or prepared.organization_id != organization.pk
+        or candidate.pk not in prepared.candidates
+    ):
+        return None
+    return prepared
+
+
+def _existing(organization, idempotency_key: str, prepared: _Prepared | None) -> Message | None:
+    if prepared is not None and idempotency_key in prepared.keys:
+        return prepared.existing.get(idempotency_key)
+    return Message.objects.filter(
+        organization=organization, idempotency_key=idempotency_key
+    ).first()
+
+
+def _text_locked(organization, phone: str, prepared: _Prepared | None) -> bool:
+    if prepared is not None:
+        return (Channel.SMS, phone) in prepared.locked
+    return selectors.is_locked(organization, phone)
+
+
+def _email_locked(organization, email: str, prepared: _Prepared | None) -> bool:
+    if prepared is not None:
+        return (Channel.EMAIL, normalize_email(email)) in prepared.locked
+    return email_is_locked(organization, email)
+
+
+def _zone(organization, candidate: Candidate, prepared: _Prepared | None) -> ZoneGuess:
+    if prepared is not None:
+        return prepared.zones[candidate.pk]
+    return selectors.candidate_time_zone(organization=organization, candidate=candidate)
+
+
+def _conversation_touched(
+    organization, candidate: Candidate, now: datetime, prepared: _Prepared | None
+) -> int:
+    """The id of the candidate's conversation, its last message now. A conversation the batch
+    read is updated; one it did not have is created with that time (its unique constraint
+    finds one started meanwhile); one deleted meanwhile is started again."""
+    if prepared is not None:
+        known = prepared.conversations.get(candidate.pk)
+        if known is not None:
+            if Conversation.objects.filter(pk=known).update(last_message_at=now):
+                return known
+        else:
+            try:
+                with transaction.atomic():
+                    known = Conversation.objects.create(
+                        organization=organization, candidate=candidate, last_message_at=now
+                    ).pk
+                prepared.conversations[candidate.pk] = known
+                return known
+            except IntegrityError:
+                pass
+    known = _conversation_for(organization=organization, candidate=candidate).pk
+    Conversation.objects.filter(pk=known).update(last_message_at=now)
+    return known
 
 
 def _skip(*, organization, candidate, channel: str, reason: str, source: str) -> CannotSend:
@@ -83,10 +216,9 @@ def message_send(
     (``can_email``) or the address is on the e-mail opt-out ledger.
     The same ``idempotency_key`` returns the first Message. ``attachments`` (e-mail only):
     ``[{"filename", "mimetype", "content"}]`` with text content."""
+    prepared = _prepared_for(organization, candidate)
     if idempotency_key:
-        existing = Message.objects.filter(
-            organization=organization, idempotency_key=idempotency_key
-        ).first()
+        existing = _existing(organization, idempotency_key, prepared)
         if existing is not None:
             return existing
     if channel == Channel.SMS:
@@ -101,7 +233,7 @@ def message_send(
                 else f"{to_address} is not a full international mobile number",
                 source=source,
             )
-        if selectors.is_locked(organization, to_address):
+        if _text_locked(organization, to_address, prepared):
             raise _skip(
                 organization=organization,
                 candidate=candidate,
@@ -127,7 +259,7 @@ def message_send(
                 reason=CAN_EMAIL_OFF_REASON,
                 source=source,
             )
-        if email_is_locked(organization, to_address):
+        if _email_locked(organization, to_address, prepared):
             raise _skip(
                 organization=organization,
                 candidate=candidate,
@@ -143,7 +275,7 @@ def message_send(
     hold_until, zone_guess = None, None
     window = send_context(organization).preferences().window(channel)
     if respect_quiet_hours and window is not None:
-        zone_guess = selectors.candidate_time_zone(organization=organization, candidate=candidate)
+        zone_guess = _zone(organization, candidate, prepared)
         start, end, days = window
         hold_until = next_window_opening(
             now=earliest, zone=zone_guess.zone, start=start, end=end, days=days
@@ -158,7 +290,7 @@ def message_send(
         with transaction.atomic():
             message = Message.objects.create(
                 organization=organization,
-                conversation=_conversation_for(organization=organization, candidate=candidate),
+                conversation_id=_conversation_touched(organization, candidate, now, prepared),
                 candidate=candidate,
                 channel=channel,
                 direction=Direction.OUTBOUND,
@@ -176,7 +308,6 @@ def message_send(
                 source=source,
                 status_updated_at=now,
             )
-            Conversation.objects.filter(pk=message.conversation_id).update(last_message_at=now)
             if hold_until:
                 zone = zone_guess.zone if zone_guess else "UTC"
                 _timeline(
