@@ -33,7 +33,7 @@ from journeys.models import (
     StepRunStatus,
     TriggerKind,
 )
-from journeys.registry import STEP_HANDLERS, run_event, write_events
+from journeys.registry import STEP_HANDLERS, run_event, send_key, write_events
 from journeys.triggers import chunked, criteria_match, job_relations, lock_cursor, normalized_words
 from messaging.models import Message, MessageStatus
 from recruitflow.tenancy import scopes_disabled
@@ -92,7 +92,7 @@ def step_runs_recover(*, organization, now: datetime | None = None) -> int:
                 pk=step_run.pk, status=StepRunStatus.RUNNING
             ).update(status=StepRunStatus.PENDING)
             continue
-        message = Message.objects.filter(idempotency_key=f"journey-step:{step_run.pk}").first()
+        message = Message.objects.filter(idempotency_key=send_key(step_run.pk)).first()
         if message is not None:
             reason = (
                 f"The worker stopped while sending step {step_run.position}. The message is in "

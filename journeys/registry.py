@@ -190,10 +190,17 @@ def exited_summary(run: JourneyRun, reason: str) -> str:
     return f"Left journey “{run.journey.name}”: {reason}"
 
 
-def write_events(organization, run: JourneyRun, events: list[dict], now: datetime) -> None:
-    if not events:
-        return
-    TimelineEvent.objects.bulk_create(
+def send_key(step_run_id: int) -> str:
+    """The idempotency key of the message a send step hands to the outbox: running the step
+    again finds that message instead of sending another."""
+    return f"journey-step:{step_run_id}"
+
+
+def timeline_entries(
+    organization, run: JourneyRun, events: list[dict], now: datetime
+) -> list[TimelineEvent]:
+    """The candidate's timeline rows of ``events`` (from :func:`run_event`), not yet saved."""
+    return [
         TimelineEvent(
             organization=organization,
             candidate_id=run.candidate_id,
@@ -205,7 +212,12 @@ def write_events(organization, run: JourneyRun, events: list[dict], now: datetim
             occurred_at=now,
         )
         for e in events
-    )
+    ]
+
+
+def write_events(organization, run: JourneyRun, events: list[dict], now: datetime) -> None:
+    if events:
+        TimelineEvent.objects.bulk_create(timeline_entries(organization, run, events, now))
 
 
 def run_timeline_groups(organization, event_data: dict[int, dict]) -> dict[int, Group]:

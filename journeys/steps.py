@@ -17,6 +17,7 @@ from journeys.registry import (
     exited_summary,
     register_step_handler,
     run_event,
+    send_key,
 )
 from journeys.services import stage_key
 from library import templating
@@ -75,7 +76,7 @@ def _send(ctx: StepContext, channel: str) -> StepOutcome:
             subject=rendered.subject,
             html=rendered.html,
             source=SOURCE,
-            idempotency_key=f"journey-step:{ctx.step_run.pk}",
+            idempotency_key=send_key(ctx.step_run.pk),
         )
     except CannotSend as exc:
         # message_send already put the skip and its reason on the timeline.

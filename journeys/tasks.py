@@ -22,6 +22,7 @@ from journeys.models import (
     RunStatus,
     TriggerKind,
 )
+from messaging.services import messages_batched
 from recruitflow.tasks import OrganizationTask
 from recruitflow.tenancy import scopes_disabled, tenant_scope
 
@@ -72,8 +73,9 @@ def _organizations(ids) -> dict:
 @shared_task(name="journeys.dispatch_due")
 def dispatch_due() -> int:
     """Beat, every few seconds: recover steps whose worker died, follow journey messages in the
-    outbox, apply reply/booking/opt-out exit rules, then claim and run due steps in batches
-    (``select_for_update(skip_locked=True)``, so several workers can dispatch at once)."""
+    outbox, apply reply/booking/opt-out exit rules, then claim due steps in batches
+    (``select_for_update(skip_locked=True)``, so several workers can dispatch at once) and run
+    each organization's part of a batch together (``engine.execute_claimed_many``)."""
     with scopes_disabled():
         # Organizations that have journeys at all (a small table); the sweeps below read only
         # recent or pending rows of each.
@@ -89,18 +91,22 @@ def dispatch_due() -> int:
         claimed = dispatcher.step_runs_claim_due(limit=DISPATCH_BATCH)
         if not claimed:
             break
-        organizations = _organizations(org_id for org_id, _ in claimed)
+        by_organization: dict[int, list[int]] = {}
         for org_id, step_run_id in claimed:
+            by_organization.setdefault(org_id, []).append(step_run_id)
+        organizations = _organizations(by_organization)
+        for org_id, step_run_ids in by_organization.items():
             organization = organizations.get(org_id)
             if organization is None:
                 continue
-            with tenant_scope(organization):
+            # Their messages go out up to 25 to a delivery task, after the stage-change path.
+            with tenant_scope(organization), messages_batched():
                 try:
-                    executed += engine.execute_claimed(
-                        organization=organization, step_run_id=step_run_id
+                    executed += engine.execute_claimed_many(
+                        organization=organization, step_run_ids=step_run_ids
                     )
-                except Exception:  # one broken run must not stop the others
-                    logger.exception("Dispatching step run %s failed", step_run_id)
+                except Exception:  # one organization's broken batch must not stop the others
+                    logger.exception("Dispatching step runs %s failed", step_run_ids)
     return executed
 
 

@@ -11,7 +11,7 @@ from django.core import mail
 from candidates.models import TimelineEvent
 from integrations.messaging import InboundSMS, classify_keyword
 from integrations.twilio.webhooks import parse_webhook
-from journeys import dispatcher, engine, tasks
+from journeys import dispatcher, engine, execution, tasks
 from journeys.models import JourneyRun, MatchCursor, RunStatus, StepRun, StepRunStatus
 from messaging import services as messaging
 from messaging.models import Message, MessageStatus, OptOutSource
@@ -374,14 +374,14 @@ def test_killed_worker_runs_the_send_step_again_which_finds_its_message_and_send
     make_journey(steps=[("wait", ONE_HOUR), ("send_sms", sms_template), ("send_sms", sms_template)])
     run = enter(ats.apply(ats.candidate()))
     time_machine.shift(timedelta(hours=1, minutes=1))
-    record = engine._record
+    record = execution._record_going_on
 
-    def killed_after_the_send(organization, step_run, outcome, now):
-        if step_run.position == 2:
+    def killed_after_the_send(organization, going_on):
+        if any(step_run.position == 2 for step_run, *_ in going_on):
             raise WorkerKilled  # the outbox row is committed; recording it never happens
-        return record(organization, step_run, outcome, now)
+        return record(organization, going_on)
 
-    monkeypatch.setattr(engine, "_record", killed_after_the_send)
+    monkeypatch.setattr(execution, "_record_going_on", killed_after_the_send)
     with pytest.raises(WorkerKilled):
         tasks.dispatch_due()
     monkeypatch.undo()
