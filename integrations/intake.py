@@ -12,9 +12,14 @@ sweep → Reprocess.
 4. **Apply** (:func:`apply`, run by the task ``integrations.tasks.webhook_delivery_apply``; an
    endpoint may also call it inline after the row is committed, to save the task's latency):
    the row is locked (``skip_locked``: whoever holds it applies it, the other call does
-   nothing), the vendor's ``integrations.<vendor>.webhooks.parse_stored`` turns the body into
-   vendor-neutral records, and each record goes to the handler registered for its type
-   (:func:`register`), in its own savepoint, inside the organization's scope.
+   nothing). The task applies up to :data:`APPLY_BATCH` deliveries: its own, then the
+   organization's other received deliveries of the same vendor, each in its own transaction
+   under its own lock (a task whose delivery another one already applied is a one-query
+   no-op); the deliveries of a batch share a :class:`Batch` (what the handlers read once, and
+   what to do once they are all applied). The vendor's
+   ``integrations.<vendor>.webhooks.parse_stored`` turns the body into vendor-neutral records,
+   and each record goes to the handler registered for its type (:func:`register`), in its own
+   savepoint, inside the organization's scope.
    A transient :class:`~integrations.http.ProviderError` (or an unexpected error) leaves the
    delivery failed with a time to try again; a ``ValueError`` (a body or record that cannot be
    read) or a permanent provider error fails it for good with the reason.
@@ -35,7 +40,10 @@ Handlers are registered by the domain apps in their ``AppConfig.ready()``::
 A handler may raise :class:`Ignored` to say why a record has nothing to apply (the delivery is
 then ``ignored`` with that reason, unless another record applied). ``context.shared`` is a dict
 the handlers of one delivery share (e.g. a lazily made adapter), and ``context.on_finish(fn)``
-runs ``fn`` once the delivery's records are applied (e.g. to write call records).
+runs ``fn`` once the delivery's records are applied (e.g. to write call records);
+``context.batch.shared`` and ``context.batch.on_finish(fn)`` are the same for every delivery
+the task applies together (e.g. the mirror's writer, and announcing its stage changes once
+every delivery committed).
 
 A new endpoint (say SendGrid Inbound Parse) needs: its vendor's ``parse_stored`` returning
 records, a handler registered for the record type, and in the view, after verifying::
@@ -80,6 +88,11 @@ LOST_AFTER = timedelta(minutes=2)
 RETRY_BASE = timedelta(minutes=1)
 MAX_ATTEMPTS = 8
 SWEEP_BATCH = 1000
+# The apply task applies its own delivery and up to this many in all of the organization's
+# other received deliveries of the same vendor: a burst of webhooks costs a few tasks, each
+# reading the vendor's connection and the mirror's maps once and announcing its stage changes
+# to Journeys in one task.
+APPLY_BATCH = 25
 ERROR_LIMIT = 4000
 
 
@@ -116,12 +129,42 @@ class Ignored(Exception):  # noqa: N818 (a verdict, not a failure)
     """Raised by a handler: this record has nothing to apply, for the reason given."""
 
 
+def _run_finishers(finishers: list[Callable[[], object]], what: str) -> None:
+    for fn in finishers:
+        try:
+            fn()
+        except Exception:
+            logger.exception("Finishing %s failed", what)
+    finishers.clear()
+
+
+@dataclass
+class Batch:
+    """What the deliveries one task applies together (one organization, one vendor) share:
+    ``shared`` holds what is read once for all of them (e.g. the ATS connection and the
+    mirror's writer), and ``on_finish(fn)`` runs ``fn`` once every delivery of the batch was
+    applied and committed (e.g. to announce their stage changes in one task)."""
+
+    organization: Any
+    provider: str
+    shared: dict = field(default_factory=dict)
+    _finishers: list[Callable[[], object]] = field(default_factory=list)
+
+    def on_finish(self, fn: Callable[[], object]) -> None:
+        self._finishers.append(fn)
+
+    def finish(self) -> None:
+        _run_finishers(self._finishers, f"a batch of {self.provider} webhook deliveries")
+
+
 @dataclass
 class Context:
-    """What the handlers of one delivery share while it is applied."""
+    """What the handlers of one delivery share while it is applied; ``batch`` is what the
+    deliveries applied with it share."""
 
     delivery: WebhookDelivery
     organization: Any
+    batch: Batch
     shared: dict = field(default_factory=dict)
     _finishers: list[Callable[[], object]] = field(default_factory=list)
 
@@ -130,12 +173,7 @@ class Context:
         self._finishers.append(fn)
 
     def finish(self) -> None:
-        for fn in self._finishers:
-            try:
-                fn()
-            except Exception:
-                logger.exception("Finishing webhook delivery %s failed", self.delivery.pk)
-        self._finishers.clear()
+        _run_finishers(self._finishers, f"webhook delivery {self.delivery.pk}")
 
 
 Handler = Callable[[Any, Context], bool | None]
@@ -315,28 +353,21 @@ def _apply_records(context: Context, records: list) -> _Outcome:
     return outcome
 
 
-def apply(*, delivery_id: int) -> WebhookDelivery | None:
-    """Apply a stored delivery, once. Safe to run twice and concurrently: the row is locked
-    while it is applied (another call holding it makes this one a no-op), and only a received
-    delivery, or one that failed with a time to try again, is applied. Returns the row as it
-    is afterwards (None when there is no such row)."""
-    with scopes_disabled():
-        row = WebhookDelivery.objects.select_related("organization").filter(pk=delivery_id).first()
-    if row is None:
-        return None
-    organization = row.organization
-    with tenant_scope(organization), transaction.atomic():
+_DUE = Q(state=State.RECEIVED) | Q(state=State.FAILED, next_attempt_at__isnull=False)
+
+
+def _apply_locked(batch: Batch, delivery_id: int, *, due: Q) -> dict | None:
+    """Apply one delivery of ``batch`` in its own transaction, under its row lock, when it is
+    still ``due`` and nobody else holds it (``skip_locked``). Returns what was written to the
+    row, or None when there was nothing for this call to do."""
+    with transaction.atomic():
         locked = (
             WebhookDelivery.objects.select_for_update(skip_locked=True)
-            .filter(
-                Q(state=State.RECEIVED) | Q(state=State.FAILED, next_attempt_at__isnull=False),
-                pk=row.pk,
-            )
+            .filter(due, pk=delivery_id)
             .first()
         )
         if locked is None:  # done, failed for good, or being applied right now
-            row.refresh_from_db()
-            return row
+            return None
         now = timezone.now()
         attempts = locked.attempts + 1
         state, error, retry_at = State.PROCESSED, "", None
@@ -357,7 +388,7 @@ def apply(*, delivery_id: int) -> WebhookDelivery | None:
             if attempts < MAX_ATTEMPTS:
                 retry_at = now + retry_delay(attempts)
         if state == State.PROCESSED:
-            context = Context(delivery=locked, organization=organization)
+            context = Context(delivery=locked, organization=batch.organization, batch=batch)
             try:
                 outcome = _apply_records(context, records)
             finally:
@@ -370,14 +401,61 @@ def apply(*, delivery_id: int) -> WebhookDelivery | None:
                     error = f"Gave up after {attempts} attempts. {error}"
             elif not outcome.applied:
                 state, error = State.IGNORED, "; ".join(outcome.ignored)
-        WebhookDelivery.objects.filter(pk=locked.pk).update(
-            state=state,
-            error=without_nul(error)[:ERROR_LIMIT],
-            attempts=attempts,
-            next_attempt_at=retry_at,
-            processed_at=timezone.now(),
-        )
-    row.refresh_from_db()
+        written = {
+            "state": state,
+            "error": without_nul(error)[:ERROR_LIMIT],
+            "attempts": attempts,
+            "next_attempt_at": retry_at,
+            "processed_at": timezone.now(),
+        }
+        WebhookDelivery.objects.filter(pk=locked.pk).update(**written)
+    return written
+
+
+def apply(*, delivery_id: int, organization=None, batch_size: int = 1) -> WebhookDelivery | None:
+    """Apply a stored delivery, once, and with ``batch_size`` > 1 up to ``batch_size - 1`` of
+    its organization's other received deliveries of the same vendor with it (oldest first),
+    sharing what they read once (:class:`Batch`). Safe to run twice and concurrently: each
+    delivery is applied in its own transaction under its row lock (another call holding it
+    makes this one skip it), so a failing delivery keeps its own error and retry and rolls
+    back nobody else's; only a received delivery, or one that failed with a time to try again,
+    is applied. A delivery another call already applied costs one query. ``organization``:
+    the delivery's, when the caller has it. Returns the row of ``delivery_id`` as it is
+    afterwards (None when there is no such row)."""
+    rows = WebhookDelivery.objects.filter(pk=delivery_id)
+    if organization is None:
+        with scopes_disabled():
+            row = rows.select_related("organization").first()
+    else:
+        with tenant_scope(organization):
+            row = rows.first()
+        if row is not None:
+            row.organization = organization
+    if row is None:
+        return None
+    if not (row.state == State.RECEIVED or (row.state == State.FAILED and row.next_attempt_at)):
+        return row
+    organization = row.organization
+    batch = Batch(organization=organization, provider=row.provider)
+    with tenant_scope(organization):
+        try:
+            written = _apply_locked(batch, row.pk, due=_DUE)
+            if written is not None and batch_size > 1:
+                others = (
+                    WebhookDelivery.objects.filter(state=State.RECEIVED, provider=row.provider)
+                    .exclude(pk=row.pk)
+                    .order_by("received_at", "pk")
+                    .values_list("pk", flat=True)[: batch_size - 1]
+                )
+                for pk in list(others):
+                    _apply_locked(batch, pk, due=Q(state=State.RECEIVED))
+        finally:
+            batch.finish()
+    if written is None:
+        row.refresh_from_db()
+    else:
+        for name, value in written.items():
+            setattr(row, name, value)
     return row
 
 
@@ -454,6 +532,8 @@ def latest(*, organization, provider: str) -> WebhookDelivery | None:
 
 
 __all__ = [
+    "APPLY_BATCH",
+    "Batch",
     "Context",
     "Ignored",
     "apply",

@@ -11,8 +11,13 @@ from recruitflow.tasks import OrganizationTask
 # Nobody reads its result (the delivery row keeps the state): not stored.
 @shared_task(base=OrganizationTask, ignore_result=True)
 def webhook_delivery_apply(organization, delivery_id: int) -> str | None:
-    """Apply one stored webhook delivery; returns its state afterwards."""
-    delivery = intake.apply(delivery_id=delivery_id)
+    """Apply a stored webhook delivery, with up to ``intake.APPLY_BATCH`` of the
+    organization's other received deliveries of the same vendor (a burst of webhooks is applied
+    by a few tasks; the others find their delivery applied and stop); returns the state of
+    ``delivery_id`` afterwards."""
+    delivery = intake.apply(
+        delivery_id=delivery_id, organization=organization, batch_size=intake.APPLY_BATCH
+    )
     return delivery.state if delivery is not None else None
 
 

@@ -5,8 +5,10 @@ the mirror (moves delivered out of order included)."""
 from __future__ import annotations
 
 import dataclasses
+from datetime import timedelta
 
 from django.db import connections, router, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from candidates.models import (
@@ -44,11 +46,18 @@ from recruitflow.tenancy import tenant_scope
 # --------------------------------------------------------------------------------------------
 
 
+# How stale the connection's "last heard" (``last_webhook_at``, the onboarding checklist's) may
+# get: a POST that finds it written more recently than this writes nothing, so the POSTs of a
+# burst do not all update (and wait on) the connection's row.
+HEARD_EVERY = timedelta(seconds=10)
+
+
 def ats_webhook_store(
     *, connection, event_id: str, action: str, raw_body: bytes, ignore: bool = False
 ) -> WebhookDelivery | None:
     """Store an ATS delivery whose signature was verified, through the one intake (which
-    queues its apply task after commit), and note on the connection when it last heard.
+    queues its apply task after commit), and note on the connection when it last heard
+    (at most every :data:`HEARD_EVERY`, judged by the ``connection`` the endpoint just read).
 
     Returns None for a delivery already stored (same vendor event id): nothing new is written
     and nothing is queued (the intake's sweep still applies the stored one if it never was).
@@ -64,10 +73,16 @@ def ats_webhook_store(
     )
     if not created:
         return None
-    with tenant_scope(organization):
-        type(connection).objects.filter(pk=connection.pk).update(
-            last_webhook_at=delivery.received_at
-        )
+    heard = connection.last_webhook_at
+    if heard is None or delivery.received_at - heard >= HEARD_EVERY:
+        # Conditional: of the POSTs of a burst that all read an old time, the first one writes
+        # it and the others match nothing instead of queueing on the connection's row lock.
+        with tenant_scope(organization):
+            type(connection).objects.filter(
+                Q(last_webhook_at__isnull=True)
+                | Q(last_webhook_at__lt=delivery.received_at - HEARD_EVERY),
+                pk=connection.pk,
+            ).update(last_webhook_at=delivery.received_at)
     return delivery
 
 
@@ -99,19 +114,31 @@ class _AtsDelivery:
 
 
 def _ats_delivery(context: intake.Context) -> _AtsDelivery:
-    shared = context.shared.get("ats")
+    """The connection, writer and recorder of the task's batch of deliveries, read once for
+    all of them; the recorder's calls are stored as each delivery is done."""
+    batch = context.batch
+    if "ats" not in batch.shared:
+        connection = ats_connection_for(batch.organization)
+        found = None
+        if connection is not None and provider_identifier(connection) == batch.provider:
+            writer = MirrorWriter(
+                organization=batch.organization, provider=batch.provider, announce_together=True
+            )
+            found = _AtsDelivery(
+                connection=connection,
+                writer=writer,
+                recorder=CallRecorder(organization=batch.organization, provider=batch.provider),
+            )
+            # The batch's stage changes go to Journeys in one task, whose match runs their
+            # first steps together.
+            batch.on_finish(writer.announce_committed)
+        batch.shared["ats"] = found
+    shared = batch.shared["ats"]
     if shared is None:
-        organization, delivery = context.organization, context.delivery
-        connection = ats_connection_for(organization)
-        if connection is None or provider_identifier(connection) != delivery.provider:
-            raise intake.Ignored("No matching ATS connection.")
-        recorder = CallRecorder(organization=organization, provider=delivery.provider)
-        context.on_finish(recorder.flush)
-        shared = context.shared["ats"] = _AtsDelivery(
-            connection=connection,
-            writer=MirrorWriter(organization=organization, provider=delivery.provider),
-            recorder=recorder,
-        )
+        raise intake.Ignored("No matching ATS connection.")
+    if "ats" not in context.shared:
+        context.shared["ats"] = shared
+        context.on_finish(shared.recorder.flush)
     return shared
 
 
@@ -121,13 +148,19 @@ def ats_event_apply(event: AtsEvent, context: intake.Context) -> bool:
     delivered out of order are recorded at their own time; applying an event twice changes
     nothing (its transition carries the vendor's event id)."""
     shared = _ats_delivery(context)
-    return _apply_event(
-        shared.writer,
-        event,
-        stored=context.delivery,
-        get_provider=shared.provider,
-        fetch=shared.fetch_candidate,
-    )
+    try:
+        return _apply_event(
+            shared.writer,
+            event,
+            stored=context.delivery,
+            get_provider=shared.provider,
+            fetch=shared.fetch_candidate,
+        )
+    except Exception:
+        # The intake rolls this event's savepoint back: what the writer read or wrote in it
+        # is not to be trusted by the batch's next deliveries.
+        shared.writer.forget()
+        raise
 
 
 def register_handlers() -> None:
@@ -155,7 +188,8 @@ def _apply_one(
     new_hint: bool,
     fetch_candidate=None,
 ) -> int:
-    with transaction.atomic():
+    # In the intake's savepoint of the event already: one more would only cost two statements.
+    with transaction.atomic(savepoint=False):
         _lock_application(writer, application.external_id)
         # An event older than the mirror (delivered out of order) must not roll the candidate's
         # details back either.
@@ -257,54 +291,85 @@ def _upsert_webhook_job(writer: MirrorWriter, event: ApplicationChanged) -> None
     the poll maps it, so office and department criteria match at once. Offices and
     departments already in the mirror are left as the reference refresh wrote them (the
     payload lacks e.g. a department's parent); the hiring team is not in the payload and is
-    left alone."""
+    left alone. The mirror is read first and only what differs is written (a burst's webhooks
+    name the same few jobs), and a job the writer already wrote in this form is skipped."""
     job = event.job
     if job is None:
         return
-
-    def mirror_row(model, external_id: str, **values):
-        return model(
-            organization=writer.organization,
-            provider=writer.provider,
-            external_id=external_id,
-            **values,
-        )
-
+    values = {"name": job.name[:255]} if job.name else {}
+    if job.status:
+        values["status"] = job.status[:20]
+    places = (
+        (Office, "offices", event.offices, event.job_offices_known, job.office_external_ids),
+        (
+            Department,
+            "departments",
+            event.departments,
+            event.job_departments_known,
+            job.department_external_ids,
+        ),
+    )
+    described = (
+        job.external_id,
+        tuple(sorted(values.items())),
+        tuple(
+            (frozenset(items), known, frozenset(linked)) for _, _, items, known, linked in places
+        ),
+    )
+    if not writer.first_sight(described):
+        return
     with transaction.atomic():
-        Office.objects.bulk_create(
-            [
-                mirror_row(
-                    Office, o.external_id, name=o.name[:255], location=(o.location or "")[:255]
-                )
-                for o in event.offices
-            ],
-            ignore_conflicts=True,
-        )
-        Department.objects.bulk_create(
-            [mirror_row(Department, d.external_id, name=d.name[:255]) for d in event.departments],
-            ignore_conflicts=True,
-        )
-        values = {"name": job.name[:255]} if job.name else {}
-        if job.status:
-            values["status"] = job.status[:20]
-        # Events of two applications of a new job may arrive at once: insert-or-ignore.
-        Job.objects.bulk_create([mirror_row(Job, job.external_id, **values)], ignore_conflicts=True)
-        row = Job.objects.get(provider=writer.provider, external_id=job.external_id)
-        if values:
+        row = Job.objects.filter(provider=writer.provider, external_id=job.external_id).first()
+        if row is None:
+            # Events of two applications of a new job may arrive at once: insert-or-ignore.
+            Job.objects.bulk_create([_mirror_row(writer, Job, job.external_id, **values)],
+                                    ignore_conflicts=True)  # fmt: skip
+            row = Job.objects.get(provider=writer.provider, external_id=job.external_id)
+            writer.load_maps()
+        elif any(getattr(row, name) != value for name, value in values.items()):
             Job.objects.filter(pk=row.pk).update(**values)
-        if event.job_offices_known:
-            row.offices.set(
-                Office.objects.filter(
-                    provider=writer.provider, external_id__in=job.office_external_ids
-                )
-            )
-        if event.job_departments_known:
-            row.departments.set(
-                Department.objects.filter(
-                    provider=writer.provider, external_id__in=job.department_external_ids
-                )
-            )
-    writer.load_maps()
+        for model, relation, items, known, linked in places:
+            ids = _places(writer, model, items, wanted={i.external_id for i in items} | set(linked))
+            if known:
+                target = {ids[ext] for ext in linked if ext in ids}
+                links = getattr(row, relation)
+                if set(links.values_list("id", flat=True)) != target:
+                    links.set(target)
+
+
+def _mirror_row(writer: MirrorWriter, model, external_id: str, **values):
+    return model(
+        organization=writer.organization,
+        provider=writer.provider,
+        external_id=external_id,
+        **values,
+    )
+
+
+def _places(writer: MirrorWriter, model, items, *, wanted: set[str]) -> dict[str, int]:
+    """The mirror's ids of the ``wanted`` offices (or departments), the payload's ``items``
+    not in the mirror yet inserted first."""
+    if not wanted:
+        return {}
+
+    def read() -> dict[str, int]:
+        rows = model.objects.filter(provider=writer.provider, external_id__in=wanted)
+        return dict(rows.values_list("external_id", "id"))
+
+    ids = read()
+    missing = [item for item in items if item.external_id not in ids]
+    if not missing:
+        return ids
+    fields = (
+        (lambda o: {"name": o.name[:255], "location": (o.location or "")[:255]})
+        if model is Office
+        else (lambda d: {"name": d.name[:255]})
+    )
+    model.objects.bulk_create(
+        [_mirror_row(writer, model, item.external_id, **fields(item)) for item in missing],
+        ignore_conflicts=True,
+    )
+    return read()
 
 
 def _apply_event(writer: MirrorWriter, event, *, stored, get_provider, fetch) -> bool:

@@ -103,11 +103,17 @@ class MirrorWriter:
     inside ``tenant_scope(organization)``.
     """
 
-    def __init__(self, *, organization, provider: str):
+    def __init__(self, *, organization, provider: str, announce_together: bool = False):
         self.organization = organization
         self.provider = provider
         self._jobs: dict[str, int] | None = None
         self._stages: dict[str, tuple[int, str]] | None = None
+        # What the caller already wrote through this writer (see first_sight).
+        self._seen: set = set()
+        # ``announce_together``: the ids of the transitions recorded in transactions that
+        # committed, announced in one task by announce_committed(); otherwise each transaction
+        # announces its own.
+        self._committed: list[int] | None = [] if announce_together else None
 
     # -- lookups ---------------------------------------------------------------------------
 
@@ -120,6 +126,37 @@ class MirrorWriter:
             ext: (pk, name)
             for ext, pk, name in self._mirror(Stage).values_list("external_id", "id", "name")
         }
+
+    def forget(self) -> None:
+        """Drop the maps and what :meth:`first_sight` remembers: after a rolled-back savepoint
+        they may name rows that are gone."""
+        self._jobs = self._stages = None
+        self._seen.clear()
+
+    def first_sight(self, key) -> bool:
+        """True the first time ``key`` is shown to this writer (since :meth:`forget`): what
+        many webhooks of a batch repeat (their job, its offices) is compared and written
+        once."""
+        if key in self._seen:
+            return False
+        self._seen.add(key)
+        return True
+
+    def announce_committed(self) -> None:
+        """Ask Journeys, in one task, to match every transition this writer (made with
+        ``announce_together``) recorded in a transaction that committed, once the caller's
+        own transaction, if any, commits."""
+        committed = self._committed
+        if committed is None:
+            return
+
+        def send() -> None:
+            ids = list(committed)
+            committed.clear()
+            if ids:
+                send_task_by_name("journeys.match_transitions", [self.organization.pk, ids])
+
+        transaction.on_commit(send)
 
     @property
     def jobs(self) -> dict[str, int]:
@@ -517,7 +554,8 @@ class MirrorWriter:
 def announce_transitions(
     writer: MirrorWriter, transitions: list[StageTransition], *, provider_event_id: str = ""
 ) -> None:
-    """Once the transaction that wrote ``transitions`` commits, ask Journeys to match them.
+    """Once the transaction that wrote ``transitions`` commits, ask Journeys to match them (or,
+    for a writer made with ``announce_together``, hand them to its announce_committed()).
     The task is sent by name: candidates does not import journeys (journeys' beat sweep catches
     anything a lost message misses)."""
     ids = [t.pk for t in transitions if t.pk is not None]
@@ -528,6 +566,10 @@ def announce_transitions(
             .values_list("pk", flat=True)
         )
     if not ids:
+        return
+    committed = writer._committed
+    if committed is not None:  # the writer's caller announces them together
+        transaction.on_commit(lambda: committed.extend(ids))
         return
     organization_id = writer.organization.pk
 

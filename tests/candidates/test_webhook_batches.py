@@ -1,0 +1,246 @@
+"""ATS webhooks applied in batches: one apply task applies its own delivery and the
+organization's other received deliveries of the same vendor, each in its own transaction, and
+announces their stage changes to Journeys together."""
+
+from __future__ import annotations
+
+import json
+import threading
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from django.db import connection as db_connection
+from django.test.utils import CaptureQueriesContext
+
+from candidates.models import StageTransition
+from candidates.sync import writer as writer_module
+from integrations import intake
+from integrations import tasks as intake_tasks
+from integrations.models import WebhookDelivery
+from integrations.sandbox.greenhouse import greenhouse_json
+from recruitflow.tenancy import tenant_scope
+
+pytestmark = pytest.mark.django_db
+
+FIXTURE = Path(__file__).parent.parent / "integrations" / "fixtures"
+START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+def stage_change(number: int, *, stage: tuple[int, str], minute: int = 0) -> bytes:
+    """Greenhouse's documented stage change, for application ``number`` of its own candidate
+    (job 3485 "Designer", office 54, department 237), now in ``stage``."""
+    envelope = json.loads((FIXTURE / "greenhouse_webhook_stage_change.json").read_text())
+    application = envelope["payload"]["application"]
+    application["id"] = 500_000 + number
+    application["candidate"]["id"] = 600_000 + number
+    application["current_stage"] = {"id": stage[0], "name": stage[1], "interviews": []}
+    application["last_activity_at"] = (START + timedelta(minutes=minute)).isoformat()
+    return greenhouse_json(envelope)
+
+
+SCREEN = (71415, "Phone screen")
+ASSESSMENT = (71416, "Assessment")
+
+
+@pytest.fixture
+def queued(monkeypatch):
+    """The apply tasks the intake queues (no worker here), as (organization id, delivery id)."""
+    sent: list[tuple] = []
+    monkeypatch.setattr(
+        intake_tasks.webhook_delivery_apply, "delay", lambda *args: sent.append(args)
+    )
+    return sent
+
+
+@pytest.fixture
+def announced(monkeypatch):
+    """The transition ids of each ``journeys.match_transitions`` task the mirror sends."""
+    sent: list[list[int]] = []
+
+    def send(name, args):
+        assert name == "journeys.match_transitions"
+        sent.append(sorted(args[1]))
+
+    monkeypatch.setattr(writer_module, "send_task_by_name", send)
+    return sent
+
+
+def store(connection, body: bytes, event_id: str) -> WebhookDelivery:
+    delivery, _ = intake.store(
+        organization=connection.organization,
+        provider="greenhouse",
+        kind="candidate_stage_change",
+        event_id=event_id,
+        raw_body=body,
+    )
+    return delivery
+
+
+def store_moves(connection, capture, numbers, *, stage, prefix: str, minute: int = 0) -> None:
+    with capture(execute=True):
+        for number in numbers:
+            store(
+                connection, stage_change(number, stage=stage, minute=minute), f"{prefix}-{number}"
+            )
+
+
+def run(queued: list[tuple]) -> list[str | None]:
+    states = []
+    while queued:
+        states.append(intake_tasks.webhook_delivery_apply(*queued.pop(0)))
+    return states
+
+
+def states(org) -> dict[str, str]:
+    with tenant_scope(org):
+        return dict(WebhookDelivery.objects.values_list("event_id", "state"))
+
+
+def queries_to_apply(org, connection, capture, queued, numbers: range, prefix: str) -> int:
+    """Queries the apply tasks of stage changes of the applications ``numbers`` cost, every
+    candidate already in the mirror at the phone screen (the job, its office and department,
+    and both stages known)."""
+    store_moves(connection, capture, numbers, stage=SCREEN, prefix=f"{prefix}-screen")
+    store_moves(connection, capture, [numbers.stop], stage=ASSESSMENT, prefix=f"{prefix}-known")
+    run(queued)
+    store_moves(connection, capture, numbers, stage=ASSESSMENT, prefix=prefix, minute=5)
+    with CaptureQueriesContext(db_connection) as ctx, capture(execute=True):
+        run(queued)
+    with tenant_scope(org):
+        moved = StageTransition.objects.filter(from_stage_name="Phone screen")
+        assert moved.filter(provider_event_id__startswith=f"{prefix}-").count() == len(numbers)
+    return len(ctx)
+
+
+def test_a_burst_is_applied_by_its_first_task_and_announced_to_journeys_in_one_task(
+    alice, greenhouse_connection, django_capture_on_commit_callbacks, queued, announced
+):
+    org = alice.organization
+    store_moves(greenhouse_connection, django_capture_on_commit_callbacks, range(5),
+                stage=ASSESSMENT, prefix="burst")  # fmt: skip
+    first, *rest = queued[:]
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert run([first]) == ["processed"]
+    with CaptureQueriesContext(db_connection) as late:
+        assert run(rest) == ["processed"] * 4
+
+    assert set(states(org).values()) == {"processed"}
+    with tenant_scope(org):
+        moves = StageTransition.objects.filter(to_stage_name="Assessment")
+        assert announced == [sorted(moves.values_list("pk", flat=True))] and moves.count() == 5
+    assert len(late) == 4 * 2  # each late task reads its organization and its delivery
+
+
+def test_a_batch_costs_the_same_few_queries_per_delivery(
+    alice, greenhouse_connection, django_capture_on_commit_callbacks, queued, announced
+):
+    """Each delivery of a batch: its lock and savepoints, the application's advisory lock, the
+    stale check, the candidate (erased? then upsert), the application (lock, upsert), the
+    transition and its id, the delivery's state, and later its own task finding it applied
+    (2). The batch reads the connection, the job and its places, the maps and the others' ids
+    once. Before batches: 30 queries per delivery, 34 for the first."""
+    org, capture = alice.organization, django_capture_on_commit_callbacks
+    three = queries_to_apply(org, greenhouse_connection, capture, queued, range(3), "three")
+    six = queries_to_apply(org, greenhouse_connection, capture, queued, range(10, 16), "six")
+
+    assert six - three == 3 * 16
+    assert three == 3 * 16 + 11
+    assert len(announced) == 2  # one match task per batch
+
+
+def test_a_failing_delivery_is_retried_alone_and_the_rest_of_its_batch_is_applied(
+    alice, greenhouse_connection, django_capture_on_commit_callbacks, queued, announced,
+    monkeypatch,
+):  # fmt: skip
+    """The first delivery writes the new job, its office and department, then fails: its
+    savepoint takes them back, and the next deliveries of the batch write them again."""
+    from candidates.services import webhook_events
+
+    org = alice.organization
+    lock = webhook_events._lock_application
+
+    def flaky(writer, external_id):
+        if external_id == "500000":
+            raise RuntimeError("the database went away")
+        lock(writer, external_id)
+
+    monkeypatch.setattr(webhook_events, "_lock_application", flaky)
+    store_moves(greenhouse_connection, django_capture_on_commit_callbacks, range(3),
+                stage=ASSESSMENT, prefix="flaky")  # fmt: skip
+    with django_capture_on_commit_callbacks(execute=True):
+        run(queued)
+
+    assert states(org) == {"flaky-0": "failed", "flaky-1": "processed", "flaky-2": "processed"}
+    with tenant_scope(org):
+        failed = WebhookDelivery.objects.get(event_id="flaky-0")
+        applied = StageTransition.objects.order_by("provider_event_id")
+        assert [t.provider_event_id for t in applied] == ["flaky-1", "flaky-2"]
+        assert [o.name for o in applied[0].job.offices.all()] == ["New York"]
+    assert failed.attempts == 1 and failed.next_attempt_at is not None
+    assert "RuntimeError: the database went away" in failed.error
+    assert announced == [sorted(t.pk for t in applied)]
+
+    monkeypatch.setattr(webhook_events, "_lock_application", lock)
+    monkeypatch.setattr(
+        intake_tasks.webhook_delivery_apply, "delay", lambda *args: queued.append(args)
+    )
+    assert intake.sweep(now=failed.next_attempt_at) == 1
+    with django_capture_on_commit_callbacks(execute=True):
+        assert run(queued) == ["processed"]
+    with tenant_scope(org):
+        assert StageTransition.objects.filter(provider_event_id="flaky-0").count() == 1
+
+
+@pytest.mark.skipif(
+    db_connection.vendor != "postgresql", reason="row locks need Postgres (DATABASE_URL)"
+)
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_at_once_never_apply_one_delivery_twice(
+    alice, greenhouse_connection, queued, announced, monkeypatch
+):
+    from candidates.services import webhook_events
+
+    org = alice.organization
+    count = 40
+    for number in range(count):
+        store(greenhouse_connection, stage_change(number, stage=ASSESSMENT), f"race-{number}")
+    applied: list[str] = []
+    apply_event = webhook_events._apply_event
+
+    def counted(writer, event, *, stored, **kwargs):
+        applied.append(stored.event_id)
+        return apply_event(writer, event, stored=stored, **kwargs)
+
+    monkeypatch.setattr(webhook_events, "_apply_event", counted)
+    tasks = queued[:]
+    barrier = threading.Barrier(2)
+
+    def worker(mine):
+        barrier.wait()
+        try:
+            for args in mine:
+                intake_tasks.webhook_delivery_apply(*args)
+        finally:
+            from django.db import connection
+
+            connection.close()
+
+    # The two workers take the queue from both ends, as two workers of a burst would.
+    threads = [
+        threading.Thread(target=worker, args=(tasks,)),
+        threading.Thread(target=worker, args=(tasks[::-1],)),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+
+    assert sorted(applied) == sorted(f"race-{n}" for n in range(count))
+    assert set(states(org).values()) == {"processed"}
+    with tenant_scope(org):
+        assert StageTransition.objects.count() == count
+        assert set(WebhookDelivery.objects.values_list("attempts", flat=True)) == {1}
+        recorded = sorted(StageTransition.objects.values_list("pk", flat=True))
+    assert sorted(pk for ids in announced for pk in ids) == recorded
