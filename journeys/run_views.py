@@ -28,6 +28,10 @@ RUN_LIST_FIELDS = (
 
 # A run is at its first step in one of these states, else at its last step.
 WAITING = (StepRunStatus.PENDING, StepRunStatus.RUNNING, StepRunStatus.HELD)
+# The statuses' labels, looked up once per row (``get_status_display`` builds the choices'
+# mapping again on every call, twice a row).
+RUN_STATUS_LABELS = dict(RunStatus.choices)
+STEP_RUN_STATUS_LABELS = dict(StepRunStatus.choices)
 
 
 def _current_step_runs(organization, run_ids: list[int]) -> dict[int, StepRun]:
@@ -74,8 +78,13 @@ def _runs_context(request, pk: int) -> dict:
     }
     summaries = {pk: describe_step(step) for pk, step in steps.items()}
     for run in page:
+        run.status_label = RUN_STATUS_LABELS.get(run.status, run.status)
         run.current = current.get(run.pk)
-        run.current_summary = summaries.get(run.current.step_id, "") if run.current else ""
+        if run.current:
+            run.current_summary = summaries.get(run.current.step_id, "")
+            run.current.status_label = STEP_RUN_STATUS_LABELS.get(
+                run.current.status, run.current.status
+            )
     return {
         "journey": journey,
         "version": journey.current_version,
