@@ -1,5 +1,5 @@
 """Executing journey steps: claiming due rows, running them in batches (each step on its own,
-what a batch needs read once for all of it, the steps that go on recorded together), waits, and
+what a batch needs read once for all of it, its records written together), waits, and
 recording what a step did. How this fits the rest of a run is told in :mod:`journeys.engine`,
 which is also where callers import these entry points from."""
 
@@ -153,7 +153,7 @@ def execute_claimed_many(*, organization, step_run_ids: list[int]) -> int:
     A batch reads its rows with two queries, the next steps of their journeys with one, and
     for its sends what every send checks (:func:`messaging.services.messages_prepared`); each
     step then runs on its own (its exit rules, its handler, its message in its own
-    transaction), and the steps that go on to a next step are recorded together in one
+    transaction), and the steps that did not end or leave their run are recorded together in one
     transaction. A step whose handler fails is logged and left running (the recovery sweep
     runs it again or marks it unknown, as for a worker that died), the others are recorded;
     a failed joint record falls back to one record per step."""
@@ -229,22 +229,22 @@ def _execute_batch(organization, ids: list[int]) -> list[int]:
             if outcome is not None:
                 outcomes.append((step_run, outcome, now))
     following = _following_steps([step_run for step_run, _, _ in outcomes])
-    going_on, alone = [], []
+    together, alone = [], []
     for step_run, outcome, now in outcomes:
-        nxt = following.get((step_run.run.version_id, step_run.position))
-        if nxt is None or outcome.end or outcome.status == StepRunStatus.CANCELED:
+        if outcome.end or outcome.status == StepRunStatus.CANCELED:
             alone.append((step_run, outcome, now))
         else:
-            going_on.append((step_run, outcome, now, nxt))
+            nxt = following.get((step_run.run.version_id, step_run.position))
+            together.append((step_run, outcome, now, nxt))
     due_next: list[int] = []
-    if going_on:
+    if together:
         try:
-            due_next.extend(_record_going_on(organization, going_on))
+            due_next.extend(_record_together(organization, together))
         except (OperationalError, InterfaceError):
             raise
         except Exception:
-            logger.exception("Recording %s steps together failed; recording each", len(going_on))
-            alone.extend((step_run, outcome, now) for step_run, outcome, now, _ in going_on)
+            logger.exception("Recording %s steps together failed; recording each", len(together))
+            alone.extend((step_run, outcome, now) for step_run, outcome, now, _ in together)
     for step_run, outcome, now in alone:
         try:
             nxt_id = _record(organization, step_run, outcome, now)
@@ -316,23 +316,26 @@ def _outcome(organization, step_run: StepRun, now: datetime) -> StepOutcome | No
         )
 
 
-def _record_going_on(organization, going_on) -> list[int]:
-    """:func:`_record` for steps that each go on to a next step, in one transaction: their rows
-    (those still running: one declared lost meanwhile is left alone), the next steps' rows and
-    the timeline entries. Returns the next steps due now, claimed."""
+def _record_together(organization, items) -> list[int]:
+    """:func:`_record` for steps that neither ended their run nor were canceled, in one
+    transaction: their rows (those still running: one declared lost meanwhile is left alone),
+    the next steps' rows, the runs whose last step this was completed (unless a send of theirs
+    is still held for quiet hours, as :func:`complete_if_finished` decides) and the timeline
+    entries. Returns the next steps due now, claimed."""
     # Steps that ended alike (a text handed over: done) are one UPDATE, their messages told
     # apart by id.
     alike: dict[tuple, dict[int, int | None]] = defaultdict(dict)
     created: list[StepRun] = []
     entries: list[TimelineEvent] = []
+    last: dict[int, tuple[JourneyRun, datetime]] = {}
     due_now: set[tuple[int, int]] = set()
     with transaction.atomic():
         running = set(
             StepRun.objects.select_for_update(of=("self",))
-            .filter(pk__in=[s.pk for s, _, _, _ in going_on], status=StepRunStatus.RUNNING)
+            .filter(pk__in=[s.pk for s, _, _, _ in items], status=StepRunStatus.RUNNING)
             .values_list("pk", flat=True)
         )
-        for step_run, outcome, now, nxt in going_on:
+        for step_run, outcome, now, nxt in items:
             if step_run.pk not in running:
                 continue
             message_id = getattr(outcome.message, "pk", None)
@@ -340,6 +343,10 @@ def _record_going_on(organization, going_on) -> list[int]:
                 message_id
             )
             run = step_run.run
+            entries.extend(timeline_entries(organization, run, outcome.events, now))
+            if nxt is None:
+                last[run.pk] = (run, now)
+                continue
             due = _due_at(organization, nxt, outcome.continue_at or now, run.candidate)
             created.append(
                 StepRun(
@@ -351,7 +358,6 @@ def _record_going_on(organization, going_on) -> list[int]:
                     due_at=due,
                 )
             )
-            entries.extend(timeline_entries(organization, run, outcome.events, now))
             if due <= now:
                 due_now.add((run.pk, nxt.position))
         finished_at = timezone.now()
@@ -370,6 +376,7 @@ def _record_going_on(organization, going_on) -> list[int]:
                 ),
             )
         StepRun.objects.bulk_create(created, ignore_conflicts=True)
+        entries.extend(_runs_complete(organization, last, finished_at))
         TimelineEvent.objects.bulk_create(entries)
     if not due_now:
         return []
@@ -381,6 +388,36 @@ def _record_going_on(organization, going_on) -> list[int]:
         if (run_id, position) in due_now
     ]
     return _claim_batch(ids, timezone.now())
+
+
+def _runs_complete(organization, last: dict[int, tuple[JourneyRun, datetime]], finished_at):
+    """Complete the active runs of ``last`` (their last step was just recorded) that have no
+    step still open; returns their "finished the journey" timeline rows."""
+    if not last:
+        return []
+    open_runs = set(
+        StepRun.objects.filter(
+            run_id__in=list(last),
+            status__in=[StepRunStatus.PENDING, StepRunStatus.RUNNING, StepRunStatus.HELD],
+        ).values_list("run_id", flat=True)
+    )
+    done = list(
+        JourneyRun.objects.select_for_update()
+        .filter(pk__in=[pk for pk in last if pk not in open_runs], status=RunStatus.ACTIVE)
+        .values_list("pk", flat=True)
+    )
+    if not done:
+        return []
+    JourneyRun.objects.filter(pk__in=done).update(
+        status=RunStatus.COMPLETED, reason="Every step ran.", finished_at=finished_at
+    )
+    return [
+        row
+        for pk in done
+        for row in timeline_entries(
+            organization, last[pk][0], [_completed_event(last[pk][0])], last[pk][1]
+        )
+    ]
 
 
 def _record(organization, step_run: StepRun, outcome: StepOutcome, now: datetime) -> int | None:

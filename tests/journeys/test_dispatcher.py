@@ -374,14 +374,14 @@ def test_killed_worker_runs_the_send_step_again_which_finds_its_message_and_send
     make_journey(steps=[("wait", ONE_HOUR), ("send_sms", sms_template), ("send_sms", sms_template)])
     run = enter(ats.apply(ats.candidate()))
     time_machine.shift(timedelta(hours=1, minutes=1))
-    record = execution._record_going_on
+    record = execution._record_together
 
-    def killed_after_the_send(organization, going_on):
-        if any(step_run.position == 2 for step_run, *_ in going_on):
+    def killed_after_the_send(organization, items):
+        if any(step_run.position == 2 for step_run, *_ in items):
             raise WorkerKilled  # the outbox row is committed; recording it never happens
-        return record(organization, going_on)
+        return record(organization, items)
 
-    monkeypatch.setattr(execution, "_record_going_on", killed_after_the_send)
+    monkeypatch.setattr(execution, "_record_together", killed_after_the_send)
     with pytest.raises(WorkerKilled):
         tasks.dispatch_due()
     monkeypatch.undo()
