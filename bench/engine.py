@@ -45,7 +45,7 @@ django.setup()
 
 from django.conf import settings  # noqa: E402
 from django.contrib.auth import get_user_model  # noqa: E402
-from django.db import connections  # noqa: E402
+from django.db import connection, connections  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.urls import reverse  # noqa: E402
 from django.utils import timezone  # noqa: E402
@@ -274,14 +274,19 @@ def bench_matching(
 
     # The first steps run as the workers run them: `processes` forked processes (2 workers on
     # this 2-core machine), each executing its share of the queued step ids.
-    real_deliver = messaging_tasks.message_deliver.delay
-    messaging_tasks.message_deliver.delay = lambda organization_id, message_id: None
+    # Their deliveries (one task per message alone, or per batch of a run's first messages)
+    # are not queued: the texts are delivered from the outbox below.
+    delivery_tasks = [messaging_tasks.message_deliver, messaging_tasks.message_deliver_urgent_batch]
+    real_delays = [task.delay for task in delivery_tasks]
+    for task in delivery_tasks:
+        task.delay = lambda organization_id, message_ids: None
     try:
         started = time.perf_counter()
-        executed = run_in_processes(org, queued, processes)
+        executed, cpu_seconds, queries = run_in_processes(org, queued, processes)
         seconds = time.perf_counter() - started
     finally:
-        messaging_tasks.message_deliver.delay = real_deliver
+        for task, delay in zip(delivery_tasks, real_delays, strict=True):
+            task.delay = delay
     with tenant_scope(org):
         handed = Message.objects.count()
         sample_ids = list(
@@ -293,6 +298,10 @@ def bench_matching(
         f"(b) {executed:,} first steps executed by {processes} worker processes in "
         f"{seconds:.2f} s = {executed / seconds:,.0f} steps/s; {handed:,} texts handed to the "
         "messaging service (outbox)"
+    )
+    print(
+        f"    per step: {cpu_seconds / executed * 1000:.1f} ms of the worker processes' CPU, "
+        f"{queries / executed:.1f} queries (savepoints included)"
     )
     with tenant_scope(org):
         started = time.perf_counter()
@@ -339,6 +348,8 @@ def bench_matching(
         "processes": processes,
         "seconds": round(seconds, 3),
         "steps_per_s": round(executed / seconds),
+        "cpu_ms_per_step": round(cpu_seconds / executed * 1000, 2),
+        "queries_per_step": round(queries / executed, 1),
         "handed_to_messaging": handed,
         "delivered_sample": len(outcomes),
         "delivered_ok": sent,
@@ -352,21 +363,35 @@ def _floor_texts(config: dict, numbers) -> None:
         sms.send(f"+1212555{n % 10000:04d}", "Hi Sam, see you at the Onsite Interview!")
 
 
-def run_in_processes(org, step_ids: list[int], processes: int) -> int:
-    """Execute ``step_ids`` in ``processes`` forked processes; returns how many steps ran."""
+def run_in_processes(org, step_ids: list[int], processes: int) -> tuple[int, float, int]:
+    """Execute ``step_ids`` in ``processes`` forked processes; returns how many steps ran, the
+    CPU seconds the processes spent and the queries they sent."""
     connections.close_all()  # each child opens its own connection
     shares = [step_ids[i::processes] for i in range(processes)]
     with multiprocessing.get_context("fork").Pool(processes) as pool:
-        counts = pool.starmap(_execute_share, [(org.pk, share) for share in shares])
-    return sum(counts)
+        results = pool.starmap(_execute_share, [(org.pk, share) for share in shares])
+    return (
+        sum(steps for steps, _, _ in results),
+        sum(cpu for _, cpu, _ in results),
+        sum(queries for _, _, queries in results),
+    )
 
 
-def _execute_share(organization_id: int, step_ids: list[int]) -> int:
+def _execute_share(organization_id: int, step_ids: list[int]) -> tuple[int, float, int]:
     from accounts.models import Organization
 
+    queries = 0
+
+    def counted(execute, sql, params, many, context):
+        nonlocal queries
+        queries += 1
+        return execute(sql, params, many, context)
+
     organization = Organization.objects.get(pk=organization_id)
-    with tenant_scope(organization):
-        return engine.step_runs_execute(organization=organization, step_run_ids=step_ids)
+    started = time.process_time()
+    with tenant_scope(organization), connection.execute_wrapper(counted):
+        steps = engine.step_runs_execute(organization=organization, step_run_ids=step_ids)
+    return steps, time.process_time() - started, queries
 
 
 # --------------------------------------------------------------------------------------------
