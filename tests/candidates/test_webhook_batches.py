@@ -244,3 +244,32 @@ def test_two_workers_at_once_never_apply_one_delivery_twice(
         assert set(WebhookDelivery.objects.values_list("attempts", flat=True)) == {1}
         recorded = sorted(StageTransition.objects.values_list("pk", flat=True))
     assert sorted(pk for ids in announced for pk in ids) == recorded
+
+
+def test_a_burst_of_posts_notes_when_the_connection_last_heard_without_writing_it_each_time(
+    alice, greenhouse_connection, client, time_machine
+):
+    """The onboarding checklist's "last heard" is at most 10 s old; the POSTs in between read
+    the connection and store the delivery, and wait on no row lock."""
+    from tests.candidates.test_webhooks import greenhouse_post
+
+    def post(number: int) -> int:
+        body = stage_change(number, stage=SCREEN)
+        return greenhouse_post(client, greenhouse_connection, body, event_id=f"post-{number}")
+
+    time_machine.move_to(START, tick=False)
+    post(1)
+    time_machine.shift(timedelta(seconds=9))
+    with CaptureQueriesContext(db_connection) as ctx:
+        answer = post(2)
+    statements = [q["sql"].split()[0] for q in ctx]  # the next request clears the log
+    greenhouse_connection.refresh_from_db()
+    heard_during_burst = greenhouse_connection.last_webhook_at
+    time_machine.shift(timedelta(seconds=2))
+    post(3)
+    greenhouse_connection.refresh_from_db()
+
+    assert answer.status_code == 200, answer.content
+    assert statements == ["SELECT", "SAVEPOINT", "INSERT", "RELEASE"]
+    assert heard_during_burst == START
+    assert greenhouse_connection.last_webhook_at == START + timedelta(seconds=11)
