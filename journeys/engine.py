@@ -19,9 +19,11 @@ How a candidate goes through a journey:
    webhook's stage change does, else through ``journeys.run_steps`` tasks in chunks; the
    dispatcher runs any left pending), each next one when its predecessor
    finishes, with ``due_at`` = when it may run (a wait's row is due when the wait ends). First
-   steps are claimed and loaded in batches (:func:`step_runs_execute`); due rows are claimed by
+   steps are claimed in batches (:func:`step_runs_execute`); due rows are claimed by
    the dispatcher with ``select_for_update(skip_locked=True)`` and a conditional
-   UPDATE pending → running that commits before the step does anything.
+   UPDATE pending → running that commits before the step does anything. Either way the claimed
+   rows of an organization run as a batch (``journeys.execution``): read together, each step
+   on its own, recorded together, their messages handed to delivery together.
 4. **At most once toward a candidate.** A send step renders its Library template and calls
    ``messaging.services.message_send`` with the idempotency key ``journey-step:<id>``; the outbox
    row is the record of the send. A step found ``running`` after

@@ -4,8 +4,10 @@ Sending is "durable before async": :func:`message_send` writes the Message row a
 the Celery task :func:`messaging.tasks.message_deliver` then claims it with a conditional
 UPDATE (queued → sending) and calls the provider through :func:`message_deliver`. Messages
 queued together (inside :func:`messages_batched`, or :func:`messages_enqueue`) go up to 25 to
-a task, :func:`messaging.tasks.message_deliver_batch`, which claims and sends each the same
-way (:func:`messages_deliver`). A send that
+a task, :func:`messaging.tasks.message_deliver_batch` (``message_deliver_urgent_batch`` for
+messages someone is waiting for), which claims and sends each the same way
+(:func:`messages_deliver`). Sends made together read what each one checks once for all of them
+(:func:`messages_prepared`). A send that
 may have reached the provider (an ambiguous timeout, a 5xx) ends ``unknown`` and is never
 resent blindly: :func:`message_reconcile` asks the provider whether it has the text and either
 adopts it or puts the message back to ``queued``. One that provably did not reach it is put back

@@ -39,7 +39,6 @@ from messaging.services.common import (
     DELIVERY_BATCH,
     CannotSend,
     _channel_label,
-    _conversation_for,
     _enqueue,
     _local,
     _opt_out_reason,
@@ -65,7 +64,6 @@ class _Prepared:
     existing: dict[str, Message]
     candidates: frozenset[int]
     locked: set[tuple[str, str]]
-    conversations: dict[int, int]
     zones: dict[int, ZoneGuess]
 
 
@@ -79,18 +77,12 @@ def messages_prepared(
     """Sends of ``organization`` to ``candidates`` inside the block (``message_send``, each as
     before: its own checks and its own transaction) read what they check from one read per
     kind for all of them: the messages already sent with ``idempotency_keys``, the opt-out
-    ledgers of the candidates' addresses, their conversations and their time zones. Safe
-    against what changes meanwhile: a message sent under one of the keys by someone else
-    meets the key's unique constraint (that message is returned), an opt-out recorded after
-    the read cancels the queued or held messages it concerns and is read again before every
-    delivery, and a conversation started meanwhile is found by its unique constraint."""
+    ledgers of the candidates' addresses and their time zones. Safe against what changes
+    meanwhile: a message sent under one of the keys by someone else meets the key's unique
+    constraint (that message is returned), and an opt-out recorded after the read cancels the
+    queued or held messages it concerns and is read again before every delivery."""
     candidates = list(candidates)
     keys = frozenset(key for key in idempotency_keys if key)
-    conversations = dict(
-        Conversation.objects.filter(
-            organization=organization, candidate__in=[c.pk for c in candidates]
-        ).values_list("candidate_id", "pk")
-    )
     prepared = _Prepared(
         organization_id=organization.pk,
         keys=keys,
@@ -106,7 +98,6 @@ def messages_prepared(
             phones={(c.mobile_phone or "").strip() for c in candidates},
             emails={(c.primary_email or "").strip() for c in candidates},
         ),
-        conversations=conversations,
         zones=selectors.candidate_time_zones(organization=organization, candidates=candidates),
     )
     token = _PREPARED.set(prepared)
@@ -153,30 +144,16 @@ def _zone(organization, candidate: Candidate, prepared: _Prepared | None) -> Zon
     return selectors.candidate_time_zone(organization=organization, candidate=candidate)
 
 
-def _conversation_touched(
-    organization, candidate: Candidate, now: datetime, prepared: _Prepared | None
-) -> int:
-    """The id of the candidate's conversation, its last message now. A conversation the batch
-    read is updated; one it did not have is created with that time (its unique constraint
-    finds one started meanwhile); one deleted meanwhile is started again."""
-    if prepared is not None:
-        known = prepared.conversations.get(candidate.pk)
-        if known is not None:
-            if Conversation.objects.filter(pk=known).update(last_message_at=now):
-                return known
-        else:
-            try:
-                with transaction.atomic():
-                    known = Conversation.objects.create(
-                        organization=organization, candidate=candidate, last_message_at=now
-                    ).pk
-                prepared.conversations[candidate.pk] = known
-                return known
-            except IntegrityError:
-                pass
-    known = _conversation_for(organization=organization, candidate=candidate).pk
-    Conversation.objects.filter(pk=known).update(last_message_at=now)
-    return known
+def _conversation_touched(organization, candidate: Candidate, now: datetime) -> int:
+    """The id of the candidate's conversation, its last message now: one upsert on the
+    one-conversation-per-candidate constraint, whether the conversation existed or not."""
+    (conversation,) = Conversation.objects.bulk_create(
+        [Conversation(organization=organization, candidate=candidate, last_message_at=now)],
+        update_conflicts=True,
+        unique_fields=["organization", "candidate"],
+        update_fields=["last_message_at"],
+    )
+    return conversation.pk
 
 
 def _skip(*, organization, candidate, channel: str, reason: str, source: str) -> CannotSend:
@@ -290,7 +267,7 @@ def message_send(
         with transaction.atomic():
             message = Message.objects.create(
                 organization=organization,
-                conversation_id=_conversation_touched(organization, candidate, now, prepared),
+                conversation_id=_conversation_touched(organization, candidate, now),
                 candidate=candidate,
                 channel=channel,
                 direction=Direction.OUTBOUND,
