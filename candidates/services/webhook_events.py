@@ -300,20 +300,28 @@ def _upsert_webhook_job(writer: MirrorWriter, event: ApplicationChanged) -> None
     if job.status:
         values["status"] = job.status[:20]
     places = (
-        (Office, "offices", event.offices, event.job_offices_known, job.office_external_ids),
+        (
+            Office,
+            "offices",
+            event.offices,
+            event.job_offices_known,
+            job.office_external_ids,
+            lambda o: {"name": o.name[:255], "location": (o.location or "")[:255]},
+        ),
         (
             Department,
             "departments",
             event.departments,
             event.job_departments_known,
             job.department_external_ids,
+            lambda d: {"name": d.name[:255]},
         ),
     )
     described = (
         job.external_id,
         tuple(sorted(values.items())),
         tuple(
-            (frozenset(items), known, frozenset(linked)) for _, _, items, known, linked in places
+            (frozenset(items), known, frozenset(linked)) for _, _, items, known, linked, _ in places
         ),
     )
     if not writer.first_sight(described):
@@ -322,14 +330,17 @@ def _upsert_webhook_job(writer: MirrorWriter, event: ApplicationChanged) -> None
         row = Job.objects.filter(provider=writer.provider, external_id=job.external_id).first()
         if row is None:
             # Events of two applications of a new job may arrive at once: insert-or-ignore.
-            Job.objects.bulk_create([_mirror_row(writer, Job, job.external_id, **values)],
-                                    ignore_conflicts=True)  # fmt: skip
+            Job.objects.bulk_create(
+                [writer.mirror_row(Job, job.external_id, **values)], ignore_conflicts=True
+            )
             row = Job.objects.get(provider=writer.provider, external_id=job.external_id)
             writer.load_maps()
         elif any(getattr(row, name) != value for name, value in values.items()):
             Job.objects.filter(pk=row.pk).update(**values)
-        for model, relation, items, known, linked in places:
-            ids = _places(writer, model, items, wanted={i.external_id for i in items} | set(linked))
+        for model, relation, items, known, linked, fields in places:
+            ids = _places(
+                writer, model, items, fields, wanted={i.external_id for i in items} | set(linked)
+            )
             if known:
                 target = {ids[ext] for ext in linked if ext in ids}
                 links = getattr(row, relation)
@@ -337,18 +348,9 @@ def _upsert_webhook_job(writer: MirrorWriter, event: ApplicationChanged) -> None
                     links.set(target)
 
 
-def _mirror_row(writer: MirrorWriter, model, external_id: str, **values):
-    return model(
-        organization=writer.organization,
-        provider=writer.provider,
-        external_id=external_id,
-        **values,
-    )
-
-
-def _places(writer: MirrorWriter, model, items, *, wanted: set[str]) -> dict[str, int]:
-    """The mirror's ids of the ``wanted`` offices (or departments), the payload's ``items``
-    not in the mirror yet inserted first."""
+def _places(writer: MirrorWriter, model, items, fields, *, wanted: set[str]) -> dict[str, int]:
+    """The mirror's ids of the ``wanted`` offices (or departments); the payload's ``items`` not
+    in the mirror yet are inserted first, with ``fields(item)``."""
     if not wanted:
         return {}
 
@@ -360,13 +362,8 @@ def _places(writer: MirrorWriter, model, items, *, wanted: set[str]) -> dict[str
     missing = [item for item in items if item.external_id not in ids]
     if not missing:
         return ids
-    fields = (
-        (lambda o: {"name": o.name[:255], "location": (o.location or "")[:255]})
-        if model is Office
-        else (lambda d: {"name": d.name[:255]})
-    )
     model.objects.bulk_create(
-        [_mirror_row(writer, model, item.external_id, **fields(item)) for item in missing],
+        [writer.mirror_row(model, item.external_id, **fields(item)) for item in missing],
         ignore_conflicts=True,
     )
     return read()

@@ -205,7 +205,8 @@ class MirrorWriter:
             .values_list("external_id", "id")
         )
 
-    def _row(self, model, external_id: str, **values):
+    def mirror_row(self, model, external_id: str, **values):
+        """An unsaved row of ``model`` in this organization's mirror of the provider."""
         return model(
             organization=self.organization,
             provider=self.provider,
@@ -215,7 +216,7 @@ class MirrorWriter:
 
     def upsert_departments(self, items: list[ExtDepartment]) -> dict[str, int]:
         rows = {
-            d.external_id: self._row(
+            d.external_id: self.mirror_row(
                 Department,
                 d.external_id,
                 name=d.name[:255],
@@ -227,7 +228,7 @@ class MirrorWriter:
 
     def upsert_offices(self, items: list[ExtOffice]) -> dict[str, int]:
         rows = {
-            o.external_id: self._row(
+            o.external_id: self.mirror_row(
                 Office, o.external_id, name=o.name[:255], location=(o.location or "")[:255]
             )
             for o in items
@@ -236,7 +237,7 @@ class MirrorWriter:
 
     def upsert_users(self, items: list[ExtUser]) -> dict[str, int]:
         rows = {
-            u.external_id: self._row(
+            u.external_id: self.mirror_row(
                 AtsUser, u.external_id, name=u.name[:255], email=email_or_blank(u.email or "")
             )
             for u in items
@@ -254,7 +255,9 @@ class MirrorWriter:
         """Jobs, their hiring team and departments/offices (M2M replaced), and their stages.
         Returns (jobs, stages) written."""
         rows = {
-            j.external_id: self._row(Job, j.external_id, name=j.name[:255], status=j.status or "")
+            j.external_id: self.mirror_row(
+                Job, j.external_id, name=j.name[:255], status=j.status or ""
+            )
             for j in items
         }
         job_ids = self._upsert(Job, list(rows.values()), ["name", "status"])
@@ -289,7 +292,7 @@ class MirrorWriter:
                     stage = ExtStage(stage.external_id, stage.job_external_id, stage.name, position)
                 stages.setdefault(stage.external_id, stage)
         stage_rows = [
-            self._row(
+            self.mirror_row(
                 Stage,
                 s.external_id,
                 job_id=job_ids.get(s.job_external_id) if s.job_external_id else None,
@@ -316,7 +319,7 @@ class MirrorWriter:
         created = False
         if job_external_id and job_external_id not in self.jobs:
             Job.objects.bulk_create(
-                [self._row(Job, job_external_id, name=job_name[:255])],
+                [self.mirror_row(Job, job_external_id, name=job_name[:255])],
                 ignore_conflicts=True,
             )
             created = True
@@ -328,7 +331,7 @@ class MirrorWriter:
             if not ats.stages_per_job:
                 job_id = None  # the account's stages are every job's
             Stage.objects.bulk_create(
-                [self._row(Stage, stage_external_id, job_id=job_id, name=stage_name[:255])],
+                [self.mirror_row(Stage, stage_external_id, job_id=job_id, name=stage_name[:255])],
                 ignore_conflicts=True,
             )
             created = True
@@ -363,7 +366,7 @@ class MirrorWriter:
     def candidate_stub(self, external_id: str) -> int:
         """A placeholder for a candidate the ATS no longer returns (merged/deleted/not ready)."""
         Candidate.objects.bulk_create(
-            [self._row(Candidate, external_id)],
+            [self.mirror_row(Candidate, external_id)],
             ignore_conflicts=True,
         )
         return self.candidate_ids([external_id])[external_id]
