@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -35,6 +36,7 @@ from integrations.base import (
 )
 from integrations.registry import get_provider_class
 from recruitflow.tasks import send_task_by_name
+from recruitflow.tenancy import tenant_scope
 
 logger = logging.getLogger(__name__)
 
@@ -84,6 +86,26 @@ class _Existing:
 
 
 @dataclass
+class _Committed:
+    """Transitions recorded in transactions that committed, not announced yet: their ids, and
+    the vendor event ids of those inserted without returning their ids."""
+
+    ids: list[int] = field(default_factory=list)
+    event_ids: list[str] = field(default_factory=list)
+
+    def add(self, ids: list[int], event_id: str) -> None:
+        self.ids.extend(ids)
+        if event_id:
+            self.event_ids.append(event_id)
+
+    def take(self) -> tuple[list[int], list[str]]:
+        taken = self.ids[:], self.event_ids[:]
+        self.ids.clear()
+        self.event_ids.clear()
+        return taken
+
+
+@dataclass
 class PageResult:
     applications: int = 0
     transitions: int = 0
@@ -110,10 +132,10 @@ class MirrorWriter:
         self._stages: dict[str, tuple[int, str]] | None = None
         # What the caller already wrote through this writer (see first_sight).
         self._seen: set = set()
-        # ``announce_together``: the ids of the transitions recorded in transactions that
-        # committed, announced in one task by announce_committed(); otherwise each transaction
-        # announces its own.
-        self._committed: list[int] | None = [] if announce_together else None
+        # ``announce_together``: the transitions recorded in transactions that committed,
+        # announced in one task by announce_committed(); otherwise each transaction announces
+        # its own.
+        self._committed: _Committed | None = _Committed() if announce_together else None
 
     # -- lookups ---------------------------------------------------------------------------
 
@@ -145,16 +167,25 @@ class MirrorWriter:
     def announce_committed(self) -> None:
         """Ask Journeys, in one task, to match every transition this writer (made with
         ``announce_together``) recorded in a transaction that committed, once the caller's
-        own transaction, if any, commits."""
+        own transaction, if any, commits. The ids of those inserted without returning them are
+        read here, in one query for all."""
         committed = self._committed
         if committed is None:
             return
 
         def send() -> None:
-            ids = list(committed)
-            committed.clear()
+            ids, event_ids = committed.take()
+            if event_ids:
+                with tenant_scope(self.organization):
+                    ids += (
+                        self._mirror(StageTransition)
+                        .filter(provider_event_id__in=event_ids)
+                        .values_list("pk", flat=True)
+                    )
             if ids:
-                send_task_by_name("journeys.match_transitions", [self.organization.pk, ids])
+                send_task_by_name(
+                    "journeys.match_transitions", [self.organization.pk, list(dict.fromkeys(ids))]
+                )
 
         transaction.on_commit(send)
 
@@ -562,6 +593,11 @@ def announce_transitions(
     The task is sent by name: candidates does not import journeys (journeys' beat sweep catches
     anything a lost message misses)."""
     ids = [t.pk for t in transitions if t.pk is not None]
+    committed = writer._committed
+    if committed is not None:  # the writer's caller announces them together
+        event_id = "" if ids else provider_event_id
+        transaction.on_commit(functools.partial(committed.add, ids, event_id))
+        return
     if not ids and provider_event_id:  # inserted with ignore_conflicts: no ids returned
         ids = list(
             writer._mirror(StageTransition)
@@ -569,10 +605,6 @@ def announce_transitions(
             .values_list("pk", flat=True)
         )
     if not ids:
-        return
-    committed = writer._committed
-    if committed is not None:  # the writer's caller announces them together
-        transaction.on_commit(lambda: committed.extend(ids))
         return
     organization_id = writer.organization.pk
 
