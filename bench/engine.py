@@ -282,7 +282,7 @@ def bench_matching(
         task.delay = lambda organization_id, message_ids: None
     try:
         started = time.perf_counter()
-        executed, cpu_seconds, queries = run_in_processes(org, queued, processes)
+        executed, cpu_seconds, db_cpu_seconds, queries = run_in_processes(org, queued, processes)
         seconds = time.perf_counter() - started
     finally:
         for task, delay in zip(delivery_tasks, real_delays, strict=True):
@@ -300,7 +300,8 @@ def bench_matching(
         "messaging service (outbox)"
     )
     print(
-        f"    per step: {cpu_seconds / executed * 1000:.1f} ms of the worker processes' CPU, "
+        f"    per step: {cpu_seconds / executed * 1000:.1f} ms of the worker processes' CPU and "
+        f"{db_cpu_seconds / executed * 1000:.1f} ms of their Postgres backends', "
         f"{queries / executed:.1f} queries (savepoints included)"
     )
     with tenant_scope(org):
@@ -349,6 +350,7 @@ def bench_matching(
         "seconds": round(seconds, 3),
         "steps_per_s": round(executed / seconds),
         "cpu_ms_per_step": round(cpu_seconds / executed * 1000, 2),
+        "db_cpu_ms_per_step": round(db_cpu_seconds / executed * 1000, 2),
         "queries_per_step": round(queries / executed, 1),
         "handed_to_messaging": handed,
         "delivered_sample": len(outcomes),
@@ -363,21 +365,32 @@ def _floor_texts(config: dict, numbers) -> None:
         sms.send(f"+1212555{n % 10000:04d}", "Hi Sam, see you at the Onsite Interview!")
 
 
-def run_in_processes(org, step_ids: list[int], processes: int) -> tuple[int, float, int]:
+def run_in_processes(org, step_ids: list[int], processes: int) -> tuple[int, float, float, int]:
     """Execute ``step_ids`` in ``processes`` forked processes; returns how many steps ran, the
-    CPU seconds the processes spent and the queries they sent."""
+    CPU seconds the processes and their Postgres backends spent, and the queries they sent."""
     connections.close_all()  # each child opens its own connection
     shares = [step_ids[i::processes] for i in range(processes)]
     with multiprocessing.get_context("fork").Pool(processes) as pool:
         results = pool.starmap(_execute_share, [(org.pk, share) for share in shares])
     return (
-        sum(steps for steps, _, _ in results),
-        sum(cpu for _, cpu, _ in results),
-        sum(queries for _, _, queries in results),
+        sum(r[0] for r in results),
+        sum(r[1] for r in results),
+        sum(r[2] for r in results),
+        sum(r[3] for r in results),
     )
 
 
-def _execute_share(organization_id: int, step_ids: list[int]) -> tuple[int, float, int]:
+def _backend_cpu(pid: int | None) -> float:
+    """CPU seconds of this connection's Postgres backend so far (0 when the database is not a
+    local Postgres this process may read /proc of)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _execute_share(organization_id: int, step_ids: list[int]) -> tuple[int, float, float, int]:
     from accounts.models import Organization
 
     queries = 0
@@ -388,10 +401,20 @@ def _execute_share(organization_id: int, step_ids: list[int]) -> tuple[int, floa
         return execute(sql, params, many, context)
 
     organization = Organization.objects.get(pk=organization_id)
-    started = time.process_time()
+    backend = None
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            backend = cursor.fetchone()[0]
+    started, backend_started = time.process_time(), _backend_cpu(backend)
     with tenant_scope(organization), connection.execute_wrapper(counted):
         steps = engine.step_runs_execute(organization=organization, step_run_ids=step_ids)
-    return steps, time.process_time() - started, queries
+    return (
+        steps,
+        time.process_time() - started,
+        _backend_cpu(backend) - backend_started,
+        queries,
+    )
 
 
 # --------------------------------------------------------------------------------------------
