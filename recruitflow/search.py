@@ -24,12 +24,13 @@ from django.contrib.postgres.search import SearchQuery, SearchVector
 from django.db import connection
 from django.db.models import F, Func, Q, QuerySet, TextField
 from django.db.models.functions import Reverse
-from django.urls import reverse
 
 from candidates.models import Candidate
 from journeys.models import Journey
 from library.models import MessageTemplate
 from messaging.models import Conversation, Message
+
+from .row_urls import row_url
 
 MIN_QUERY_LENGTH = 2
 MAX_QUERY_LENGTH = 200
@@ -163,7 +164,7 @@ def _candidate_group(candidates: QuerySet[Candidate], limit: int) -> Group:
         Hit(
             title=c.full_name,
             detail=" · ".join(part for part in (c.primary_email, c.mobile_phone) if part),
-            url=reverse("candidates:detail", args=[c.pk]),
+            url=row_url("candidates:detail", c.pk),
         )
         for c in rows[:limit]
     ]
@@ -190,7 +191,7 @@ def _conversation_group(organization, candidates: QuerySet[Candidate], query: st
             title=c.candidate.full_name,
             detail=snippets.get(c.pk)
             or " · ".join(p for p in (c.candidate.mobile_phone, c.candidate.primary_email) if p),
-            url=reverse("messaging:thread", args=[c.pk]),
+            url=row_url("messaging:thread", c.pk),
             when=c.last_message_at,
         )
         for c in rows
@@ -268,7 +269,7 @@ def _journey_group(organization, words: list[str], limit: int) -> Group:
             detail=" · ".join(
                 p for p in ("Active" if j.is_active else "Paused", _shorten(j.description)) if p
             ),
-            url=reverse("journeys:builder", args=[j.pk]),
+            url=row_url("journeys:builder", j.pk),
         )
         for j in rows[:limit]
     ]
@@ -288,7 +289,7 @@ def _template_group(organization, words: list[str], limit: int) -> Group:
         Hit(
             title=t.name,
             detail=" · ".join(p for p in (t.get_channel_display(), t.subject) if p),
-            url=reverse("library:template_edit", args=[t.pk]),
+            url=row_url("library:template_edit", t.pk),
         )
         for t in rows[:limit]
     ]

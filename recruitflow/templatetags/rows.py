@@ -5,8 +5,8 @@ A list of 50 rows with two dates and two links each spent more of its request in
 ``{% url %}`` (the resolver's namespaces, candidates and check, ~25 µs a link) and in the ``date``
 filter (localization lookups and a formatter object, 15–35 µs a date) than in anything else.
 These give the same text: a date is converted to the zone the page renders in (the
-organization's) and formatted from a format compiled once per process; an address is reversed
-once per URL name and script prefix, with placeholders where the row's ids go.
+organization's) and formatted from a format compiled once per process; an address is built by
+:func:`recruitflow.row_urls.row_url`.
 """
 
 from __future__ import annotations
@@ -18,8 +18,9 @@ from typing import Any
 
 from django import template
 from django.template.defaultfilters import date as django_date
-from django.urls import get_script_prefix, reverse
 from django.utils import dates, timezone, translation
+
+from recruitflow.row_urls import row_url
 
 register = template.Library()
 
@@ -101,28 +102,4 @@ def org_date(value, format_string: str) -> str:
     return "".join(piece if isinstance(piece, str) else piece(value) for piece in pieces)
 
 
-_PLACEHOLDERS = (987654321, 987654322, 987654323)
-
-
-@cache
-def _url_parts(name: str, ids: int, script_prefix: str) -> tuple[str, ...]:
-    """The address of ``name`` cut where its ``ids`` integer arguments go (reversed once per
-    process, URL name and script prefix, which the server sets the same for every request)."""
-    url = reverse(name, args=_PLACEHOLDERS[:ids])
-    parts = []
-    for placeholder in map(str, _PLACEHOLDERS[:ids]):
-        head, found, url = url.partition(placeholder)
-        if not found or placeholder in url:
-            raise ValueError(f"{name}'s address does not take {ids} plain integer arguments")
-        parts.append(head)
-    return (*parts, url)
-
-
-@register.simple_tag
-def row_url(name: str, *ids) -> str:
-    """``{% url name id ... %}`` for a row: the same address for integer ids."""
-    parts = _url_parts(name, len(ids), get_script_prefix())
-    pieces = [parts[0]]
-    for pk, tail in zip(ids, parts[1:], strict=True):
-        pieces += (str(int(pk)), tail)
-    return "".join(pieces)
+register.simple_tag(row_url, name="row_url")
