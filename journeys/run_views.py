@@ -34,19 +34,20 @@ RUN_STATUS_LABELS = dict(RunStatus.choices)
 STEP_RUN_STATUS_LABELS = dict(StepRunStatus.choices)
 
 
-def _current_step_runs(organization, run_ids: list[int]) -> dict[int, StepRun]:
-    """``{run id: the step run it is at}``, reading only what the list shows of each step run
-    (a page of runs has several step runs each; their steps are read once, by the caller)."""
+def _current_step_runs(organization, run_ids: list[int]) -> dict[int, dict]:
+    """``{run id: the step run it is at}``, each step run as a dict of only what the list shows
+    of it (a page of runs has several step runs each: no model instance built for them; their
+    steps are read once, by the caller)."""
     step_runs = (
         StepRun.objects.filter(organization=organization, run_id__in=run_ids)
-        .only("run_id", "step_id", "position", "status", "due_at", "held_until")
         .order_by("run_id", "position", "id")
+        .values("run_id", "step_id", "position", "status", "due_at", "held_until")
     )
-    current: dict[int, StepRun] = {}
+    current: dict[int, dict] = {}
     for step_run in step_runs:
-        chosen = current.get(step_run.run_id)
-        if chosen is None or chosen.status not in WAITING:
-            current[step_run.run_id] = step_run
+        chosen = current.get(step_run["run_id"])
+        if chosen is None or chosen["status"] not in WAITING:
+            current[step_run["run_id"]] = step_run
     return current
 
 
@@ -73,7 +74,7 @@ def _runs_context(request, pk: int) -> dict:
     steps = {
         step.pk: step
         for step in JourneyStep.objects.filter(
-            organization=organization, pk__in={s.step_id for s in current.values()}
+            organization=organization, pk__in={s["step_id"] for s in current.values()}
         ).select_related("message_template")
     }
     summaries = {pk: describe_step(step) for pk, step in steps.items()}
@@ -81,9 +82,9 @@ def _runs_context(request, pk: int) -> dict:
         run.status_label = RUN_STATUS_LABELS.get(run.status, run.status)
         run.current = current.get(run.pk)
         if run.current:
-            run.current_summary = summaries.get(run.current.step_id, "")
-            run.current.status_label = STEP_RUN_STATUS_LABELS.get(
-                run.current.status, run.current.status
+            run.current_summary = summaries.get(run.current["step_id"], "")
+            run.current["status_label"] = STEP_RUN_STATUS_LABELS.get(
+                run.current["status"], run.current["status"]
             )
     return {
         "journey": journey,
