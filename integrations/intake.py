@@ -13,13 +13,13 @@ sweep → Reprocess.
    endpoint may also call it inline after the row is committed, to save the task's latency):
    the row is locked (``skip_locked``: whoever holds it applies it, the other call does
    nothing). The task applies up to :data:`APPLY_BATCH` deliveries: its own, then the
-   organization's other received deliveries of the same vendor, each in its own transaction
-   under its own lock (a task whose delivery another one already applied is a one-query
-   no-op); the deliveries of a batch share a :class:`Batch` (what the handlers read once, and
-   what to do once they are all applied). The vendor's
-   ``integrations.<vendor>.webhooks.parse_stored`` turns the body into vendor-neutral records,
-   and each record goes to the handler registered for its type (:func:`register`), in its own
-   savepoint, inside the organization's scope.
+   organization's other received deliveries of the same vendor that no other task holds, all
+   claimed under one ``skip_locked`` lock and each record in its own savepoint (a task whose
+   delivery another one already applied is a one-query no-op); the deliveries of a batch
+   share a :class:`Batch` (what the handlers read once, and what to do once they are all
+   applied and committed). The vendor's ``integrations.<vendor>.webhooks.parse_stored`` turns
+   the body into vendor-neutral records, and each record goes to the handler registered for
+   its type (:func:`register`), in its own savepoint, inside the organization's scope.
    A transient :class:`~integrations.http.ProviderError` (or an unexpected error) leaves the
    delivery failed with a time to try again; a ``ValueError`` (a body or record that cannot be
    read) or a permanent provider error fails it for good with the reason.
@@ -67,7 +67,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Case, Q, When
 from django.utils import timezone
 
 from integrations.http_errors import ProviderError
@@ -356,71 +356,65 @@ def _apply_records(context: Context, records: list) -> _Outcome:
 _DUE = Q(state=State.RECEIVED) | Q(state=State.FAILED, next_attempt_at__isnull=False)
 
 
-def _apply_locked(batch: Batch, delivery_id: int, *, due: Q) -> dict | None:
-    """Apply one delivery of ``batch`` in its own transaction, under its row lock, when it is
-    still ``due`` and nobody else holds it (``skip_locked``). Returns what was written to the
-    row, or None when there was nothing for this call to do."""
-    with transaction.atomic():
-        locked = (
-            WebhookDelivery.objects.select_for_update(skip_locked=True)
-            .filter(due, pk=delivery_id)
-            .first()
+def _apply_locked(batch: Batch, locked: WebhookDelivery) -> dict:
+    """Apply one delivery of ``batch`` whose row this transaction locked: each of its records
+    in its own savepoint (a failing one rolls back itself alone), then its state written.
+    Returns what was written to the row."""
+    now = timezone.now()
+    attempts = locked.attempts + 1
+    state, error, retry_at = State.PROCESSED, "", None
+    try:
+        records = parse_stored(
+            locked.provider,
+            raw_body=locked.raw_body,
+            url=locked.url,
+            received_at=locked.received_at,
+            event_id=locked.event_id,
         )
-        if locked is None:  # done, failed for good, or being applied right now
-            return None
-        now = timezone.now()
-        attempts = locked.attempts + 1
-        state, error, retry_at = State.PROCESSED, "", None
+    except (ValueError, UnknownProvider) as exc:
+        records, state, error = [], State.FAILED, f"The body cannot be read: {exc}"
+    except Exception as exc:  # a bug in a vendor's reader: kept, tried again, then given up
+        logger.exception("Reading webhook delivery %s failed", locked.pk)
+        records, state = [], State.FAILED
+        error = f"Reading the body failed: {type(exc).__name__}: {exc}"
+        if attempts < MAX_ATTEMPTS:
+            retry_at = now + retry_delay(attempts)
+    if state == State.PROCESSED:
+        context = Context(delivery=locked, organization=batch.organization, batch=batch)
         try:
-            records = parse_stored(
-                locked.provider,
-                raw_body=locked.raw_body,
-                url=locked.url,
-                received_at=locked.received_at,
-                event_id=locked.event_id,
-            )
-        except (ValueError, UnknownProvider) as exc:
-            records, state, error = [], State.FAILED, f"The body cannot be read: {exc}"
-        except Exception as exc:  # a bug in a vendor's reader: kept, tried again, then given up
-            logger.exception("Reading webhook delivery %s failed", locked.pk)
-            records, state = [], State.FAILED
-            error = f"Reading the body failed: {type(exc).__name__}: {exc}"
-            if attempts < MAX_ATTEMPTS:
+            outcome = _apply_records(context, records)
+        finally:
+            context.finish()
+        if outcome.failures:
+            state, error = State.FAILED, "; ".join(outcome.failures)
+            if outcome.retry and attempts < MAX_ATTEMPTS:
                 retry_at = now + retry_delay(attempts)
-        if state == State.PROCESSED:
-            context = Context(delivery=locked, organization=batch.organization, batch=batch)
-            try:
-                outcome = _apply_records(context, records)
-            finally:
-                context.finish()
-            if outcome.failures:
-                state, error = State.FAILED, "; ".join(outcome.failures)
-                if outcome.retry and attempts < MAX_ATTEMPTS:
-                    retry_at = now + retry_delay(attempts)
-                elif outcome.retry:
-                    error = f"Gave up after {attempts} attempts. {error}"
-            elif not outcome.applied:
-                state, error = State.IGNORED, "; ".join(outcome.ignored)
-        written = {
-            "state": state,
-            "error": without_nul(error)[:ERROR_LIMIT],
-            "attempts": attempts,
-            "next_attempt_at": retry_at,
-            "processed_at": timezone.now(),
-        }
-        WebhookDelivery.objects.filter(pk=locked.pk).update(**written)
+            elif outcome.retry:
+                error = f"Gave up after {attempts} attempts. {error}"
+        elif not outcome.applied:
+            state, error = State.IGNORED, "; ".join(outcome.ignored)
+    written = {
+        "state": state,
+        "error": without_nul(error)[:ERROR_LIMIT],
+        "attempts": attempts,
+        "next_attempt_at": retry_at,
+        "processed_at": timezone.now(),
+    }
+    WebhookDelivery.objects.filter(pk=locked.pk).update(**written)
     return written
 
 
 def apply(*, delivery_id: int, organization=None, batch_size: int = 1) -> WebhookDelivery | None:
     """Apply a stored delivery, once, and with ``batch_size`` > 1 up to ``batch_size - 1`` of
     its organization's other received deliveries of the same vendor with it (oldest first),
-    sharing what they read once (:class:`Batch`). Safe to run twice and concurrently: each
-    delivery is applied in its own transaction under its row lock (another call holding it
-    makes this one skip it), so a failing delivery keeps its own error and retry and rolls
-    back nobody else's; only a received delivery, or one that failed with a time to try again,
-    is applied. A delivery another call already applied costs one query. ``organization``:
-    the delivery's, when the caller has it. Returns the row of ``delivery_id`` as it is
+    sharing what they read once (:class:`Batch`). Safe to run twice and concurrently: the
+    batch's rows are claimed with one ``select_for_update(skip_locked=True)`` and held until
+    they are all applied, so two calls at once apply different deliveries and a delivery held
+    by another call is left to it; each record is applied in its own savepoint, so a failing
+    delivery keeps its own error and retry and rolls back nobody else's. Only a received
+    delivery, or ``delivery_id`` when it failed with a time to try again, is applied. A
+    delivery another call already applied costs one query. ``organization``: the
+    delivery's, when the caller has it. Returns the row of ``delivery_id`` as it is
     afterwards (None when there is no such row)."""
     rows = WebhookDelivery.objects.filter(pk=delivery_id)
     if organization is None:
@@ -436,22 +430,26 @@ def apply(*, delivery_id: int, organization=None, batch_size: int = 1) -> Webhoo
     if not (row.state == State.RECEIVED or (row.state == State.FAILED and row.next_attempt_at)):
         return row
     organization = row.organization
+    claim = Q(_DUE, pk=row.pk)
+    if batch_size > 1:
+        claim |= Q(state=State.RECEIVED, provider=row.provider)
     batch = Batch(organization=organization, provider=row.provider)
+    written = None
     with tenant_scope(organization):
         try:
-            written = _apply_locked(batch, row.pk, due=_DUE)
-            if written is not None and batch_size > 1:
-                others = (
-                    WebhookDelivery.objects.filter(state=State.RECEIVED, provider=row.provider)
-                    .exclude(pk=row.pk)
-                    .order_by("received_at", "pk")
-                    .values_list("pk", flat=True)[: batch_size - 1]
+            with transaction.atomic():
+                claimed = (
+                    WebhookDelivery.objects.select_for_update(skip_locked=True)
+                    .filter(claim)
+                    .order_by(Case(When(pk=row.pk, then=0), default=1), "received_at", "pk")
                 )
-                for pk in list(others):
-                    _apply_locked(batch, pk, due=Q(state=State.RECEIVED))
+                for locked in claimed[:batch_size]:
+                    done = _apply_locked(batch, locked)
+                    if locked.pk == row.pk:
+                        written = done
         finally:
             batch.finish()
-    if written is None:
+    if written is None:  # applied, or being applied, by another call
         row.refresh_from_db()
     else:
         for name, value in written.items():
