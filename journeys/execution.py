@@ -211,10 +211,17 @@ def _execute_batch(organization, ids: list[int]) -> list[int]:
         if (handler := STEP_HANDLERS.get(s.step.kind)) is not None and handler.contacts_candidate
     ]
     outcomes: list[tuple[StepRun, StepOutcome, datetime]] = []
-    with messages_prepared(
-        organization=organization,
-        candidates={s.run.candidate_id: s.run.candidate for s in contacting}.values(),
-        idempotency_keys=[send_key(s.pk) for s in contacting],
+    # The steps' own writes (their messages above all) commit together, each step's in a
+    # savepoint of its own, before any step is recorded: one commit for the batch's messages
+    # instead of one each. A worker that dies before it commits leaves no message and every
+    # step running, for the recovery sweep to run again.
+    with (
+        messages_prepared(
+            organization=organization,
+            candidates={s.run.candidate_id: s.run.candidate for s in contacting}.values(),
+            idempotency_keys=[send_key(s.pk) for s in contacting],
+        ),
+        transaction.atomic(),
     ):
         for pk in ids:
             step_run = loaded.get(pk)
@@ -222,7 +229,8 @@ def _execute_batch(organization, ids: list[int]) -> list[int]:
                 continue
             now = timezone.now()
             try:
-                outcome = _outcome(organization, step_run, now)
+                with transaction.atomic():
+                    outcome = _outcome(organization, step_run, now)
             except Exception:  # one broken run must not stop the others
                 logger.exception("Step run %s of run %s failed", pk, step_run.run_id)
                 continue
