@@ -152,11 +152,11 @@ def execute_claimed_many(*, organization, step_run_ids: list[int]) -> int:
 
     A batch reads its rows with two queries, the next steps of their journeys with one, and
     for its sends what every send checks (:func:`messaging.services.messages_prepared`); each
-    step then runs on its own (its exit rules, its handler, its message in its own
-    transaction), and the steps that did not end or leave their run are recorded together in one
-    transaction. A step whose handler fails is logged and left running (the recovery sweep
-    runs it again or marks it unknown, as for a worker that died), the others are recorded;
-    a failed joint record falls back to one record per step."""
+    step then runs on its own (its exit rules, its handler, its message) in a savepoint of its
+    own, the steps' writes commit together, and then the steps that did not end or leave their
+    run are recorded together in one transaction. A step whose handler fails is logged and left
+    running (the recovery sweep runs it again or marks it unknown, as for a worker that died),
+    the others are recorded; a failed joint record falls back to one record per step."""
     executed = 0
     ids = list(step_run_ids)
     for _ in range(MAX_CHAIN):
