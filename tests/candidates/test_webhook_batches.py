@@ -1,6 +1,6 @@
-"""ATS webhooks applied in batches: one apply task applies its own delivery and the
-organization's other received deliveries of the same vendor, each in its own transaction, and
-announces their stage changes to Journeys together."""
+"""ATS webhooks applied in batches: one apply task claims its own delivery and the
+organization's other received deliveries of the same vendor that no other task holds, applies
+each with its own outcome, and announces their stage changes to Journeys together."""
 
 from __future__ import annotations
 
