@@ -416,13 +416,16 @@ def apply(*, delivery_id: int, organization=None, batch_size: int = 1) -> Webhoo
     delivery another call already applied costs one query. ``organization``: the
     delivery's, when the caller has it. Returns the row of ``delivery_id`` as it is
     afterwards (None when there is no such row)."""
-    rows = WebhookDelivery.objects.filter(pk=delivery_id)
     if organization is None:
         with scopes_disabled():
-            row = rows.select_related("organization").first()
+            row = (
+                WebhookDelivery.objects.filter(pk=delivery_id)
+                .select_related("organization")
+                .first()
+            )
     else:
         with tenant_scope(organization):
-            row = rows.first()
+            row = WebhookDelivery.objects.filter(pk=delivery_id).first()
         if row is not None:
             row.organization = organization
     if row is None:
@@ -450,7 +453,8 @@ def apply(*, delivery_id: int, organization=None, batch_size: int = 1) -> Webhoo
         finally:
             batch.finish()
     if written is None:  # applied, or being applied, by another call
-        row.refresh_from_db()
+        with tenant_scope(organization):
+            row.refresh_from_db()
     else:
         for name, value in written.items():
             setattr(row, name, value)
