@@ -35,6 +35,7 @@ from journeys.registry import (
     write_events,
 )
 from journeys.triggers import chunked
+from library import templating
 from messaging.selectors import candidate_time_zone
 from messaging.services import messages_batched, messages_prepared
 
@@ -151,7 +152,8 @@ def execute_claimed_many(*, organization, step_run_ids: list[int]) -> int:
     steps ran.
 
     A batch reads its rows with two queries, the next steps of their journeys with one, and
-    for its sends what every send checks (:func:`messaging.services.messages_prepared`); each
+    for its sends what every send checks (:func:`messaging.services.messages_prepared`) and
+    their templates' merge values (:func:`library.templating.merge_contexts_prepared`); each
     step then runs on its own (its exit rules, its handler, its message) in a savepoint of its
     own, the steps' writes commit together, and then the steps that did not end or leave their
     run are recorded together in one transaction. A step whose handler fails is logged and left
@@ -220,6 +222,10 @@ def _execute_batch(organization, ids: list[int]) -> list[int]:
             organization=organization,
             candidates={s.run.candidate_id: s.run.candidate for s in contacting}.values(),
             idempotency_keys=[send_key(s.pk) for s in contacting],
+        ),
+        templating.merge_contexts_prepared(
+            organization=organization,
+            application_ids=[s.run.application_id for s in contacting],
         ),
         transaction.atomic(),
     ):

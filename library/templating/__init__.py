@@ -30,7 +30,13 @@ by scheduling messages (and later interview messages). Library writes are in
 :mod:`library.services`.
 """
 
-from .context import merge_context, provide_opt_out_text, sample_context, sample_links
+from .context import (
+    merge_context,
+    merge_contexts_prepared,
+    provide_opt_out_text,
+    sample_context,
+    sample_links,
+)
 from .environment import (
     ALLOWED_COMPARISONS,
     ALLOWED_FILTER_LIST,
@@ -102,6 +108,7 @@ __all__ = [
     "describe",
     "html_to_text",
     "merge_context",
+    "merge_contexts_prepared",
     "merge_field_groups",
     "provide_opt_out_text",
     "render",

@@ -322,6 +322,50 @@ def test_merge_context_reads_the_mirror_in_two_queries(alice, django_assert_num_
 
 
 @pytest.mark.django_db
+def test_merge_contexts_prepared_for_a_batch_give_each_candidate_their_own_values_in_two_queries(
+    alice, django_assert_num_queries
+):
+    organization = alice.organization
+    sam, sams = make_onsite_candidate(organization)
+    ana, anas = make_onsite_candidate(organization, first_name="Ana", last_name="Silva", n=2)
+    with tenant_scope(organization):
+        Job.objects.filter(pk=anas.job_id).update(name="Account Executive")
+        alone = {
+            c.pk: templating.merge_context(organization=organization, candidate=c, application=a)
+            for c, a in ((sam, sams), (ana, anas))
+        }
+        # Two queries: the applications' rows and the opt-out text.
+        with (
+            django_assert_num_queries(2),
+            templating.merge_contexts_prepared(
+                organization=organization, application_ids=[sams.pk, anas.pk]
+            ),
+        ):
+            together = {
+                c.pk: templating.merge_context(
+                    organization=organization, candidate=c, application=a
+                )
+                for c, a in ((sam, sams), (ana, anas))
+            }
+        assert together == alone
+        assert together[ana.pk]["job"] == {"name": "Account Executive"}
+        assert together[sam.pk]["job"] == {"name": "Sales Rep"}
+        # Someone else's application gives nothing of it, as outside the block; no
+        # application given: the candidate's latest, read as outside the block.
+        with templating.merge_contexts_prepared(
+            organization=organization, application_ids=[sams.pk]
+        ):
+            with django_assert_num_queries(0):
+                mixed = templating.merge_context(
+                    organization=organization, candidate=ana, application=sams
+                )
+            assert mixed["job"] == {"name": ""}
+            with django_assert_num_queries(1):
+                latest = templating.merge_context(organization=organization, candidate=ana)
+            assert latest["job"] == {"name": "Account Executive"}
+
+
+@pytest.mark.django_db
 def test_merge_context_without_an_application_leaves_the_job_empty(alice):
     organization = alice.organization
     with tenant_scope(organization):
