@@ -462,6 +462,12 @@ def main() -> None:
         default="gunicorn",
         help="the burst posts to gunicorn (production settings) or the in-process test client",
     )
+    parser.add_argument(
+        "--worker-nice",
+        type=int,
+        default=10,
+        help="the burst's worker runs at this lower CPU priority (0: the web process's)",
+    )
     args = parser.parse_args()
     if args.burst:
         from webhook_burst import burst  # bench/ is the script's folder, not a package
@@ -469,7 +475,8 @@ def main() -> None:
         figures = {"case": "burst", **burst(args.burst, concurrency=args.concurrency,
                                              posters=args.posters, timeout=args.timeout,
                                              floor_webhooks=args.floor_webhooks,
-                                             server=args.server)}  # fmt: skip
+                                             server=args.server,
+                                             worker_nice=args.worker_nice)}  # fmt: skip
         print(json.dumps({"bench": "webhooks", **figures}))
         return
     figures = run(args)
