@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -37,7 +38,7 @@ from messaging.models import (
     OptOutSource,
 )
 from messaging.send_context import send_context, send_context_drop
-from messaging.send_limits import rate_for, send_wait
+from messaging.send_limits import rate_for, send_waits
 from messaging.services.common import (
     EMAIL_ACTIVITY_SETTLE_S,
     OPTED_OUT_CODE,
@@ -114,6 +115,7 @@ def _deliver(organization, message_ids: Iterable[int], *, isolate: bool):
     locked = _locked_addresses(organization, list(messages.values()))
     present = [pk for pk in ids if pk in messages]
     following_of = dict(zip(present, present[1:], strict=False))
+    turns = _Turns(organization, [messages[pk] for pk in present])
     # The next message's turn and claim, taken with the previous one's answer (one commit).
     ahead: dict[int, _Admission | DeliveryResult] = {}
     for message_id in ids:
@@ -127,7 +129,9 @@ def _deliver(organization, message_ids: Iterable[int], *, isolate: bool):
             continue
         following = messages.get(following_of.get(message_id, 0))
         try:
-            result, next_known = _deliver_one(organization, message, locked, known, following)
+            result, next_known = _deliver_one(
+                organization, message, locked, turns, known, following
+            )
             if following is not None and next_known is not None:
                 ahead[following.pk] = next_known
         except (OperationalError, InterfaceError):
@@ -161,22 +165,54 @@ class _Admission:
     claimed_at: datetime | None = None
 
 
-def _admit(organization, message: Message) -> _Admission | DeliveryResult:
-    """The message's provider, and its turn: THROTTLED when its account has no room now."""
-    # Read for each message (one cache round trip): a settings change reaches the next send.
-    context = send_context(organization)
-    provider, not_configured = None, None
-    try:
-        provider = (
-            context.sms_provider() if message.channel == Channel.SMS else context.email_provider()
+class _Turns:
+    """The turns of a batch's messages in their provider accounts' rates
+    (:mod:`messaging.send_limits`), taken together for every message still to go (one cache
+    round trip) with the organization's sending context, and taken again for those left when
+    the second has turned: a turn holds only in the second it was taken, so no account is
+    handed more than its rate in any second. The context is read with each take (one cache
+    round trip): a settings change reaches the next batch, and a batch within a second."""
+
+    def __init__(self, organization, messages: list[Message]) -> None:
+        self.organization = organization
+        self.messages = messages
+        self.window: int | None = None
+        self.taken: dict[int, _Admission | DeliveryResult] = {}
+
+    def admit(self, message: Message) -> _Admission | DeliveryResult:
+        """The message's provider and its turn: THROTTLED when its account has no room now."""
+        now = time.time()
+        if int(now) != self.window or message.pk not in self.taken:
+            self._take(self.messages[self.messages.index(message) :], now)
+        return self.taken.pop(message.pk)
+
+    def _take(self, messages: list[Message], now: float) -> None:
+        context = send_context(self.organization)
+        self.window, self.taken = int(now), {}
+        wanted: dict[str, list] = {}  # account → [rate, its messages]
+        for message in messages:
+            provider, not_configured = None, None
+            try:
+                provider = (
+                    context.sms_provider()
+                    if message.channel == Channel.SMS
+                    else context.email_provider()
+                )
+            except selectors.MessagingNotConfigured as exc:
+                not_configured = exc
+            self.taken[message.pk] = _Admission(context, provider, not_configured)
+            if provider is not None:
+                account = context.account(message.channel)
+                wanted.setdefault(account, [rate_for(provider.identifier), []])[1].append(message)
+        waits = send_waits(
+            {account: (rate, len(batch)) for account, (rate, batch) in wanted.items()}, now=now
         )
-    except selectors.MessagingNotConfigured as exc:
-        not_configured = exc
-    if provider is not None:
-        wait = send_wait(context.account(message.channel), rate_for(provider.identifier))
-        if wait:
-            return DeliveryResult(DeliveryOutcome.THROTTLED, retry_after=wait)
-    return _Admission(context, provider, not_configured)
+        for account, (_rate, batch) in wanted.items():
+            for message, wait in zip(batch, waits[account], strict=True):
+                if wait:
+                    self.taken[message.pk] = DeliveryResult(
+                        DeliveryOutcome.THROTTLED, retry_after=wait
+                    )
 
 
 def _claim(organization, message: Message) -> datetime | None:
@@ -192,6 +228,7 @@ def _deliver_one(
     organization,
     message: Message,
     locked: set[tuple[str, str]],
+    turns: _Turns,
     admission: _Admission | None = None,
     following: Message | None = None,
 ) -> tuple[DeliveryResult, _Admission | DeliveryResult | None]:
@@ -200,7 +237,7 @@ def _deliver_one(
     Returns the result and what is known of the following message."""
     if admission is None or admission.claimed_at is None:
         if admission is None:
-            admitted = _admit(organization, message)
+            admitted = turns.admit(message)
             if isinstance(admitted, DeliveryResult):
                 return admitted, None
             admission = admitted
@@ -340,7 +377,7 @@ def _deliver_one(
     claim_following = None
     if following is not None:
         try:
-            following_known = _admit(organization, following)
+            following_known = turns.admit(following)
         except Exception:  # this one's answer first: the following one is asked again alone
             following_known = None
         if isinstance(following_known, _Admission):
