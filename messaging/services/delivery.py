@@ -169,9 +169,12 @@ class _Turns:
     """The turns of a batch's messages in their provider accounts' rates
     (:mod:`messaging.send_limits`), taken together for every message still to go (one cache
     round trip) with the organization's sending context, and taken again for those left when
-    the second has turned: a turn holds only in the second it was taken, so no account is
-    handed more than its rate in any second. The context is read with each take (one cache
-    round trip): a settings change reaches the next batch, and a batch within a second."""
+    the second has turned: a turn is spent in the second it was taken (the message claimed
+    with the previous answer goes right after it, as a message sent alone does), never
+    carried into a later one. Turns of messages that end up not sent (canceled, taken by
+    another worker) stay counted: a batch may leave some of its account's rate unused, never
+    go past it. The context is read with each take (one cache round trip): a settings change
+    reaches the next batch, and a batch within a second."""
 
     def __init__(self, organization, messages: list[Message]) -> None:
         self.organization = organization
