@@ -151,11 +151,12 @@ def execute_claimed_many(*, organization, step_run_ids: list[int]) -> int:
     and then the steps following them that are due at once, as the next batch. Returns how many
     steps ran.
 
-    A batch reads its rows with two queries, the next steps of their journeys with one, and
-    for its sends what every send checks (:func:`messaging.services.messages_prepared`) and
-    their templates' merge values (:func:`library.templating.merge_contexts_prepared`); each
-    step then runs on its own (its exit rules, its handler, its message) in a savepoint of its
-    own, the steps' writes commit together, and then the steps that did not end or leave their
+    A batch reads its rows with two queries, the next steps of their journeys with one, what
+    its runs' exit rules check (:func:`journeys.exits.exit_check_many`), and for its sends what
+    every send checks (:func:`messaging.services.messages_prepared`) and their templates' merge
+    values (:func:`library.templating.merge_contexts_prepared`); each step then runs on its own
+    (its exit rule applied, its handler, its message) in a savepoint of its own, the steps'
+    writes commit together, and then the steps that did not end or leave their
     run are recorded together in one transaction. A step whose handler fails is logged and left
     running (the recovery sweep runs it again or marks it unknown, as for a worker that died),
     the others are recorded; a failed joint record falls back to one record per step."""
@@ -229,6 +230,13 @@ def _execute_batch(organization, ids: list[int]) -> list[int]:
         ),
         transaction.atomic(),
     ):
+        exit_found = dict(
+            zip(
+                loaded,
+                exits.exit_check_many(organization, [s.run for s in loaded.values()]),
+                strict=True,
+            )
+        )
         for pk in ids:
             step_run = loaded.get(pk)
             if step_run is None:
@@ -236,7 +244,7 @@ def _execute_batch(organization, ids: list[int]) -> list[int]:
             now = timezone.now()
             try:
                 with transaction.atomic():
-                    outcome = _outcome(organization, step_run, now)
+                    outcome = _outcome(organization, step_run, now, exit_found[pk])
             except Exception:  # one broken run must not stop the others
                 logger.exception("Step run %s of run %s failed", pk, step_run.run_id)
                 continue
@@ -272,10 +280,13 @@ def _execute_batch(organization, ids: list[int]) -> list[int]:
     return due_next
 
 
-def _outcome(organization, step_run: StepRun, now: datetime) -> StepOutcome | None:
+def _outcome(
+    organization, step_run: StepRun, now: datetime, exit_found: tuple[str, str] | None
+) -> StepOutcome | None:
     """Run a claimed step: what it did, or None when there is nothing to record (no longer
     running, journey paused, an exit rule ended the run, a step that contacts the candidate
-    crashed and is left running for the recovery sweep)."""
+    crashed and is left running for the recovery sweep). ``exit_found``: the exit rule that
+    holds for its run, read for the whole batch (:func:`journeys.exits.exit_check_many`)."""
     run, step = step_run.run, step_run.step
     if step_run.status != StepRunStatus.RUNNING:
         return None
@@ -286,9 +297,8 @@ def _outcome(organization, step_run: StepRun, now: datetime) -> StepOutcome | No
             status=StepRunStatus.PENDING
         )
         return None
-    found = exits.exit_check(organization, run)
-    if found:
-        rule, reason = found
+    if exit_found:
+        rule, reason = exit_found
         StepRun.objects.filter(pk=step_run.pk, status=StepRunStatus.RUNNING).update(
             status=StepRunStatus.PENDING
         )

@@ -5,7 +5,9 @@ timeline.
   transaction as the transitions that carry them (:func:`exit_on_transitions`).
 * Before every step the engine checks the rules against the current state
   (:func:`exit_check`): the application's stage and status, an opt-out lock, a "replied" or
-  "booked" or "video_interview_completed" timeline event since the run started.
+  "booked" or "video_interview_completed" timeline event since the run started. A batch of
+  steps reads the opt-out ledger and the timeline once for all its runs
+  (:func:`exit_check_many`).
 * Replies, bookings and opt-outs are also swept on every dispatcher tick
   (:func:`runs_exit_sweep`), so the run ends within seconds even when no step is due.
 """
@@ -34,7 +36,7 @@ from journeys.services import stage_key
 from journeys.triggers import lock_cursor, stage_changed
 from messaging import services as messaging_services
 from messaging.models import OptOutAction, OptOutEntry
-from messaging.selectors import is_locked, opt_out_latest
+from messaging.selectors import is_locked
 
 # --------------------------------------------------------------------------------------------
 # Exit rules
@@ -152,10 +154,77 @@ def exit_check(organization, run: JourneyRun) -> tuple[str, str] | None:
     """The exit rule that holds for ``run`` right now, with the reason, or None. Checked before
     every step, so nothing goes out after the candidate left the stage, was rejected or hired,
     or (after the run started) replied, booked or opted out."""
+    return exit_check_many(organization, [run])[0]
+
+
+def exit_check_many(organization, runs: list[JourneyRun]) -> list[tuple[str, str] | None]:
+    """:func:`exit_check` of each of ``runs``, in their order, for a batch of steps: the opt-out
+    ledger of their candidates' phones and their "replied", "booked"… timeline events are read
+    once for all of them (one query each, none when no run has such a rule)."""
+    rules = [set(run.version.exit_rules or ()) for run in runs]
+    opt_outs = _opt_outs_latest(
+        organization,
+        {
+            run.candidate.mobile_phone
+            for run, its_rules in zip(runs, rules, strict=True)
+            if ExitRule.OPTED_OUT in its_rules and run.candidate.mobile_phone
+        },
+    )
+    events = _exit_events(
+        [
+            run
+            for run, its_rules in zip(runs, rules, strict=True)
+            if its_rules & set(timeline_kinds.EXIT_RULE_KINDS)
+        ]
+    )
+    return [
+        _exit_found(run, its_rules, opt_outs, events)
+        for run, its_rules in zip(runs, rules, strict=True)
+    ]
+
+
+def _opt_outs_latest(organization, phones: set[str]) -> dict[str, tuple[str, datetime]]:
+    """phone → the action and time of its latest opt-out ledger entry (as
+    :func:`messaging.selectors.opt_out_latest` finds it for one phone)."""
+    latest: dict[str, tuple[str, datetime]] = {}
+    if phones:
+        for phone, action, created_at in (
+            OptOutEntry.unscoped.filter(organization_id=organization.pk, phone__in=phones)
+            .order_by("-created_at", "-id")
+            .values_list("phone", "action", "created_at")
+        ):
+            latest.setdefault(phone, (action, created_at))
+    return latest
+
+
+def _exit_events(runs: list[JourneyRun]) -> dict[int, list[tuple[str, datetime]]]:
+    """candidate id → the kinds and times of their exit-rule timeline events since the earliest
+    start of ``runs``, oldest first."""
+    events: dict[int, list[tuple[str, datetime]]] = defaultdict(list)
+    if runs:
+        for candidate_id, kind, occurred_at in (
+            TimelineEvent.objects.filter(
+                candidate_id__in={run.candidate_id for run in runs},
+                kind__in=list(timeline_kinds.EXIT_RULE_KINDS.values()),
+                occurred_at__gte=min(run.started_at for run in runs),
+            )
+            .order_by("occurred_at")
+            .values_list("candidate_id", "kind", "occurred_at")
+        ):
+            events[candidate_id].append((kind, occurred_at))
+    return events
+
+
+def _exit_found(
+    run: JourneyRun,
+    rules: set[str],
+    opt_outs: dict[str, tuple[str, datetime]],
+    events: dict[int, list[tuple[str, datetime]]],
+) -> tuple[str, str] | None:
+    """:func:`exit_check` of one run, given what :func:`exit_check_many` read."""
     application, candidate = run.application, run.candidate
     if application is None or application.deleted_at or candidate.deleted_at:
         return DELETED_EXIT, "the application was deleted in the ATS"
-    rules = set(run.version.exit_rules or ())
     trigger = run.version.trigger
 
     def job() -> str:
@@ -184,26 +253,15 @@ def exit_check(organization, run: JourneyRun) -> tuple[str, str] | None:
             f"{application.stage_name or 'another stage'}",
         )
     if ExitRule.OPTED_OUT in rules and candidate.mobile_phone:
-        latest = opt_out_latest(organization=organization, phone=candidate.mobile_phone)
-        if (
-            latest is not None
-            and latest.action == OptOutAction.LOCK
-            and latest.created_at >= run.started_at
-        ):
+        latest = opt_outs.get(candidate.mobile_phone)
+        if latest is not None and latest[0] == OptOutAction.LOCK and latest[1] >= run.started_at:
             return ExitRule.OPTED_OUT, f"{candidate.mobile_phone} opted out of texts"
-    kinds = [kind for rule, kind in timeline_kinds.EXIT_RULE_KINDS.items() if rule in rules]
-    if kinds:
-        event = (
-            TimelineEvent.objects.filter(
-                candidate_id=candidate.pk, kind__in=kinds, occurred_at__gte=run.started_at
-            )
-            .order_by("occurred_at")
-            .values_list("kind", flat=True)
-            .first()
-        )
-        for rule, kind in timeline_kinds.EXIT_RULE_KINDS.items():
-            if event == kind and rule in rules:
-                return rule, timeline_kinds.EXIT_RULE_REASONS[rule]
+    kind_rules = {
+        kind: rule for rule, kind in timeline_kinds.EXIT_RULE_KINDS.items() if rule in rules
+    }
+    for kind, occurred_at in events.get(candidate.pk, ()):
+        if kind in kind_rules and occurred_at >= run.started_at:
+            return kind_rules[kind], timeline_kinds.EXIT_RULE_REASONS[kind_rules[kind]]
     return None
 
 

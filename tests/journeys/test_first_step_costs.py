@@ -10,20 +10,25 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from integrations.messaging import InboundSMS
 from journeys import engine
-from journeys.models import StepRun
-from messaging.models import Message, MessageStatus
+from journeys.models import ExitRule, JourneyRun, RunStatus, StepRun
+from messaging import services as messaging
+from messaging.models import Direction, Message, MessageStatus, OptOutSource
 from recruitflow.tenancy import tenant_scope
 
 pytestmark = pytest.mark.django_db
 
 # Per first step (a text handed to the outbox, the step recorded, the run completed).
-MAX_QUERIES_PER_FIRST_STEP = 7
-# What one more first step adds to a batch that goes on to a wait: its exit rules' opt-out
-# check, its conversation and its message (the merge values are read for the whole batch).
-QUERIES_PER_STEP_IN_A_BATCH = 3
+MAX_QUERIES_PER_FIRST_STEP = 3
+# What one more first step adds to a batch that goes on to a wait: its conversation and its
+# message (its exit rules' state and its merge values are read for the whole batch).
+QUERIES_PER_STEP_IN_A_BATCH = 2
 # Inside the texting window wherever the test runs: a held text would add its timeline entry.
 WEDNESDAY_10_NEW_YORK = datetime(2025, 1, 15, 15, 0, tzinfo=UTC)
+TWO_DAYS = {"mode": "duration", "days": 2}
+# Every exit rule, those that read the opt-out ledger and the timeline included.
+EVERY_RULE = list(ExitRule.values)
 
 
 @pytest.fixture(autouse=True)
@@ -86,7 +91,7 @@ def test_a_batch_of_first_steps_costs_a_fixed_number_of_queries_per_step_and_sen
 def test_each_first_step_of_a_batch_adds_the_same_few_queries_and_the_runs_go_on_to_wait(
     ats, make_journey, sms_template, texting, django_capture_on_commit_callbacks
 ):
-    make_journey(steps=[("send_sms", sms_template), ("wait", {"mode": "duration", "days": 2})])
+    make_journey(steps=[("send_sms", sms_template), ("wait", TWO_DAYS)], exit_rules=EVERY_RULE)
     _execute(
         ats,
         _first_steps(ats, django_capture_on_commit_callbacks, 2, 0),
@@ -109,3 +114,49 @@ def test_each_first_step_of_a_batch_adds_the_same_few_queries_and_the_runs_go_on
         waiting = steps.filter(position=2, status="pending")
         assert waiting.count() == len(few + full)
         assert Message.objects.filter(status=MessageStatus.QUEUED).count() == 2 + len(few + full)
+
+
+def test_in_a_batch_those_who_opted_out_or_replied_since_their_run_started_leave_it_untexted(
+    ats, make_journey, sms_template, texting, django_capture_on_commit_callbacks
+):
+    make_journey(steps=[("send_sms", sms_template), ("wait", TWO_DAYS)], exit_rules=EVERY_RULE)
+    ids = _first_steps(ats, django_capture_on_commit_callbacks, 4, 0)
+    with tenant_scope(ats.organization):
+        steps = StepRun.objects.filter(pk__in=ids).select_related("run__candidate").order_by("pk")
+        runs = [s.run for s in steps]
+        opted_out, replied, *texted = runs
+        messaging.opt_out_lock(
+            organization=ats.organization,
+            phone=opted_out.candidate.mobile_phone,
+            source=OptOutSource.KEYWORD,
+            keyword="STOP",
+        )
+        messaging.inbound_sms_receive(
+            organization=ats.organization,
+            inbound=InboundSMS(
+                from_e164=replied.candidate.mobile_phone,
+                to_e164="+15005550006",
+                body="Sounds good, thanks!",
+                provider_message_id="SMin-reply",
+                received_at=datetime.now(UTC),
+                raw={},
+            ),
+        )
+
+    _execute(ats, ids, django_capture_on_commit_callbacks)
+
+    with tenant_scope(ats.organization):
+        ended = {r.pk: r for r in JourneyRun.objects.all()}
+        assert (ended[opted_out.pk].status, ended[opted_out.pk].reason) == (
+            RunStatus.EXITED,
+            f"{opted_out.candidate.mobile_phone} opted out of texts",
+        )
+        assert (ended[replied.pk].status, ended[replied.pk].reason) == (
+            RunStatus.EXITED,
+            "the candidate replied",
+        )
+        assert {ended[r.pk].status for r in texted} == {RunStatus.ACTIVE}
+        outbound = Message.objects.filter(direction=Direction.OUTBOUND)
+        assert sorted(outbound.values_list("to_address", flat=True)) == sorted(
+            r.candidate.mobile_phone for r in texted
+        )
