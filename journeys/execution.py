@@ -386,18 +386,19 @@ def _record_together(organization, items) -> list[int]:
                 due_now.add((run.pk, nxt.position))
         finished_at = timezone.now()
         for (status, reason, held_until), messages in alike.items():
+            sent = [
+                When(pk=pk, then=Value(m, output_field=BigIntegerField()))
+                for pk, m in messages.items()
+                if m is not None
+            ]
             StepRun.objects.filter(pk__in=list(messages)).update(
                 status=status,
                 reason=reason,
                 held_until=held_until,
                 finished_at=finished_at,
-                message_id=Case(
-                    *(
-                        When(pk=pk, then=Value(m, output_field=BigIntegerField()))
-                        for pk, m in messages.items()
-                    ),
-                    output_field=BigIntegerField(),
-                ),
+                # No CASE when none of them has a message: Postgres types a CASE of NULLs alone
+                # as text, which a bigint column refuses.
+                message_id=Case(*sent, output_field=BigIntegerField()) if sent else None,
             )
         StepRun.objects.bulk_create(created, ignore_conflicts=True)
         entries.extend(_runs_complete(organization, last, finished_at))

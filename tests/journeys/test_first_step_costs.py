@@ -116,6 +116,30 @@ def test_each_first_step_of_a_batch_adds_the_same_few_queries_and_the_runs_go_on
         assert Message.objects.filter(status=MessageStatus.QUEUED).count() == 2 + len(few + full)
 
 
+def test_a_batch_of_first_steps_that_send_nothing_is_recorded_together_at_no_cost_per_step(
+    ats, make_journey, django_capture_on_commit_callbacks
+):
+    make_journey(steps=[("condition", {"check": "has_mobile"}), ("wait", TWO_DAYS)])
+    _execute(
+        ats,
+        _first_steps(ats, django_capture_on_commit_callbacks, 2, 0),
+        django_capture_on_commit_callbacks,
+    )  # fmt: skip  (settings resolved once)
+    few = _first_steps(ats, django_capture_on_commit_callbacks, 5, 100)
+    full = _first_steps(ats, django_capture_on_commit_callbacks, engine.EXECUTE_BATCH, 200)
+
+    few_queries = _execute(ats, few, django_capture_on_commit_callbacks)
+    full_queries = _execute(ats, full, django_capture_on_commit_callbacks)
+
+    assert full_queries == few_queries
+    with tenant_scope(ats.organization):
+        steps = StepRun.objects.filter(run__step_runs__pk__in=few + full)
+        assert set(steps.filter(position=1).values_list("reason", flat=True)) == {
+            "Has a mobile number: yes."
+        }
+        assert steps.filter(position=2, status="pending").count() == len(few + full)
+
+
 def test_in_a_batch_those_who_opted_out_or_replied_since_their_run_started_leave_it_untexted(
     ats, make_journey, sms_template, texting, django_capture_on_commit_callbacks
 ):
