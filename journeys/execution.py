@@ -12,7 +12,8 @@ from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from django.db import InterfaceError, OperationalError, transaction
-from django.db.models import BigIntegerField, Case, F, Value, When
+from django.db.models import BigIntegerField, F
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from candidates.models import TimelineEvent
@@ -347,7 +348,7 @@ def _record_together(organization, items) -> list[int]:
     is still held for quiet hours, as :func:`complete_if_finished` decides) and the timeline
     entries. Returns the next steps due now, claimed."""
     # Steps that ended alike (a text handed over: done) are one UPDATE, their messages told
-    # apart by id.
+    # apart by id (:func:`_each_row`).
     alike: dict[tuple, dict[int, int | None]] = defaultdict(dict)
     created: list[StepRun] = []
     entries: list[TimelineEvent] = []
@@ -386,19 +387,12 @@ def _record_together(organization, items) -> list[int]:
                 due_now.add((run.pk, nxt.position))
         finished_at = timezone.now()
         for (status, reason, held_until), messages in alike.items():
-            sent = [
-                When(pk=pk, then=Value(m, output_field=BigIntegerField()))
-                for pk, m in messages.items()
-                if m is not None
-            ]
             StepRun.objects.filter(pk__in=list(messages)).update(
                 status=status,
                 reason=reason,
                 held_until=held_until,
                 finished_at=finished_at,
-                # No CASE when none of them has a message: Postgres types a CASE of NULLs alone
-                # as text, which a bigint column refuses.
-                message_id=Case(*sent, output_field=BigIntegerField()) if sent else None,
+                message_id=_each_row(messages),
             )
         StepRun.objects.bulk_create(created, ignore_conflicts=True)
         entries.extend(_runs_complete(organization, last, finished_at))
@@ -413,6 +407,18 @@ def _record_together(organization, items) -> list[int]:
         if (run_id, position) in due_now
     ]
     return _claim_batch(ids, timezone.now())
+
+
+def _each_row(values: dict[int, int | None]) -> RawSQL:
+    """The value of each row an UPDATE of step rows sets, from ``values`` (row id → a bigint,
+    or None for NULL): the value at the place of the row's id among the ids, passed as two
+    array parameters. One expression for any number of rows, where a CASE with a branch per
+    row took most of the time spent building the statement."""
+    return RawSQL(
+        "(%s::bigint[])[array_position(%s::bigint[], id)]",
+        (list(values.values()), list(values)),
+        output_field=BigIntegerField(),
+    )
 
 
 def _runs_complete(organization, last: dict[int, tuple[JourneyRun, datetime]], finished_at):
