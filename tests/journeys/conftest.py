@@ -5,6 +5,7 @@ way the ATS sync does (a StageTransition per change)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from itertools import count
 
 import pytest
@@ -24,6 +25,8 @@ from journeys.models import JourneyStep
 from library.models import MessageTemplate
 from recruitflow.tenancy import tenant_scope
 
+# 10:00 in New York on a Wednesday: inside the default texting window of every test's zone.
+WEDNESDAY_10_NEW_YORK = datetime(2025, 1, 15, 15, 0, tzinfo=UTC)
 NEW_YORK_MOBILE = "+12125550123"
 LONDON_MOBILE = "+447700900123"
 STAGES = ["Application Review", "Phone Interview", "Onsite Interview", "Offer"]
@@ -312,6 +315,13 @@ def phone_sandbox():
 
     with SandboxServer(port=0, n_candidates=5) as server:
         yield server
+
+
+@pytest.fixture
+def weekday_morning(time_machine):
+    """The clock at a Wednesday 10:00 in New York (ticking): texts go out at once instead of
+    being held for quiet hours, whatever hour the suite runs at."""
+    time_machine.move_to(WEDNESDAY_10_NEW_YORK, tick=True)
 
 
 @pytest.fixture

@@ -23,15 +23,9 @@ from messaging.models import Message
 from recruitflow.tenancy import tenant_scope
 from tests.journeys.conftest import NEW_YORK_MOBILE, texts_to
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("weekday_morning")]
 
 TWO_DAYS = {"mode": "duration", "days": 2, "hours": 0, "minutes": 0}
-
-
-@pytest.fixture(autouse=True)
-def _new_york_morning(time_machine):
-    """10:00 in New York on a Wednesday: inside the default texting window."""
-    time_machine.move_to(datetime(2025, 1, 15, 15, 0, tzinfo=UTC), tick=True)
 
 
 def match(org, *transitions):

@@ -17,23 +17,17 @@ from messaging import services as messaging
 from messaging.models import Direction, Message, MessageStatus, OptOutSource
 from recruitflow.tenancy import tenant_scope
 
-pytestmark = pytest.mark.django_db
+# Inside the texting window wherever the suite runs: a held text would add its timeline entry.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("weekday_morning")]
+TWO_DAYS = {"mode": "duration", "days": 2}
+# Every exit rule, those that read the opt-out ledger and the timeline included.
+EVERY_RULE = list(ExitRule.values)
 
 # Per first step (a text handed to the outbox, the step recorded, the run completed).
 MAX_QUERIES_PER_FIRST_STEP = 3
 # What one more first step adds to a batch that goes on to a wait: its conversation and its
 # message (its exit rules' state and its merge values are read for the whole batch).
 QUERIES_PER_STEP_IN_A_BATCH = 2
-# Inside the texting window wherever the test runs: a held text would add its timeline entry.
-WEDNESDAY_10_NEW_YORK = datetime(2025, 1, 15, 15, 0, tzinfo=UTC)
-TWO_DAYS = {"mode": "duration", "days": 2}
-# Every exit rule, those that read the opt-out ledger and the timeline included.
-EVERY_RULE = list(ExitRule.values)
-
-
-@pytest.fixture(autouse=True)
-def _new_york_morning(time_machine):
-    time_machine.move_to(WEDNESDAY_10_NEW_YORK, tick=True)
 
 
 def _first_steps(ats, django_capture_on_commit_callbacks, n: int, offset: int) -> list[int]:

@@ -11,7 +11,8 @@ from journeys.models import StepRun, StepRunStatus
 from messaging.models import Message, MessageStatus
 from recruitflow.tenancy import tenant_scope
 
-pytestmark = pytest.mark.django_db
+# Texts are queued, not held for quiet hours, whatever hour the suite runs at.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("weekday_morning")]
 
 
 @pytest.fixture
