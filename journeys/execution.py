@@ -373,16 +373,7 @@ def _record_together(organization, items) -> list[int]:
                 last[run.pk] = (run, now)
                 continue
             due = _due_at(organization, nxt, outcome.continue_at or now, run.candidate)
-            created.append(
-                StepRun(
-                    organization_id=run.organization_id,
-                    run_id=run.pk,
-                    step=nxt,
-                    position=nxt.position,
-                    status=StepRunStatus.PENDING,
-                    due_at=due,
-                )
-            )
+            created.append(_pending_row(run, nxt, due))
             if due <= now:
                 due_now.add((run.pk, nxt.position))
         finished_at = timezone.now()
@@ -506,6 +497,18 @@ def _record(organization, step_run: StepRun, outcome: StepOutcome, now: datetime
     return None
 
 
+def _pending_row(run: JourneyRun, step: JourneyStep, due: datetime) -> StepRun:
+    """The row of ``step`` in ``run``, pending until ``due``."""
+    return StepRun(
+        organization_id=run.organization_id,
+        run_id=run.pk,
+        step=step,
+        position=step.position,
+        status=StepRunStatus.PENDING,
+        due_at=due,
+    )
+
+
 def following_step_create(
     organization,
     run: JourneyRun,
@@ -528,19 +531,7 @@ def following_step_create(
         complete_if_finished(organization, run, now, last_step_ran=True, events=events)
         return None, None
     due = _due_at(organization, following, base, run.candidate)
-    StepRun.objects.bulk_create(
-        [
-            StepRun(
-                organization_id=run.organization_id,
-                run_id=run.pk,
-                step=following,
-                position=following.position,
-                status=StepRunStatus.PENDING,
-                due_at=due,
-            )
-        ],
-        ignore_conflicts=True,
-    )
+    StepRun.objects.bulk_create([_pending_row(run, following, due)], ignore_conflicts=True)
     return following, due
 
 
