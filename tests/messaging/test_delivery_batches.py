@@ -313,7 +313,8 @@ def test_a_batch_never_crosses_organizations(
 
 
 def _commits(queries) -> int:
-    """Commits among captured statements: COMMITs, and writes run outside a transaction."""
+    """Commits among captured statements: COMMITs, and writes run outside a transaction (a
+    WITH here is always one: an answer with its event, its timeline entry and the next claim)."""
     commits, in_transaction = 0, False
     for sql in (q["sql"].strip().upper() for q in queries):
         if sql.startswith("BEGIN"):
@@ -321,7 +322,7 @@ def _commits(queries) -> int:
         elif sql.startswith(("COMMIT", "ROLLBACK")):
             commits += sql.startswith("COMMIT")
             in_transaction = False
-        elif not in_transaction and sql.startswith(("UPDATE", "INSERT", "DELETE")):
+        elif not in_transaction and sql.startswith(("UPDATE", "INSERT", "DELETE", "WITH")):
             commits += 1
     return commits
 
@@ -339,8 +340,21 @@ def test_in_a_batch_a_claim_commits_with_the_previous_answer_one_commit_a_send(
 
     # The first claim alone, then each answer with the next claim: 9 commits for 8 sends, not 16.
     assert _commits(ctx.captured_queries) == 9
+    if connection.vendor == "postgresql":  # and each answer is one statement
+        answers = [q for q in ctx.captured_queries if q["sql"].startswith("WITH")]
+        assert len(answers) == 8
     assert len(_outbound(sandbox)) == 8
     with tenant_scope(org):
         assert (
             list(Message.objects.filter(pk__in=ids).values_list("attempts", flat=True)) == [1] * 8
         )
+        # What the answer wrote is what a recruiter reads: the row, its event, the timeline.
+        last = Message.objects.get(pk=ids[-1])
+        sid = {m["to"]: m["sid"] for m in _outbound(sandbox)}[last.to_address]
+        assert (last.status, last.provider, last.provider_message_id) == ("sent", "twilio", sid)
+        event = MessageEvent.objects.get(message=last)
+        assert (event.status, event.raw["sid"]) == (MessageStatus.SENT, sid)
+        entry = TimelineEvent.objects.get(candidate=last.candidate, kind="message_sent")
+        assert entry.summary == f"Text sent: {last.body}"
+        assert entry.data == {"message_id": last.pk, "channel": "sms", "source": last.source}
+        assert entry.occurred_at >= last.sent_at
