@@ -392,3 +392,32 @@ def test_assert_public_url_accepts_public_urls_and_private_ones_when_allowed():
     public = "https://hooks.example.com/a?b=1"
     assert assert_public_url(public, resolver=lambda host: ["93.184.216.34"]) == public
     assert assert_public_url("http://127.0.0.1:8000/x", allow_private=True)
+
+
+def test_the_environments_proxy_carries_the_calls_and_no_proxy_sends_them_direct(
+    httpserver, monkeypatch
+):
+    # The environment is read once per host and proxy setting (not on every call, as requests
+    # would): a change of the setting is still followed.
+    from pytest_httpserver import HTTPServer
+
+    proxy = HTTPServer(host="127.0.0.1")
+    proxy.start()
+    try:
+        proxy.expect_request("/v1/things").respond_with_json({"via": "proxy"})
+        httpserver.expect_request("/v1/things").respond_with_json({"via": "direct"})
+        for name in ("HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy", "no_proxy"):
+            monkeypatch.delenv(name, raising=False)
+        client = HttpClient(httpserver.url_for("/"), max_attempts=1)
+
+        monkeypatch.setenv("HTTP_PROXY", proxy.url_for("/").rstrip("/"))
+        monkeypatch.setenv("NO_PROXY", "")
+        assert client.request("GET", "/v1/things").json() == {"via": "proxy"}
+        assert client.request("GET", "/v1/things").json() == {"via": "proxy"}
+
+        monkeypatch.setenv("NO_PROXY", "localhost,127.0.0.1")
+        assert client.request("GET", "/v1/things").json() == {"via": "direct"}
+        assert len(proxy.log) == 2 and len(httpserver.log) == 1
+    finally:
+        proxy.clear()
+        proxy.stop()
