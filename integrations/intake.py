@@ -66,6 +66,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.db.models import Case, Q, When
 from django.utils import timezone
@@ -93,6 +94,10 @@ SWEEP_BATCH = 1000
 # reading the vendor's connection and the mirror's maps once and announcing its stage changes
 # to Journeys in one task.
 APPLY_BATCH = 25
+# While an apply task of an organization's vendor waits in the queue, the deliveries stored
+# meanwhile publish none of their own: it claims them (its mark, in the shared cache, lives at
+# most this long; a task takes it away just before it claims).
+WAITING_MARK_S = 60
 ERROR_LIMIT = 4000
 
 
@@ -230,12 +235,24 @@ def body_digest(raw_body: bytes) -> str:
     return "sha256:" + hashlib.sha256(raw_body).hexdigest()
 
 
-def queue_apply(organization_id: int, delivery_id: int) -> bool:
+def queue_apply(organization_id: int, delivery_id: int, provider: str = "") -> bool:
     """Ask a worker to apply a stored delivery. A broker that refuses is logged, not raised:
-    the delivery is committed, so the sweep queues it later and the vendor still gets its 2xx."""
+    the delivery is committed, so the sweep queues it later and the vendor still gets its 2xx.
+
+    With ``provider`` and a cache the web and the workers share (Redis), nothing is published
+    while an apply task of the organization's vendor is still waiting in the queue: that task
+    claims this delivery with its batch (it takes its mark away just before its claim, which
+    sees every delivery committed before the mark was found). A burst of 1,000 webhooks
+    publishes a few dozen tasks instead of 1,000 that would mostly find their delivery
+    applied."""
+    mark = _waiting_mark(organization_id, provider)
+    if mark and not cache.add(mark, delivery_id, timeout=WAITING_MARK_S):
+        return True
     try:
         task_named(APPLY_TASK).delay(organization_id, delivery_id)
     except Exception:
+        if mark:
+            cache.delete(mark)
         logger.warning(
             "Could not queue webhook delivery %s; the sweep will queue it",
             delivery_id,
@@ -243,6 +260,14 @@ def queue_apply(organization_id: int, delivery_id: int) -> bool:
         )
         return False
     return True
+
+
+def _waiting_mark(organization_id: int, provider: str) -> str | None:
+    """The cache key that says an apply task of the organization's vendor waits in the queue;
+    None when there is none to share (no vendor given, or a cache private to each process)."""
+    if not provider or "redis" not in settings.CACHES["default"]["BACKEND"].lower():
+        return None
+    return f"intake:apply-waiting:{organization_id}:{provider}"
 
 
 def store(
@@ -299,7 +324,9 @@ def store(
             )
             return stored, False
     if state == State.RECEIVED:
-        transaction.on_commit(functools.partial(queue_apply, organization.pk, delivery.pk))
+        transaction.on_commit(
+            functools.partial(queue_apply, organization.pk, delivery.pk, provider)
+        )
     return delivery, True
 
 
@@ -430,7 +457,14 @@ def apply(*, delivery_id: int, organization=None, batch_size: int = 1) -> Webhoo
             row.organization = organization
     if row is None:
         return None
-    if not (row.state == State.RECEIVED or (row.state == State.FAILED and row.next_attempt_at)):
+    # A task (batch_size > 1) that finds its vendor's waiting mark takes it away and claims
+    # whatever is received, even when its own delivery was applied meanwhile: deliveries stored
+    # while it waited published no task of their own (:func:`queue_apply`). From the mark's
+    # removal on they do, unless this claim sees them.
+    mark = _waiting_mark(row.organization_id, row.provider) if batch_size > 1 else None
+    waited_for = mark is not None and cache.delete(mark)
+    due = row.state == State.RECEIVED or (row.state == State.FAILED and row.next_attempt_at)
+    if not due and not waited_for:
         return row
     organization = row.organization
     claim = Q(_DUE, pk=row.pk)
@@ -438,6 +472,7 @@ def apply(*, delivery_id: int, organization=None, batch_size: int = 1) -> Webhoo
         claim |= Q(state=State.RECEIVED, provider=row.provider)
     batch = Batch(organization=organization, provider=row.provider)
     written = None
+    applied = 0
     with tenant_scope(organization):
         try:
             with transaction.atomic():
@@ -448,10 +483,13 @@ def apply(*, delivery_id: int, organization=None, batch_size: int = 1) -> Webhoo
                 )
                 for locked in claimed[:batch_size]:
                     done = _apply_locked(batch, locked)
+                    applied += 1
                     if locked.pk == row.pk:
                         written = done
         finally:
             batch.finish()
+        if batch_size > 1 and applied == batch_size:
+            _queue_rest(organization.pk, row.provider)
     if written is None:  # applied, or being applied, by another call
         with tenant_scope(organization):
             row.refresh_from_db()
@@ -459,6 +497,19 @@ def apply(*, delivery_id: int, organization=None, batch_size: int = 1) -> Webhoo
         for name, value in written.items():
             setattr(row, name, value)
     return row
+
+
+def _queue_rest(organization_id: int, provider: str) -> None:
+    """After a full batch: a task for the vendor's deliveries still received, if any (their
+    own tasks may not have been published: :func:`queue_apply`)."""
+    rest = (
+        WebhookDelivery.objects.filter(state=State.RECEIVED, provider=provider)
+        .order_by("received_at", "pk")
+        .values_list("pk", flat=True)
+        .first()
+    )
+    if rest is not None:
+        queue_apply(organization_id, rest, provider)
 
 
 # --------------------------------------------------------------------------------------------

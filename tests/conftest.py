@@ -96,6 +96,25 @@ def _greenhouse_pacers_forgotten():
     pacers_forget()
 
 
+@pytest.fixture(autouse=True)
+def _intake_waiting_marks_of_this_test(monkeypatch):
+    """The intake's waiting marks (``intake.queue_apply``) live a minute in the shared cache and
+    name an organization by id; ids repeat from test to test on SQLite, and most tests leave
+    their apply task unrun: each test has marks of its own."""
+    import uuid
+
+    from integrations import intake
+
+    named = intake._waiting_mark
+    own = uuid.uuid4().hex[:12]
+
+    def waiting_mark(organization_id: int, provider: str) -> str | None:
+        mark = named(organization_id, provider)
+        return f"{mark}:{own}" if mark else None
+
+    monkeypatch.setattr(intake, "_waiting_mark", waiting_mark)
+
+
 @pytest.fixture(scope="session")
 def _celery_baseline():
     """Celery's eager flags as the settings give them, read before any test overrides them
