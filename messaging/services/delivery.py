@@ -3,7 +3,6 @@ sends (reconcile), giving up and retrying by hand."""
 
 from __future__ import annotations
 
-import functools
 import logging
 import time
 from collections.abc import Iterable, Iterator
@@ -12,10 +11,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import InterfaceError, OperationalError, connection, transaction
-from django.db.models import F, Field
+from django.db.models import F
 from django.utils import timezone
 
-from candidates.models import TimelineEvent
 from integrations.messaging import (
     EmailMessage,
     InvalidNumber,
@@ -40,6 +38,7 @@ from messaging.models import (
 )
 from messaging.send_context import send_context, send_context_drop
 from messaging.send_limits import rate_for, send_waits
+from messaging.services.answers import mark_sent_at_once, mark_sent_statement, sent_timeline
 from messaging.services.common import (
     EMAIL_ACTIVITY_SETTLE_S,
     OPTED_OUT_CODE,
@@ -409,11 +408,11 @@ def _mark_sent(
     (an e-mail vendor may post its first events at once): its news is kept, never set back to "sent".
     The usual case — still sending, nothing recorded yet — is one conditional UPDATE with the
     message event and the timeline entry; on Postgres the three are one statement
-    (:func:`_mark_sent_statement`). ``claim``: the next message of the batch, claimed
+    (:func:`mark_sent_statement`). ``claim``: the next message of the batch, claimed
     (queued → sending) in the same transaction; when it was claimed is returned once
     committed (None: it was not queued any more)."""
     if connection.vendor == "postgresql":
-        sent, claimed_at = _mark_sent_statement(
+        sent, claimed_at = mark_sent_statement(
             organization, message, provider_identifier=provider_identifier, result=result,
             claim=claim,
         )  # fmt: skip
@@ -423,8 +422,8 @@ def _mark_sent(
     else:
         claimed_at = None
     with transaction.atomic():
-        if _mark_sent_at_once(message, provider_identifier=provider_identifier, result=result):
-            _sent_timeline(organization, message)
+        if mark_sent_at_once(message, provider_identifier=provider_identifier, result=result):
+            sent_timeline(organization, message)
             return _claim(organization, claim) if claim is not None else claimed_at
         current = Message.objects.select_for_update().get(pk=message.pk)
         fields = {
@@ -448,162 +447,8 @@ def _mark_sent(
             current.save(update_fields=[*fields])
         for name in ("status", *fields):
             setattr(message, name, getattr(current, name))
-        _sent_timeline(organization, message)
+        sent_timeline(organization, message)
         return _claim(organization, claim) if claim is not None else claimed_at
-
-
-def _sent_fields(provider_identifier: str, result, now: datetime) -> dict[str, Any]:
-    """What a message's row says once its provider accepted it."""
-    fields = {
-        "provider": provider_identifier,
-        "provider_message_id": result.provider_message_id,
-        "sent_at": now,
-        "status": MessageStatus.SENT,
-        "status_updated_at": now,
-        "error_code": "",
-        "error_message": "",
-    }
-    from_address = str(result.raw.get("from") or "")
-    if from_address:
-        fields["from_address"] = from_address
-    return fields
-
-
-# The answer is written "at once" only over a message still waiting for it: no callback got
-# there first and nothing of the answer is recorded yet.
-AWAITING_ANSWER = {
-    "status__in": [MessageStatus.SENDING, MessageStatus.UNKNOWN],
-    "provider_message_id": "",
-    "sent_at__isnull": True,
-}
-
-
-def _sent_event(message: Message, result, now: datetime) -> MessageEvent:
-    return MessageEvent(
-        organization_id=message.organization_id,
-        message=message,
-        status=MessageStatus.SENT,
-        raw=dict(result.raw),
-        occurred_at=now,
-    )
-
-
-def _mark_sent_at_once(message: Message, *, provider_identifier: str, result) -> bool:
-    """sending/unknown → sent with the provider's answer, when no callback got there first and
-    nothing of the answer is recorded yet (one UPDATE); False otherwise."""
-    now = timezone.now()
-    fields = _sent_fields(provider_identifier, result, now)
-    if not Message.objects.filter(pk=message.pk, **AWAITING_ANSWER).update(**fields):
-        return False
-    for name, value in fields.items():
-        setattr(message, name, value)
-    _sent_event(message, result, now).save()
-    return True
-
-
-def _mark_sent_statement(
-    organization, message: Message, *, provider_identifier: str, result, claim: Message | None
-) -> tuple[bool, datetime | None]:
-    """Postgres: :func:`_mark_sent_at_once`, its timeline entry and ``claim``'s claim as one
-    statement (one round trip, atomic without a transaction of its own). Whether the answer
-    was written, and when ``claim`` was claimed (None when it was not queued any more)."""
-    now = timezone.now()
-    fields = _sent_fields(provider_identifier, result, now)
-    timeline = _sent_timeline_entry(organization, message)
-    sql = _answer_sql(tuple(fields), timeline is not None, claim is not None)
-    columns = _message_fields()
-    params = [columns[name].get_db_prep_save(value, connection) for name, value in fields.items()]
-    params += [organization.pk, message.pk, MessageStatus.SENDING, MessageStatus.UNKNOWN]
-    params += _insert_params(_sent_event(message, result, now))
-    if timeline is not None:
-        params += _insert_params(timeline)
-    if claim is not None:
-        params += [MessageStatus.SENDING, now, organization.pk, claim.pk, MessageStatus.QUEUED]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        sent, claimed = cursor.fetchone()
-    if sent:
-        for name, value in fields.items():
-            setattr(message, name, value)
-    return bool(sent), (now if claimed else None)
-
-
-@functools.cache
-def _answer_sql(fields: tuple[str, ...], timeline: bool, claim: bool) -> str:
-    """The statement of :func:`_mark_sent_statement` for its shape (built once): the answer's
-    UPDATE over a message still awaiting it (``AWAITING_ANSWER``), the event and the timeline
-    entry inserted only when it matched, the next message's claim."""
-    quote = connection.ops.quote_name
-    table = quote(Message._meta.db_table)
-
-    def column(name: str) -> str:
-        return quote(_message_fields()[name].column)
-
-    assignments = ", ".join(f"{column(name)} = %s" for name in fields)
-    parts = [
-        f"sent AS (UPDATE {table} SET {assignments} WHERE {column('organization')} = %s "  # noqa: S608
-        f"AND {column('id')} = %s AND {column('status')} IN (%s, %s) "
-        f"AND {column('provider_message_id')} = '' AND {column('sent_at')} IS NULL RETURNING 1)",
-        f"event AS ({_insert_sql(MessageEvent, 'sent')})",
-    ]
-    if timeline:
-        parts.append(f"timeline AS ({_insert_sql(TimelineEvent, 'sent')})")
-    if claim:
-        attempts = column("attempts")
-        parts.append(
-            f"claimed AS (UPDATE {table} SET {column('status')} = %s, "  # noqa: S608
-            f"{column('status_updated_at')} = %s, {attempts} = {attempts} + 1 "
-            f"WHERE {column('organization')} = %s AND {column('id')} = %s "
-            f"AND {column('status')} = %s RETURNING 1)"
-        )
-    claimed = "(SELECT count(*) FROM claimed)" if claim else "0"
-    return f"WITH {', '.join(parts)} SELECT (SELECT count(*) FROM sent), {claimed}"  # noqa: S608
-
-
-@functools.cache
-def _message_fields() -> dict[str, Field]:
-    return {field.name: field for field in Message._meta.concrete_fields}
-
-
-def _inserted_fields(model) -> list:
-    return [field for field in model._meta.concrete_fields if not field.primary_key]
-
-
-def _insert_sql(model, gate: str) -> str:
-    """``INSERT`` of one row of ``model`` for each row of ``gate`` (one row or none), every
-    value given with its column's type (read as the column's, never as text)."""
-    quote = connection.ops.quote_name
-    fields = _inserted_fields(model)
-    columns = ", ".join(quote(field.column) for field in fields)
-    values = ", ".join(f"%s::{field.cast_db_type(connection)}" for field in fields)
-    return f"INSERT INTO {quote(model._meta.db_table)} ({columns}) SELECT {values} FROM {gate}"  # noqa: S608
-
-
-def _insert_params(instance) -> list:
-    """The unsaved ``instance``'s values, in :func:`_insert_sql`'s order."""
-    return [
-        field.get_db_prep_save(field.pre_save(instance, True), connection)
-        for field in _inserted_fields(type(instance))
-    ]
-
-
-def _sent_timeline_entry(organization, message: Message) -> TimelineEvent | None:
-    if message.candidate_id is None:
-        return None
-    return TimelineEvent(
-        organization=organization,
-        candidate_id=message.candidate_id,
-        kind=timeline_kinds.MESSAGE_SENT,
-        summary=f"{_channel_label(message.channel)} sent: {message.subject or message.body}"[:500],
-        data={"message_id": message.pk, "channel": message.channel, "source": message.source},
-        occurred_at=timezone.now(),
-    )
-
-
-def _sent_timeline(organization, message: Message) -> None:
-    entry = _sent_timeline_entry(organization, message)
-    if entry is not None:
-        entry.save()
 
 
 def message_reconcile(*, organization, message_id: int) -> DeliveryResult:
