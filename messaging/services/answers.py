@@ -15,7 +15,7 @@ from django.utils import timezone
 from candidates.models import TimelineEvent
 from messaging import timeline_kinds
 from messaging.models import Message, MessageEvent, MessageStatus
-from messaging.services.common import _channel_label
+from messaging.services.common import _channel_label, _timeline_entry
 
 
 def _sent_fields(provider_identifier: str, result, now: datetime) -> dict[str, Any]:
@@ -154,15 +154,14 @@ def _insert_params(instance) -> list:
 
 
 def _sent_timeline_entry(organization, message: Message) -> TimelineEvent | None:
-    if message.candidate_id is None:
-        return None
-    return TimelineEvent(
+    return _timeline_entry(
         organization=organization,
         candidate_id=message.candidate_id,
         kind=timeline_kinds.MESSAGE_SENT,
-        summary=f"{_channel_label(message.channel)} sent: {message.subject or message.body}"[:500],
-        data={"message_id": message.pk, "channel": message.channel, "source": message.source},
-        occurred_at=timezone.now(),
+        summary=f"{_channel_label(message.channel)} sent: {message.subject or message.body}",
+        message_id=message.pk,
+        channel=message.channel,
+        source=message.source,
     )
 
 

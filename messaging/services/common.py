@@ -86,18 +86,35 @@ class DeliveryResult:
 # --------------------------------------------------------------------------------------------
 
 
-def _timeline(*, organization, candidate, kind: str, summary: str, detail: str = "", **data):
-    if candidate is None:
+def _timeline_entry(
+    *, organization, candidate_id, kind: str, summary: str, detail: str = "", **data
+):
+    """A candidate's timeline entry, unsaved (None without a candidate)."""
+    if candidate_id is None:
         return None
-    return TimelineEvent.objects.create(
+    return TimelineEvent(
         organization=organization,
-        candidate=candidate,
+        candidate_id=candidate_id,
         kind=kind,
         summary=summary[:500],
         detail=detail,
         data=data,
         occurred_at=timezone.now(),
     )
+
+
+def _timeline(*, organization, candidate, kind: str, summary: str, detail: str = "", **data):
+    entry = _timeline_entry(
+        organization=organization,
+        candidate_id=candidate.pk if candidate is not None else None,
+        kind=kind,
+        summary=summary,
+        detail=detail,
+        **data,
+    )
+    if entry is not None:
+        entry.save()
+    return entry
 
 
 def _conversation_for(*, organization, candidate: Candidate) -> Conversation:

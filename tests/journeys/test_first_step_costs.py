@@ -82,20 +82,20 @@ def test_a_batch_of_first_steps_costs_a_fixed_number_of_queries_per_step_and_sen
         assert Message.objects.count() == 27
 
 
+def _few_then_full(ats, capture) -> tuple[list[int], list[int], int, int]:
+    """After a warm-up batch (the settings resolved once): a batch of 5 first steps and a full
+    one, their step run ids and the queries each batch cost."""
+    _execute(ats, _first_steps(ats, capture, 2, 0), capture)
+    few = _first_steps(ats, capture, 5, 100)
+    full = _first_steps(ats, capture, engine.EXECUTE_BATCH, 200)
+    return few, full, _execute(ats, few, capture), _execute(ats, full, capture)
+
+
 def test_each_first_step_of_a_batch_adds_the_same_few_queries_and_the_runs_go_on_to_wait(
     ats, make_journey, sms_template, texting, django_capture_on_commit_callbacks
 ):
     make_journey(steps=[("send_sms", sms_template), ("wait", TWO_DAYS)], exit_rules=EVERY_RULE)
-    _execute(
-        ats,
-        _first_steps(ats, django_capture_on_commit_callbacks, 2, 0),
-        django_capture_on_commit_callbacks,
-    )  # fmt: skip  (settings resolved once)
-    few = _first_steps(ats, django_capture_on_commit_callbacks, 5, 100)
-    full = _first_steps(ats, django_capture_on_commit_callbacks, engine.EXECUTE_BATCH, 200)
-
-    few_queries = _execute(ats, few, django_capture_on_commit_callbacks)
-    full_queries = _execute(ats, full, django_capture_on_commit_callbacks)
+    few, full, few_queries, full_queries = _few_then_full(ats, django_capture_on_commit_callbacks)
 
     added = engine.EXECUTE_BATCH - 5
     assert full_queries - few_queries == added * QUERIES_PER_STEP_IN_A_BATCH, (
@@ -114,16 +114,7 @@ def test_a_batch_of_first_steps_that_send_nothing_is_recorded_together_at_no_cos
     ats, make_journey, django_capture_on_commit_callbacks
 ):
     make_journey(steps=[("condition", {"check": "has_mobile"}), ("wait", TWO_DAYS)])
-    _execute(
-        ats,
-        _first_steps(ats, django_capture_on_commit_callbacks, 2, 0),
-        django_capture_on_commit_callbacks,
-    )  # fmt: skip  (settings resolved once)
-    few = _first_steps(ats, django_capture_on_commit_callbacks, 5, 100)
-    full = _first_steps(ats, django_capture_on_commit_callbacks, engine.EXECUTE_BATCH, 200)
-
-    few_queries = _execute(ats, few, django_capture_on_commit_callbacks)
-    full_queries = _execute(ats, full, django_capture_on_commit_callbacks)
+    few, full, few_queries, full_queries = _few_then_full(ats, django_capture_on_commit_callbacks)
 
     assert full_queries == few_queries
     with tenant_scope(ats.organization):

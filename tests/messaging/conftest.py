@@ -5,6 +5,7 @@ from integrations import tasks as intake_tasks
 from integrations.sandbox.server import SandboxServer
 from integrations.twilio.models import TwilioSettings
 from integrations.twilio.sandbox import SANDBOX_ACCOUNT_SID, SANDBOX_AUTH_TOKEN, SANDBOX_SERVICE_SID
+from messaging.tasks import message_deliver
 from recruitflow.tenancy import tenant_scope
 
 LONDON_MOBILE = "+447700900123"
@@ -104,3 +105,15 @@ def callbacks_commit(client, django_capture_on_commit_callbacks, monkeypatch):
     monkeypatch.setattr(client, "post", committed_post)
     monkeypatch.setattr(intake_tasks.webhook_delivery_apply, "delay", lambda *args: None)
     return client
+
+
+@pytest.fixture
+def requeued(monkeypatch) -> list:
+    """The single-message tasks a batch queues again, as (args, countdown, options)."""
+    queued: list = []
+    monkeypatch.setattr(
+        message_deliver,
+        "apply_async",
+        lambda args, countdown, **options: queued.append((args, countdown, options)),
+    )
+    return queued

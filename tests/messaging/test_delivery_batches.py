@@ -46,18 +46,6 @@ def published(monkeypatch):
     return queued
 
 
-@pytest.fixture
-def requeued(monkeypatch) -> list:
-    """The single-message tasks a batch queues again, as (args, countdown, options)."""
-    queued: list = []
-    monkeypatch.setattr(
-        message_deliver,
-        "apply_async",
-        lambda args, countdown, **options: queued.append((args, countdown, options)),
-    )
-    return queued
-
-
 def _candidates(make_candidate, n, *, start=0):
     return [
         make_candidate(

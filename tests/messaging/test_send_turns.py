@@ -8,7 +8,7 @@ import pytest
 from messaging import send_limits, services
 from messaging.models import Message, MessageStatus
 from messaging.services import delivery
-from messaging.tasks import message_deliver, message_deliver_batch
+from messaging.tasks import message_deliver_batch
 
 pytestmark = pytest.mark.django_db
 
@@ -29,17 +29,6 @@ def takes(monkeypatch) -> list:
 
     monkeypatch.setattr(send_limits, "_take", take)
     return trips
-
-
-@pytest.fixture
-def requeued(monkeypatch) -> list:
-    queued: list = []
-    monkeypatch.setattr(
-        message_deliver,
-        "apply_async",
-        lambda args, countdown, **options: queued.append((args[1], countdown)),
-    )
-    return queued
 
 
 def _queued(org, make_candidate, n, capture) -> list[int]:
@@ -114,7 +103,7 @@ def test_a_batch_that_outlasts_its_second_takes_new_turns_for_the_rest(
 
     # 15:00:00 had the first two turns; the rest took theirs at 15:00:01: two of them go now,
     # the last at 15:00:02.
-    assert [pk for pk, _ in requeued] == [ids[4]]
+    assert [args[1] for args, _, _ in requeued] == [ids[4]]
     assert requeued[0][1] == pytest.approx(0.9)
     assert [list(trip.values()) for trip in takes] == [[5], [3]]
     assert len(_outbound(sandbox)) == 4
