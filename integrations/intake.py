@@ -246,8 +246,13 @@ def queue_apply(organization_id: int, delivery_id: int, provider: str = "") -> b
     publishes a few dozen tasks instead of 1,000 that would mostly find their delivery
     applied."""
     mark = _waiting_mark(organization_id, provider)
-    if mark and not cache.add(mark, delivery_id, timeout=WAITING_MARK_S):
-        return True
+    if mark:
+        try:
+            if not cache.add(mark, delivery_id, timeout=WAITING_MARK_S):
+                return True
+        except Exception:  # no shared cache to ask: publish, as without one
+            logger.warning("Could not read the apply tasks' waiting mark", exc_info=True)
+            mark = None
     try:
         task_named(APPLY_TASK).delay(organization_id, delivery_id)
     except Exception:

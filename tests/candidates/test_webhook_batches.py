@@ -192,6 +192,18 @@ def test_a_broker_that_refuses_leaves_no_mark_behind(
     assert len(sent) == 2
 
 
+def test_a_cache_that_fails_makes_each_delivery_publish_its_own_task(
+    alice, greenhouse_connection, django_capture_on_commit_callbacks, queued, monkeypatch
+):
+    def down(*args, **kwargs):
+        raise ConnectionError("cache down")
+
+    monkeypatch.setattr(intake.cache, "add", down)
+    store_moves(greenhouse_connection, django_capture_on_commit_callbacks, [1, 2],
+                stage=ASSESSMENT, prefix="cache-down")  # fmt: skip
+    assert len(queued) == 2  # the vendor still got its 200: nothing raised after the commit
+
+
 def test_with_a_cache_private_to_each_process_every_delivery_publishes_its_task(
     alice, greenhouse_connection, django_capture_on_commit_callbacks, queued, announced, settings
 ):
