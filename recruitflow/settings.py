@@ -150,6 +150,9 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
 # Persistent connections are checked before reuse, so after a database restart the first request
 # or task on each connection reconnects instead of failing.
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("DATABASE_CONN_HEALTH_CHECKS", default=True)
+# Postgres: the hottest statement (a send's answer) prepared once per database session. Turn off
+# behind a pooler in transaction mode, where a session's prepared statements are not its own.
+DATABASE_PREPARED_STATEMENTS = env.bool("DATABASE_PREPARED_STATEMENTS", default=True)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 FORMS_URLFIELD_ASSUME_HTTPS = True
 

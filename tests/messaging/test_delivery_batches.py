@@ -300,9 +300,42 @@ def test_a_batch_never_crosses_organizations(
     assert sorted(published) == sorted([("one", mine.pk), ("one", other.pk)])
 
 
+@pytest.mark.django_db(transaction=True)
+def test_a_new_database_session_prepares_the_answer_again(
+    org, twilio_settings, make_candidate, sandbox, django_capture_on_commit_callbacks
+):
+    if connection.vendor != "postgresql":
+        pytest.skip("the answer is prepared on Postgres only")
+    with tenant_scope(org), django_capture_on_commit_callbacks():
+        first = [_send(org, person) for person in _candidates(make_candidate, 2)]
+    assert message_deliver_batch(org.pk, [m.pk for m in first]) == {"sent": 2}
+    # A statement prepared in a transaction that rolled back stays prepared (Postgres's rule).
+    with pytest.raises(RuntimeError), transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        raise RuntimeError
+    with tenant_scope(org), django_capture_on_commit_callbacks():
+        second = [_send(org, person) for person in _candidates(make_candidate, 2, start=2)]
+    with CaptureQueriesContext(connection) as ctx:
+        assert message_deliver_batch(org.pk, [m.pk for m in second]) == {"sent": 2}
+    assert _answers(ctx.captured_queries) == (_answers(ctx.captured_queries)[0], [])
+
+    connection.close()  # a new database session (a restart of Postgres, CONN_MAX_AGE)
+    with tenant_scope(org), django_capture_on_commit_callbacks():
+        third = [_send(org, person) for person in _candidates(make_candidate, 2, start=4)]
+    with CaptureQueriesContext(connection) as ctx:
+        assert message_deliver_batch(org.pk, [m.pk for m in third]) == {"sent": 2}
+    answers, prepares = _answers(ctx.captured_queries)
+    assert len(answers) == 2 and len(prepares) == 2  # prepared again in the new session
+    assert len(_outbound(sandbox)) == 6
+    with tenant_scope(org):
+        assert set(Message.objects.values_list("status", flat=True)) == {MessageStatus.SENT}
+
+
 def _commits(queries) -> int:
     """Commits among captured statements: COMMITs, and writes run outside a transaction (a
-    WITH here is always one: an answer with its event, its timeline entry and the next claim)."""
+    WITH here is always one, or the EXECUTE of it prepared: an answer with its event, its
+    timeline entry and the next claim)."""
     commits, in_transaction = 0, False
     for sql in (q["sql"].strip().upper() for q in queries):
         if sql.startswith("BEGIN"):
@@ -310,15 +343,25 @@ def _commits(queries) -> int:
         elif sql.startswith(("COMMIT", "ROLLBACK")):
             commits += sql.startswith("COMMIT")
             in_transaction = False
-        elif not in_transaction and sql.startswith(("UPDATE", "INSERT", "DELETE", "WITH")):
+        elif not in_transaction and sql.startswith(("UPDATE", "INSERT", "DELETE", "WITH", "EXECUTE")):
             commits += 1
     return commits
 
 
+def _answers(queries) -> tuple[list[str], list[str]]:
+    """The answers' statements (a WITH, or the EXECUTE of it prepared) and the PREPAREs."""
+    sqls = [q["sql"] for q in queries]
+    answers = [sql for sql in sqls if sql.startswith(("WITH", "EXECUTE rf_answer_"))]
+    return answers, [sql for sql in sqls if sql.startswith("PREPARE")]
+
+
+@pytest.mark.parametrize("prepared", [True, False], ids=["prepared", "not-prepared"])
 @pytest.mark.django_db(transaction=True)
 def test_in_a_batch_a_claim_commits_with_the_previous_answer_one_commit_a_send(
-    org, twilio_settings, make_candidate, sandbox, django_capture_on_commit_callbacks
-):
+    org, twilio_settings, make_candidate, sandbox, django_capture_on_commit_callbacks, settings,
+    prepared,
+):  # fmt: skip
+    settings.DATABASE_PREPARED_STATEMENTS = prepared
     with tenant_scope(org), django_capture_on_commit_callbacks():
         messages = [_send(org, person) for person in _candidates(make_candidate, 8)]
     ids = [m.pk for m in messages]
@@ -329,8 +372,12 @@ def test_in_a_batch_a_claim_commits_with_the_previous_answer_one_commit_a_send(
     # The first claim alone, then each answer with the next claim: 9 commits for 8 sends, not 16.
     assert _commits(ctx.captured_queries) == 9
     if connection.vendor == "postgresql":  # and each answer is one statement
-        answers = [q for q in ctx.captured_queries if q["sql"].startswith("WITH")]
+        answers, prepares = _answers(ctx.captured_queries)
         assert len(answers) == 8
+        # Prepared: each shape of answer (with the next claim, the last one without) at most
+        # once in the session; otherwise sent whole each time.
+        assert all(sql.startswith("EXECUTE" if prepared else "WITH") for sql in answers)
+        assert len(prepares) <= (2 if prepared else 0)
     assert len(_outbound(sandbox)) == 8
     with tenant_scope(org):
         assert (
