@@ -343,7 +343,9 @@ def _commits(queries) -> int:
         elif sql.startswith(("COMMIT", "ROLLBACK")):
             commits += sql.startswith("COMMIT")
             in_transaction = False
-        elif not in_transaction and sql.startswith(("UPDATE", "INSERT", "DELETE", "WITH", "EXECUTE")):
+        elif not in_transaction and sql.startswith(
+            ("UPDATE", "INSERT", "DELETE", "WITH", "EXECUTE")
+        ):
             commits += 1
     return commits
 
