@@ -11,8 +11,8 @@ from collections.abc import Iterable
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from django.db import InterfaceError, OperationalError, transaction
-from django.db.models import BigIntegerField, F
+from django.db import InterfaceError, OperationalError, connection, transaction
+from django.db.models import BigIntegerField, Case, F, Value, When
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
@@ -400,14 +400,21 @@ def _record_together(organization, items) -> list[int]:
     return _claim_batch(ids, timezone.now())
 
 
-def _each_row(values: dict[int, int | None]) -> RawSQL:
+def _each_row(values: dict[int, int | None]) -> RawSQL | Case:
     """The value of each row an UPDATE of step rows sets, from ``values`` (row id → a bigint,
-    or None for NULL): the value at the place of the row's id among the ids, passed as two
-    array parameters. One expression for any number of rows, where a CASE with a branch per
-    row took most of the time spent building the statement."""
-    return RawSQL(
-        "(%s::bigint[])[array_position(%s::bigint[], id)]",
-        (list(values.values()), list(values)),
+    or None for NULL). On Postgres the value at the place of the row's id among the ids, passed
+    as two array parameters: one expression for any number of rows, where a CASE with a branch
+    per row took most of the time spent building the statement. Elsewhere (SQLite has no
+    arrays) that CASE."""
+    if connection.vendor == "postgresql":
+        return RawSQL(
+            "(%s::bigint[])[array_position(%s::bigint[], id)]",
+            (list(values.values()), list(values)),
+            output_field=BigIntegerField(),
+        )
+    return Case(
+        *[When(pk=pk, then=Value(value, BigIntegerField())) for pk, value in values.items()],
+        default=Value(None, BigIntegerField()),
         output_field=BigIntegerField(),
     )
 
