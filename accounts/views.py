@@ -13,6 +13,7 @@ from django.utils.html import format_html_join
 from django.views.decorators.http import require_POST
 
 from recruitflow.decorators import admin_required, organization_required, public
+from recruitflow.page_cache import member_page
 
 from . import selectors, services
 from .forms import (
@@ -82,6 +83,7 @@ def _organization_zone(organization) -> str:
 
 
 @admin_required
+@member_page
 def team(request):
     organization = request.organization
     form = InvitationForm(request.POST or None)

@@ -9,6 +9,7 @@ The number of queries does not depend on the length of the period or the volume 
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections import Counter, defaultdict
 from collections.abc import Callable
@@ -21,6 +22,7 @@ from django.core.cache import cache
 from django.db.models import Case, F, Q, Sum, Value, When
 
 from candidates.models import Job
+from recruitflow import page_cache
 from recruitflow.tenancy import candidates_restricted, tenant_scope
 
 from . import figures as m
@@ -197,12 +199,15 @@ def today_figures(organization, today: date) -> tuple[str | None, Counter[Figure
     seconds = getattr(settings, "ANALYTICS_TODAY_CACHE_SECONDS", 30)
     if candidates_restricted() or seconds <= 0:
         return None, day_figures(organization, today)
-    key = f"analytics:today:{organization.pk}:{today.isoformat()}"
+    key = f"analytics:today:v2:{organization.pk}:{today.isoformat()}"
     found = cache.get(key)
     if found is None:
-        found = (uuid.uuid4().hex, day_figures(organization, today))
+        found = (uuid.uuid4().hex, day_figures(organization, today), time.time())
         cache.set(key, found, seconds)
-    return found
+    stamp, figures, counted_at = found
+    # A page showing them is kept (recruitflow.page_cache) only until they are recounted.
+    page_cache.fresh_until(counted_at + seconds)
+    return stamp, figures
 
 
 def _job_ids(organization, filters: Filters, visible_job_ids) -> set[int] | None:

@@ -12,6 +12,7 @@ from django.utils.text import slugify
 
 from candidates.views import organization_time, render_in_org_time
 from recruitflow.decorators import organization_required
+from recruitflow.page_cache import member_page
 
 from .freshness import stored_seconds
 from .page import analytics_page, table_csv, visible_job_ids
@@ -27,6 +28,7 @@ def _visible_jobs(request):
 
 
 @organization_required
+@member_page
 def analytics_index(request):
     organization = request.organization
     error = ""

@@ -2,7 +2,8 @@
 with the floor measured in the same run.
 
 Usage: .venv/bin/python bench/pages.py [--clients 32] [--seconds 5] [--candidates 300]
-       [--profile] [--only /candidates/ ...]   (needs Debian's wrk: apt-get install -y wrk)
+       [--profile] [--only /candidates/ ...] [--page-cache on|off]
+       (needs Debian's wrk: apt-get install -y wrk)
 
 Uses the database and cache of the environment (DATABASE_URL, CACHE_URL; else the local SQLite
 and a per-process cache). Creates a throwaway organization the size of the demo (a team of 26
@@ -41,6 +42,7 @@ import statistics
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -62,6 +64,7 @@ django.setup()
 
 import requests  # noqa: E402
 from allauth.account.models import EmailAddress  # noqa: E402
+from django.conf import settings  # noqa: E402
 from django.contrib.auth import get_user_model  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
@@ -170,12 +173,13 @@ def cleanup(org, owner) -> None:
 
 
 def query_counts(owner, raw_key, pages: list[str]) -> dict[str, int]:
+    """Queries per page: each page rendered (with `--page-cache off`, or on its first load)."""
     client = Client(HTTP_HOST="127.0.0.1")
     client.force_login(owner)
     counts = {}
     for url in pages:
         client.get(url)
-        with CaptureQueriesContext(connection) as ctx:
+        with page_cache(False), CaptureQueriesContext(connection) as ctx:
             response = client.get(url)
         assert response.status_code == 200, f"{url} answered {response.status_code}"
         counts[url] = len(ctx.captured_queries)
@@ -186,10 +190,22 @@ def query_counts(owner, raw_key, pages: list[str]) -> dict[str, int]:
     return counts
 
 
+@contextmanager
+def page_cache(on: bool):
+    """Signed-in pages kept in the cache (`recruitflow.page_cache`) or rendered every time."""
+    was = settings.PAGE_CACHE
+    settings.PAGE_CACHE = on
+    try:
+        yield
+    finally:
+        settings.PAGE_CACHE = was
+
+
 def cpu_per_request(owner, pages: list[str], runs: int) -> dict[str, float]:
     """Milliseconds of this process's CPU per request, page by page, through the test client
-    (signed in as the owner; the floor anonymous, as wrk requests it). The database's own work
-    is in another process and not counted: it is what the web workers spend per page."""
+    (signed in as the owner; the floor anonymous, as wrk requests it), as the server answers
+    them (`--page-cache`). The database's own work is in another process and not counted: it is
+    what the web workers spend per page."""
     client = Client(HTTP_HOST="127.0.0.1")
     client.force_login(owner)
     anonymous = Client(HTTP_HOST="127.0.0.1", HTTP_ACCEPT="text/html")
@@ -197,6 +213,7 @@ def cpu_per_request(owner, pages: list[str], runs: int) -> dict[str, float]:
     for url in [FLOOR, *pages]:
         browser = anonymous if url == FLOOR else client
         assert browser.get(url).status_code == 200, f"{url} did not answer 200"
+        browser.get(url)  # with the CSRF cookie of the first: the page is kept, if it is kept
         best = None
         # The best of three rounds: another process taking the core mid-round adds to the
         # process's CPU time too (caches, context switches), rarely to all three.
@@ -250,7 +267,8 @@ def profile(owner, pages: list[str], runs: int = 30, top: int = 18) -> dict[str,
 def start_server(args, port: int) -> subprocess.Popen:
     env = {**os.environ, **PRODUCTION, "DJANGO_SETTINGS_MODULE": "bench.floor.settings",
            "GUNICORN_BIND": f"127.0.0.1:{port}", "GUNICORN_LOG_LEVEL": "warning",
-           "GUNICORN_ACCESS_LOG": "", "GUNICORN_MAX_REQUESTS": "0"}  # fmt: skip
+           "GUNICORN_ACCESS_LOG": "", "GUNICORN_MAX_REQUESTS": "0",
+           "PAGE_CACHE": "1" if args.page_cache == "on" else "0"}  # fmt: skip
     for option, name in (("worker_class", "GUNICORN_WORKER_CLASS"), ("workers", "GUNICORN_WORKERS"),
                          ("threads", "GUNICORN_THREADS")):  # fmt: skip
         if getattr(args, option) is not None:
@@ -300,12 +318,19 @@ def run(args) -> None:
     server = None
     try:
         # In process first, with no server running beside it.
+        settings.PAGE_CACHE = args.page_cache == "on"
         timings = profile(owner, pages) if args.profile or args.profile_only else {}
         counts = query_counts(owner, raw_key, pages)
         cpu = cpu_per_request(owner, pages, args.cpu_runs)
+        if settings.PAGE_CACHE:
+            with page_cache(False):
+                cpu_rendered = cpu_per_request(owner, pages, args.cpu_runs)
+        else:
+            cpu_rendered = cpu
         if args.profile_only:
             print(json.dumps({"in_process": timings, "queries_per_page": counts,
-                              "cpu_ms_per_request": cpu}))  # fmt: skip
+                              "cpu_ms_per_request": cpu,
+                              "cpu_ms_per_request_rendered": cpu_rendered}))  # fmt: skip
             return
         port = free_port()
         server = start_server(args, port)
@@ -334,14 +359,14 @@ def run(args) -> None:
         if not args.keep:
             cleanup(org, owner)
     load = (round(load_before, 2), round(os.getloadavg()[0], 2))
-    report(args, results, floor, counts, cpu, load)
+    report(args, results, floor, counts, (cpu, cpu_rendered), load)
 
 
-def report(
-    args, results: dict, floor: dict, counts: dict[str, int], cpu: dict[str, float], load: tuple
-) -> None:
+def report(args, results: dict, floor: dict, counts: dict[str, int], cpus: tuple, load: tuple):
+    cpu, cpu_rendered = cpus
     shape = server_shape(args)
-    print(f"{args.clients} connections, {args.seconds}s per URL, gunicorn: {shape}")
+    print(f"{args.clients} connections, {args.seconds}s per URL, gunicorn: {shape}, "
+          f"signed-in pages kept in the cache: {args.page_cache}")  # fmt: skip
     # Other work on the machine takes cores from the server: the floor, measured in the same
     # run, shows how much the machine could give; the load says how busy it was.
     print(f"  {os.cpu_count()} cores, 1-minute load average {load[0]} before, {load[1]} after")
@@ -354,6 +379,8 @@ def report(
         ratio = r["rps"] / floor["rps"] if floor["rps"] else 0.0
         r["ratio"] = ratio
         cpu_text = f"  cpu={cpu[url]:5.1f} ms" if url in cpu else ""
+        if url in cpu and args.page_cache == "on":
+            cpu_text += f" (rendered {cpu_rendered[url]:5.1f} ms)"
         flags = ("" if r["p99"] < TARGET_P99_MS else " p99>200") + (
             "" if ratio >= TARGET_RATIO else " ratio<40%"
         )
@@ -366,6 +393,7 @@ def report(
         "connections": args.clients,
         "seconds_per_url": args.seconds,
         "server": shape,
+        "page_cache": args.page_cache == "on",
         "database": connection.vendor,
         "cores": os.cpu_count(),
         "load_average_before_after": load,
@@ -382,6 +410,8 @@ def report(
         # Milliseconds of the web process's CPU per request, measured in process before the load
         # (best of three rounds of --cpu-runs); the API's are not measured.
         "cpu_ms_per_request": cpu,
+        # The same with every page rendered (the page cache off).
+        "cpu_ms_per_request_rendered": cpu_rendered,
         "target": {"p99_ms": TARGET_P99_MS, "ratio": TARGET_RATIO},
     }
     print(json.dumps(figures))
@@ -420,6 +450,11 @@ if __name__ == "__main__":
     parser.add_argument("--worker-class", dest="worker_class")
     parser.add_argument("--workers", type=int)
     parser.add_argument("--threads", type=int)
+    parser.add_argument(
+        "--page-cache", choices=("on", "off"), default="on",
+        help="signed-in pages kept in the cache until a write (on, as in production with Redis) "
+        "or rendered on every request (off)",
+    )  # fmt: skip
     parser.add_argument("--cpu-runs", type=int, default=20, help="requests per round, CPU")
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--profile-only", action="store_true", help="profile, no load")

@@ -13,6 +13,7 @@ from django.utils import timezone
 from integrations.ats_screens import ATSScreen
 from integrations.screens import get_screen, screens_for
 from recruitflow.decorators import organization_required
+from recruitflow.page_cache import member_page
 
 from . import selectors
 from .timeline_selectors import grouped_timeline
@@ -37,6 +38,7 @@ def render_in_org_time(request, template: str, context: dict, **kwargs):
 
 
 @organization_required
+@member_page
 def candidate_list(request):
     organization = request.organization
     filters = selectors.CandidateFilters.from_query(request.GET)
@@ -84,6 +86,7 @@ def _hiring_team(request) -> dict | None:
 
 
 @organization_required
+@member_page
 def candidate_detail(request, pk: int):
     organization = request.organization
     candidate = selectors.candidate_detail(organization=organization, pk=pk)

@@ -9,6 +9,7 @@ from django.views.decorators.http import require_GET
 
 from candidates.views import render_in_org_time
 from recruitflow.decorators import organization_required
+from recruitflow.page_cache import member_page
 
 from . import selectors
 from .forms import describe_step
@@ -98,6 +99,7 @@ def _runs_context(request, pk: int) -> dict:
 
 @organization_required
 @require_GET
+@member_page
 def journey_runs(request, pk: int):
     return render_in_org_time(request, "journeys/runs.html", _runs_context(request, pk))
 

@@ -22,6 +22,7 @@ from candidates.views import render_in_org_time
 from library import templating
 from library.models import MessageTemplate, TemplateChannel
 from recruitflow.decorators import editor_required, organization_required
+from recruitflow.page_cache import member_page
 from recruitflow.tenancy import visible_candidates_q
 
 from . import editing, services
@@ -253,6 +254,7 @@ def _render_steps(request, context: dict) -> HttpResponse:
 
 
 @organization_required
+@member_page
 def journey_list(request):
     organization = request.organization
     # A hiring manager counts only the runs of the candidates they may see.
@@ -315,6 +317,7 @@ def journey_new(request):
 
 @organization_required
 @require_GET
+@member_page
 def journey_builder(request, pk: int):
     journey = _journey(request, pk)
     open_step = None

@@ -18,6 +18,7 @@ from django.views.decorators.http import require_GET, require_POST
 from candidates.models import Application, Candidate
 from candidates.views import organization_time
 from recruitflow.decorators import editor_required, organization_required
+from recruitflow.page_cache import member_page
 
 from . import services, templating
 from .forms import VISUAL_TAGS, MessageTemplateForm
@@ -99,6 +100,7 @@ def _preview_application(organization, candidate: Candidate) -> Application | No
 
 
 @organization_required
+@member_page
 def library_index(request):
     counts = dict(
         _templates(request.organization)

@@ -29,6 +29,7 @@ from messaging import inbox, selectors, services
 from messaging.forms import AssignForm, ComposeForm, TimeZoneForm
 from messaging.models import Channel, OptOutSource
 from recruitflow.decorators import editor_required, organization_required
+from recruitflow.page_cache import member_page
 
 PAGE_SIZE = 25
 POLL_SECONDS = 3
@@ -232,6 +233,7 @@ def _initial_channel(messages) -> dict:
 
 @require_GET
 @organization_required
+@member_page
 def inbox_page(request):
     return _render(request, "messaging/inbox.html", _list_context(request))
 

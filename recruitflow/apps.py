@@ -6,4 +6,6 @@ class RecruitflowConfig(AppConfig):
     verbose_name = "RecruitFlow"
 
     def ready(self) -> None:
-        from . import checks  # noqa: F401 — registers the deploy checks
+        from . import changes, checks  # noqa: F401 — checks registers the deploy checks
+
+        changes.connect()

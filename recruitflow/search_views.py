@@ -14,11 +14,13 @@ from candidates.views import organization_time, render_in_org_time
 
 from . import search
 from .decorators import organization_required
+from .page_cache import member_page
 
 WHEN_FORMAT = "j M Y, H:i T"
 
 
 @organization_required
+@member_page
 def search_page(request):
     results = search.search(organization=request.organization, raw_query=request.GET.get("q"))
     context = {

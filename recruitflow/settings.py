@@ -164,6 +164,12 @@ REDIS_KEY_PREFIX = env("REDIS_KEY_PREFIX", default="")
 if REDIS_KEY_PREFIX:
     CACHES["default"]["KEY_PREFIX"] = REDIS_KEY_PREFIX
 
+# Signed-in pages kept whole until their organization's data changes (recruitflow/page_cache.py).
+# On by default only with a cache every process shares: a worker's write must reach the web's.
+PAGE_CACHE = env.bool("PAGE_CACHE", default="redis" in CACHES["default"]["BACKEND"].lower())
+# How old a kept page may get when nothing was written ("in 5 minutes", "today").
+PAGE_CACHE_SECONDS = env.int("PAGE_CACHE_SECONDS", default=60)
+
 # Sessions are read from the cache and written through to the database: a signed-in page does
 # not query the session table (a shared cache in production: CACHE_URL).
 SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"

@@ -95,6 +95,11 @@ def current_organization() -> Organization | None:
     return _current_org.get()
 
 
+def scopes_are_disabled() -> bool:
+    """Whether the code running crosses organizations (`scopes_disabled()`)."""
+    return _disabled.get()
+
+
 def candidates_restricted() -> bool:
     """Whether the person acting sees only some of the organization's candidates."""
     return _visible_candidates.get() is not None and not _disabled.get()

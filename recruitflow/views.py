@@ -18,9 +18,11 @@ from candidates.views import render_in_org_time
 from onboarding.checklist import sandbox_url, setup_checklist
 
 from .decorators import organization_required, public
+from .page_cache import member_page
 
 
 @organization_required
+@member_page
 def dashboard(request):
     organization = request.organization
     members = account_selectors.organization_members(organization=organization)

@@ -25,6 +25,7 @@ from integrations import calendar_service
 from integrations.http import ProviderError
 from recruitflow.csp import allow_form_target
 from recruitflow.decorators import admin_required, editor_required, organization_required
+from recruitflow.page_cache import member_page
 from scheduling import availability as av
 from scheduling import calendar_services as cal
 from scheduling import calendars, conferencing, selectors, services, week
@@ -187,6 +188,7 @@ def _schedule_context(request, *, cancel_forms: dict | None = None) -> dict:
 
 
 @organization_required
+@member_page
 def schedule(request):
     response = render_in_org_time(request, "scheduling/schedule.html", _schedule_context(request))
     return allow_form_target(response, _sign_in_page(request.organization))

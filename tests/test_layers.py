@@ -134,6 +134,9 @@ FUNCTION_IMPORTS_ALLOWED = {
         "Django app loading: ready() registers the webhook intake's handler"
     ),
     "recruitflow/apps.py: recruitflow.checks": "Django app loading: ready() registers checks",
+    "recruitflow/apps.py: recruitflow.changes": (
+        "Django app loading: ready() puts the write tracker on every database connection"
+    ),
     "scheduling/apps.py: scheduling.steps": "Django app loading: ready() registers the step kind",
     "interviews/apps.py: interviews.erasure": (
         "Django app loading: ready() registers the candidate eraser"

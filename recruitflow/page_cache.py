@@ -1,0 +1,129 @@
+"""Signed-in pages kept whole in the shared cache until their organization's data changes.
+
+A page recruiters keep open and reload (the dashboard, the candidates, a journey's runs, the
+Inbox...) costs 7–30 ms of CPU to render from a dozen queries; served again from the cache it
+costs a cache read. `@member_page` on a view keeps its GET answer:
+
+- **Keyed by everything the page depends on**: the generations of the organization's data and
+  of all organizations' (`recruitflow.changes`: every committed write, by any process, moves
+  them, so a page is never served after a change to what it shows), the organization, the
+  membership (a hiring manager's page shows their candidates only), the user, the browser's CSRF
+  secret (the forms' tokens), the time zone and language, whether htmx asked for a fragment, and
+  the full path with its query. One person's page is never another's.
+- **For a short while** (`PAGE_CACHE_SECONDS`, default 60): what changes without a write ("in
+  5 minutes", "today") is at most that old. A figure cached for less long (today's analytics,
+  counted every `ANALYTICS_TODAY_CACHE_SECONDS`) says when it goes stale (`fresh_until`), and
+  the page is kept no longer than that.
+- **Not kept**: anything but a 200 HTML answer of a GET; an answer that sets a cookie or its own
+  `Cache-Control`; a page shown with a flash message (one is waiting, or the page showed one); a
+  request without a CSRF cookie yet (its page would carry a secret made for it).
+- **The CSP nonce is fresh on every answer**: the kept page's nonce is replaced with the
+  request's, which the CSP header then names.
+
+`PAGE_CACHE` switches it on; it is on by default only where the cache is shared by every process
+(Redis), since a worker's writes must reach the web processes' reads.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import hashlib
+import time
+from functools import wraps
+
+from django.conf import settings
+from django.core.cache import cache
+from django.http import HttpResponse
+from django.utils import timezone, translation
+
+from . import changes
+
+# The moment a figure the page shows goes stale without a write (a count cached for a while);
+# None: only writes and PAGE_CACHE_SECONDS end a kept page.
+_fresh_until: contextvars.ContextVar[float | None] = contextvars.ContextVar(
+    "recruitflow_page_fresh_until", default=None
+)
+
+
+def fresh_until(moment: float) -> None:
+    """Tell the page being rendered that something it shows is only right until `moment` (a
+    `time.time()`): it is kept no longer. Harmless outside a kept page."""
+    current = _fresh_until.get()
+    if current is None or moment < current:
+        _fresh_until.set(moment)
+
+
+def _page_key(request) -> str | None:
+    csrf_secret = request.META.get("CSRF_COOKIE")
+    if not csrf_secret or request.COOKIES.get("messages") or "_messages" in request.session:
+        return None
+    organization, membership = request.organization, request.membership
+    everyone, this_one = changes.generations(organization.pk)
+    parts = "\x1f".join(
+        (
+            str(organization.pk),
+            str(membership.pk),
+            str(request.user.pk),
+            csrf_secret,
+            timezone.get_current_timezone_name(),
+            translation.get_language() or "",
+            request.headers.get("HX-Request", ""),
+            request.headers.get("HX-Target", ""),
+            request.get_full_path(),
+        )
+    )
+    digest = hashlib.sha256(parts.encode()).hexdigest()[:32]
+    return f"rf:page:{everyone}:{this_one}:{digest}"
+
+
+def _keepable(request, response) -> bool:
+    if response.status_code != 200 or response.streaming or response.cookies:
+        return False
+    if not getattr(response, "is_rendered", True):
+        return False
+    if response.has_header("Cache-Control"):
+        return False
+    if not response.get("Content-Type", "").startswith("text/html"):
+        return False
+    # A page that showed a flash message, or has one waiting, is for this request only.
+    messages = getattr(request, "_messages", None)
+    shown = getattr(messages, "_loaded_messages", None) or getattr(
+        messages, "_queued_messages", None
+    )
+    return not shown
+
+
+def member_page(view):
+    """Keep the view's signed-in GET answers in the shared cache (see the module). Put it under
+    the view's access decorator: the access check runs on every request."""
+
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if not settings.PAGE_CACHE or request.method != "GET" or request.membership is None:
+            return view(request, *args, **kwargs)
+        page_key = _page_key(request)
+        if page_key is None:
+            return view(request, *args, **kwargs)
+        kept = cache.get(page_key)
+        if kept is not None:
+            content, content_type, nonce = kept
+            if nonce:
+                content = content.replace(nonce.encode(), str(request.csp_nonce).encode())
+            return HttpResponse(content, content_type=content_type)
+        token = _fresh_until.set(None)
+        try:
+            response = view(request, *args, **kwargs)
+            until = _fresh_until.get()
+        finally:
+            _fresh_until.reset(token)
+        seconds = settings.PAGE_CACHE_SECONDS
+        if until is not None:
+            seconds = min(seconds, int(until - time.time()))
+        if seconds > 0 and _keepable(request, response):
+            nonce = getattr(request, "_csp_nonce", None) or ""
+            cache.set(
+                page_key, (response.content, response["Content-Type"], nonce), timeout=seconds
+            )
+        return response
+
+    return wrapper

@@ -1,0 +1,268 @@
+"""Signed-in pages are served from the shared cache until their organization's data changes
+(`recruitflow.page_cache`, `recruitflow.changes`): a page served again renders nothing, and every
+kind of committed write (the ORM, a bulk update, raw SQL, another process's connection, work
+across organizations) shows on the very next page. One person's page is never another's, the CSP
+nonce is new on every answer, and a flash message is shown once.
+
+These tests commit (`transaction=True`): what moves a generation is a commit."""
+
+from __future__ import annotations
+
+import re
+import threading
+
+import pytest
+from django.db import connection, connections, transaction
+from django.test.utils import CaptureQueriesContext
+
+from accounts.models import Role
+from candidates.models import Candidate
+from recruitflow import changes
+from recruitflow.tenancy import scopes_disabled, tenant_scope
+from tests.factories import add_member
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(autouse=True)
+def _page_cache_on(settings):
+    settings.PAGE_CACHE = True
+
+
+def _candidate(organization, first_name: str) -> Candidate:
+    with tenant_scope(organization):
+        return Candidate.objects.create(
+            organization=organization,
+            provider="greenhouse",
+            external_id=first_name.lower(),
+            first_name=first_name,
+            last_name="Page",
+        )
+
+
+def _get(client, url: str) -> tuple[str, int]:
+    """The page's HTML and how many queries answering it took."""
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(url)
+    assert response.status_code == 200
+    return response.content.decode(), len(queries)
+
+
+def _warm(client, url: str) -> str:
+    """Load the page until it is kept: the first answer gives the browser its CSRF cookie (a page
+    made before the browser has one is never kept), the second is rendered and kept."""
+    client.get(url)
+    page, _ = _get(client, url)
+    return page
+
+
+def test_a_page_served_again_renders_nothing(alice, client_for):
+    _candidate(alice.organization, "Ann")
+    client = client_for(alice)
+    rendered = _warm(client, "/candidates/")
+    with CaptureQueriesContext(connection) as rendering:
+        client.get("/candidates/?unkept=1")
+        client.get("/candidates/?unkept=1")
+    again, queries = _get(client, "/candidates/")
+    assert "Ann" in again
+    # Only the sign-in (the user, their memberships) is read: the page itself is not.
+    assert queries <= 3 < len(rendering.captured_queries) // 2
+    assert re.sub(r'nonce="[^"]+"', "", again) == re.sub(r'nonce="[^"]+"', "", rendered)
+
+
+def _rename_with_orm(organization, candidate):
+    with tenant_scope(organization):
+        candidate.first_name = "Renamed"
+        candidate.save(update_fields=["first_name"])
+
+
+def _rename_in_bulk(organization, candidate):
+    with tenant_scope(organization):
+        Candidate.objects.filter(pk=candidate.pk).update(first_name="Renamed")
+
+
+def _rename_in_a_transaction(organization, candidate):
+    with tenant_scope(organization), transaction.atomic():
+        Candidate.objects.filter(pk=candidate.pk).update(first_name="Renamed")
+        with transaction.atomic():
+            Candidate.objects.filter(pk=candidate.pk).update(last_name="Page")
+
+
+def _rename_with_raw_sql(organization, candidate):
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {Candidate._meta.db_table} SET first_name = %s WHERE id = %s",
+            ["Renamed", candidate.pk],
+        )
+
+
+def _rename_with_a_common_table_expression(organization, candidate):
+    table = Candidate._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"WITH renamed AS (SELECT %s AS name) UPDATE {table} SET first_name = "
+            f"(SELECT name FROM renamed) WHERE id = %s",
+            ["Renamed", candidate.pk],
+        )
+
+
+def _rename_across_organizations(organization, candidate):
+    with scopes_disabled():
+        Candidate.objects.filter(pk=candidate.pk).update(first_name="Renamed")
+
+
+def _rename_from_another_connection(organization, candidate):
+    """As a worker does: another thread, so another database connection."""
+    failures = []
+
+    def work():
+        try:
+            _rename_in_a_transaction(organization, candidate)
+        except Exception as error:  # reported below, in the test's thread
+            failures.append(error)
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=work)
+    thread.start()
+    thread.join()
+    assert not failures
+
+
+@pytest.mark.parametrize(
+    "rename",
+    [
+        _rename_with_orm,
+        _rename_in_bulk,
+        _rename_in_a_transaction,
+        _rename_with_raw_sql,
+        _rename_with_a_common_table_expression,
+        _rename_across_organizations,
+        _rename_from_another_connection,
+    ],
+)
+@pytest.mark.parametrize("url", ["/candidates/", "/candidates/{pk}/", "/search/?q=Page"])
+def test_every_kind_of_write_shows_on_the_next_page(alice, client_for, rename, url):
+    candidate = _candidate(alice.organization, "Ann")
+    client = client_for(alice)
+    url = url.format(pk=candidate.pk)
+    first = _warm(client, url)
+    assert "Ann" in first and "Renamed" not in first
+    rename(alice.organization, candidate)
+    page, _ = _get(client, url)
+    assert "Renamed" in page
+
+
+def test_a_rolled_back_write_leaves_the_page_kept(alice, client_for):
+    candidate = _candidate(alice.organization, "Ann")
+    client = client_for(alice)
+    _warm(client, "/candidates/")
+    with pytest.raises(RuntimeError), tenant_scope(alice.organization), transaction.atomic():
+        Candidate.objects.filter(pk=candidate.pk).update(first_name="Renamed")
+        raise RuntimeError("the work failed")
+    page, queries = _get(client, "/candidates/")
+    assert "Ann" in page and "Renamed" not in page
+    assert queries <= 3
+
+
+def test_another_organizations_write_leaves_the_page_kept(alice, mallory, client_for):
+    _candidate(alice.organization, "Ann")
+    client = client_for(alice)
+    _warm(client, "/candidates/")
+    _candidate(mallory.organization, "Mal")
+    page, queries = _get(client, "/candidates/")
+    assert "Ann" in page and queries <= 3
+
+
+def test_one_persons_page_is_never_anothers(alice, mallory, client, client_for):
+    _candidate(alice.organization, "Ann")
+    _candidate(mallory.organization, "Mal")
+    hannah = add_member(
+        organization=alice.organization, email="hannah@acme.test", role=Role.HIRING_MANAGER
+    )
+    client_for(alice)
+    alices = _warm(client, "/candidates/")
+    assert "Ann" in alices
+    # The same browser (the same CSRF cookie) signed in as someone else.
+    client.force_login(mallory.user)
+    malloryies, _ = _get(client, "/candidates/")
+    assert "Mal" in malloryies and "Ann" not in malloryies
+    client.force_login(hannah.user)
+    hannahs, _ = _get(client, "/candidates/")
+    # A hiring manager on no job's hiring team sees no candidate.
+    assert "Ann" not in hannahs
+    client.force_login(alice.user)
+    assert "Ann" in _get(client, "/candidates/")[0]
+
+
+def test_every_answer_has_a_nonce_of_its_own_that_its_policy_names(alice, client_for):
+    client = client_for(alice)
+    _warm(client, "/")
+    nonces = []
+    for _ in range(2):
+        response = client.get("/")
+        page = response.content.decode()
+        in_page = set(re.findall(r'nonce="([^"]+)"', page))
+        assert len(in_page) == 1, in_page
+        (nonce,) = in_page
+        assert f"'nonce-{nonce}'" in response["Content-Security-Policy"]
+        nonces.append(nonce)
+    assert nonces[0] != nonces[1]
+
+
+def test_a_flash_message_is_shown_once(alice, client_for):
+    from journeys import services as journey_services
+
+    with tenant_scope(alice.organization):
+        journey = journey_services.journey_create(
+            organization=alice.organization, name="Old follow-up"
+        )
+    client = client_for(alice)
+    assert "Old follow-up" in _warm(client, "/journeys/")
+    response = client.post(f"/journeys/{journey.pk}/delete/", follow=True)
+    said = "“Old follow-up” deleted."
+    assert said in response.content.decode()
+    for _ in range(2):
+        page, _ = _get(client, "/journeys/")
+        assert said not in page
+        assert "Old follow-up" not in page
+
+
+def test_the_write_tracker_is_on_every_connection():
+    """Every connection any thread opens carries it, so no write path can miss it."""
+    seen = []
+
+    def work():
+        connections["default"].ensure_connection()
+        seen.extend(type(w).__name__ for w in connections["default"].execute_wrappers)
+        connections.close_all()
+
+    thread = threading.Thread(target=work)
+    thread.start()
+    thread.join()
+    assert "_Tracker" in seen
+    assert any(isinstance(w, changes._Tracker) for w in connection.execute_wrappers)
+
+
+@pytest.mark.parametrize(
+    ("sql", "expected"),
+    [
+        ("SELECT 1", None),
+        ('  select * from "candidates_candidate"', None),
+        ("WITH x AS (SELECT 1) SELECT * FROM x", None),
+        ('UPDATE "candidates_candidate" SET first_name = %s', "org"),
+        ('INSERT INTO "candidates_candidate" (first_name) VALUES (%s)', "org"),
+        ('DELETE FROM "candidates_candidate" WHERE id = %s', "org"),
+        ('UPDATE "accounts_organization" SET name = %s', changes.ALL),
+        ('INSERT INTO "django_session" (session_key) VALUES (%s)', None),
+        ('WITH sent AS (UPDATE "messaging_message" SET status = %s) SELECT 1', changes.ALL),
+        ("EXECUTE rf_answer_0123 (%s, %s)", changes.ALL),
+        ("SAVEPOINT s1", None),
+    ],
+)
+def test_which_generation_a_statement_moves(alice, sql, expected):
+    with tenant_scope(alice.organization):
+        scope = changes.scope_of(sql)
+    assert scope == (alice.organization.pk if expected == "org" else expected)
+    with scopes_disabled():
+        assert changes.scope_of(sql) == (changes.ALL if expected == "org" else expected)
