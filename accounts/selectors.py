@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import hashlib
 
+from django.conf import settings
+from django.core.cache import cache
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from recruitflow import changes
 from recruitflow.tenancy import scopes_disabled
 
 from .models import ApiKey, Invitation, Membership, Organization
@@ -36,13 +39,27 @@ def api_key_resolve(*, raw_key: str) -> ApiKey | None:
 
 
 def memberships_of_user(*, user) -> list[Membership]:
-    """All of a user's memberships across organizations (the organization switcher)."""
+    """All of a user's memberships across organizations (the organization switcher). Read on
+    every signed-in request: with the page cache on (a cache shared by every process), kept in
+    the cache until a user, membership or organization is written (`changes.ACCOUNTS`)."""
+    key = generation = None
+    if settings.PAGE_CACHE:
+        key = f"rf:memberships:v1:{user.pk}"
+        try:
+            generation, kept = changes.generations_with(changes.ACCOUNTS, also=key)
+        except Exception:  # kept by an older release: read again
+            generation, kept = changes.generations(changes.ACCOUNTS), None
+        if kept is not None and kept[0] == generation:
+            return kept[1]
     with scopes_disabled():
-        return list(
+        memberships = list(
             Membership.objects.select_related("organization")
             .filter(user=user, organization__is_active=True)
             .order_by("organization__name")
         )
+    if key is not None:
+        cache.set(key, (generation, memberships), timeout=settings.PAGE_CACHE_SECONDS)
+    return memberships
 
 
 def membership_for_session(

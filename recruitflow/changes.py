@@ -9,9 +9,12 @@ installed on every connection of every process: web, workers, beat, commands), s
 statement the ORM, a bulk update or raw SQL sends.
 
 - A write to a tenant table (`TenantModel`) made inside `tenant_scope(org)` moves that
-  organization's generation. Every other write (a tenant table with scopes disabled, a table
-  shared by organizations, a statement whose table cannot be read from its text: a `WITH ...
-  UPDATE`, an `EXECUTE` of a prepared statement) moves the generation of all organizations.
+  organization's generation. The tables are read from the statement's text wherever they are
+  written in it (the parts of a `WITH`; an `EXECUTE` writes what its `PREPARE` wrote). Every
+  other write (a tenant table with scopes disabled, a table shared by organizations) moves the
+  generation of all organizations; a write to the people and their organizations (users,
+  memberships, organizations) moves that of `ACCOUNTS` too; a write whose tables cannot be
+  read (DDL, `COPY`, an `EXECUTE` this process did not see prepared) moves every generation.
   Over-telling costs a cache miss; under-telling would show an old page, so doubt tells more.
 - Inside a transaction the generations move once, after the commit (`on_commit`): a page read
   before then would still see the old rows. A rolled-back transaction moves nothing. Outside
@@ -30,6 +33,7 @@ import re
 import time
 
 from django.apps import apps
+from django.conf import settings
 from django.core.cache import cache
 from django.db import connections
 from django.db.backends.signals import connection_created
@@ -37,30 +41,48 @@ from django.db.backends.signals import connection_created
 from .tenancy import TenantModel, current_organization, scopes_are_disabled
 
 ALL = "all"
+# The people and their organizations: a user, a membership, an organization. What a signed-in
+# request reads before its page (the memberships of the user) is kept under this generation; a
+# write to these tables moves it and ALL.
+ACCOUNTS = "accounts"
 # Statements that change no row.
 _READS = ("SELECT", "SAVEPOINT", "RELEASE", "ROLLBACK", "SET", "SHOW", "BEGIN", "COMMIT",
-          "PREPARE", "EXPLAIN", "DEALLOCATE", "PRAGMA", "DECLARE", "FETCH", "CLOSE", "VALUES")  # fmt: skip
-_TABLE = re.compile(r'\s*(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+"?([\w.]+)"?', re.IGNORECASE)
-_WRITE_WORD = re.compile(r"\b(?:INSERT|UPDATE|DELETE|MERGE|TRUNCATE)\b", re.IGNORECASE)
+          "DEALLOCATE", "EXPLAIN", "PRAGMA", "DECLARE", "FETCH", "CLOSE", "VALUES")  # fmt: skip
+# Every table a statement writes, wherever in it (a `WITH` writes in its parts).
+_WRITTEN = re.compile(r'\b(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+"?([\w.]+)"?', re.IGNORECASE)
+# What follows UPDATE without naming a table: ON CONFLICT DO UPDATE SET, FOR UPDATE OF/SKIP...
+_NOT_TABLES = frozenset({"SET", "OF", "SKIP", "NOWAIT"})
+_PREPARE = re.compile(r"\s*PREPARE\s+(\w+)", re.IGNORECASE)
+_EXECUTE = re.compile(r"\s*EXECUTE\s+(\w+)", re.IGNORECASE)
 _UNSHOWN = frozenset({"django_session", "django_celery_results_taskresult",
                       "django_celery_results_groupresult", "django_celery_results_chordcounter"})  # fmt: skip
+# The tables a prepared statement writes, by its name (learnt from its PREPARE, which passes
+# through the tracker like any statement); the same name is always the same text.
+_prepared_writes: dict[str, frozenset[str] | None] = {}
 
 
 def key(scope: int | str) -> str:
     return f"rf:gen:{scope}"
 
 
-def generations(organization_id: int) -> tuple[int, int]:
-    """The generation of all organizations and of this one, as a cached read must be keyed."""
-    keys = (key(ALL), key(organization_id))
-    found = cache.get_many(keys)
+def generations(*scopes: int | str) -> tuple[int, ...]:
+    """The generations of these scopes (an organization's id, `ALL`, `ACCOUNTS`), as a cached
+    read must be keyed."""
+    return tuple(generations_with(*scopes)[0])
+
+
+def generations_with(*scopes: int | str, also: str | None = None) -> tuple[list[int], object]:
+    """The generations of `scopes` and, in the same round trip to the cache, the entry `also`
+    (None when absent)."""
+    keys = [key(scope) for scope in scopes]
+    found = cache.get_many([*keys, also] if also else keys)
     missing = [k for k in keys if k not in found]
     for name in missing:
         # `add`: of two processes that find it missing, the first one's number stands.
         cache.add(name, time.time_ns(), timeout=None)
     if missing:
-        found = cache.get_many(keys)
-    return found.get(keys[0], 0), found.get(keys[1], 0)
+        found.update(cache.get_many(missing))
+    return [found.get(k, 0) for k in keys], found.get(also) if also else None
 
 
 def bump(scopes) -> None:
@@ -82,25 +104,58 @@ def _tenant_tables() -> frozenset[str]:
     )
 
 
-def scope_of(sql) -> int | str | None:
-    """Which generation a statement moves: an organization's id, `ALL`, or None (a read, or a
-    table no page shows)."""
+@functools.cache
+def _account_tables() -> frozenset[str]:
+    return frozenset(
+        apps.get_model(label)._meta.db_table
+        for label in (settings.AUTH_USER_MODEL, "accounts.Membership", "accounts.Organization")
+    )
+
+
+def _tables_written(text: str) -> frozenset[str] | None:
+    """The tables a statement writes, None when it cannot be told from its text."""
+    prepared = _EXECUTE.match(text)
+    if prepared is not None:
+        return _prepared_writes.get(prepared.group(1))
+    tables = frozenset(
+        name.rsplit(".", 1)[-1]
+        for name in _WRITTEN.findall(text)
+        if name.upper() not in _NOT_TABLES
+    )
+    return tables or None
+
+
+def scopes_of(sql) -> frozenset[int | str]:
+    """Which generations a statement moves: an organization's id, `ALL`, `ACCOUNTS` (none for a
+    read, or a table no page shows)."""
     text = sql if isinstance(sql, str) else str(sql)
     head = text.lstrip()[:10].upper()
     if head.startswith(_READS):
-        return None
-    if head.startswith("WITH") and not _WRITE_WORD.search(text):
-        return None
-    found = _TABLE.match(text)
-    if found is None:
-        return ALL
-    table = found.group(1).rsplit(".", 1)[-1]
-    if table in _UNSHOWN:
-        return None
+        return frozenset()
+    if head.startswith("PREPARE"):
+        name = _PREPARE.match(text)
+        if name is not None:
+            _prepared_writes[name.group(1)] = _tables_written(text[name.end() :]) or frozenset()
+        return frozenset()
+    tables = _tables_written(text)
+    if tables is None:
+        # A write whose tables cannot be read (DDL, COPY, an EXECUTE of a statement this
+        # process did not see prepared): every generation.
+        return frozenset({ALL, ACCOUNTS}) if not head.startswith("WITH") else frozenset()
+    tables -= _UNSHOWN
+    if not tables:
+        return frozenset()
     organization = current_organization()
-    if table in _tenant_tables() and organization is not None and not scopes_are_disabled():
-        return organization.pk
-    return ALL
+    scoped = organization is not None and not scopes_are_disabled()
+    scopes: set[int | str] = set()
+    for table in tables:
+        if table in _account_tables():
+            scopes.update((ACCOUNTS, ALL))
+        elif scoped and table in _tenant_tables():
+            scopes.add(organization.pk)
+        else:
+            scopes.add(ALL)
+    return frozenset(scopes)
 
 
 def _never_commits(connection) -> bool:
@@ -118,17 +173,17 @@ class _Tracker:
 
     def __call__(self, execute, sql, params, many, context):
         result = execute(sql, params, many, context)
-        scope = scope_of(sql)
-        if scope is not None:
-            self.wrote(scope)
+        scopes = scopes_of(sql)
+        if scopes:
+            self.wrote(scopes)
         return result
 
-    def wrote(self, scope) -> None:
+    def wrote(self, scopes) -> None:
         connection = self.connection
         if not connection.in_atomic_block or _never_commits(connection):
-            bump((scope,))
+            bump(scopes)
             return
-        self.pending.add(scope)
+        self.pending.update(scopes)
         # Registered again when a rolled-back savepoint took the registration with it.
         if not any(entry[1] == self.flush for entry in connection.run_on_commit):
             connection.on_commit(self.flush)

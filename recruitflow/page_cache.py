@@ -4,12 +4,13 @@ A page recruiters keep open and reload (the dashboard, the candidates, a journey
 Inbox...) costs 7–30 ms of CPU to render from a dozen queries; served again from the cache it
 costs a cache read. `@member_page` on a view keeps its GET answer:
 
-- **Keyed by everything the page depends on**: the generations of the organization's data and
-  of all organizations' (`recruitflow.changes`: every committed write, by any process, moves
-  them, so a page is never served after a change to what it shows), the organization, the
-  membership (a hiring manager's page shows their candidates only), the user, the browser's CSRF
-  secret (the forms' tokens), the time zone and language, whether htmx asked for a fragment, and
-  the full path with its query. One person's page is never another's.
+- **Kept with the generations it was made at**, of the organization's data and of all
+  organizations' (`recruitflow.changes`: every committed write, by any process, moves them, so
+  a page is never served after a change to what it shows), and **keyed by everything else it
+  depends on**: the organization, the membership (a hiring manager's page shows their
+  candidates only), the user, the browser's CSRF secret (the forms' tokens), the time zone and
+  language, whether htmx asked for a fragment, and the full path with its query. One person's
+  page is never another's.
 - **For a short while** (`PAGE_CACHE_SECONDS`, default 60): what changes without a write ("in
   5 minutes", "today") is at most that old. A figure cached for less long (today's analytics,
   counted every `ANALYTICS_TODAY_CACHE_SECONDS`) says when it goes stale (`fresh_until`), and
@@ -57,12 +58,10 @@ def _page_key(request) -> str | None:
     csrf_secret = request.META.get("CSRF_COOKIE")
     if not csrf_secret or request.COOKIES.get("messages") or "_messages" in request.session:
         return None
-    organization, membership = request.organization, request.membership
-    everyone, this_one = changes.generations(organization.pk)
     parts = "\x1f".join(
         (
-            str(organization.pk),
-            str(membership.pk),
+            str(request.organization.pk),
+            str(request.membership.pk),
             str(request.user.pk),
             csrf_secret,
             timezone.get_current_timezone_name(),
@@ -72,8 +71,7 @@ def _page_key(request) -> str | None:
             request.get_full_path(),
         )
     )
-    digest = hashlib.sha256(parts.encode()).hexdigest()[:32]
-    return f"rf:page:{everyone}:{this_one}:{digest}"
+    return f"rf:page:{hashlib.sha256(parts.encode()).hexdigest()[:40]}"
 
 
 def _keepable(request, response) -> bool:
@@ -104,9 +102,10 @@ def member_page(view):
         page_key = _page_key(request)
         if page_key is None:
             return view(request, *args, **kwargs)
-        kept = cache.get(page_key)
-        if kept is not None:
-            content, content_type, nonce = kept
+        # One round trip: the generations and the page, which names the ones it was made at.
+        now, kept = changes.generations_with(changes.ALL, request.organization.pk, also=page_key)
+        if kept is not None and kept[0] == now:
+            _, content, content_type, nonce = kept
             if nonce:
                 content = content.replace(nonce.encode(), str(request.csp_nonce).encode())
             return HttpResponse(content, content_type=content_type)
@@ -121,9 +120,8 @@ def member_page(view):
             seconds = min(seconds, int(until - time.time()))
         if seconds > 0 and _keepable(request, response):
             nonce = getattr(request, "_csp_nonce", None) or ""
-            cache.set(
-                page_key, (response.content, response["Content-Type"], nonce), timeout=seconds
-            )
+            kept = (now, response.content, response["Content-Type"], nonce)
+            cache.set(page_key, kept, timeout=seconds)
         return response
 
     return wrapper

@@ -8,6 +8,14 @@ from accounts import services
 from recruitflow.tenancy import tenant_scope
 from tests.factories import add_member
 
+
+@pytest.fixture(autouse=True)
+def _every_page_rendered(settings):
+    """What rendering a page costs: with the page cache off, every request renders (kept pages
+    and the memberships read from the cache are counted in tests/test_page_cache.py)."""
+    settings.PAGE_CACHE = False
+
+
 PAGES = [
     "/",
     "/settings/team/",
@@ -195,15 +203,11 @@ RECRUITING_PAGES = ["/", "/candidates/", "/inbox/", "/journeys/", "/library/", "
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("url", RECRUITING_PAGES)
-def test_recruiting_page_query_count_does_not_grow_with_candidates(
-    alice, client_for, url, settings
-):
+def test_recruiting_page_query_count_does_not_grow_with_candidates(alice, client_for, url):
     """The pages recruiters live in cost the same number of queries with 2 candidates (each
     with an application, an unread conversation and a journey) as with 22."""
     org = alice.organization
     client = client_for(alice)
-    # What rendering the page costs: kept pages are counted in tests/test_page_cache.py.
-    settings.PAGE_CACHE = False
     _grow_recruiting(org, 0, 2)
     client.get(url)  # warm caches (content types, session, the badges)
     small = _queries(client, url)
