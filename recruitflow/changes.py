@@ -179,6 +179,8 @@ class _Tracker:
         return result
 
     def wrote(self, scopes) -> None:
+        if not settings.PAGE_CACHE:  # nothing is kept under the generations
+            return
         connection = self.connection
         if not connection.in_atomic_block or _never_commits(connection):
             bump(scopes)
