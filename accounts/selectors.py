@@ -42,7 +42,8 @@ def memberships_of_user(*, user) -> list[Membership]:
     """All of a user's memberships across organizations (the organization switcher). Read on
     every signed-in request: with the page cache on (a cache shared by every process), kept in
     the cache until a user, membership or organization is written (`changes.ACCOUNTS`)."""
-    key = generation = None
+    key: str | None = None
+    generation: tuple[int, ...] = ()
     if settings.PAGE_CACHE:
         key = f"rf:memberships:v1:{user.pk}"
         try:

@@ -31,6 +31,7 @@ from __future__ import annotations
 import functools
 import re
 import time
+from typing import Any
 
 from django.apps import apps
 from django.conf import settings
@@ -68,10 +69,10 @@ def key(scope: int | str) -> str:
 def generations(*scopes: int | str) -> tuple[int, ...]:
     """The generations of these scopes (an organization's id, `ALL`, `ACCOUNTS`), as a cached
     read must be keyed."""
-    return tuple(generations_with(*scopes)[0])
+    return generations_with(*scopes)[0]
 
 
-def generations_with(*scopes: int | str, also: str | None = None) -> tuple[list[int], object]:
+def generations_with(*scopes: int | str, also: str | None = None) -> tuple[tuple[int, ...], Any]:
     """The generations of `scopes` and, in the same round trip to the cache, the entry `also`
     (None when absent)."""
     keys = [key(scope) for scope in scopes]
@@ -82,7 +83,7 @@ def generations_with(*scopes: int | str, also: str | None = None) -> tuple[list[
         cache.add(name, time.time_ns(), timeout=None)
     if missing:
         found.update(cache.get_many(missing))
-    return [found.get(k, 0) for k in keys], found.get(also) if also else None
+    return tuple(found.get(k, 0) for k in keys), found.get(also) if also else None
 
 
 def bump(scopes) -> None:
@@ -146,13 +147,13 @@ def scopes_of(sql) -> frozenset[int | str]:
     if not tables:
         return frozenset()
     organization = current_organization()
-    scoped = organization is not None and not scopes_are_disabled()
+    organization_id = None if scopes_are_disabled() or organization is None else organization.pk
     scopes: set[int | str] = set()
     for table in tables:
         if table in _account_tables():
             scopes.update((ACCOUNTS, ALL))
-        elif scoped and table in _tenant_tables():
-            scopes.add(organization.pk)
+        elif organization_id is not None and table in _tenant_tables():
+            scopes.add(organization_id)
         else:
             scopes.add(ALL)
     return frozenset(scopes)
