@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -42,24 +41,19 @@ def memberships_of_user(*, user) -> list[Membership]:
     """All of a user's memberships across organizations (the organization switcher). Read on
     every signed-in request: with the page cache on (a cache shared by every process), kept in
     the cache until a user, membership or organization is written (`changes.ACCOUNTS`)."""
-    key: str | None = None
-    generation: tuple[int, ...] = ()
+    key = f"rf:memberships:v1:{user.pk}"
     if settings.PAGE_CACHE:
-        key = f"rf:memberships:v1:{user.pk}"
-        try:
-            generation, kept = changes.generations_with(changes.ACCOUNTS, also=key)
-        except Exception:  # kept by an older release: read again
-            generation, kept = changes.generations(changes.ACCOUNTS), None
-        if kept is not None and kept[0] == generation:
-            return kept[1]
+        generations, kept = changes.read_kept(key, changes.ACCOUNTS)
+        if kept is not None:
+            return kept
     with scopes_disabled():
         memberships = list(
             Membership.objects.select_related("organization")
             .filter(user=user, organization__is_active=True)
             .order_by("organization__name")
         )
-    if key is not None:
-        cache.set(key, (generation, memberships), timeout=settings.PAGE_CACHE_SECONDS)
+    if settings.PAGE_CACHE:
+        changes.keep(key, generations, memberships, settings.PAGE_CACHE_SECONDS)
     return memberships
 
 

@@ -66,13 +66,7 @@ def key(scope: int | str) -> str:
     return f"rf:gen:{scope}"
 
 
-def generations(*scopes: int | str) -> tuple[int, ...]:
-    """The generations of these scopes (an organization's id, `ALL`, `ACCOUNTS`), as a cached
-    read must be keyed."""
-    return generations_with(*scopes)[0]
-
-
-def generations_with(*scopes: int | str, also: str | None = None) -> tuple[tuple[int, ...], Any]:
+def _generations(*scopes: int | str, also: str | None = None) -> tuple[tuple[int, ...], Any]:
     """The generations of `scopes` and, in the same round trip to the cache, the entry `also`
     (None when absent)."""
     keys = [key(scope) for scope in scopes]
@@ -84,6 +78,23 @@ def generations_with(*scopes: int | str, also: str | None = None) -> tuple[tuple
     if missing:
         found.update(cache.get_many(missing))
     return tuple(found.get(k, 0) for k in keys), found.get(also) if also else None
+
+
+def read_kept(entry: str, *scopes: int | str) -> tuple[tuple[int, ...], Any]:
+    """The current generations of `scopes` and what `keep` stored under `entry` at those same
+    generations (None when nothing was, or it was made at others), in one round trip."""
+    try:
+        now, kept = _generations(*scopes, also=entry)
+    except Exception:  # an entry an older release kept that no longer unpickles: made again
+        now, kept = _generations(*scopes)[0], None
+    if kept is not None and kept[0] == now:
+        return now, kept[1]
+    return now, None
+
+
+def keep(entry: str, generations: tuple[int, ...], value: Any, seconds: int) -> None:
+    """Store `value` under `entry`, made at `generations` (as `read_kept` gave them)."""
+    cache.set(entry, (generations, value), timeout=seconds)
 
 
 def bump(scopes) -> None:

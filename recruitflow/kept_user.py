@@ -18,7 +18,6 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib import auth
 from django.contrib.auth.middleware import AuthenticationMiddleware as DjangoAuthentication
-from django.core.cache import cache
 from django.utils.crypto import constant_time_compare
 from django.utils.functional import SimpleLazyObject
 
@@ -36,17 +35,16 @@ def kept_user(request):
     if backend_path not in settings.AUTHENTICATION_BACKENDS:
         return auth.get_user(request)
     key = f"rf:user:v1:{backend_path}:{user_id}"
-    try:
-        generation, kept = changes.generations_with(changes.ACCOUNTS, also=key)
-    except Exception:  # kept by an older release: read again
-        generation, kept = changes.generations(changes.ACCOUNTS), None
-    if kept is not None and kept[0] == generation:
-        user = kept[1]
-        if session_hash and constant_time_compare(session_hash, user.get_session_auth_hash()):
-            return user
+    generations, kept = changes.read_kept(key, changes.ACCOUNTS)
+    if (
+        kept is not None
+        and session_hash
+        and constant_time_compare(session_hash, kept.get_session_auth_hash())
+    ):
+        return kept
     user = auth.get_user(request)
     if user.is_authenticated and user.pk == user_id:
-        cache.set(key, (generation, user), timeout=settings.PAGE_CACHE_SECONDS)
+        changes.keep(key, generations, user, settings.PAGE_CACHE_SECONDS)
     return user
 
 

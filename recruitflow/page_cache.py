@@ -33,7 +33,6 @@ import time
 from functools import wraps
 
 from django.conf import settings
-from django.core.cache import cache
 from django.http import HttpResponse
 from django.utils import timezone, translation
 
@@ -71,7 +70,7 @@ def _page_key(request) -> str | None:
             request.get_full_path(),
         )
     )
-    return f"rf:page:{hashlib.sha256(parts.encode()).hexdigest()[:40]}"
+    return f"rf:page:v2:{hashlib.sha256(parts.encode()).hexdigest()[:40]}"
 
 
 def _keepable(request, response) -> bool:
@@ -102,10 +101,10 @@ def member_page(view):
         page_key = _page_key(request)
         if page_key is None:
             return view(request, *args, **kwargs)
-        # One round trip: the generations and the page, which names the ones it was made at.
-        now, kept = changes.generations_with(changes.ALL, request.organization.pk, also=page_key)
-        if kept is not None and kept[0] == now:
-            _, content, content_type, nonce = kept
+        # One round trip: the generations and the page, kept if it was made at the same ones.
+        now, kept = changes.read_kept(page_key, changes.ALL, request.organization.pk)
+        if kept is not None:
+            content, content_type, nonce = kept
             if nonce:
                 content = content.replace(nonce.encode(), str(request.csp_nonce).encode())
             return HttpResponse(content, content_type=content_type)
@@ -120,8 +119,9 @@ def member_page(view):
             seconds = min(seconds, int(until - time.time()))
         if seconds > 0 and _keepable(request, response):
             nonce = getattr(request, "_csp_nonce", None) or ""
-            kept = (now, response.content, response["Content-Type"], nonce)
-            cache.set(page_key, kept, timeout=seconds)
+            changes.keep(
+                page_key, now, (response.content, response["Content-Type"], nonce), seconds
+            )
         return response
 
     return wrapper
