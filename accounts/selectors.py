@@ -37,11 +37,17 @@ def api_key_resolve(*, raw_key: str) -> ApiKey | None:
     return key
 
 
+def memberships_key(user_id: int) -> str:
+    """Where `memberships_of_user` keeps a user's memberships (the signed-in request reads it
+    ahead, `recruitflow.kept_user`)."""
+    return f"rf:memberships:v1:{user_id}"
+
+
 def memberships_of_user(*, user) -> list[Membership]:
     """All of a user's memberships across organizations (the organization switcher). Read on
     every signed-in request: with the page cache on (a cache shared by every process), kept in
     the cache until a user, membership or organization is written (`changes.ACCOUNTS`)."""
-    key = f"rf:memberships:v1:{user.pk}"
+    key = memberships_key(user.pk)
     if settings.PAGE_CACHE:
         generations, kept = changes.read_kept(key, changes.ACCOUNTS)
         if kept is not None:

@@ -28,9 +28,11 @@ statement the ORM, a bulk update or raw SQL sends.
 
 from __future__ import annotations
 
+import contextvars
 import functools
 import re
 import time
+from collections.abc import Iterable
 from typing import Any
 
 from django.apps import apps
@@ -66,23 +68,58 @@ def key(scope: int | str) -> str:
     return f"rf:gen:{scope}"
 
 
-def _generations(*scopes: int | str, also: str | None = None) -> tuple[tuple[int, ...], Any]:
-    """The generations of `scopes` and, in the same round trip to the cache, the entry `also`
-    (None when absent)."""
-    keys = [key(scope) for scope in scopes]
-    found = cache.get_many([*keys, also] if also else keys)
+# What the request being served read from the cache before its view, in one round trip
+# (`read_ahead`): the generations and kept entries it is about to ask for, by cache key (None:
+# absent). Forgotten at the request's end and at its first write.
+_ahead: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar(
+    "recruitflow_read_ahead", default=None
+)
+
+
+def _read(keys: list[str], entries: list[str]) -> dict[str, Any]:
+    """The generations under `keys` and the `entries`, in one round trip to the cache (a
+    generation the cache has lost is made again first)."""
+    found = cache.get_many([*keys, *entries])
     missing = [k for k in keys if k not in found]
     for name in missing:
         # `add`: of two processes that find it missing, the first one's number stands.
         cache.add(name, time.time_ns(), timeout=None)
     if missing:
         found.update(cache.get_many(missing))
+    return found
+
+
+def _generations(*scopes: int | str, also: str | None = None) -> tuple[tuple[int, ...], Any]:
+    """The generations of `scopes` and, in the same round trip to the cache, the entry `also`
+    (None when absent): from what the request read ahead when it holds them all."""
+    keys = [key(scope) for scope in scopes]
+    wanted = [*keys, also] if also else keys
+    found = _ahead.get()
+    if found is None or any(k not in found for k in wanted):
+        found = _read(keys, [also] if also else [])
     return tuple(found.get(k, 0) for k in keys), found.get(also) if also else None
+
+
+def read_ahead(entries: Iterable[str], *scopes: int | str) -> None:
+    """Read the generations of `scopes` and the kept `entries` now, in one round trip, for the
+    `read_kept` calls the request makes next (until it writes or ends: `forget_ahead`)."""
+    entries = list(entries)
+    try:
+        found = _read([key(scope) for scope in scopes], entries)
+    except Exception:  # an entry that no longer unpickles: each reader reads (and fails) alone
+        _ahead.set(None)
+        return
+    _ahead.set({k: found.get(k) for k in [*map(key, scopes), *entries]})
+
+
+def forget_ahead() -> None:
+    _ahead.set(None)
 
 
 def read_kept(entry: str, *scopes: int | str) -> tuple[tuple[int, ...], Any]:
     """The current generations of `scopes` and what `keep` stored under `entry` at those same
-    generations (None when nothing was, or it was made at others), in one round trip."""
+    generations (None when nothing was, or it was made at others), in one round trip (none when
+    the request read them ahead)."""
     try:
         now, kept = _generations(*scopes, also=entry)
     except Exception:  # an entry an older release kept that no longer unpickles: made again
@@ -191,6 +228,7 @@ class _Tracker:
         return result
 
     def wrote(self, scopes) -> None:
+        _ahead.set(None)  # what was read ahead may be what this write changed
         if not settings.PAGE_CACHE:  # nothing is kept under the generations
             return
         connection = self.connection

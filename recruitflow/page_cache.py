@@ -7,8 +7,9 @@ costs a cache read. `@member_page` on a view keeps its GET answer:
 - **Kept with the generations it was made at**, of the organization's data and of all
   organizations' (`recruitflow.changes`: every committed write, by any process, moves them, so
   a page is never served after a change to what it shows), and **keyed by everything else it
-  depends on**: the organization, the membership (a hiring manager's page shows their
-  candidates only), the user, the browser's CSRF secret (the forms' tokens), the time zone and
+  depends on**: the organization and the user (so their one membership there: a hiring
+  manager's page shows their candidates only; a changed role is a write), the browser's CSRF
+  secret (the forms' tokens), the time zone and
   language, whether htmx asked for a fragment, and the full path with its query. One person's
   page is never another's.
 - **For a short while** (`PAGE_CACHE_SECONDS`, default 60): what changes without a write ("in
@@ -53,15 +54,16 @@ def fresh_until(moment: float) -> None:
         _fresh_until.set(moment)
 
 
-def _page_key(request) -> str | None:
+def page_key(request, organization_id: int, user_id: int) -> str | None:
+    """The key of the page `request` asks for, acting for `organization_id` as `user_id` (their
+    membership there is the one: a user has one per organization). None: not to be kept."""
     csrf_secret = request.META.get("CSRF_COOKIE")
     if not csrf_secret or request.COOKIES.get("messages") or "_messages" in request.session:
         return None
     parts = "\x1f".join(
         (
-            str(request.organization.pk),
-            str(request.membership.pk),
-            str(request.user.pk),
+            str(organization_id),
+            str(user_id),
             csrf_secret,
             timezone.get_current_timezone_name(),
             translation.get_language() or "",
@@ -70,7 +72,7 @@ def _page_key(request) -> str | None:
             request.get_full_path(),
         )
     )
-    return f"rf:page:v2:{hashlib.sha256(parts.encode()).hexdigest()[:40]}"
+    return f"rf:page:v3:{hashlib.sha256(parts.encode()).hexdigest()[:40]}"
 
 
 def _keepable(request, response) -> bool:
@@ -98,11 +100,12 @@ def member_page(view):
     def wrapper(request, *args, **kwargs):
         if not settings.PAGE_CACHE or request.method != "GET" or request.membership is None:
             return view(request, *args, **kwargs)
-        page_key = _page_key(request)
-        if page_key is None:
+        key = page_key(request, request.organization.pk, request.user.pk)
+        if key is None:
             return view(request, *args, **kwargs)
-        # One round trip: the generations and the page, kept if it was made at the same ones.
-        now, kept = changes.read_kept(page_key, changes.ALL, request.organization.pk)
+        # The generations and the page, kept if it was made at the same ones: read ahead with
+        # the user (`kept_user`), or here in one round trip.
+        now, kept = changes.read_kept(key, changes.ALL, request.organization.pk)
         if kept is not None:
             content, content_type, nonce = kept
             if nonce:
@@ -119,9 +122,7 @@ def member_page(view):
             seconds = min(seconds, int(until - time.time()))
         if seconds > 0 and _keepable(request, response):
             nonce = getattr(request, "_csp_nonce", None) or ""
-            changes.keep(
-                page_key, now, (response.content, response["Content-Type"], nonce), seconds
-            )
+            changes.keep(key, now, (response.content, response["Content-Type"], nonce), seconds)
         return response
 
     return wrapper

@@ -333,3 +333,49 @@ def test_a_kept_users_new_name_shows_on_the_next_page(alice, client_for):
     user.first_name = "Alicia"
     user.save(update_fields=["first_name"])
     assert "Alicia" in _get(client, "/candidates/")[0]
+
+
+@pytest.fixture
+def cache_round_trips(monkeypatch):
+    """Every call this process makes to the shared cache (one round trip each)."""
+    from django.core.cache import caches
+
+    calls: list[str] = []
+    backend = type(caches["default"])
+    for name in ("get", "get_many", "set", "add", "incr", "delete", "set_many", "touch"):
+        original = getattr(backend, name)
+
+        def counted(self, *args, _name=name, _original=original, **kwargs):
+            calls.append(_name)
+            return _original(self, *args, **kwargs)
+
+        monkeypatch.setattr(backend, name, counted)
+    return calls
+
+
+def test_a_kept_page_costs_two_round_trips_to_the_cache(alice, client_for, cache_round_trips):
+    """The session, then the generations, the user, their memberships and the page together
+    (`kept_user.read_ahead`): the key read ahead is the one the view asks for."""
+    client = client_for(alice)
+    _warm(client, "/candidates/")
+    cache_round_trips.clear()
+    page, queries = _get(client, "/candidates/")
+    assert queries == 0
+    assert cache_round_trips == ["get", "get_many"]
+    assert changes._ahead.get() is None  # forgotten at the request's end
+
+
+def test_what_was_read_ahead_is_forgotten_at_the_first_write(alice):
+    """A write in the request moves the generations: what was read before it is read again."""
+    candidate = _candidate(alice.organization, "Ahead")
+    generations, _ = changes.read_kept("test:ahead", changes.ALL)
+    changes.keep("test:ahead", generations, "before the write", 60)
+    changes.read_ahead(["test:ahead"], changes.ALL)
+    try:
+        assert changes.read_kept("test:ahead", changes.ALL)[1] == "before the write"
+        with scopes_disabled():
+            Candidate.objects.filter(pk=candidate.pk).update(first_name="Written")
+        assert changes._ahead.get() is None
+        assert changes.read_kept("test:ahead", changes.ALL)[1] is None
+    finally:
+        changes.forget_ahead()
