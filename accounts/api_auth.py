@@ -6,11 +6,15 @@ organization scope; these classes expose that to DRF and enforce the key's scope
 
 from __future__ import annotations
 
+import time
 from math import ceil
 
+from django.core.cache import cache
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import exceptions, permissions, throttling
 from rest_framework.authentication import BaseAuthentication
+
+from recruitflow import redis_cache
 
 
 class ApiKeyPrincipal:
@@ -114,10 +118,19 @@ class RateLimitState:
 
 class OrganizationRateThrottle(throttling.SimpleRateThrottle):
     """One budget per API key (or per signed-in user), shared by all API endpoints. Each
-    request it checks leaves its standing on the request (``rate_limit``), for the headers."""
+    request it checks leaves its standing on the request (``rate_limit``), for the headers.
+
+    The budget is a window of the rate's duration that starts with a caller's first request
+    (RateLimit-Reset: the seconds left in it) and one counter in the cache: one round trip per
+    request on Redis (the counter moved, its expiry set when it is new, its time left read),
+    whatever the rate. DRF's own throttle keeps the time of every request of the window in a
+    list read and written whole on every request, which grew with the rate."""
 
     scope = "organization"
+    cache_format = "throttle:v2:%(scope)s:%(ident)s"  # v2: a counter (v1 held a list)
     num_requests: int  # set from the rate by SimpleRateThrottle
+    used: int  # this window's requests, this one counted
+    left: float  # seconds left in the window
     duration: int
 
     def get_cache_key(self, request, view):
@@ -125,16 +138,35 @@ class OrganizationRateThrottle(throttling.SimpleRateThrottle):
         return self.cache_format % {"scope": self.scope, "ident": ident}
 
     def allow_request(self, request, view):
-        allowed = super().allow_request(request, view)
-        if self.rate is not None and self.key is not None:
-            request._request.rate_limit = self._state()
-        return allowed
+        if self.rate is None:
+            return True
+        self.key = self.get_cache_key(request, view)
+        if self.key is None:
+            return True
+        self.used, self.left = _counted(self.key, self.duration)
+        request._request.rate_limit = self._state()
+        return self.used <= self.num_requests
+
+    def wait(self):
+        return self.left
+
+    @classmethod
+    def count(cls, request) -> bool:
+        """Count a request answered without DRF (a kept answer, `recruitflow.page_cache`):
+        whether it is within the budget; its standing is left on the request."""
+        throttle = cls()
+        if throttle.rate is None:
+            return True
+        user = getattr(request, "user", None)
+        ident = _rate_limit_ident(request, user, throttle.get_ident)
+        name = throttle.cache_format % {"scope": throttle.scope, "ident": ident}
+        throttle.used, throttle.left = _counted(name, throttle.duration)
+        request.rate_limit = throttle._state()
+        return throttle.used <= throttle.num_requests
 
     def _state(self) -> RateLimitState:
-        window = self.history or []
-        reset = self.duration - (self.now - window[-1]) if window else 0
         return RateLimitState(
-            limit=self.num_requests, remaining=self.num_requests - len(window), reset=ceil(reset)
+            limit=self.num_requests, remaining=self.num_requests - self.used, reset=ceil(self.left)
         )
 
     @classmethod
@@ -146,12 +178,43 @@ class OrganizationRateThrottle(throttling.SimpleRateThrottle):
             return None
         user = getattr(request, "user", None)
         ident = _rate_limit_ident(request, user, throttle.get_ident)
-        throttle.key = throttle.cache_format % {"scope": throttle.scope, "ident": ident}
-        throttle.now = throttle.timer()
-        throttle.history = [
-            t for t in throttle.cache.get(throttle.key, []) if t > throttle.now - throttle.duration
-        ]
+        name = throttle.cache_format % {"scope": throttle.scope, "ident": ident}
+        throttle.used, throttle.left = _standing(name, throttle.duration)
         return throttle._state()
+
+
+def _counted(name: str, seconds: int) -> tuple[int, float]:
+    """One more request in the window counted under `name`; its count and seconds left."""
+    pipe = redis_cache.pipeline()
+    if pipe is not None:
+        full = redis_cache.full_key(name)
+        pipe.incr(full)
+        pipe.expire(full, seconds, nx=True)  # the window starts with its first request
+        pipe.pttl(full)
+        count, _, left_ms = pipe.execute()
+        return count, max(left_ms, 0) / 1000
+    # Another cache (the per-process cache of `make run`): the window's start kept with its
+    # count, read and written back (only this process shares it).
+    now = time.time()
+    started, count = cache.get(name) or (now, 0)
+    if now - started >= seconds:
+        started, count = now, 0
+    cache.set(name, (started, count + 1), seconds)
+    return count + 1, started + seconds - now
+
+
+def _standing(name: str, seconds: int) -> tuple[int, float]:
+    """The count and seconds left of the window under `name`, without counting (0, 0: none)."""
+    pipe = redis_cache.pipeline()
+    if pipe is not None:
+        full = redis_cache.full_key(name)
+        pipe.get(full)
+        pipe.pttl(full)
+        count, left_ms = pipe.execute()
+        return (int(count), max(left_ms, 0) / 1000) if count is not None else (0, 0.0)
+    now = time.time()
+    started, count = cache.get(name) or (now, 0)
+    return (count, started + seconds - now) if now - started < seconds else (0, 0.0)
 
 
 class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):

@@ -19,15 +19,25 @@ def hash_api_key(raw_key: str) -> str:
 
 
 def api_key_resolve(*, raw_key: str) -> ApiKey | None:
-    """The active key matching a raw `rf_...` secret, with its organization; None otherwise."""
-    with scopes_disabled():
-        key = (
-            ApiKey.objects.select_related("organization")
-            .filter(hashed_key=hash_api_key(raw_key), revoked_at__isnull=True)
-            .first()
-        )
-    if key is None or not key.organization.is_active:
-        return None
+    """The active key matching a raw `rf_...` secret, with its organization; None otherwise.
+    With the page cache on, an active key is kept in the cache until a key, user, membership or
+    organization is written (`changes.ACCOUNTS`: a revoked key is read again, and refused, on
+    its next request)."""
+    entry = f"rf:apikey:v1:{hash_api_key(raw_key)}"
+    key = None
+    if settings.PAGE_CACHE:
+        generations, key = changes.read_kept(entry, changes.ACCOUNTS)
+    if key is None:
+        with scopes_disabled():
+            key = (
+                ApiKey.objects.select_related("organization")
+                .filter(hashed_key=hash_api_key(raw_key), revoked_at__isnull=True)
+                .first()
+            )
+        if key is None or not key.organization.is_active:
+            return None
+        if settings.PAGE_CACHE:
+            changes.keep(entry, generations, key, settings.PAGE_CACHE_SECONDS)
     now = timezone.now()
     # Recording last use costs a write; once a minute per key is plenty.
     if key.last_used_at is None or (now - key.last_used_at).total_seconds() > 60:

@@ -11,6 +11,7 @@ import logging
 import re
 from functools import wraps
 
+from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.db import IntegrityError, transaction
 from django.http import HttpResponse, JsonResponse
@@ -19,6 +20,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from accounts.api_auth import OrganizationRateThrottle
 from accounts.models import IDEMPOTENCY_KEPT, IdempotencyRecord
+from recruitflow import page_cache
 from recruitflow.decorators import public
 
 from .api import (
@@ -77,6 +79,12 @@ def api_endpoint(view):
         try:
             if request.method == "POST" and request.headers.get(IDEMPOTENCY_HEADER) is not None:
                 response = _idempotent(request, view, args, kwargs)
+            elif request.method == "GET" and request.api_key is not None and settings.PAGE_CACHE:
+                response = page_cache.api_answer(
+                    request,
+                    lambda: _rendered(view(request, *args, **kwargs)),
+                    lambda: OrganizationRateThrottle.count(request),
+                )
             else:
                 response = _rendered(view(request, *args, **kwargs))
         except Exception as exc:  # noqa: BLE001 — answered as a problem, and logged

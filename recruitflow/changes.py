@@ -13,7 +13,7 @@ statement the ORM, a bulk update or raw SQL sends.
   written in it (the parts of a `WITH`; an `EXECUTE` writes what its `PREPARE` wrote). Every
   other write (a tenant table with scopes disabled, a table shared by organizations) moves the
   generation of all organizations; a write to the people and their organizations (users,
-  memberships, organizations) moves that of `ACCOUNTS` too; a write whose tables cannot be
+  memberships, organizations, API keys) moves that of `ACCOUNTS` too; a write whose tables cannot be
   read (DDL, `COPY`, an `EXECUTE` this process did not see prepared) moves every generation.
   Over-telling costs a cache miss; under-telling would show an old page, so doubt tells more.
 - Inside a transaction the generations move once, after the commit (`on_commit`): a page read
@@ -41,12 +41,13 @@ from django.core.cache import cache
 from django.db import connections
 from django.db.backends.signals import connection_created
 
+from . import redis_cache
 from .tenancy import TenantModel, current_organization, scopes_are_disabled
 
 ALL = "all"
-# The people and their organizations: a user, a membership, an organization. What a signed-in
-# request reads before its page (the memberships of the user) is kept under this generation; a
-# write to these tables moves it and ALL.
+# The people and their organizations: a user, a membership, an organization, an API key. What
+# a request reads before its page or answer (the signed-in user and their memberships, the API
+# key) is kept under this generation; a write to these tables moves it and ALL.
 ACCOUNTS = "accounts"
 # Statements that change no row.
 _READS = ("SELECT", "SAVEPOINT", "RELEASE", "ROLLBACK", "SET", "SHOW", "BEGIN", "COMMIT",
@@ -135,12 +136,23 @@ def keep(entry: str, generations: tuple[int, ...], value: Any, seconds: int) -> 
 
 
 def bump(scopes) -> None:
-    """Move the generations of these scopes (organization ids and/or `ALL`)."""
-    for scope in scopes:
-        name = key(scope)
+    """Move the generations of these scopes (organization ids and/or `ALL`): on Redis in one
+    round trip for them all, on every write a worker makes. A generation the cache lost starts
+    again from the clock (`SET NX`) before it moves: never a number an entry was kept under."""
+    names = [key(scope) for scope in scopes]
+    if not names:
+        return
+    pipe = redis_cache.pipeline()
+    if pipe is not None:
+        for name in map(redis_cache.full_key, names):
+            pipe.set(name, time.time_ns(), nx=True)
+            pipe.incr(name)
+        pipe.execute()
+        return
+    for name in names:
         try:
             cache.incr(name)
-        except ValueError:  # not in the cache (never read, or evicted): a number never used
+        except ValueError:  # not in the cache (never read, or evicted)
             cache.set(name, time.time_ns(), timeout=None)
 
 
@@ -157,7 +169,12 @@ def _tenant_tables() -> frozenset[str]:
 def _account_tables() -> frozenset[str]:
     return frozenset(
         apps.get_model(label)._meta.db_table
-        for label in (settings.AUTH_USER_MODEL, "accounts.Membership", "accounts.Organization")
+        for label in (
+            settings.AUTH_USER_MODEL,
+            "accounts.Membership",
+            "accounts.Organization",
+            "accounts.ApiKey",
+        )
     )
 
 

@@ -92,6 +92,31 @@ def _keepable(request, response) -> bool:
     return not shown
 
 
+def _page_kept(request, response):
+    if not _keepable(request, response):
+        return None
+    nonce = getattr(request, "_csp_nonce", None) or ""
+    return response.content, response["Content-Type"], nonce
+
+
+def _made_and_kept(key: str, generations, render, kept_value) -> HttpResponse:
+    """`render()`'s answer, kept under `key` at `generations` for as long as what it shows
+    holds (`PAGE_CACHE_SECONDS`, or less: `fresh_until`) when `kept_value` gives what to keep."""
+    token = _fresh_until.set(None)
+    try:
+        response = render()
+        until = _fresh_until.get()
+    finally:
+        _fresh_until.reset(token)
+    seconds = settings.PAGE_CACHE_SECONDS
+    if until is not None:
+        seconds = min(seconds, int(until - time.time()))
+    value = kept_value(response) if seconds > 0 else None
+    if value is not None:
+        changes.keep(key, generations, value, seconds)
+    return response
+
+
 def member_page(view):
     """Keep the view's signed-in GET answers in the shared cache (see the module). Put it under
     the view's access decorator: the access check runs on every request."""
@@ -111,18 +136,50 @@ def member_page(view):
             if nonce:
                 content = content.replace(nonce.encode(), str(request.csp_nonce).encode())
             return HttpResponse(content, content_type=content_type)
-        token = _fresh_until.set(None)
-        try:
-            response = view(request, *args, **kwargs)
-            until = _fresh_until.get()
-        finally:
-            _fresh_until.reset(token)
-        seconds = settings.PAGE_CACHE_SECONDS
-        if until is not None:
-            seconds = min(seconds, int(until - time.time()))
-        if seconds > 0 and _keepable(request, response):
-            nonce = getattr(request, "_csp_nonce", None) or ""
-            changes.keep(key, now, (response.content, response["Content-Type"], nonce), seconds)
-        return response
+        return _made_and_kept(
+            key, now, lambda: view(request, *args, **kwargs), lambda r: _page_kept(request, r)
+        )
 
     return wrapper
+
+
+# What a kept API answer carries of its headers; the rest (the rate limit, the security headers)
+# are added on its way out, as to any answer.
+_API_HEADERS = ("Vary", "Allow", "Content-Language")
+
+
+def api_answer(request, render, may_answer) -> HttpResponse:
+    """A partner's GET by API key (`recruitflow.api_endpoint`), kept like a page: under the
+    generations of its organization and of all, keyed by the key, the host and scheme (the
+    answer's links), `Accept` and the full path. `may_answer()` is asked before a kept answer is
+    served (the rate limit counts it); when it says no, `render()` answers (the refusal)."""
+    parts = "\x1f".join(
+        (
+            str(request.organization.pk),
+            str(request.api_key.pk),
+            request.scheme,
+            request.get_host(),
+            request.headers.get("Accept", ""),
+            request.get_full_path(),
+        )
+    )
+    key = f"rf:api:v1:{hashlib.sha256(parts.encode()).hexdigest()[:40]}"
+    now, kept = changes.read_kept(key, changes.ALL, request.organization.pk)
+    if kept is not None and may_answer():
+        content, content_type, headers = kept
+        response = HttpResponse(content, content_type=content_type)
+        for name, value in headers:
+            response[name] = value
+        return response
+    return _made_and_kept(key, now, render, _api_kept)
+
+
+def _api_kept(response):
+    if response.status_code != 200 or response.streaming or response.cookies:
+        return None
+    if response.has_header("Cache-Control") or not response.get("Content-Type", "").startswith(
+        "application/json"
+    ):
+        return None
+    headers = [(name, response[name]) for name in _API_HEADERS if response.has_header(name)]
+    return response.content, response["Content-Type"], headers

@@ -119,10 +119,12 @@ def test_api_throttles_a_key_that_calls_too_fast(client, write_key, settings):
     clear_cache()
     _, raw = write_key
     try:
-        codes = [
-            client.get("/api/v1/", HTTP_AUTHORIZATION=f"Bearer {raw}").status_code for _ in range(4)
-        ]
-        assert codes == [200, 200, 200, 429]
+        answers = [client.get("/api/v1/", HTTP_AUTHORIZATION=f"Bearer {raw}") for _ in range(4)]
+        assert [a.status_code for a in answers] == [200, 200, 200, 429]
+        assert [a["RateLimit-Remaining"] for a in answers] == ["2", "1", "0", "0"]
+        # The window started with the first request: the refused one is told when it ends.
+        assert 0 < int(answers[3]["Retry-After"]) <= 60
+        assert int(answers[3]["RateLimit-Reset"]) == int(answers[3]["Retry-After"])
     finally:
         settings.REST_FRAMEWORK = {
             **settings.REST_FRAMEWORK,

@@ -379,3 +379,18 @@ def test_what_was_read_ahead_is_forgotten_at_the_first_write(alice):
         assert changes.read_kept("test:ahead", changes.ALL)[1] is None
     finally:
         changes.forget_ahead()
+
+
+def test_a_generation_the_cache_lost_comes_back_as_a_number_never_used():
+    """A write moves every scope it names in one go; a generation the cache evicted starts again
+    from the clock, above any number a kept entry could have been stored under."""
+    from django.core.cache import cache
+
+    before = changes.read_kept("test:lost", changes.ALL, 990001)[0]
+    changes.bump([changes.ALL, 990001])
+    moved = changes.read_kept("test:lost", changes.ALL, 990001)[0]
+    assert [b + 1 for b in before] == list(moved)
+    cache.delete(changes.key(990001))
+    changes.bump([990001])
+    (again,) = changes.read_kept("test:lost", 990001)[0]
+    assert again > moved[1]
