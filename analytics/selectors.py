@@ -201,6 +201,16 @@ def today_figures(organization, today: date) -> tuple[str | None, Counter[Figure
         return None, day_figures(organization, today)
     key = f"analytics:today:v2:{organization.pk}:{today.isoformat()}"
     found = cache.get(key)
+    # Recounted by one request a little before they go stale: a page showing them is kept only
+    # until then, and one made in their last second would not be kept at all (every request
+    # would render it until the next count).
+    lead = min(5.0, seconds / 4)
+    if (
+        found is not None
+        and found[2] + seconds - time.time() < lead
+        and cache.add(f"{key}:recount", 1, timeout=int(lead) + 1)
+    ):
+        found = None
     if found is None:
         found = (uuid.uuid4().hex, day_figures(organization, today), time.time())
         cache.set(key, found, seconds)

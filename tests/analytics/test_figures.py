@@ -356,3 +356,28 @@ def test_the_page_makes_the_same_number_of_queries_whatever_the_period(
     # Until the next rollup, the stored days (the monthly rows, the last stored day) come from
     # the cache: two queries fewer.
     assert year_again == year - 2
+
+
+def test_todays_figures_are_recounted_by_one_request_a_little_before_they_go_stale(
+    story, settings, time_machine
+):
+    """A page showing today's figures is kept only until they are recounted: counted again a
+    little before that (by one request), the pages made then are kept for a whole period, instead
+    of every request of the figures' last second rendering a page that is not kept."""
+    from django.utils import timezone
+
+    from analytics.selectors import today_figures
+    from tests.parallel import clear_cache
+
+    settings.ANALYTICS_TODAY_CACHE_SECONDS = 8  # recounted in its last 2 seconds
+    clear_cache()
+    time_machine.move_to(timezone.now(), tick=False)
+    with tenant_scope(story.organization):
+        first, _ = today_figures(story.organization, story.day)
+        time_machine.shift(5)
+        assert today_figures(story.organization, story.day)[0] == first  # 3 s left
+        time_machine.shift(1.5)
+        recounted, _ = today_figures(story.organization, story.day)  # 1.5 s left
+        assert recounted != first
+        time_machine.shift(0.1)
+        assert today_figures(story.organization, story.day)[0] == recounted
