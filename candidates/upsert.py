@@ -45,6 +45,22 @@ def bulk_upsert(
         _copy_upsert(connection, model, rows, unique_fields, update_fields)
 
 
+# A call that writes more rows than this share of what the planner believes the table holds
+# has it counted again (ANALYZE) at once.
+GROWN_SHARE = 0.2
+
+
+def _analyze_if_grown(cursor, name: str, table: str, written: int) -> None:
+    """Have Postgres count a table a sync has just grown a lot (a new organization's first sync
+    fills an empty mirror): until autovacuum gets to it, a minute later, the planner still takes
+    it for empty and finds a candidate by external id by scanning all of its organization's rows
+    (its index on the organization looks as good as the unique key), on every webhook."""
+    cursor.execute("SELECT reltuples FROM pg_class WHERE oid = %s::regclass", [name])
+    believed = cursor.fetchone()[0]
+    if believed < 0 or written > GROWN_SHARE * believed:  # -1: never counted
+        cursor.execute(f"ANALYZE {table}")
+
+
 def _copy_upsert(connection, model, rows, unique_fields, update_fields) -> None:
     meta = model._meta
     fields = [f for f in meta.concrete_fields if not f.primary_key]
@@ -84,6 +100,7 @@ def _copy_upsert(connection, model, rows, unique_fields, update_fields) -> None:
             f"RETURNING {quote(meta.pk.column)}, {quote(meta.get_field(unique_fields[-1]).column)}"
         )
         ids = dict((key, pk) for pk, key in cursor.fetchall())
+        _analyze_if_grown(cursor, meta.db_table, table, len(rows))
     for row in rows:
         row.pk = ids.get(getattr(row, key_column))
         row._state.adding = False

@@ -51,7 +51,8 @@ ALL = "all"
 ACCOUNTS = "accounts"
 # Statements that change no row.
 _READS = ("SELECT", "SAVEPOINT", "RELEASE", "ROLLBACK", "SET", "SHOW", "BEGIN", "COMMIT",
-          "DEALLOCATE", "EXPLAIN", "PRAGMA", "DECLARE", "FETCH", "CLOSE", "VALUES")  # fmt: skip
+          "DEALLOCATE", "EXPLAIN", "PRAGMA", "DECLARE", "FETCH", "CLOSE", "VALUES",
+          "ANALYZE")  # fmt: skip
 # Every table a statement writes, wherever in it (a `WITH` writes in its parts).
 _WRITTEN = re.compile(r'\b(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+"?([\w.]+)"?', re.IGNORECASE)
 # What follows UPDATE without naming a table: ON CONFLICT DO UPDATE SET, FOR UPDATE OF/SKIP...

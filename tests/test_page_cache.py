@@ -268,6 +268,8 @@ ORG, ALL, ACCOUNTS = "org", changes.ALL, changes.ACCOUNTS
         ("EXECUTE rf_never_prepared (%s, %s)", {ALL, ACCOUNTS}),
         ('CREATE INDEX "x" ON "candidates_candidate" ("first_name")', {ALL, ACCOUNTS}),
         ("SAVEPOINT s1", set()),
+        ('ANALYZE "candidates_candidate"', set()),  # counts rows, changes none
+        ('UPDATE "accounts_apikey" SET last_used_at = %s', {ALL, ACCOUNTS}),
     ],
 )  # fmt: skip
 def test_which_generations_a_statement_moves(alice, sql, expected):
