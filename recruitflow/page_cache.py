@@ -9,9 +9,8 @@ costs a cache read. `@member_page` on a view keeps its GET answer:
   a page is never served after a change to what it shows), and **keyed by everything else it
   depends on**: the organization and the user (so their one membership there: a hiring
   manager's page shows their candidates only; a changed role is a write), the browser's CSRF
-  secret (the forms' tokens), the time zone and
-  language, whether htmx asked for a fragment, and the full path with its query. One person's
-  page is never another's.
+  secret (the forms' tokens), the time zone and language, whether htmx asked for a fragment,
+  and the full path with its query. One person's page is never another's.
 - **For a short while** (`PAGE_CACHE_SECONDS`, default 60): what changes without a write ("in
   5 minutes", "today") is at most that old. A figure cached for less long (today's analytics,
   counted every `ANALYTICS_TODAY_CACHE_SECONDS`) says when it goes stale (`fresh_until`), and
@@ -21,6 +20,9 @@ costs a cache read. `@member_page` on a view keeps its GET answer:
   request without a CSRF cookie yet (its page would carry a secret made for it).
 - **The CSP nonce is fresh on every answer**: the kept page's nonce is replaced with the
   request's, which the CSP header then names.
+
+A partner's GET by API key is kept the same way (`api_answer`, called by every API view's
+wrapper), keyed by the key instead of the person; the rate limit counts every answer.
 
 `PAGE_CACHE` switches it on; it is on by default only where the cache is shared by every process
 (Redis), since a worker's writes must reach the web processes' reads.
