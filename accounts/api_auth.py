@@ -212,9 +212,11 @@ def _standing(name: str, seconds: int) -> tuple[int, float]:
         pipe.pttl(full)
         count, left_ms = pipe.execute()
         return (int(count), max(left_ms, 0) / 1000) if count is not None else (0, 0.0)
-    now = time.time()
-    started, count = cache.get(name) or (now, 0)
-    return (count, started + seconds - now) if now - started < seconds else (0, 0.0)
+    found, now = cache.get(name), time.time()
+    if found is None or now - found[0] >= seconds:
+        return 0, 0.0
+    started, count = found
+    return count, started + seconds - now
 
 
 class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):
