@@ -134,17 +134,21 @@ class OrganizationRateThrottle(throttling.SimpleRateThrottle):
     duration: int
 
     def get_cache_key(self, request, view):
-        ident = _rate_limit_ident(request._request, request.user, self.get_ident)
+        return self._name(request._request, request.user)
+
+    def _name(self, django_request, user) -> str:
+        ident = _rate_limit_ident(django_request, user, self.get_ident)
         return self.cache_format % {"scope": self.scope, "ident": ident}
 
     def allow_request(self, request, view):
         if self.rate is None:
             return True
-        self.key = self.get_cache_key(request, view)
-        if self.key is None:
-            return True
-        self.used, self.left = _counted(self.key, self.duration)
-        request._request.rate_limit = self._state()
+        return self._count(request._request, self.get_cache_key(request, view))
+
+    def _count(self, django_request, name: str) -> bool:
+        """Count the request under `name`, leave its standing on it: within the budget?"""
+        self.used, self.left = _counted(name, self.duration)
+        django_request.rate_limit = self._state()
         return self.used <= self.num_requests
 
     def wait(self):
@@ -157,12 +161,7 @@ class OrganizationRateThrottle(throttling.SimpleRateThrottle):
         throttle = cls()
         if throttle.rate is None:
             return True
-        user = getattr(request, "user", None)
-        ident = _rate_limit_ident(request, user, throttle.get_ident)
-        name = throttle.cache_format % {"scope": throttle.scope, "ident": ident}
-        throttle.used, throttle.left = _counted(name, throttle.duration)
-        request.rate_limit = throttle._state()
-        return throttle.used <= throttle.num_requests
+        return throttle._count(request, throttle._name(request, getattr(request, "user", None)))
 
     def _state(self) -> RateLimitState:
         return RateLimitState(
@@ -176,9 +175,7 @@ class OrganizationRateThrottle(throttling.SimpleRateThrottle):
         throttle = cls()
         if throttle.rate is None:
             return None
-        user = getattr(request, "user", None)
-        ident = _rate_limit_ident(request, user, throttle.get_ident)
-        name = throttle.cache_format % {"scope": throttle.scope, "ident": ident}
+        name = throttle._name(request, getattr(request, "user", None))
         throttle.used, throttle.left = _standing(name, throttle.duration)
         return throttle._state()
 

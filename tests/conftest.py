@@ -154,6 +154,43 @@ def strict_provider_addresses(settings):
     return settings
 
 
+@pytest.fixture
+def page_cache_on(settings):
+    """Pages and API answers kept until a write (`recruitflow.page_cache`), as with Redis."""
+    settings.PAGE_CACHE = True
+
+
+@pytest.fixture
+def page_cache_off(settings):
+    """Every page and API answer rendered: what answering costs, not a kept answer."""
+    settings.PAGE_CACHE = False
+
+
+@pytest.fixture
+def api_rate(settings):
+    """Set the partner API's rate limit for the test (``api_rate("3/min")``), from an empty
+    cache; the configured one is back afterwards."""
+    from rest_framework.settings import api_settings
+
+    from accounts.api_auth import OrganizationRateThrottle
+    from tests.parallel import clear_cache
+
+    configured = OrganizationRateThrottle.THROTTLE_RATES
+
+    def set_rate(rate: str) -> None:
+        settings.REST_FRAMEWORK = {
+            **settings.REST_FRAMEWORK,
+            "DEFAULT_THROTTLE_RATES": {"organization": rate},
+        }
+        api_settings.reload()
+        OrganizationRateThrottle.THROTTLE_RATES = api_settings.DEFAULT_THROTTLE_RATES
+        clear_cache()
+
+    yield set_rate
+    OrganizationRateThrottle.THROTTLE_RATES = configured
+    clear_cache()
+
+
 @dataclass
 class Persona:
     user: object

@@ -21,12 +21,7 @@ from recruitflow import changes
 from recruitflow.tenancy import scopes_disabled, tenant_scope
 from tests.factories import add_member
 
-pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture(autouse=True)
-def _page_cache_on(settings):
-    settings.PAGE_CACHE = True
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("page_cache_on")]
 
 
 def _candidate(organization, first_name: str) -> Candidate:

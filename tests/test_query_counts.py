@@ -8,12 +8,9 @@ from accounts import services
 from recruitflow.tenancy import tenant_scope
 from tests.factories import add_member
 
-
-@pytest.fixture(autouse=True)
-def _every_page_rendered(settings):
-    """What rendering a page costs: with the page cache off, every request renders (kept pages
-    and the memberships read from the cache are counted in tests/test_page_cache.py)."""
-    settings.PAGE_CACHE = False
+# What rendering a page costs: with the page cache off, every request renders (kept pages and
+# the memberships read from the cache are counted in tests/test_page_cache.py).
+pytestmark = pytest.mark.usefixtures("page_cache_off")
 
 
 PAGES = [

@@ -11,19 +11,13 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from accounts import services as account_services
-from accounts.api_auth import OrganizationRateThrottle
 from accounts.models import ApiKey
 from accounts.selectors import hash_api_key
 from journeys.models import Journey
 from recruitflow.tenancy import tenant_scope
 from tests.api.conftest import Api, raw_key
 
-pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture(autouse=True)
-def _page_cache_on(settings):
-    settings.PAGE_CACHE = True
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("page_cache_on")]
 
 
 def _journey(organization, name: str) -> Journey:
@@ -49,19 +43,9 @@ def test_a_kept_answer_makes_no_query_and_shows_the_next_write(api, alice):
     assert sorted(_names(api.get("journeys/"))) == ["Kept", "Written after"]
 
 
-def test_the_rate_limit_counts_kept_answers(api, settings):
-    settings.REST_FRAMEWORK = {
-        **settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"organization": "3/min"}
-    }  # fmt: skip
-    from rest_framework.settings import api_settings
-
-    api_settings.reload()
-    rates = OrganizationRateThrottle.THROTTLE_RATES
-    OrganizationRateThrottle.THROTTLE_RATES = api_settings.DEFAULT_THROTTLE_RATES
-    try:
-        answers = [api.get("journeys/") for _ in range(4)]
-    finally:
-        OrganizationRateThrottle.THROTTLE_RATES = rates
+def test_the_rate_limit_counts_kept_answers(api, api_rate):
+    api_rate("3/min")
+    answers = [api.get("journeys/") for _ in range(4)]
     assert [a.status_code for a in answers] == [200, 200, 200, 429]
     assert [a["RateLimit-Remaining"] for a in answers] == ["2", "1", "0", "0"]
     assert answers[3]["Content-Type"] == "application/problem+json"

@@ -312,11 +312,8 @@ def test_another_organizations_key_sees_none_of_it(alice, mallory, client, api, 
     assert mallory_hiring.sms.pk != hiring.sms.pk
 
 
-def test_journey_list_costs_the_same_queries_for_many_journeys(alice, api, hiring, settings):
-    settings.PAGE_CACHE = (
-        False  # what answering costs, not a kept answer (tests/api/test_kept_answers.py)
-    )
-
+@pytest.mark.usefixtures("page_cache_off")  # kept answers: tests/api/test_kept_answers.py
+def test_journey_list_costs_the_same_queries_for_many_journeys(alice, api, hiring):
     def count():
         with CaptureQueriesContext(connection) as ctx:
             assert api.get("journeys/").status_code == 200
