@@ -1,6 +1,12 @@
 import threading
 
 import pytest
+from playwright.sync_api import expect
+
+# What a user sees may take a few seconds to come on a CI machine that runs three test workers,
+# their Celery workers, Postgres and a browser each on two cores: one request stalled past
+# Playwright's 5 s default once. A page that never shows it still fails, after 15 s.
+expect.set_options(timeout=15_000)
 
 
 @pytest.fixture
