@@ -35,6 +35,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "recruitflow.settings")
+# A deployment's settings (DEBUG off), for this process and the workers it starts.
+from bench.production import use_production_settings  # noqa: E402
+
+use_production_settings()
 # The sandbox listens on a free loopback port: allowed as the sandbox's address is.
 os.environ.setdefault("PROVIDER_CUSTOM_URLS", "1")
 os.environ.setdefault("PROVIDER_URL_ALLOWLIST", "http://127.0.0.1:*")

@@ -47,6 +47,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "recruitflow.settings")
+# A deployment's settings (DEBUG off), for this process and the workers it starts.
+from bench.production import use_production_settings  # noqa: E402
+
+use_production_settings()
 
 # The worker and this process must share a broker no other worker reads (a `make run` worker
 # polls var/broker): a private folder for the filesystem broker.

@@ -53,10 +53,9 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.floor.settings")
 os.environ.setdefault("EMAIL_URL", "dummymail://")  # the invitations' e-mails go nowhere
 # Production settings over plain HTTP on loopback, here (the profile, the query counts) and in
 # the server.
-PRODUCTION = {"DEBUG": "0", "SECURE_SSL_REDIRECT": "0", "SESSION_COOKIE_SECURE": "0",
-              "CSRF_COOKIE_SECURE": "0", "STATIC_MANIFEST": "0", "API_THROTTLE_RATE": "1000000/min",
-              "ALLOWED_HOSTS": "127.0.0.1"}  # fmt: skip
-os.environ.update(PRODUCTION)
+from bench.production import use_production_settings  # noqa: E402
+
+PRODUCTION = use_production_settings(API_THROTTLE_RATE="1000000/min", ALLOWED_HOSTS="127.0.0.1")
 
 import django  # noqa: E402
 

@@ -42,6 +42,7 @@ from django.test import Client
 from django.urls import reverse
 
 from accounts.services import organization_create
+from bench import production
 from candidates import services as candidate_services
 from candidates.models import Application
 from integrations.greenhouse.models import GreenhouseConnection
@@ -65,8 +66,7 @@ from recruitflow.tenancy import scopes_disabled, tenant_scope
 ROOT = Path(__file__).resolve().parent.parent
 WENT_OUT = [MessageStatus.SENT, MessageStatus.DELIVERED]
 # The web process's production settings, over plain HTTP on loopback (as bench/pages.py).
-PRODUCTION = {"DEBUG": "0", "SECURE_SSL_REDIRECT": "0", "SESSION_COOKIE_SECURE": "0",
-              "CSRF_COOKIE_SECURE": "0", "STATIC_MANIFEST": "0", "ALLOWED_HOSTS": "127.0.0.1"}  # fmt: skip
+PRODUCTION = {**production.PRODUCTION, "ALLOWED_HOSTS": "127.0.0.1"}
 
 
 def percentile(values: list[float], q: float) -> float:

@@ -44,6 +44,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "recruitflow.settings")
+# A deployment's settings (DEBUG off), for this process and the workers it starts.
+from bench.production import use_production_settings  # noqa: E402
+
+use_production_settings()
 # Retries in seconds, not minutes: the failure phase lasts a minute, not three days.
 os.environ.setdefault("PARTNER_WEBHOOK_RETRY_BASE_SECONDS", "0.25")
 os.environ.setdefault("PARTNER_WEBHOOK_RETRY_MAX_SECONDS", "4")

@@ -65,6 +65,7 @@ class _Prepared:
     candidates: frozenset[int]
     locked: set[tuple[str, str]]
     zones: dict[int, ZoneGuess]
+    windows: dict[str, tuple | None]
 
 
 _PREPARED: ContextVar[_Prepared | None] = ContextVar("messaging_sends_prepared", default=None)
@@ -75,12 +76,17 @@ def messages_prepared(
     *, organization, candidates: Iterable[Candidate], idempotency_keys: Iterable[str] = ()
 ) -> Iterator[None]:
     """Sends of ``organization`` to ``candidates`` inside the block (``message_send``, each as
-    before: its own checks and its own transaction) read what they check from one read per
-    kind for all of them: the messages already sent with ``idempotency_keys``, the opt-out
-    ledgers of the candidates' addresses and their time zones. Safe against what changes
-    meanwhile: a message sent under one of the keys by someone else meets the key's unique
-    constraint (that message is returned), and an opt-out recorded after the read cancels the
-    queued or held messages it concerns and is read again before every delivery."""
+    before: its own checks and its own writes) read what they check from one read per kind for
+    all of them: the messages already sent with ``idempotency_keys``, the opt-out ledgers of the
+    candidates' addresses, their time zones and the organization's quiet-hours windows.
+
+    The caller runs each send of the block in a transaction or savepoint of its own (the
+    journey executor's step savepoint): a prepared send opens none of its own, a second
+    savepoint per message being two more round trips. Safe against what changes meanwhile: a
+    message sent under one of the keys by someone else meets the key's unique constraint (the
+    ``IntegrityError`` rolls back the caller's savepoint, whose retry finds that message), and
+    an opt-out recorded after the read cancels the queued or held messages it concerns and is
+    read again before every delivery."""
     candidates = list(candidates)
     keys = frozenset(key for key in idempotency_keys if key)
     prepared = _Prepared(
@@ -99,12 +105,25 @@ def messages_prepared(
             emails={(c.primary_email or "").strip() for c in candidates},
         ),
         zones=selectors.candidate_time_zones(organization=organization, candidates=candidates),
+        windows=_windows(organization) if candidates else {},
     )
     token = _PREPARED.set(prepared)
     try:
         yield
     finally:
         _PREPARED.reset(token)
+
+
+def _windows(organization) -> dict[str, tuple | None]:
+    """Each channel's quiet-hours window (the organization's send context)."""
+    preferences = send_context(organization).preferences()
+    return {channel: preferences.window(channel) for channel in Channel.values}
+
+
+def _window(organization, channel: str, prepared: _Prepared | None) -> tuple | None:
+    if prepared is not None:
+        return prepared.windows[channel]
+    return send_context(organization).preferences().window(channel)
 
 
 def _prepared_for(organization, candidate: Candidate) -> _Prepared | None:
@@ -250,7 +269,7 @@ def message_send(
     now = timezone.now()
     earliest = max(at, now) if at else now
     hold_until, zone_guess = None, None
-    window = send_context(organization).preferences().window(channel)
+    window = _window(organization, channel, prepared)
     if respect_quiet_hours and window is not None:
         zone_guess = _zone(organization, candidate, prepared)
         start, end, days = window
@@ -264,7 +283,8 @@ def message_send(
         encoding, segments, _ = sms_segments(body)
 
     try:
-        with transaction.atomic():
+        # A prepared send runs in its caller's savepoint (see messages_prepared).
+        with transaction.atomic(savepoint=prepared is None):
             message = Message.objects.create(
                 organization=organization,
                 conversation_id=_conversation_touched(organization, candidate, now),
@@ -300,7 +320,7 @@ def message_send(
             else:
                 _enqueue(message)
     except IntegrityError:
-        if not idempotency_key:
+        if not idempotency_key or prepared is not None:
             raise
         # A concurrent call with the same key won the race: theirs is the message.
         return Message.objects.get(organization=organization, idempotency_key=idempotency_key)

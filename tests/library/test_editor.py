@@ -166,6 +166,9 @@ def test_list_names_the_problem_of_a_template_that_cannot_render(alice, client_f
 def test_list_previews_take_no_query_per_template(alice, client_for):
     client = client_for(alice)
     make_template(alice.organization)
+    # The previews' opt-out text is read from the organization's send context; the preferences
+    # row it reads is created on first use, and creating it renews the context once.
+    client.get(reverse("library:templates"))
     client.get(reverse("library:templates"))
     with CaptureQueriesContext(connection) as one:
         client.get(reverse("library:templates"))
