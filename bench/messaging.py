@@ -357,8 +357,10 @@ def main() -> None:
         f"then {args.live:,} more live, through a Celery worker ({args.pool}, concurrency "
         f"{args.concurrency}); database: {database}, broker: {broker}"
     )
-    sandbox, sandbox_url = start_sandbox()
+    # The database is used first: a database that is not there (not migrated, the wrong URL)
+    # stops the bench before it starts a process.
     owner = get_user_model().objects.create(username=f"bench-{time.time_ns()}@bench.invalid")
+    sandbox, sandbox_url = None, ""
     worker = None
     org = None
     figures: dict = {
@@ -371,6 +373,7 @@ def main() -> None:
         "emails": n_emails,
     }
     try:
+        sandbox, sandbox_url = start_sandbox()
         org, candidates = make_org(owner, sandbox_url, max(n_texts, n_emails, args.live, 1))
         run = time.time_ns()
 
@@ -470,7 +473,8 @@ def main() -> None:
                 worker.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 worker.kill()
-        sandbox.kill()
+        if sandbox is not None:
+            sandbox.kill()
         cleanup = time.perf_counter()
         with scopes_disabled():
             if org is not None:
