@@ -116,10 +116,10 @@ FUNCTION_IMPORTS_ALLOWED = {
     "integrations/apps.py: integrations.policy": "Django app loading: ready()",
     "journeys/apps.py: journeys.steps": "Django app loading: ready() registers the step kinds",
     "messaging/apps.py: library.templating": "Django app loading: ready()",
-    "messaging/apps.py: messaging.selectors": "Django app loading: ready()",
     "messaging/apps.py: messaging.badge": "Django app loading: ready() connects its signal",
     "messaging/apps.py: messaging.send_context": (
-        "Django app loading: ready() connects the send context's cache upkeep"
+        "Django app loading: ready() connects the send context's cache upkeep and hands the "
+        "Library its opt-out text"
     ),
     "messaging/apps.py: messaging.services.inbound_email": (
         "Django app loading: ready() registers the e-mail reply and opt-out handlers"
