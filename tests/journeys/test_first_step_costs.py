@@ -4,15 +4,19 @@ work — what a burst of stage changes costs per candidate."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from integrations.messaging import InboundSMS
-from journeys import engine
+from journeys import engine, execution
+from journeys.dispatcher import step_runs_recover
 from journeys.models import ExitRule, JourneyRun, RunStatus, StepRun
+from journeys.registry import send_key
 from messaging import selectors as messaging_selectors
 from messaging import services as messaging
 from messaging.models import Direction, Message, MessageStatus, OptOutSource
@@ -193,3 +197,50 @@ def test_in_a_batch_those_who_opted_out_or_replied_since_their_run_started_leave
         assert sorted(outbound.values_list("to_address", flat=True)) == sorted(
             r.candidate.mobile_phone for r in texted
         )
+
+
+def test_a_text_sent_under_a_steps_key_meanwhile_rolls_the_step_back_and_its_retry_sends_nothing(
+    ats, make_journey, sms_template, texting, django_capture_on_commit_callbacks, monkeypatch
+):
+    """A prepared send opens no savepoint of its own: the key's unique constraint, met by a
+    message someone else queued after the batch read the keys, rolls back the step's savepoint.
+    The step stays running for the recovery sweep, whose retry finds that message: one text."""
+    make_journey(steps=[("send_sms", sms_template), ("wait", TWO_DAYS)])
+    ids = _first_steps(ats, django_capture_on_commit_callbacks, 3, 0)
+    raced = ids[1]
+    prepared = execution.messages_prepared
+
+    @contextmanager
+    def sent_meanwhile(*, organization, candidates, idempotency_keys=()):
+        with prepared(
+            organization=organization, candidates=candidates, idempotency_keys=idempotency_keys
+        ):
+            step_run = StepRun.objects.select_related("run__candidate").get(pk=raced)
+            messaging.message_send(
+                organization=organization,
+                candidate=step_run.run.candidate,
+                channel="sms",
+                body="Queued by another worker",
+                source="journey",
+                idempotency_key=send_key(raced),
+            )
+            yield
+
+    monkeypatch.setattr(execution, "messages_prepared", sent_meanwhile)
+    _execute(ats, ids, django_capture_on_commit_callbacks)
+    monkeypatch.setattr(execution, "messages_prepared", prepared)
+
+    with tenant_scope(ats.organization):
+        statuses = dict(StepRun.objects.filter(pk__in=ids).values_list("pk", "status"))
+        assert statuses == {ids[0]: "done", raced: "running", ids[2]: "done"}
+        assert Message.objects.filter(idempotency_key=send_key(raced)).count() == 1
+        later = timezone.now() + engine.step_timeout() + timedelta(minutes=1)
+        assert step_runs_recover(organization=ats.organization, now=later) == 1
+        StepRun.objects.filter(pk=raced).update(due_at=timezone.now())
+    _execute(ats, [raced], django_capture_on_commit_callbacks)
+
+    with tenant_scope(ats.organization):
+        assert StepRun.objects.get(pk=raced).status == "done"
+        (message,) = Message.objects.filter(idempotency_key=send_key(raced))
+        assert message.body == "Queued by another worker"
+        assert Message.objects.filter(direction=Direction.OUTBOUND).count() == 3
