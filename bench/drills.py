@@ -25,6 +25,7 @@ What a drill does:
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
@@ -179,7 +180,10 @@ class WorkerPool:
         candidates = [c for p in self.alive() for c in self.children(p.pid)]
         if not candidates:
             return False
-        os.kill(rng.choice(candidates), signal.SIGKILL)
+        try:
+            os.kill(rng.choice(candidates), signal.SIGKILL)
+        except ProcessLookupError:  # it exited since the listing (the pool replaced it)
+            return False
         return True
 
     def kill_main(self, rng: random.Random) -> bool:
@@ -189,7 +193,8 @@ class WorkerPool:
             return False
         victim = rng.choice(alive)
         for child in self.children(victim.pid):
-            os.kill(child, signal.SIGKILL)
+            with contextlib.suppress(ProcessLookupError):  # exited since the listing
+                os.kill(child, signal.SIGKILL)
         victim.kill()
         victim.wait(10)
         self.start_one()
