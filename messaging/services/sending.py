@@ -121,9 +121,7 @@ def _windows(organization) -> dict[str, tuple | None]:
 
 
 def _window(organization, channel: str, prepared: _Prepared | None) -> tuple | None:
-    if prepared is not None:
-        return prepared.windows[channel]
-    return send_context(organization).preferences().window(channel)
+    return (prepared.windows if prepared is not None else _windows(organization))[channel]
 
 
 def _prepared_for(organization, candidate: Candidate) -> _Prepared | None:
