@@ -359,13 +359,21 @@
       recorder.onstop = function () {
         answer.skip();
         action("practice-stop").hidden = true;
+        action("practice-again").hidden = false;
+        var size = parts.reduce(function (total, part) { return total + part.size; }, 0);
+        if (!size) {
+          // Stopped before the camera gave a frame (or it gives none): there is nothing to
+          // play, and a video element pointed at an empty recording fails to load it.
+          clockEl.textContent = "Nothing was recorded. Check that your camera is on, " +
+            "then press \u201cPractise again\u201d and speak for a moment before you stop.";
+          return;
+        }
         clockEl.textContent = "Here is your practice answer.";
         practiceUrl = URL.createObjectURL(new Blob(parts, { type: recorder.mimeType || type }));
         video.srcObject = null;
         video.src = practiceUrl;
         video.muted = false;
         video.controls = true;
-        action("practice-again").hidden = false;
       };
       recorder.start(1000);
       action("practice-stop").hidden = false;

@@ -263,7 +263,11 @@ def test_a_journey_sends_the_interview_the_candidate_records_it_and_the_team_rev
     _camera_on(page, resume=False)
     expect(page.get_by_role("heading", name=re.compile("Practice:"))).to_be_visible()
     page.get_by_role("button", name="Start the practice question").click()
-    page.get_by_role("button", name="Stop", exact=True).click(timeout=15_000)
+    expect(page.locator('[data-role="practice-clock"]')).to_contain_text(
+        "Recording · time left", timeout=15_000
+    )
+    page.wait_for_timeout(1500)  # Jordan says a few words
+    page.get_by_role("button", name="Stop", exact=True).click()
     expect(page.locator('[data-role="practice-clock"]')).to_have_text(
         "Here is your practice answer."
     )
@@ -440,4 +444,41 @@ def test_a_refused_or_missing_camera_is_explained(
     expect(alert).to_contain_text(message)
     expect(alert).to_contain_text("then press the button again")
     expect(page.get_by_role("button", name=re.compile("I can see myself"))).to_be_hidden()
+    assert csp_violations == []
+
+
+def test_a_practice_answer_that_recorded_nothing_says_so_and_can_be_tried_again(
+    live_server, page, csp_violations, one_request_at_a_time
+):
+    """A camera that gives no frames before the candidate stops (a busy phone, a quick click):
+    the practice says nothing was recorded and offers another try, instead of a player that
+    cannot load an empty recording (the browser would log a failed load)."""
+    org, _owner, _membership = make_org_with_owner(
+        name="Northwind Hiring", email="rita@northwind.test", first_name="Rita"
+    )
+    interview = make_interview(org)
+    # MediaRecorder hands over empty pieces only, as when it is stopped before the first frame.
+    page.add_init_script(
+        """
+        (() => {
+          const Real = window.MediaRecorder;
+          class Empty extends Real {
+            set ondataavailable(handler) {
+              super.ondataavailable = () => handler({ data: new Blob([]) });
+            }
+          }
+          window.MediaRecorder = Empty;
+        })();
+        """
+    )
+    page.goto(live_server.url + reverse("interviews_public:recorder", args=[interview.token]))
+    _camera_on(page, resume=False)  # the interview's consent is given already
+    page.get_by_role("button", name="Start the practice question").click()
+    clock_line = page.locator('[data-role="practice-clock"]')
+    expect(clock_line).to_contain_text("Recording · time left", timeout=15_000)
+    page.get_by_role("button", name="Stop", exact=True).click()
+    expect(clock_line).to_contain_text("Nothing was recorded. Check that your camera is on")
+    assert page.locator('[data-role="practice-video"]').get_attribute("src") is None
+    page.get_by_role("button", name="Practise again").click()
+    expect(clock_line).to_contain_text("Recording starts in")
     assert csp_violations == []
