@@ -6,10 +6,11 @@ candidate whose stage changes (sandbox Twilio, texting at any hour), and a real 
 (a subprocess on the Redis broker, at ``--worker-nice``'s lower CPU priority, 10 by default,
 as ``docker/compose.yaml`` gives workers a smaller CPU share than the web process). The N
 webhooks are prepared first (each application moved on the sandbox, its payload signed), then
-posted by ``--posters`` threads at once to the web process as production runs it
-(``--server gunicorn``, the default: ``docker/gunicorn.conf.py`` over loopback, plain HTTP;
-``--server client``: the Django test client in this process, whose threads share one
-interpreter lock with each other and the sandbox). Figures:
+posted at once by ``--posters`` senders to the web process as production runs it
+(``--server gunicorn``, the default: ``docker/gunicorn.conf.py`` over loopback, plain HTTP, each
+sender a process of its own, ``bench/burst_poster.py``; ``--server client``: the Django test
+client in threads of this process, which share one interpreter lock with each other and the
+sandbox). Figures:
 the endpoint's answer time p50/p99 (target p99 < 50 ms: it stores and queues, the work runs on
 workers), each candidate's webhook → text accepted by the sandbox p50/p99, and when the last
 candidate's text went out after the burst began (target < 10 s).
@@ -23,15 +24,18 @@ is set up with the sandbox's loopback address allowed."""
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import os
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 from datetime import time as clock
 from pathlib import Path
 
@@ -44,9 +48,9 @@ from django.urls import reverse
 from accounts.services import organization_create
 from bench import production
 from candidates import services as candidate_services
-from candidates.models import Application
+from candidates.models import Application, StageTransition
 from integrations.greenhouse.models import GreenhouseConnection
-from integrations.models import ConnectionStatus
+from integrations.models import ConnectionStatus, WebhookDelivery
 from integrations.sandbox.greenhouse import greenhouse_json, greenhouse_signature
 from integrations.sandbox.server import SandboxServer
 from integrations.twilio.models import TwilioSettings
@@ -56,7 +60,7 @@ from integrations.twilio.sandbox import (
     SANDBOX_SERVICE_SID,
 )
 from journeys import services as journey_services
-from journeys.models import JourneyStep
+from journeys.models import JourneyStep, StepRun
 from library.models import MessageTemplate
 from messaging.models import Message, MessageStatus, MessagingPreferences
 from messaging.selectors import _screen as screen_named
@@ -204,6 +208,51 @@ def _prepare(box, connection, org, n: int) -> list[tuple[str, bytes, dict]]:
     return prepared
 
 
+def _post_from_processes(
+    base, url, prepared, posters, posted, answers, refused
+) -> tuple[float, float]:
+    """Post ``prepared`` from ``posters`` processes of their own (``bench/burst_poster.py``), all
+    starting at the same moment. Returns that moment and how long the posting took; fills ``posted`` (phone → when its webhook
+    was sent), ``answers`` (the endpoint's answer times, in the order of ``posted``) and
+    ``refused`` (statuses other than 200)."""
+    with tempfile.NamedTemporaryFile("w", suffix=".jsonl", delete=False) as handle:
+        for phone, body, headers in prepared:
+            line = {"key": phone, "path": url, "headers": headers, "body": body.decode()}
+            handle.write(json.dumps(line) + "\n")
+    last_answer = 0.0
+    try:
+        start_at = time.time() + 2  # the senders' interpreters start meanwhile
+        senders = [
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    str(ROOT / "bench/burst_poster.py"),
+                    base,
+                    handle.name,
+                    str(k),
+                    str(posters),
+                    repr(start_at),
+                ],
+                stdout=subprocess.PIPE,
+                text=True,
+            )  # fmt: skip
+            for k in range(posters)
+        ]
+        for sender in senders:
+            out, _ = sender.communicate(timeout=600)
+            if sender.returncode != 0:
+                raise SystemExit(f"A sender failed (exit {sender.returncode}).")
+            for phone, (started, seconds, status) in json.loads(out).items():
+                posted[phone] = started
+                answers.append(seconds)
+                last_answer = max(last_answer, started + seconds)
+                if status != 200:
+                    refused.append(status)
+    finally:
+        os.unlink(handle.name)
+    return start_at, last_answer - start_at
+
+
 def _sent_at(org, phones) -> dict[str, float]:
     """When each of ``phones`` had its text accepted by the sandbox (epoch seconds)."""
     with tenant_scope(org):
@@ -213,6 +262,44 @@ def _sent_at(org, phones) -> dict[str, float]:
                 to_address__in=phones, status__in=WENT_OUT
             ).values_list("to_address", "sent_at")
         }
+
+
+def _stages(org, began: float) -> dict[str, dict[str, float]]:
+    """When the burst's work passed each stage, in seconds after it began (p50 and the last):
+    deliveries applied, stage changes recorded, first steps finished, texts queued and
+    handed to the sandbox."""
+    since = datetime.fromtimestamp(began, tz=UTC)
+    with tenant_scope(org):
+        columns = {
+            "applied": WebhookDelivery.objects.filter(received_at__gte=since).values_list(
+                "processed_at", flat=True
+            ),
+            "recorded": StageTransition.objects.filter(observed_at__gte=since).values_list(
+                "observed_at", flat=True
+            ),
+            "first_step_done": StepRun.objects.filter(started_at__gte=since).values_list(
+                "finished_at", flat=True
+            ),
+            "text_queued": Message.objects.filter(created_at__gte=since).values_list(
+                "created_at", flat=True
+            ),
+            "text_out": Message.objects.filter(created_at__gte=since).values_list(
+                "sent_at", flat=True
+            ),
+        }
+        found = {
+            stage: sorted(at.timestamp() - began for at in rows if at is not None)
+            for stage, rows in columns.items()
+        }
+    return {
+        stage: {
+            "n": len(times),
+            "p50_s": round(percentile(times, 0.5), 2),
+            "last_s": round(times[-1], 2),
+        }  # fmt: skip
+        for stage, times in found.items()
+        if times
+    }
 
 
 def _single_latencies(post, org, items, timeout: float = 20) -> list[float]:
@@ -317,17 +404,23 @@ def burst(
                 finally:
                     connections.close_all()
 
-            began = time.time()
-            shares = [prepared[k::posters] for k in range(posters)]
-            with ThreadPoolExecutor(posters) as pool:
-                list(pool.map(post_all, shares))
-            posted_in = time.time() - began
+            if base is not None:
+                began, posted_in = _post_from_processes(
+                    base, url, prepared, posters, posted, answers, refused
+                )
+            else:
+                began = time.time()
+                shares = [prepared[k::posters] for k in range(posters)]
+                with ThreadPoolExecutor(posters) as pool:
+                    list(pool.map(post_all, shares))
+                posted_in = time.time() - began
             phones = [p for p, _, _ in prepared]
             sent: dict[str, float] = {}
             deadline = time.monotonic() + timeout
             while time.monotonic() < deadline and len(sent) < n:
                 time.sleep(0.25)
                 sent = _sent_at(org, phones)
+            stages = _stages(org, began)
             worker.terminate()
             worker.wait(timeout=60)
             worker = None
@@ -359,6 +452,7 @@ def burst(
         "webhook_to_text_p50_s": round(percentile(latencies, 0.5), 3),
         "webhook_to_text_p99_s": round(percentile(latencies, 0.99), 3),
         "last_text_out_after_s": round(last_out, 2),
+        "stages_after_burst_began": stages,
         "floor": {
             "single_webhooks": len(single),
             "single_webhook_to_text_p50_s": round(single_p50, 3),
@@ -372,7 +466,8 @@ def burst(
         "ratio_last_text_out": round(sdk_seconds / last_out, 3) if sent else 0.0,
     }
     print(
-        f"(burst) {n:,} signed stage-change webhooks posted at once by {posters} threads "
+        f"(burst) {n:,} signed stage-change webhooks posted at once by {posters} "
+        f"{'processes' if server == 'gunicorn' else 'threads'} "
         f"({'gunicorn, production settings' if server == 'gunicorn' else 'test client'}) in "
         f"{posted_in:.1f} s ({len(refused)} refused): the endpoint answered p50 "
         f"{figures['endpoint_p50_ms']:.0f} ms, p99 {figures['endpoint_p99_ms']:.0f} ms "
@@ -385,5 +480,12 @@ def burst(
         f"(ratio to the burst's p99 {figures['ratio_webhook_to_text_p99']:.3f}); the Twilio SDK "
         f"alone from {concurrency} processes handed {n:,} texts over in {sdk_seconds:.2f} s "
         f"(ratio to the last text {figures['ratio_last_text_out']:.3f})"
+    )
+    print(
+        "    stages (p50 / last, seconds after the burst began): "
+        + "; ".join(
+            f"{stage.replace('_', ' ')} {times['p50_s']:.1f} / {times['last_s']:.1f}"
+            for stage, times in stages.items()
+        )
     )
     return figures

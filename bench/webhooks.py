@@ -455,7 +455,12 @@ def main() -> None:
     parser.add_argument(
         "--burst", type=int, default=0, help="instead: N signed ATS webhooks posted at once"
     )
-    parser.add_argument("--posters", type=int, default=16, help="threads posting the burst")
+    parser.add_argument(
+        "--posters",
+        type=int,
+        default=16,
+        help="senders posting the burst (processes; threads with --server client)",
+    )
     parser.add_argument("--concurrency", type=int, default=4, help="the burst's worker")
     parser.add_argument(
         "--floor-webhooks", type=int, default=10, help="the burst's floor: single webhooks"

@@ -16,5 +16,10 @@ keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", "5"))
 # Workers are recycled now and then (with jitter, so not all at once) to bound slow leaks.
 max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "5000"))
 max_requests_jitter = int(os.environ.get("GUNICORN_MAX_REQUESTS_JITTER", "500"))
+# The app (Django, the URLconf and its views: recruitflow/wsgi.py) is loaded once by the master,
+# before it forks: every worker, a recycled one too, starts ready to answer, and the workers
+# share the loaded code's memory. It opens no database or cache connection, so no socket is
+# shared between processes.
+preload_app = os.environ.get("GUNICORN_PRELOAD", "1").lower() in ("1", "true", "yes", "on")
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-") or None

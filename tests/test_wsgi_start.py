@@ -1,0 +1,65 @@
+"""The web process's start (``recruitflow/wsgi.py``, loaded once by gunicorn's master before it
+forks its workers: ``preload_app`` in ``docker/gunicorn.conf.py``)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+PROBE = """
+import json, sys
+import recruitflow.wsgi
+from django.db import connections
+from django.urls import get_resolver
+resolver = get_resolver()
+print(json.dumps({
+    "urls_loaded": "recruitflow.urls" in sys.modules,
+    "views_loaded": "candidates.webhooks" in sys.modules,
+    "reverse_ready": bool(resolver._populated),
+    "open_connections": [
+        alias for alias in connections if connections[alias].connection is not None
+    ],
+}))
+"""
+
+
+def test_loading_the_app_loads_every_url_and_view_and_opens_no_connection():
+    """A worker answers its first request without a second of imports first (the requests
+    queued behind it would wait too), and the master that loads the app before forking holds
+    no database connection its workers would share."""
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "recruitflow.settings"}
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    loaded = json.loads(done.stdout.strip().splitlines()[-1])
+    assert loaded == {
+        "urls_loaded": True,
+        "views_loaded": True,
+        "reverse_ready": True,
+        "open_connections": [],
+    }
+
+
+def test_gunicorn_loads_the_app_before_forking_unless_told_not_to():
+    settings = {}
+    config = (ROOT / "docker/gunicorn.conf.py").read_text()
+    exec(compile(config, "gunicorn.conf.py", "exec"), settings)  # noqa: S102
+    assert settings["preload_app"] is True
+    settings = {}
+    os.environ["GUNICORN_PRELOAD"] = "0"
+    try:
+        exec(compile(config, "gunicorn.conf.py", "exec"), settings)  # noqa: S102
+    finally:
+        del os.environ["GUNICORN_PRELOAD"]
+    assert settings["preload_app"] is False
