@@ -97,6 +97,15 @@ def _greenhouse_pacers_forgotten():
 
 
 @pytest.fixture(autouse=True)
+def _recent_webhook_jobs_forgotten():
+    """The jobs webhooks described live per process for a minute; a test's database starts
+    afresh (its organizations may even reuse an earlier test's ids)."""
+    from candidates.services.webhook_events import recent_jobs_forget
+
+    recent_jobs_forget()
+
+
+@pytest.fixture(autouse=True)
 def _intake_waiting_marks_of_this_test(monkeypatch):
     """The intake's waiting marks (``intake.queue_apply``) live a minute in the shared cache and
     name an organization by id; ids repeat from test to test on SQLite, and most tests leave

@@ -5,6 +5,8 @@ the mirror (moves delivered out of order included)."""
 from __future__ import annotations
 
 import dataclasses
+import functools
+import time
 from datetime import timedelta
 
 from django.db import connections, router, transaction
@@ -286,13 +288,40 @@ def _record_out_of_order(writer: MirrorWriter, *, application: ExtApplication, e
     return 1
 
 
+# The jobs (with their offices and departments) as webhooks described them, that this process
+# compared with the mirror (and wrote what differed) in the last RECENT_JOB_SECONDS, by
+# organization and vendor: a burst's batches name the same few jobs again and again. A job is
+# remembered once the transaction that compared it committed. What the ATS poll writes in the
+# meantime (read from the same ATS) stands until a webhook describes the job after that.
+RECENT_JOB_SECONDS = 60.0
+_RECENT_JOBS_KEPT = 10_000
+_recent_jobs: dict[tuple, float] = {}
+
+
+def _job_compared_recently(key: tuple) -> bool:
+    at = _recent_jobs.get(key)
+    return at is not None and time.monotonic() - at < RECENT_JOB_SECONDS
+
+
+def _job_compared(key: tuple) -> None:
+    if len(_recent_jobs) >= _RECENT_JOBS_KEPT:
+        _recent_jobs.clear()
+    _recent_jobs[key] = time.monotonic()
+
+
+def recent_jobs_forget() -> None:
+    """Forget which jobs this process compared lately (a test's database starts afresh)."""
+    _recent_jobs.clear()
+
+
 def _upsert_webhook_job(writer: MirrorWriter, event: ApplicationChanged) -> None:
     """The application's job from the payload, with its offices and departments, mapped like
     the poll maps it, so office and department criteria match at once. Offices and
     departments already in the mirror are left as the reference refresh wrote them (the
     payload lacks e.g. a department's parent); the hiring team is not in the payload and is
     left alone. The mirror is read first and only what differs is written (a burst's webhooks
-    name the same few jobs), and a job the writer already wrote in this form is skipped."""
+    name the same few jobs), and a job the writer already wrote in this form, or this process
+    compared in this form lately (``RECENT_JOB_SECONDS``), is skipped."""
     job = event.job
     if job is None:
         return
@@ -326,6 +355,9 @@ def _upsert_webhook_job(writer: MirrorWriter, event: ApplicationChanged) -> None
     )
     if not writer.first_sight(described):
         return
+    remembered = (writer.organization.pk, writer.provider, described)
+    if _job_compared_recently(remembered):
+        return
     with transaction.atomic():
         row = Job.objects.filter(provider=writer.provider, external_id=job.external_id).first()
         if row is None:
@@ -346,6 +378,7 @@ def _upsert_webhook_job(writer: MirrorWriter, event: ApplicationChanged) -> None
                 links = getattr(row, relation)
                 if set(links.values_list("id", flat=True)) != target:
                     links.set(target)
+    transaction.on_commit(functools.partial(_job_compared, remembered))
 
 
 def _places(writer: MirrorWriter, model, items, fields, *, wanted: set[str]) -> dict[str, int]:

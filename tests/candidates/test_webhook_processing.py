@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from django.db import connection as db_connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from kombu.exceptions import OperationalError
 
@@ -155,6 +156,63 @@ def test_webhook_leaves_the_hiring_team_and_department_parent_alone_when_job_is_
         assert list(job.departments.all()) == [parent]
         parent.refresh_from_db()
         assert parent.parent_external_id == "1"
+
+
+def test_a_job_described_the_same_way_is_compared_once_a_minute_and_a_new_description_at_once(
+    alice, greenhouse_connection, client, run_tasks_inline, monkeypatch
+):
+    """A burst's webhooks name the same few jobs: once a webhook's job (with its offices and
+    departments) was compared with the mirror, the same description is not read again by this
+    process for a minute; a changed one (the job renamed in the ATS) is written by the next
+    webhook, and after the minute the mirror is compared again (a rename the sync wrote
+    meanwhile and the ATS since undid is put right)."""
+    from candidates.services import webhook_events
+
+    org = alice.organization
+    clock = [1000.0]
+    monkeypatch.setattr(webhook_events.time, "monotonic", lambda: clock[0])
+    envelope = recorded_stage_change()
+    application = envelope["payload"]["application"]
+
+    def post(event_id: str, minute: int, job_name: str = "Designer") -> int:
+        application["jobs"][0]["name"] = job_name
+        application["last_activity_at"] = f"2026-03-02T09:{minute:02d}:00Z"
+        with (
+            CaptureQueriesContext(db_connection) as statements,
+            run_tasks_inline(execute=True),  # applied as this block ends, still captured
+        ):
+            assert (
+                greenhouse_post(
+                    client, greenhouse_connection, greenhouse_json(envelope), event_id=event_id
+                ).status_code
+                == 200
+            )
+        return sum('FROM "candidates_job"' in q["sql"] for q in statements.captured_queries)
+
+    assert post("evt-1", 1) >= 1
+    with tenant_scope(org):
+        job = Job.objects.get(external_id="3485")
+        assert job.name == "Designer" and list(
+            job.offices.values_list("external_id", flat=True)
+        ) == ["54"]
+
+    clock[0] += 30  # the same description half a minute later: the job is not read
+    job_reads = post("evt-2", 2)
+    with tenant_scope(org):
+        Job.objects.filter(pk=job.pk).update(name="Renamed by hand")
+    assert job_reads <= 1  # the writer's map of job ids, not the job's row and places
+
+    clock[0] += 5  # renamed in the ATS: written by the next webhook at once
+    post("evt-3", 3, job_name="Product Designer")
+    with tenant_scope(org):
+        assert Job.objects.get(pk=job.pk).name == "Product Designer"
+        Job.objects.filter(pk=job.pk).update(name="Renamed by hand")
+
+    clock[0] += webhook_events.RECENT_JOB_SECONDS + 1  # a minute on: compared again
+    post("evt-4", 4, job_name="Product Designer")
+    with tenant_scope(org):
+        assert Job.objects.get(pk=job.pk).name == "Product Designer"
+        assert StageTransition.objects.filter(application__job=job).count() >= 1
 
 
 # -- 11.14: an application first seen through a webhook ---------------------------------------
