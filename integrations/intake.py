@@ -56,6 +56,7 @@ records, a handler registered for the record type, and in the view, after verify
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import importlib
@@ -67,7 +68,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, router, transaction
 from django.db.models import Case, Q, When
 from django.utils import timezone
 
@@ -304,9 +305,12 @@ def store(
     else:
         state, next_at, processed = State.RECEIVED, now + lost_after(), None
     event_id = fit_id(event_id, 200)
+    # One INSERT: outside a transaction it commits by itself (a replay's IntegrityError leaves
+    # nothing to roll back); inside one, in a savepoint.
+    inside = transaction.get_connection(router.db_for_write(WebhookDelivery)).in_atomic_block
     with tenant_scope(organization):
         try:
-            with transaction.atomic():
+            with transaction.atomic() if inside else contextlib.nullcontext():
                 delivery = WebhookDelivery.objects.create(
                     organization=organization,
                     provider=provider,

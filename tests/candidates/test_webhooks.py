@@ -124,6 +124,29 @@ def test_replayed_event_id_is_stored_and_processed_once_when_delivered_twice(
         assert StageTransition.objects.count() == 1
 
 
+@pytest.mark.django_db(transaction=True)
+def test_outside_a_transaction_a_replay_is_answered_and_stores_nothing_new(
+    alice, greenhouse_connection, client, monkeypatch
+):
+    """As the web process runs it (no transaction around the request): the delivery is one
+    INSERT committed by itself, and a replay's refused INSERT leaves the connection usable."""
+    queued: list = []
+    monkeypatch.setattr(
+        intake_tasks.webhook_delivery_apply, "delay", lambda *args: queued.append(args)
+    )
+    body = greenhouse_json({"action": "candidate_stage_change", "payload": {"application": {}}})
+
+    first = greenhouse_post(client, greenhouse_connection, body, event_id="evt-own")
+    second = greenhouse_post(client, greenhouse_connection, body, event_id="evt-own")
+    third = greenhouse_post(client, greenhouse_connection, body, event_id="evt-next")
+
+    assert first.status_code == second.status_code == third.status_code == 200
+    with tenant_scope(alice.organization):
+        stored = list(WebhookDelivery.objects.order_by("pk").values_list("event_id", flat=True))
+    assert stored == ["evt-own", "evt-next"]
+    assert len(queued) <= 2  # the replay queued nothing (a task waiting may take the next)
+
+
 def test_ping_is_answered_and_marked_ignored_when_greenhouse_saves_the_hook(
     alice, greenhouse_connection, client, run_tasks_inline
 ):
