@@ -68,7 +68,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import IntegrityError, router, transaction
+from django.db import IntegrityError, connections, router, transaction
 from django.db.models import Case, Q, When
 from django.utils import timezone
 
@@ -308,23 +308,24 @@ def store(
     # One INSERT: outside a transaction it commits by itself (a replay's IntegrityError leaves
     # nothing to roll back); inside one, in a savepoint.
     inside = transaction.get_connection(router.db_for_write(WebhookDelivery)).in_atomic_block
+    delivery = WebhookDelivery(
+        organization=organization,
+        provider=provider,
+        kind=without_nul(kind)[:60],
+        event_id=event_id,
+        url=without_nul(url),
+        headers=without_nul(dict(headers or {})),
+        raw_body=without_nul(body),
+        received_at=now,
+        state=state,
+        error=without_nul(error)[:ERROR_LIMIT],
+        next_attempt_at=next_at,
+        processed_at=processed,
+    )
     with tenant_scope(organization):
         try:
             with transaction.atomic() if inside else contextlib.nullcontext():
-                delivery = WebhookDelivery.objects.create(
-                    organization=organization,
-                    provider=provider,
-                    kind=without_nul(kind)[:60],
-                    event_id=event_id,
-                    url=without_nul(url),
-                    headers=without_nul(dict(headers or {})),
-                    raw_body=without_nul(body),
-                    received_at=now,
-                    state=state,
-                    error=without_nul(error)[:ERROR_LIMIT],
-                    next_attempt_at=next_at,
-                    processed_at=processed,
-                )
+                _insert(delivery)
         except IntegrityError:
             if not event_id:
                 raise
@@ -337,6 +338,41 @@ def store(
             functools.partial(queue_apply, organization.pk, delivery.pk, provider)
         )
     return delivery, True
+
+
+def _insert(delivery: WebhookDelivery) -> None:
+    """Insert ``delivery`` (a new row) and set its id: one statement written once per process
+    where the database returns the id from an INSERT (building the ORM's INSERT of thirteen
+    columns on every POST was a sixth of a burst's endpoint CPU), else ``save()``."""
+    db = router.db_for_write(WebhookDelivery)
+    connection = connections[db]
+    if not connection.features.can_return_columns_from_insert:
+        delivery.save(force_insert=True, using=db)
+        return
+    sql, fields = _insert_statement(db)
+    params = [
+        field.get_db_prep_save(getattr(delivery, field.attname), connection) for field in fields
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        delivery.pk = cursor.fetchone()[0]
+    delivery._state.adding, delivery._state.db = False, db
+
+
+@functools.cache
+def _insert_statement(db: str) -> tuple[str, list]:
+    """The INSERT of a delivery with every column but the id, returning the id (only the
+    model's own table and column names are written into it; the values are parameters)."""
+    quote = connections[db].ops.quote_name
+    meta = WebhookDelivery._meta
+    fields = [field for field in meta.concrete_fields if not field.primary_key]
+    columns = ", ".join(quote(field.column) for field in fields)
+    values = ", ".join(["%s"] * len(fields))
+    sql = (
+        f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ({values}) "  # noqa: S608
+        f"RETURNING {quote(meta.pk.column)}"
+    )
+    return sql, fields
 
 
 # --------------------------------------------------------------------------------------------
