@@ -10,63 +10,26 @@ applied: a malformed one is kept, marked failed with the reason.
 
 from __future__ import annotations
 
-import functools
 import json
 
-from django.db import connection as db_connection
 from django.http import Http404, HttpResponse, HttpResponseForbidden
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from accounts.models import Organization
 from candidates import services
 from integrations import intake
+from integrations.connections import webhook_connection
 from integrations.greenhouse import webhooks as greenhouse_webhooks
 from integrations.greenhouse.models import GreenhouseConnection
 from integrations.lever import webhooks as lever_webhooks
 from integrations.lever.models import LeverConnection
-from integrations.models import ConnectionStatus
 from recruitflow.decorators import public
-from recruitflow.tenancy import scopes_disabled
-
-
-@functools.cache
-def _lookup_sql(model, secret: str) -> str:
-    """The one statement that finds an endpoint's connection (built once per model; only the
-    models' own table and column names are written into it, the values are parameters)."""
-    quote = db_connection.ops.quote_name
-
-    def column(owner, name: str) -> str:
-        return quote(owner._meta.get_field(name).column)
-
-    selected = ", ".join(
-        f"c.{column(model, name)}" for name in ("id", "organization", "last_webhook_at", secret)
-    )
-    return (
-        f"SELECT {selected} FROM {quote(model._meta.db_table)} c "  # noqa: S608
-        f"INNER JOIN {quote(Organization._meta.db_table)} o "
-        f"ON o.{column(Organization, 'id')} = c.{column(model, 'organization')} "
-        f"WHERE c.{column(model, 'endpoint_token')} = %s "
-        f"AND o.{column(Organization, 'is_active')} AND c.{column(model, 'status')} <> %s"
-    )
 
 
 def _connection(model, token: str, secret: str):
-    """The connection the endpoint's token names, with only what a POST reads: its ``secret``
-    field, when it last heard and its organization's id (the organization's other fields are
-    read if something asks for them). One statement written once: building the ORM's query on
-    every POST cost a burst's endpoint a quarter of its CPU."""
-    # Cross-tenant on purpose: the token in the URL is what names the organization.
-    with scopes_disabled():
-        found = list(
-            model.objects.raw(_lookup_sql(model, secret), [token, ConnectionStatus.DISCONNECTED])
-        )
-    if not found:
+    connection = webhook_connection(model, token, secret)
+    if connection is None:
         raise Http404("Unknown webhook endpoint.")
-    connection = found[0]
-    connection.organization = Organization.from_db(
-        connection._state.db, ["id"], [connection.organization_id]
-    )
     return connection
 
 

@@ -68,13 +68,14 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import IntegrityError, connections, router, transaction
+from django.db import IntegrityError, router, transaction
 from django.db.models import Case, Q, When
 from django.utils import timezone
 
 from integrations.http_errors import ProviderError
 from integrations.models import WebhookDelivery
 from integrations.registry import UnknownProvider, available
+from recruitflow.inserts import insert_returning_pk
 from recruitflow.tasks import task_named
 from recruitflow.tenancy import scopes_disabled, tenant_scope
 
@@ -325,7 +326,9 @@ def store(
     with tenant_scope(organization):
         try:
             with transaction.atomic() if inside else contextlib.nullcontext():
-                _insert(delivery)
+                # One statement written once: building the ORM's INSERT on every POST was a
+                # sixth of a burst's endpoint CPU.
+                insert_returning_pk(delivery)
         except IntegrityError:
             if not event_id:
                 raise
@@ -338,41 +341,6 @@ def store(
             functools.partial(queue_apply, organization.pk, delivery.pk, provider)
         )
     return delivery, True
-
-
-def _insert(delivery: WebhookDelivery) -> None:
-    """Insert ``delivery`` (a new row) and set its id: one statement written once per process
-    where the database returns the id from an INSERT (building the ORM's INSERT of thirteen
-    columns on every POST was a sixth of a burst's endpoint CPU), else ``save()``."""
-    db = router.db_for_write(WebhookDelivery)
-    connection = connections[db]
-    if not connection.features.can_return_columns_from_insert:
-        delivery.save(force_insert=True, using=db)
-        return
-    sql, fields = _insert_statement(db)
-    params = [
-        field.get_db_prep_save(getattr(delivery, field.attname), connection) for field in fields
-    ]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        delivery.pk = cursor.fetchone()[0]
-    delivery._state.adding, delivery._state.db = False, db
-
-
-@functools.cache
-def _insert_statement(db: str) -> tuple[str, list]:
-    """The INSERT of a delivery with every column but the id, returning the id (only the
-    model's own table and column names are written into it; the values are parameters)."""
-    quote = connections[db].ops.quote_name
-    meta = WebhookDelivery._meta
-    fields = [field for field in meta.concrete_fields if not field.primary_key]
-    columns = ", ".join(quote(field.column) for field in fields)
-    values = ", ".join(["%s"] * len(fields))
-    sql = (
-        f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ({values}) "  # noqa: S608
-        f"RETURNING {quote(meta.pk.column)}"
-    )
-    return sql, fields
 
 
 # --------------------------------------------------------------------------------------------

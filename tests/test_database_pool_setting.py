@@ -3,15 +3,10 @@ Django requires); SQLite, the development default, is left as it is."""
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.probes import ROOT, python_json
+
 READ = (
     "import json, django; django.setup(); from django.conf import settings; "
     "d = settings.DATABASES['default']; print(json.dumps({'engine': d['ENGINE'], "
@@ -20,20 +15,7 @@ READ = (
 
 
 def _database_settings(**env: str) -> dict:
-    out = subprocess.run(
-        [sys.executable, "-c", READ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=True,
-        env={
-            **os.environ,
-            "DJANGO_SETTINGS_MODULE": "recruitflow.settings",
-            "SECRET_KEY": "pool-setting-test",
-            **env,
-        },
-    )
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return python_json(READ, SECRET_KEY="pool-setting-test", **env)
 
 
 @pytest.mark.parametrize("pool", ["true", "false"])

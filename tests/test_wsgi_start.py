@@ -3,13 +3,9 @@ forks its workers: ``preload_app`` in ``docker/gunicorn.conf.py``)."""
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
-import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.probes import ROOT, python_json
 
 PROBE = """
 import json, sys
@@ -32,17 +28,7 @@ def test_loading_the_app_loads_every_url_and_view_and_opens_no_connection():
     """A worker answers its first request without a second of imports first (the requests
     queued behind it would wait too), and the master that loads the app before forking holds
     no database connection its workers would share."""
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "recruitflow.settings"}
-    done = subprocess.run(
-        [sys.executable, "-c", PROBE],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
-    loaded = json.loads(done.stdout.strip().splitlines()[-1])
+    loaded = python_json(PROBE)
     assert loaded == {
         "urls_loaded": True,
         "views_loaded": True,

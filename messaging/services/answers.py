@@ -19,6 +19,7 @@ from candidates.models import TimelineEvent
 from messaging import timeline_kinds
 from messaging.models import Message, MessageEvent, MessageStatus
 from messaging.services.common import _channel_label, _timeline_entry
+from recruitflow.inserts import insert_params, inserted_fields
 
 
 def _sent_fields(provider_identifier: str, result, now: datetime) -> dict[str, Any]:
@@ -83,9 +84,9 @@ def mark_sent_statement(
     columns = _message_fields()
     params = [columns[name].get_db_prep_save(value, connection) for name, value in fields.items()]
     params += [organization.pk, message.pk, MessageStatus.SENDING, MessageStatus.UNKNOWN]
-    params += _insert_params(_sent_event(message, result, now))
+    params += insert_params(_sent_event(message, result, now), connection)
     if timeline is not None:
-        params += _insert_params(timeline)
+        params += insert_params(timeline, connection)
     if claim is not None:
         params += [MessageStatus.SENDING, now, organization.pk, claim.pk, MessageStatus.QUEUED]
     with connection.cursor() as cursor:
@@ -163,26 +164,14 @@ def _message_fields() -> dict[str, Field]:
     return {field.name: field for field in Message._meta.concrete_fields}
 
 
-def _inserted_fields(model) -> list:
-    return [field for field in model._meta.concrete_fields if not field.primary_key]
-
-
 def _insert_sql(model, gate: str) -> str:
     """``INSERT`` of one row of ``model`` for each row of ``gate`` (one row or none), every
     value given with its column's type (read as the column's, never as text)."""
     quote = connection.ops.quote_name
-    fields = _inserted_fields(model)
+    fields = inserted_fields(model)
     columns = ", ".join(quote(field.column) for field in fields)
     values = ", ".join(f"%s::{field.cast_db_type(connection)}" for field in fields)
     return f"INSERT INTO {quote(model._meta.db_table)} ({columns}) SELECT {values} FROM {gate}"  # noqa: S608
-
-
-def _insert_params(instance) -> list:
-    """The unsaved ``instance``'s values, in :func:`_insert_sql`'s order."""
-    return [
-        field.get_db_prep_save(field.pre_save(instance, True), connection)
-        for field in _inserted_fields(type(instance))
-    ]
 
 
 def _sent_timeline_entry(organization, message: Message) -> TimelineEvent | None:
