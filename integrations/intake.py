@@ -69,7 +69,7 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import cache
 from django.db import IntegrityError, router, transaction
-from django.db.models import Case, Q, When
+from django.db.models import Case, F, Q, When
 from django.utils import timezone
 
 from integrations.http_errors import ProviderError
@@ -200,6 +200,33 @@ def handler_for(record) -> Handler | None:
     for klass in type(record).__mro__:
         if klass in _HANDLERS:
             return _HANDLERS[klass]
+    return None
+
+
+# ``handler(items)``: ``items`` is a list of (record, context), one per delivery of a batch, in
+# the batch's order; returns {delivery pk: applied?} for the deliveries it applied.
+TogetherHandler = Callable[[list[tuple[Any, "Context"]]], dict[int, bool]]
+_TOGETHER: dict[type, TogetherHandler] = {}
+
+
+def register_together(record_type: type, handler: TogetherHandler) -> None:
+    """Apply the records of ``record_type`` of a batch's deliveries together, when every
+    delivery of the batch holds one such record: ``handler(items)`` writes what it can for all
+    of them at once (one statement per table instead of one per delivery) and returns which
+    deliveries it applied; the rest are applied one at a time afterwards, with
+    :func:`register`'s handler. It may take only deliveries that touch nothing another
+    delivery of ``items`` touches (their order does not matter then), and it raises to leave
+    them all to the one-at-a-time path (its savepoint is rolled back first)."""
+    existing = _TOGETHER.get(record_type)
+    if existing is not None and existing is not handler:
+        raise ValueError(f"{record_type.__name__} already has a handler: {existing!r}.")
+    _TOGETHER[record_type] = handler
+
+
+def _together_for(record) -> TogetherHandler | None:
+    for klass in type(record).__mro__:
+        if klass in _TOGETHER:
+            return _TOGETHER[klass]
     return None
 
 
@@ -444,6 +471,76 @@ def _apply_locked(batch: Batch, locked: WebhookDelivery) -> dict:
     return written
 
 
+def _apply_together(batch: Batch, rows: list[WebhookDelivery]) -> dict[int, dict]:
+    """Apply what the together handler of the batch's records (:func:`register_together`)
+    takes of ``rows``, in one savepoint, and write those rows' states in one statement per
+    state. Returns what was written to each row it applied. Takes nothing when a delivery of
+    the batch cannot be read, holds more than one record or a record of another kind (applied
+    one at a time, they keep their order), or when the handler fails: each delivery is then
+    applied alone, and one that fails keeps its own error and retry."""
+    if len(rows) < 2:
+        return {}
+    items: list[tuple[Any, Context]] = []
+    handler = None
+    for row in rows:
+        try:
+            records = parse_stored(
+                row.provider,
+                raw_body=row.raw_body,
+                url=row.url,
+                received_at=row.received_at,
+                event_id=row.event_id,
+            )
+        except Exception:  # reported by the one-at-a-time path
+            return {}
+        found = _together_for(records[0]) if len(records) == 1 else None
+        if found is None or found is not (handler or found):
+            return {}
+        handler = found
+        items.append(
+            (records[0], Context(delivery=row, organization=batch.organization, batch=batch))
+        )
+    assert handler is not None
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            done = handler(items)
+            for state, pks in (
+                (State.PROCESSED, [pk for pk, applied in done.items() if applied]),
+                (State.IGNORED, [pk for pk, applied in done.items() if not applied]),
+            ):
+                if pks:
+                    WebhookDelivery.objects.filter(pk__in=pks).update(
+                        state=state,
+                        error="",
+                        attempts=F("attempts") + 1,
+                        next_attempt_at=None,
+                        processed_at=now,
+                    )
+    except Exception:
+        logger.info(
+            "Applying %s %s webhook deliveries together failed; applying each alone",
+            len(rows),
+            batch.provider,
+            exc_info=True,
+        )
+        return {}
+    finally:
+        for _, context in items:
+            context.finish()
+    attempts = {row.pk: row.attempts + 1 for row in rows}
+    return {
+        pk: {
+            "state": State.PROCESSED if applied else State.IGNORED,
+            "error": "",
+            "attempts": attempts[pk],
+            "next_attempt_at": None,
+            "processed_at": now,
+        }
+        for pk, applied in done.items()
+    }
+
+
 def apply(*, delivery_id: int, organization=None, batch_size: int = 1) -> WebhookDelivery | None:
     """Apply a stored delivery, once, and with ``batch_size`` > 1 up to ``batch_size - 1`` of
     its organization's other received deliveries of the same vendor with it (oldest first),
@@ -494,8 +591,10 @@ def apply(*, delivery_id: int, organization=None, batch_size: int = 1) -> Webhoo
                     .filter(claim)
                     .order_by(Case(When(pk=row.pk, then=0), default=1), "received_at", "pk")
                 )
-                for locked in claimed[:batch_size]:
-                    done = _apply_locked(batch, locked)
+                rows = list(claimed[:batch_size])
+                together = _apply_together(batch, rows)
+                for locked in rows:
+                    done = together.get(locked.pk) or _apply_locked(batch, locked)
                     applied += 1
                     if locked.pk == row.pk:
                         written = done
@@ -610,6 +709,7 @@ __all__ = [
     "parse_stored",
     "queue_apply",
     "register",
+    "register_together",
     "reprocess",
     "store",
     "sweep",

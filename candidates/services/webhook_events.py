@@ -7,7 +7,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.db import connections, router, transaction
 from django.db.models import Q
@@ -165,20 +165,144 @@ def ats_event_apply(event: AtsEvent, context: intake.Context) -> bool:
         raise
 
 
+class _LeftAlone(Exception):  # noqa: N818 (not a failure: the one-at-a-time path takes over)
+    """The batch's together path found what it leaves to the one-at-a-time path."""
+
+
+@dataclasses.dataclass(frozen=True)
+class _Change:
+    """A stage change of a batch that carries everything it needs (its application and the
+    candidate's details), with its delivery's context."""
+
+    event: ApplicationChanged
+    application: ExtApplication
+    candidate: ExtCandidate
+    context: intake.Context
+
+    @property
+    def names(self) -> tuple[tuple[str, str], tuple[str, str]]:
+        return ("application", self.application.external_id), (
+            "candidate",
+            self.candidate.external_id,
+        )
+
+    def older_than(self, mirrored: datetime | None) -> bool:
+        moved = self.application.last_activity_at
+        return mirrored is not None and moved is not None and mirrored > moved
+
+
+def _change(event, context: intake.Context) -> _Change | None:
+    """The event as a :class:`_Change`, when it is a stage change naming its application's
+    candidate and carrying the candidate's details (applied without asking the ATS)."""
+    if not isinstance(event, ApplicationChanged):
+        return None
+    app, candidate = event.application, event.candidate
+    if app is None or candidate is None or not app.candidate_external_id:
+        return None
+    if candidate.external_id != app.candidate_external_id:
+        return None
+    return _Change(event=event, application=app, candidate=candidate, context=context)
+
+
+def ats_events_apply_together(items: list[tuple[AtsEvent, intake.Context]]) -> dict[int, bool]:
+    """Apply a batch's stage changes together (registered with the intake's
+    ``register_together``): the candidates in one upsert, the applications in one, their
+    transitions in one insert, instead of about ten statements per webhook. Taken only when
+    every delivery of the batch is a stage change carrying its candidate, and only the
+    deliveries whose application and candidate no other delivery of the batch names, and
+    whose move is not older than the mirror: the rest are applied one at a time afterwards, in
+    their order, as is the whole batch when anything here fails. Returns {delivery pk: True}
+    for the deliveries applied."""
+    changes = [_change(event, context) for event, context in items]
+    if not changes or None in changes:
+        return {}
+    named: dict[tuple[str, str], int] = {}
+    for change in changes:
+        assert change is not None
+        for key in change.names:
+            named[key] = named.get(key, 0) + 1
+    alone = [c for c in changes if c is not None and all(named[k] == 1 for k in c.names)]
+    if len(alone) < 2:
+        return {}
+    for change in alone:  # each delivery writes its calls (none here) when it is done
+        writer = _ats_delivery(change.context).writer
+    try:
+        return _apply_changes(writer, alone)
+    except Exception:
+        writer.forget()  # what it read or wrote is rolled back with the savepoint
+        raise
+
+
+def _apply_changes(writer: MirrorWriter, changes: list[_Change]) -> dict[int, bool]:
+    for change in changes:
+        if change.event.job is not None:
+            _upsert_webhook_job(writer, change.event)
+        writer.ensure_job_and_stage(
+            job_external_id=change.application.job_external_id,
+            job_name=change.event.job_name,
+            stage_external_id=change.application.stage_external_id,
+            stage_name=change.application.stage_name or "",
+        )
+    by_application = {change.application.external_id: change for change in changes}
+    _lock_applications(writer, list(by_application))
+    # A move older than what the mirror holds (delivered out of order) is recorded at its own
+    # time by the one-at-a-time path, and must not roll the candidate's details back.
+    mirrored = dict(
+        Application.objects.filter(
+            provider=writer.provider,
+            external_id__in=list(by_application),
+            last_activity_at__isnull=False,
+        ).values_list("external_id", "last_activity_at")
+    )
+    fresh = [c for ext, c in by_application.items() if not c.older_than(mirrored.get(ext))]
+    if not fresh:
+        return {}
+    result = writer.apply_applications(
+        [change.application for change in fresh],
+        candidate_ids=writer.upsert_candidates([change.candidate for change in fresh]),
+        source=TransitionSource.WEBHOOK,
+        observed_at=timezone.now(),
+        record_new=True,
+        provider_event_ids={
+            change.application.external_id: change.context.delivery.event_id for change in fresh
+        },
+    )
+    if result.skipped_stale or result.applications < len(fresh):
+        # The poll wrote a newer state meanwhile, or a candidate is missing: the one-at-a-time
+        # path records them as such.
+        raise _LeftAlone
+    return {change.context.delivery.pk: True for change in fresh}
+
+
 def register_handlers() -> None:
-    """Hand the intake this app's handler of the ATS events (``CandidatesConfig.ready``)."""
+    """Hand the intake this app's handlers of the ATS events (``CandidatesConfig.ready``)."""
     intake.register(AtsEvent, ats_event_apply)
+    intake.register_together(AtsEvent, ats_events_apply_together)
 
 
 def _lock_application(writer: MirrorWriter, external_id: str) -> None:
     """Serialize webhook writes to one application, even one not in the mirror yet (no row to
     lock): two moves delivered at once must be applied one after the other."""
+    _lock_applications(writer, [external_id])
+
+
+def _lock_applications(writer: MirrorWriter, external_ids: list[str]) -> None:
+    """:func:`_lock_application` for several applications, in one statement and in one order
+    (two transactions locking overlapping sets wait for each other instead of deadlocking)."""
     connection = connections[router.db_for_write(Application)]
     if connection.vendor != "postgresql":
         return  # SQLite serializes writers anyway
-    key = f"webhook-application:{writer.organization.pk}:{writer.provider}:{external_id}"
+    prefix = f"webhook-application:{writer.organization.pk}:{writer.provider}:"
+    keys = sorted({prefix + external_id for external_id in external_ids})
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [key])
+        if len(keys) == 1:
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", keys)
+        else:
+            cursor.execute(
+                "SELECT pg_advisory_xact_lock(h) FROM "
+                "(SELECT hashtext(k) AS h FROM unnest(%s::text[]) AS k ORDER BY 1) AS keys",
+                [keys],
+            )
 
 
 def _apply_one(
@@ -284,7 +408,7 @@ def _record_out_of_order(writer: MirrorWriter, *, application: ExtApplication, e
         StageTransition.objects.filter(pk=later.pk).update(
             from_stage_id=stage_id, from_stage_name=stage_name, from_status=status
         )
-    announce_transitions(writer, created, provider_event_id=event.event_id)
+    announce_transitions(writer, created, provider_event_ids=[event.event_id])
     return 1
 
 

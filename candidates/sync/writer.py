@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -93,10 +93,9 @@ class _Committed:
     ids: list[int] = field(default_factory=list)
     event_ids: list[str] = field(default_factory=list)
 
-    def add(self, ids: list[int], event_id: str) -> None:
+    def add(self, ids: list[int], event_ids: list[str]) -> None:
         self.ids.extend(ids)
-        if event_id:
-            self.event_ids.append(event_id)
+        self.event_ids.extend(event_ids)
 
     def take(self) -> tuple[list[int], list[str]]:
         taken = self.ids[:], self.event_ids[:]
@@ -414,6 +413,7 @@ class MirrorWriter:
         record_new: bool,
         provider_event_id: str = "",
         new_application_hint: bool = False,
+        provider_event_ids: Mapping[str, str] | None = None,
     ) -> PageResult:
         """Upsert applications and write one StageTransition per observed change.
 
@@ -422,7 +422,12 @@ class MirrorWriter:
         applications we had never seen as ``is_new_application`` transitions (not during the
         first full sync, which would replay the whole history). ``new_application_hint``: an
         unseen application counts as new even when ``record_new`` is off (webhook said so).
+        ``provider_event_id``: the vendor's id of the one event that reported ``items`` (its
+        transition is recorded once however often the event is applied);
+        ``provider_event_ids``: the same for items reported by several events, by
+        application external id.
         """
+        event_ids = provider_event_ids or {}
         result = PageResult()
         incoming = {a.external_id: a for a in items}  # the last copy of a repeated id wins
         if not incoming:
@@ -539,15 +544,21 @@ class MirrorWriter:
                         is_new_application=is_new,
                         observed_at=observed_at,
                         source=source,
-                        provider_event_id=provider_event_id if len(pending) == 1 else "",
+                        provider_event_id=(
+                            event_ids.get(row.external_id, "")
+                            if event_ids
+                            else (provider_event_id if len(pending) == 1 else "")
+                        ),
                     )
                 )
             StageTransition.objects.bulk_create(
-                transitions, ignore_conflicts=bool(provider_event_id)
+                transitions, ignore_conflicts=bool(provider_event_id or event_ids)
             )
             result.transitions = len(transitions)
             result.created_transitions = transitions
-            announce_transitions(self, transitions, provider_event_id=provider_event_id)
+            announce_transitions(
+                self, transitions, provider_event_ids=[t.provider_event_id for t in transitions]
+            )
         for old_candidate, new_candidate in moved_candidates:
             # The application now belongs to another person: the ATS merged them.
             if not Application.objects.filter(candidate_id=old_candidate).exists():
@@ -586,22 +597,23 @@ class MirrorWriter:
 
 
 def announce_transitions(
-    writer: MirrorWriter, transitions: list[StageTransition], *, provider_event_id: str = ""
+    writer: MirrorWriter, transitions: list[StageTransition], *, provider_event_ids: list[str]
 ) -> None:
     """Once the transaction that wrote ``transitions`` commits, ask Journeys to match them (or,
     for a writer made with ``announce_together``, hand them to its announce_committed()).
-    The task is sent by name: candidates does not import journeys (journeys' beat sweep catches
-    anything a lost message misses)."""
+    Those inserted without returning their ids (``ignore_conflicts``) are found by their
+    vendor event ids, ``provider_event_ids``. The task is sent by name: candidates does not
+    import journeys (journeys' beat sweep catches anything a lost message misses)."""
     ids = [t.pk for t in transitions if t.pk is not None]
+    event_ids = [] if ids else [e for e in provider_event_ids if e]
     committed = writer._committed
     if committed is not None:  # the writer's caller announces them together
-        event_id = "" if ids else provider_event_id
-        transaction.on_commit(functools.partial(committed.add, ids, event_id))
+        transaction.on_commit(functools.partial(committed.add, ids, event_ids))
         return
-    if not ids and provider_event_id:  # inserted with ignore_conflicts: no ids returned
+    if event_ids:
         ids = list(
             writer._mirror(StageTransition)
-            .filter(provider_event_id=provider_event_id)
+            .filter(provider_event_id__in=event_ids)
             .values_list("pk", flat=True)
         )
     if not ids:

@@ -14,7 +14,7 @@ from django.conf import settings
 from django.db import connection as db_connection
 from django.test.utils import CaptureQueriesContext
 
-from candidates.models import StageTransition
+from candidates.models import Application, Candidate, StageTransition
 from candidates.sync import writer as writer_module
 from integrations import intake
 from integrations import tasks as intake_tasks
@@ -228,24 +228,25 @@ def test_with_a_cache_private_to_each_process_every_delivery_publishes_its_task(
     assert len(late) == 4 * 2  # each late task reads its organization and its delivery
 
 
-def test_a_batch_costs_the_same_few_queries_per_delivery(
+def test_a_batch_of_stage_changes_costs_the_same_few_queries_however_many_it_holds(
     alice, greenhouse_connection, django_capture_on_commit_callbacks, queued, announced
 ):
-    """Each delivery of a batch: its record's savepoint, the application's advisory lock, the
-    stale check, the candidate (erased? then upsert), the application (lock, upsert), the
-    transition and the delivery's state. The batch claims its deliveries and reads the
-    connection, the maps and the new transitions' ids once, and the job with its places (seven
-    statements) once a minute per process while the webhooks describe it the same way. Before
-    batches: 30 queries per delivery, 34 for the first; with batches but a task published per
-    delivery (each finding its delivery applied: 2 more), 12."""
+    """A batch of stage changes is applied together: it claims its deliveries and reads the
+    connection and the maps, then the applications' advisory locks, the stale check, the
+    candidates (erased? then one upsert), the applications (lock, one upsert), one insert of
+    the transitions, one update of the deliveries' states, and the new transitions' ids for
+    Journeys: 19 statements for 3 stage changes or 6. The job with its places (seven
+    statements) is compared once a minute per process while the webhooks describe it the same
+    way. One delivery at a time, each cost ten statements: 39 for 3, 69 for 6; before batches,
+    30 per delivery."""
     org, capture = alice.organization, django_capture_on_commit_callbacks
     three = queries_to_apply(org, greenhouse_connection, capture, queued, range(3), "three")
     six = queries_to_apply(org, greenhouse_connection, capture, queued, range(10, 16), "six")
 
     late = 0 if shared_cache() else 2  # a private cache: each delivery's own task comes too
     lock = 1 if db_connection.vendor == "postgresql" else 0  # SQLite serializes writers itself
-    assert three == 3 * (9 + lock) + 2 * late + 16  # the job compared with the mirror
-    assert six == 6 * (9 + lock) + 5 * late + 9  # the same job, compared a moment ago
+    assert three == 18 + lock + 2 * late + 7  # the job compared with the mirror
+    assert six == 18 + lock + 5 * late  # the same job, compared a moment ago
     assert len(announced) == 2  # one match task per batch
 
 
@@ -253,19 +254,20 @@ def test_a_failing_delivery_is_retried_alone_and_the_rest_of_its_batch_is_applie
     alice, greenhouse_connection, django_capture_on_commit_callbacks, queued, announced,
     monkeypatch,
 ):  # fmt: skip
-    """The first delivery writes the new job, its office and department, then fails: its
-    savepoint takes them back, and the next deliveries of the batch write them again."""
+    """Applying the batch together fails (on the first delivery's application), so each
+    delivery is applied alone: the first writes the new job, its office and department, then
+    fails; its savepoint takes them back, and the next deliveries write them again."""
     from candidates.services import webhook_events
 
     org = alice.organization
-    lock = webhook_events._lock_application
+    lock = webhook_events._lock_applications
 
-    def flaky(writer, external_id):
-        if external_id == "500000":
+    def flaky(writer, external_ids):
+        if "500000" in external_ids:
             raise RuntimeError("the database went away")
-        lock(writer, external_id)
+        lock(writer, external_ids)
 
-    monkeypatch.setattr(webhook_events, "_lock_application", flaky)
+    monkeypatch.setattr(webhook_events, "_lock_applications", flaky)
     store_moves(greenhouse_connection, django_capture_on_commit_callbacks, range(3),
                 stage=ASSESSMENT, prefix="flaky")  # fmt: skip
     with django_capture_on_commit_callbacks(execute=True):
@@ -281,7 +283,7 @@ def test_a_failing_delivery_is_retried_alone_and_the_rest_of_its_batch_is_applie
     assert "RuntimeError: the database went away" in failed.error
     assert announced == [sorted(t.pk for t in applied)]
 
-    monkeypatch.setattr(webhook_events, "_lock_application", lock)
+    monkeypatch.setattr(webhook_events, "_lock_applications", lock)
     monkeypatch.setattr(
         intake_tasks.webhook_delivery_apply, "delay", lambda *args: queued.append(args)
     )
@@ -306,13 +308,21 @@ def test_two_workers_at_once_never_apply_one_delivery_twice(
     for number in range(count):
         store(greenhouse_connection, stage_change(number, stage=ASSESSMENT), f"race-{number}")
     applied: list[str] = []
-    apply_event = webhook_events._apply_event
+    apply_event, apply_changes = webhook_events._apply_event, webhook_events._apply_changes
 
     def counted(writer, event, *, stored, **kwargs):
         applied.append(stored.event_id)
         return apply_event(writer, event, stored=stored, **kwargs)
 
+    def counted_together(writer, changes):
+        done = apply_changes(writer, changes)
+        applied.extend(
+            c.context.delivery.event_id for c in changes if c.context.delivery.pk in done
+        )
+        return done
+
     monkeypatch.setattr(webhook_events, "_apply_event", counted)
+    monkeypatch.setattr(webhook_events, "_apply_changes", counted_together)
     tasks = queued[:]
     barrier = threading.Barrier(2)
 
@@ -372,3 +382,148 @@ def test_a_burst_of_posts_notes_when_the_connection_last_heard_without_writing_i
     assert statements == ["SELECT", "SAVEPOINT", "INSERT", "RELEASE"]
     assert heard_during_burst == START
     assert greenhouse_connection.last_webhook_at == START + timedelta(seconds=11)
+
+
+@pytest.fixture
+def together(monkeypatch):
+    """The event ids of the deliveries each batch applied together."""
+    from candidates.services import webhook_events
+
+    batches: list[list[str]] = []
+    apply_changes = webhook_events._apply_changes
+
+    def spy(writer, changes):
+        done = apply_changes(writer, changes)
+        batches.append(
+            sorted(c.context.delivery.event_id for c in changes if c.context.delivery.pk in done)
+        )
+        return done
+
+    monkeypatch.setattr(webhook_events, "_apply_changes", spy)
+    return batches
+
+
+def history(org, number: int) -> list[tuple[str, str, str]]:
+    """Application ``number``'s transitions: (from stage, to stage, vendor event id)."""
+    with tenant_scope(org):
+        rows = StageTransition.objects.filter(application__external_id=str(500_000 + number))
+        return list(
+            rows.order_by("observed_at", "pk").values_list(
+                "from_stage_name", "to_stage_name", "provider_event_id"
+            )
+        )
+
+
+def test_two_moves_of_one_application_in_a_batch_are_applied_in_order_and_the_rest_together(
+    alice, greenhouse_connection, django_capture_on_commit_callbacks, queued, announced, together
+):
+    org, capture = alice.organization, django_capture_on_commit_callbacks
+    with capture(execute=True):
+        store(greenhouse_connection, stage_change(1, stage=SCREEN), "one-screen")
+        store(greenhouse_connection, stage_change(2, stage=SCREEN), "two-screen")
+        store(greenhouse_connection, stage_change(1, stage=ASSESSMENT, minute=5), "one-assess")
+        store(greenhouse_connection, stage_change(3, stage=SCREEN), "three-screen")
+    with capture(execute=True):
+        run(queued)
+
+    assert set(states(org).values()) == {"processed"}
+    assert together == [["three-screen", "two-screen"]]
+    assert history(org, 1) == [
+        ("", "Phone screen", "one-screen"),
+        ("Phone screen", "Assessment", "one-assess"),
+    ]
+    assert history(org, 2) == [("", "Phone screen", "two-screen")]
+    with tenant_scope(org):
+        recorded = sorted(StageTransition.objects.values_list("pk", flat=True))
+    assert sorted(pk for batch in announced for pk in batch) == recorded
+
+
+def test_a_move_older_than_the_mirror_in_a_batch_is_recorded_at_its_own_time(
+    alice, greenhouse_connection, django_capture_on_commit_callbacks, queued, announced, together
+):
+    """The newer move of application 1 was applied first; its older move, delivered late in a
+    batch, leaves the application (and the candidate's details) where the newer one put them
+    and is recorded at its own time, before the newer one; the batch's other moves are
+    applied together."""
+    org, capture = alice.organization, django_capture_on_commit_callbacks
+    newer = json.loads(stage_change(1, stage=ASSESSMENT, minute=10))
+    newer["payload"]["application"]["candidate"]["first_name"] = "Newer"
+    older = json.loads(stage_change(1, stage=SCREEN, minute=5))
+    older["payload"]["application"]["candidate"]["first_name"] = "Older"
+    with capture(execute=True):
+        store(greenhouse_connection, greenhouse_json(newer), "one-newer")
+    with capture(execute=True):
+        run(queued)
+    with capture(execute=True):
+        store(greenhouse_connection, greenhouse_json(older), "one-older")
+        store(greenhouse_connection, stage_change(2, stage=SCREEN), "two")
+        store(greenhouse_connection, stage_change(3, stage=SCREEN), "three")
+    with capture(execute=True):
+        run(queued)
+
+    assert set(states(org).values()) == {"processed"}
+    assert together == [["three", "two"]]
+    assert history(org, 1) == [
+        ("", "Phone screen", "one-older"),
+        ("Phone screen", "Assessment", "one-newer"),
+    ]
+    with tenant_scope(org):
+        application = Application.objects.select_related("candidate").get(external_id="500001")
+        late = StageTransition.objects.get(provider_event_id="one-older")
+    assert application.stage_name == "Assessment" and application.candidate.first_name == "Newer"
+    assert late.observed_at == START + timedelta(minutes=5)
+
+
+def test_a_batch_does_not_write_back_the_details_of_a_candidate_an_admin_erased(
+    alice, greenhouse_connection, django_capture_on_commit_callbacks, queued, announced, together
+):
+    from candidates.erasure import ERASED, erase_candidate
+
+    org, capture = alice.organization, django_capture_on_commit_callbacks
+    store_moves(greenhouse_connection, capture, range(3), stage=SCREEN, prefix="screen")
+    with capture(execute=True):
+        run(queued)
+    with tenant_scope(org):
+        candidate = Candidate.objects.get(external_id="600001")
+        erase_candidate(organization=org, candidate=candidate, requested_by=alice.user)
+    store_moves(
+        greenhouse_connection, capture, range(3), stage=ASSESSMENT, prefix="assess", minute=5
+    )
+    with capture(execute=True):
+        run(queued)
+
+    assert together[-1] == ["assess-0", "assess-1", "assess-2"]
+    assert history(org, 1)[-1] == ("Phone screen", "Assessment", "assess-1")
+    with tenant_scope(org):
+        candidate.refresh_from_db()
+        others = set(
+            Candidate.objects.exclude(pk=candidate.pk).values_list("first_name", flat=True)
+        )
+    assert (candidate.first_name, candidate.primary_email) == (ERASED, "")
+    assert ERASED not in others and "" not in others
+
+
+def test_a_batch_holding_another_kind_of_event_is_applied_one_delivery_at_a_time_in_order(
+    alice, greenhouse_connection, django_capture_on_commit_callbacks, queued, announced, together
+):
+    """A candidate deleted between two moves: the moves before it are applied before it, the
+    move after it after it, as they were delivered."""
+    org, capture = alice.organization, django_capture_on_commit_callbacks
+    deleted = {"action": "delete_candidate", "payload": {"person": {"id": 600_002}}}
+    with capture(execute=True):
+        store(greenhouse_connection, stage_change(1, stage=SCREEN), "one")
+        store(greenhouse_connection, stage_change(2, stage=SCREEN), "two")
+        intake.store(organization=org, provider="greenhouse", kind="delete_candidate",
+                     event_id="gone", raw_body=greenhouse_json(deleted))  # fmt: skip
+        store(greenhouse_connection, stage_change(3, stage=SCREEN), "three")
+    with capture(execute=True):
+        run(queued)
+
+    assert set(states(org).values()) == {"processed"}
+    assert together == []
+    with tenant_scope(org):
+        gone = Candidate.objects.get(external_id="600002")
+        kept = Candidate.objects.filter(deleted_at__isnull=True).values_list(
+            "external_id", flat=True
+        )
+    assert gone.deleted_at is not None and sorted(kept) == ["600001", "600003"]
