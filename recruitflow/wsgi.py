@@ -3,11 +3,17 @@ import os
 from django.core.wsgi import get_wsgi_application
 from django.urls import get_resolver
 
+from recruitflow.celery import app as celery_app
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "recruitflow.settings")
 application = get_wsgi_application()
 
-# The URLconf, every view module it names and its reverse lookups are loaded here, while the
-# process starts, not by its first request: that request would wait for them (about a second
-# of imports), and so would the requests queued behind it. Nothing here opens a connection, so
-# gunicorn's preload (docker/gunicorn.conf.py) can do it once before forking the workers.
+# What a worker's first request would otherwise load, and the requests queued behind it wait
+# for, is loaded here while the process starts: the URLconf, every view module it names and
+# its reverse lookups (about a second of imports), the Celery app's task modules (found by
+# name when a view queues a task) and the broker's client library. Nothing here opens a
+# connection, so gunicorn's preload (docker/gunicorn.conf.py) can do it once before forking
+# the workers.
 get_resolver().reverse_dict  # noqa: B018
+celery_app.loader.import_default_modules()
+celery_app.connection_for_write().get_transport_cls()
