@@ -5,12 +5,9 @@ claim (:func:`mark_sent_statement`), elsewhere with the ORM (:func:`mark_sent_at
 from __future__ import annotations
 
 import functools
-import hashlib
-import weakref
 from datetime import datetime
 from typing import Any
 
-from django.conf import settings
 from django.db import connection
 from django.db.models import Field
 from django.utils import timezone
@@ -19,7 +16,7 @@ from candidates.models import TimelineEvent
 from messaging import timeline_kinds
 from messaging.models import Message, MessageEvent, MessageStatus
 from messaging.services.common import _channel_label, _timeline_entry
-from recruitflow.inserts import insert_params, inserted_fields
+from recruitflow.inserts import insert_params, inserted_fields, run_prepared
 
 
 def _sent_fields(provider_identifier: str, result, now: datetime) -> dict[str, Any]:
@@ -90,41 +87,11 @@ def mark_sent_statement(
     if claim is not None:
         params += [MessageStatus.SENDING, now, organization.pk, claim.pk, MessageStatus.QUEUED]
     with connection.cursor() as cursor:
-        sent, claimed = _run(cursor, sql, params)
+        sent, claimed = run_prepared(cursor, sql, params)
     if sent:
         for name, value in fields.items():
             setattr(message, name, value)
     return bool(sent), (now if claimed else None)
-
-
-def _run(cursor, sql: str, params: list) -> tuple:
-    """``sql`` with ``params``, its one row. Where the setting allows (no transaction-mode
-    pooler in front of Postgres), through a statement prepared once per database session: it
-    halved Postgres's CPU per send (parsing and planning the four-part statement each time)."""
-    if not settings.DATABASE_PREPARED_STATEMENTS:
-        cursor.execute(sql, params)
-        return cursor.fetchone()
-    name, prepare = _prepared(sql)
-    session = connection.connection  # the driver's connection: one per database session
-    names = _prepared_in.setdefault(session, set())
-    if name not in names:
-        cursor.execute(prepare)
-        names.add(name)
-    cursor.execute(f"EXECUTE {name}({', '.join(['%s'] * len(params))})", params)
-    return cursor.fetchone()
-
-
-# The statements prepared in each database session (a new session prepares them again).
-_prepared_in: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-
-@functools.cache
-def _prepared(sql: str) -> tuple[str, str]:
-    """A name for ``sql`` and its ``PREPARE`` (``%s`` placeholders numbered ``$1``…)."""
-    parts = sql.split("%s")
-    numbered = parts[0] + "".join(f"${n}{part}" for n, part in enumerate(parts[1:], start=1))
-    name = "rf_answer_" + hashlib.sha1(sql.encode(), usedforsecurity=False).hexdigest()[:16]
-    return name, f"PREPARE {name} AS {numbered}"
 
 
 @functools.cache

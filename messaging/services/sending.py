@@ -3,6 +3,7 @@ wiring the sandbox number."""
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -10,7 +11,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connections, router, transaction
 from django.utils import timezone
 
 from candidates.models import Candidate
@@ -45,6 +46,7 @@ from messaging.services.common import (
     _timeline,
     messages_enqueue,
 )
+from recruitflow.inserts import insert_params, inserted_fields, run_prepared
 from recruitflow.tenancy import scopes_disabled
 
 logger = logging.getLogger(__name__)
@@ -173,6 +175,58 @@ def _conversation_touched(organization, candidate: Candidate, now: datetime) -> 
     return conversation.pk
 
 
+def _message_inserted(message: Message, *, organization, candidate: Candidate, now) -> None:
+    """Insert the unsaved ``message`` into its candidate's conversation, the conversation's
+    last message now (created if the candidate had none), and set both ids. On Postgres one
+    statement, written once and prepared once per database session (the ORM building the
+    upsert and the insert cost more CPU than the database spends on them)."""
+    db = router.db_for_write(Message)
+    connection = connections[db]
+    if connection.vendor != "postgresql":
+        message.conversation_id = _conversation_touched(organization, candidate, now)
+        message.save(force_insert=True, using=db)
+        return
+    conversation = Conversation(organization=organization, candidate=candidate, last_message_at=now)
+    params = insert_params(conversation, connection)
+    params += [
+        value
+        for field, value in zip(
+            inserted_fields(Message), insert_params(message, connection), strict=True
+        )
+        if field.name != "conversation"
+    ]
+    with connection.cursor() as cursor:
+        message.pk, message.conversation_id = run_prepared(cursor, _message_sql(db), params)
+    message._state.adding, message._state.db = False, db
+
+
+@functools.cache
+def _message_sql(db: str) -> str:
+    """:func:`_message_inserted`'s statement: the conversation's upsert on the
+    one-conversation-per-candidate constraint, and the message's insert naming it."""
+    quote = connections[db].ops.quote_name
+    conversation_fields = inserted_fields(Conversation)
+    message_fields = inserted_fields(Message)
+    touched = quote(Conversation._meta.get_field("last_message_at").column)
+    unique = ", ".join(
+        quote(Conversation._meta.get_field(name).column) for name in ("organization", "candidate")
+    )
+    values = ", ".join(
+        "(SELECT id FROM conversation)" if field.name == "conversation" else "%s"
+        for field in message_fields
+    )
+    return (
+        f"WITH conversation AS (INSERT INTO {quote(Conversation._meta.db_table)} "  # noqa: S608
+        f"({', '.join(quote(f.column) for f in conversation_fields)}) "
+        f"VALUES ({', '.join(['%s'] * len(conversation_fields))}) "
+        f"ON CONFLICT ({unique}) DO UPDATE SET {touched} = EXCLUDED.{touched} RETURNING id) "
+        f"INSERT INTO {quote(Message._meta.db_table)} "
+        f"({', '.join(quote(f.column) for f in message_fields)}) VALUES ({values}) "
+        f"RETURNING {quote(Message._meta.pk.column)}, "
+        f"{quote(Message._meta.get_field('conversation').column)}"
+    )
+
+
 def _skip(*, organization, candidate, channel: str, reason: str, source: str) -> CannotSend:
     with transaction.atomic():
         _timeline(
@@ -283,9 +337,8 @@ def message_send(
     try:
         # A prepared send runs in its caller's savepoint (see messages_prepared).
         with transaction.atomic(savepoint=prepared is None):
-            message = Message.objects.create(
+            message = Message(
                 organization=organization,
-                conversation_id=_conversation_touched(organization, candidate, now),
                 candidate=candidate,
                 channel=channel,
                 direction=Direction.OUTBOUND,
@@ -303,6 +356,7 @@ def message_send(
                 source=source,
                 status_updated_at=now,
             )
+            _message_inserted(message, organization=organization, candidate=candidate, now=now)
             if hold_until:
                 zone = zone_guess.zone if zone_guess else "UTC"
                 _timeline(

@@ -35,9 +35,10 @@ EVERY_RULE = list(ExitRule.values)
 
 # Per first step (a text handed to the outbox, the step recorded, the run completed).
 MAX_QUERIES_PER_FIRST_STEP = 3
-# What one more first step adds to a batch that goes on to a wait: its conversation and its
-# message (its exit rules' state and its merge values are read for the whole batch).
-QUERIES_PER_STEP_IN_A_BATCH = 2
+# What one more first step adds to a batch that goes on to a wait: its message, inserted with
+# its conversation touched in one statement (its exit rules' state and its merge values are
+# read for the whole batch).
+QUERIES_PER_STEP_IN_A_BATCH = 1
 
 
 def _first_steps(ats, django_capture_on_commit_callbacks, n: int, offset: int) -> list[int]:

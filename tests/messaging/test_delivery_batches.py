@@ -353,7 +353,7 @@ def _commits(queries) -> int:
 def _answers(queries) -> tuple[list[str], list[str]]:
     """The answers' statements (a WITH, or the EXECUTE of it prepared) and the PREPAREs."""
     sqls = [q["sql"] for q in queries]
-    answers = [sql for sql in sqls if sql.startswith(("WITH", "EXECUTE rf_answer_"))]
+    answers = [sql for sql in sqls if sql.startswith(("WITH", "EXECUTE rf_"))]
     return answers, [sql for sql in sqls if sql.startswith("PREPARE")]
 
 

@@ -152,6 +152,36 @@ def test_list_shows_newest_conversation_first_with_snippet_time_zone_and_unread_
     assert re.search(r'id="inbox-unread-badge"[^>]*>1</span>', html)  # the sidebar badge
 
 
+def test_a_text_sent_brings_its_conversation_to_the_top_and_a_first_text_starts_one(
+    alice, client_for, make_person
+):
+    """Sending a text touches the candidate's one conversation (its last message now): an
+    older conversation comes back to the top of the list, and a candidate texted for the first
+    time gets a conversation of their own."""
+    org = alice.organization
+    quiet = make_person(first_name="Ada", last_name="Lovelace")
+    busy = make_person(first_name="Grace", last_name="Hopper", mobile_phone=NEW_YORK_MOBILE)
+    first = make_person(first_name="Katherine", last_name="Johnson", mobile_phone="+14155550123")
+    _message(org, quiet, "Your interview is on Monday", at=timezone.now() - timedelta(hours=3))
+    _message(
+        org, busy, "Thanks!", direction=Direction.INBOUND, at=timezone.now() - timedelta(hours=1)
+    )
+    client = client_for(alice)
+    assert _rows(client.get("/inbox/")) == ["Grace Hopper", "Ada Lovelace"]
+
+    with tenant_scope(org):
+        for candidate, body in ((quiet, "See you at 10."), (first, "Welcome aboard.")):
+            services.message_send(organization=org, candidate=candidate, channel=Channel.SMS,
+                                  body=body, source="manual", respect_quiet_hours=False)  # fmt: skip
+        conversations = {c.candidate_id: c for c in Conversation.objects.all()}
+        sent = Message.objects.filter(body__in=["See you at 10.", "Welcome aboard."])
+        threads = {m.candidate_id: m.conversation_id for m in sent}
+
+    assert _rows(client.get("/inbox/")) == ["Katherine Johnson", "Ada Lovelace", "Grace Hopper"]
+    assert len(conversations) == 3
+    assert threads == {quiet.pk: conversations[quiet.pk].pk, first.pk: conversations[first.pk].pk}
+
+
 def test_filters_narrow_to_unread_mine_and_opted_out_conversations(
     alice, bob, client_for, make_person
 ):
