@@ -207,17 +207,16 @@ def _message_sql(db: str) -> str:
     quote = connections[db].ops.quote_name
     conversation_fields = inserted_fields(Conversation)
     message_fields = inserted_fields(Message)
-    touched = quote(Conversation._meta.get_field("last_message_at").column)
-    unique = ", ".join(
-        quote(Conversation._meta.get_field(name).column) for name in ("organization", "candidate")
-    )
+    columns = {field.name: quote(field.column) for field in conversation_fields}
+    touched = columns["last_message_at"]
+    unique = f"{columns['organization']}, {columns['candidate']}"
     values = ", ".join(
         "(SELECT id FROM conversation)" if field.name == "conversation" else "%s"
         for field in message_fields
     )
     return (
         f"WITH conversation AS (INSERT INTO {quote(Conversation._meta.db_table)} "  # noqa: S608
-        f"({', '.join(quote(f.column) for f in conversation_fields)}) "
+        f"({', '.join(columns.values())}) "
         f"VALUES ({', '.join(['%s'] * len(conversation_fields))}) "
         f"ON CONFLICT ({unique}) DO UPDATE SET {touched} = EXCLUDED.{touched} RETURNING id) "
         f"INSERT INTO {quote(Message._meta.db_table)} "
