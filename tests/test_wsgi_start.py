@@ -10,6 +10,7 @@ from tests.probes import ROOT, python_json
 PROBE = """
 import json, sys
 import recruitflow.wsgi
+loaded_at_start = set(sys.modules)
 from celery import current_app
 from django.db import connections
 from kombu.transport import TRANSPORT_ALIASES
@@ -19,6 +20,8 @@ print(json.dumps({
     "urls_loaded": "recruitflow.urls" in sys.modules,
     "views_loaded": "candidates.webhooks" in sys.modules,
     "reverse_ready": bool(resolver._populated),
+    "tasks_bound": current_app.finalized,
+    "result_backend_loaded": type(current_app.backend).__module__ in loaded_at_start,
     "apply_task_known": "integrations.tasks.webhook_delivery_apply" in current_app.tasks,
     "broker_client_loaded": TRANSPORT_ALIASES[
         current_app.conf.broker_url.partition(":")[0]
@@ -32,14 +35,16 @@ print(json.dumps({
 
 def test_loading_the_app_loads_every_url_view_and_task_and_opens_no_connection():
     """A worker answers its first request without a second of imports first (the requests
-    queued behind it would wait too): a webhook finds its apply task and the broker's client
-    loaded. The master that loads the app before forking holds no database connection its
-    workers would share."""
+    queued behind it would wait too): a webhook finds its apply task bound, and the task
+    sender, the result backend and the broker's client loaded. The master that loads the app
+    before forking holds no database connection its workers would share."""
     loaded = python_json(PROBE)
     assert loaded == {
         "urls_loaded": True,
         "views_loaded": True,
         "reverse_ready": True,
+        "tasks_bound": True,
+        "result_backend_loaded": True,
         "apply_task_known": True,
         "broker_client_loaded": True,
         "open_connections": [],
