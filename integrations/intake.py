@@ -19,7 +19,9 @@ sweep → Reprocess.
    share a :class:`Batch` (what the handlers read once, and what to do once they are all
    applied and committed). The vendor's ``integrations.<vendor>.webhooks.parse_stored`` turns
    the body into vendor-neutral records, and each record goes to the handler registered for
-   its type (:func:`register`), in its own savepoint, inside the organization's scope.
+   its type (:func:`register`), in its own savepoint, inside the organization's scope. When
+   every delivery of a batch holds one record of a type with a together handler
+   (:func:`register_together`), that handler first applies what it can of them at once.
    A transient :class:`~integrations.http.ProviderError` (or an unexpected error) leaves the
    delivery failed with a time to try again; a ``ValueError`` (a body or record that cannot be
    read) or a permanent provider error fails it for good with the reason.
