@@ -205,6 +205,12 @@ def handler_for(record) -> Handler | None:
     return None
 
 
+class ApplyAlone(Exception):  # noqa: N818 (a verdict, not a failure)
+    """Raised by a together handler (:func:`register_together`) that finds, once it has read
+    the mirror, that the batch must be applied one delivery at a time after all: what it
+    wrote is rolled back, and nothing is logged."""
+
+
 # ``handler(items)``: ``items`` is a list of (record, context), one per delivery of a batch, in
 # the batch's order; returns {delivery pk: applied?} for the deliveries it applied.
 TogetherHandler = Callable[[list[tuple[Any, "Context"]]], dict[int, bool]]
@@ -496,7 +502,7 @@ def _apply_together(batch: Batch, rows: list[WebhookDelivery]) -> dict[int, dict
         except Exception:  # reported by the one-at-a-time path
             return {}
         found = _together_for(records[0]) if len(records) == 1 else None
-        if found is None or found is not (handler or found):
+        if found is None or (handler is not None and found is not handler):
             return {}
         handler = found
         items.append(
@@ -519,8 +525,10 @@ def _apply_together(batch: Batch, rows: list[WebhookDelivery]) -> dict[int, dict
                         next_attempt_at=None,
                         processed_at=now,
                     )
+    except ApplyAlone:
+        return {}
     except Exception:
-        logger.info(
+        logger.warning(
             "Applying %s %s webhook deliveries together failed; applying each alone",
             len(rows),
             batch.provider,
@@ -700,6 +708,7 @@ def latest(*, organization, provider: str) -> WebhookDelivery | None:
 
 __all__ = [
     "APPLY_BATCH",
+    "ApplyAlone",
     "Batch",
     "Context",
     "Ignored",

@@ -165,10 +165,6 @@ def ats_event_apply(event: AtsEvent, context: intake.Context) -> bool:
         raise
 
 
-class _LeftAlone(Exception):  # noqa: N818 (not a failure: the one-at-a-time path takes over)
-    """The batch's together path found what it leaves to the one-at-a-time path."""
-
-
 @dataclasses.dataclass(frozen=True)
 class _Change:
     """A stage change of a batch that carries everything it needs (its application and the
@@ -270,7 +266,7 @@ def _apply_changes(writer: MirrorWriter, changes: list[_Change]) -> dict[int, bo
     if result.skipped_stale or result.applications < len(fresh):
         # The poll wrote a newer state meanwhile, or a candidate is missing: the one-at-a-time
         # path records them as such.
-        raise _LeftAlone
+        raise intake.ApplyAlone
     return {change.context.delivery.pk: True for change in fresh}
 
 

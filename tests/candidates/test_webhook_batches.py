@@ -252,7 +252,7 @@ def test_a_batch_of_stage_changes_costs_the_same_few_queries_however_many_it_hol
 
 def test_a_failing_delivery_is_retried_alone_and_the_rest_of_its_batch_is_applied(
     alice, greenhouse_connection, django_capture_on_commit_callbacks, queued, announced,
-    monkeypatch,
+    monkeypatch, caplog,
 ):  # fmt: skip
     """Applying the batch together fails (on the first delivery's application), so each
     delivery is applied alone: the first writes the new job, its office and department, then
@@ -274,6 +274,9 @@ def test_a_failing_delivery_is_retried_alone_and_the_rest_of_its_batch_is_applie
         run(queued)
 
     assert states(org) == {"flaky-0": "failed", "flaky-1": "processed", "flaky-2": "processed"}
+    assert "Applying 3 greenhouse webhook deliveries together failed; applying each alone" in (
+        caplog.text
+    )
     with tenant_scope(org):
         failed = WebhookDelivery.objects.get(event_id="flaky-0")
         applied = StageTransition.objects.order_by("provider_event_id")
