@@ -72,36 +72,38 @@ def publish_onsite_starter(page) -> None:
     expect(page.locator(".messages")).to_contain_text(re.compile("is active|is live"))
 
 
-def _candidate_to_move(company_api: str) -> tuple[str, str]:
+def _candidate_to_move(company_api: str) -> tuple[str, str, str]:
     """A candidate with an active application on a job that has an onsite stage they are not
-    in yet: (their name, the job's name)."""
+    in yet: (their name, their e-mail address, the job's name). Two candidates may share a
+    name; the address is theirs alone."""
     listed = requests.get(
         f"{company_api}/candidates", params={"status": "active", "per_page": 500}, timeout=5
     ).json()["items"]
     jobs = {job["id"]: job for job in requests.get(f"{company_api}/jobs", timeout=5).json()}
     for candidate in listed:
-        if len(candidate["applications"]) != 1:
-            continue  # one row on the screen
+        if len(candidate["applications"]) != 1 or not candidate["email"]:
+            continue  # one row on the screen, found by the address
         app = candidate["applications"][0]
         stages = [s["name"] for s in jobs[app["job_id"]]["stages"]]
         if app["status"] == "active" and ONSITE in stages and app["stage_name"] != ONSITE:
-            return candidate["name"], app["job_name"]
+            return candidate["name"], candidate["email"], app["job_name"]
     raise AssertionError("The sandbox company has no candidate to move into the onsite stage.")
 
 
 def move_to_onsite(page, screen_url: str, organization_name: str) -> tuple[str, float]:
     """On the organization's sandbox Greenhouse screen, in another tab, move a candidate into
     the onsite stage; their name and when the move was made (``time.monotonic()``)."""
-    name, job = _candidate_to_move(screen_url.rstrip("/") + "/api")
+    name, email, job = _candidate_to_move(screen_url.rstrip("/") + "/api")
     screen = page.context.new_page()
     screen.goto(screen_url)
     expect(screen.locator("h1")).to_contain_text(organization_name)
-    screen.fill("input[name=q]", name)
+    screen.fill("input[name=q]", email)
     screen.get_by_role("button", name="Search").click()
-    row = screen.locator("tr", has_text=name).filter(has_text=job)
+    row = screen.locator("tr", has_text=email).filter(has_text=job)
+    expect(row).to_contain_text(name)
     row.locator("select[name=stage_id]").select_option(label=ONSITE)
     moved_at = time.monotonic()
     row.get_by_role("button", name="Move").click()
-    expect(screen.locator("tr", has_text=name).filter(has_text=job)).to_contain_text(ONSITE)
+    expect(screen.locator("tr", has_text=email).filter(has_text=job)).to_contain_text(ONSITE)
     page.bring_to_front()
     return name, moved_at
