@@ -336,6 +336,17 @@ def _apply_records(context: Context, records: list) -> _Outcome:
 _DUE = Q(state=State.RECEIVED) | Q(state=State.FAILED, next_attempt_at__isnull=False)
 
 
+def _records_of(delivery: WebhookDelivery) -> list:
+    """The records of a stored delivery, read by its vendor's reader (:func:`parse_stored`)."""
+    return parse_stored(
+        delivery.provider,
+        raw_body=delivery.raw_body,
+        url=delivery.url,
+        received_at=delivery.received_at,
+        event_id=delivery.event_id,
+    )
+
+
 def _apply_locked(batch: Batch, locked: WebhookDelivery) -> dict:
     """Apply one delivery of ``batch`` whose row this transaction locked: each of its records
     in its own savepoint (a failing one rolls back itself alone), then its state written.
@@ -344,13 +355,7 @@ def _apply_locked(batch: Batch, locked: WebhookDelivery) -> dict:
     attempts = locked.attempts + 1
     state, error, retry_at = State.PROCESSED, "", None
     try:
-        records = parse_stored(
-            locked.provider,
-            raw_body=locked.raw_body,
-            url=locked.url,
-            received_at=locked.received_at,
-            event_id=locked.event_id,
-        )
+        records = _records_of(locked)
     except (ValueError, UnknownProvider) as exc:
         records, state, error = [], State.FAILED, f"The body cannot be read: {exc}"
     except Exception as exc:  # a bug in a vendor's reader: kept, tried again, then given up
@@ -397,13 +402,7 @@ def _apply_together(batch: Batch, rows: list[WebhookDelivery]) -> dict[int, dict
     handler = None
     for row in rows:
         try:
-            records = parse_stored(
-                row.provider,
-                raw_body=row.raw_body,
-                url=row.url,
-                received_at=row.received_at,
-                event_id=row.event_id,
-            )
+            records = _records_of(row)
         except Exception:  # reported by the one-at-a-time path
             return {}
         found = together_handler_for(records[0]) if len(records) == 1 else None

@@ -69,20 +69,26 @@ Handler = Callable[[Any, Context], bool | None]
 _HANDLERS: dict[type, Handler] = {}
 
 
+def _register(handlers: dict, record_type: type, handler) -> None:
+    existing = handlers.get(record_type)
+    if existing is not None and existing is not handler:
+        raise ValueError(f"{record_type.__name__} already has a handler: {existing!r}.")
+    handlers[record_type] = handler
+
+
+def _registered_for(handlers: dict, record):
+    """The handler registered for ``record``'s type or the nearest of its base classes."""
+    return next((handlers[k] for k in type(record).__mro__ if k in handlers), None)
+
+
 def register(record_type: type, handler: Handler) -> None:
     """Apply records of ``record_type`` (and its subclasses) with ``handler(record, context)``.
     One handler per type: registering another for the same type is a mistake and raises."""
-    existing = _HANDLERS.get(record_type)
-    if existing is not None and existing is not handler:
-        raise ValueError(f"{record_type.__name__} already has a handler: {existing!r}.")
-    _HANDLERS[record_type] = handler
+    _register(_HANDLERS, record_type, handler)
 
 
 def handler_for(record) -> Handler | None:
-    for klass in type(record).__mro__:
-        if klass in _HANDLERS:
-            return _HANDLERS[klass]
-    return None
+    return _registered_for(_HANDLERS, record)
 
 
 class ApplyAlone(Exception):  # noqa: N818 (a verdict, not a failure)
@@ -105,14 +111,8 @@ def register_together(record_type: type, handler: TogetherHandler) -> None:
     :func:`register`'s handler. It may take only deliveries that touch nothing another
     delivery of ``items`` touches (their order does not matter then), and it raises to leave
     them all to the one-at-a-time path (its savepoint is rolled back first)."""
-    existing = _TOGETHER.get(record_type)
-    if existing is not None and existing is not handler:
-        raise ValueError(f"{record_type.__name__} already has a handler: {existing!r}.")
-    _TOGETHER[record_type] = handler
+    _register(_TOGETHER, record_type, handler)
 
 
 def together_handler_for(record) -> TogetherHandler | None:
-    for klass in type(record).__mro__:
-        if klass in _TOGETHER:
-            return _TOGETHER[klass]
-    return None
+    return _registered_for(_TOGETHER, record)

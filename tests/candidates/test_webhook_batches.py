@@ -93,6 +93,15 @@ def run(queued: list[tuple]) -> list[str | None]:
     return states
 
 
+def deliver(connection, capture, queued: list[tuple], *moves: tuple[bytes, str]) -> None:
+    """Store each (body, vendor event id) as one burst, then run the apply tasks it queued."""
+    with capture(execute=True):
+        for body, event_id in moves:
+            store(connection, body, event_id)
+    with capture(execute=True):
+        run(queued)
+
+
 def states(org) -> dict[str, str]:
     with tenant_scope(org):
         return dict(WebhookDelivery.objects.values_list("event_id", "state"))
@@ -420,14 +429,12 @@ def history(org, number: int) -> list[tuple[str, str, str]]:
 def test_two_moves_of_one_application_in_a_batch_are_applied_in_order_and_the_rest_together(
     alice, greenhouse_connection, django_capture_on_commit_callbacks, queued, announced, together
 ):
-    org, capture = alice.organization, django_capture_on_commit_callbacks
-    with capture(execute=True):
-        store(greenhouse_connection, stage_change(1, stage=SCREEN), "one-screen")
-        store(greenhouse_connection, stage_change(2, stage=SCREEN), "two-screen")
-        store(greenhouse_connection, stage_change(1, stage=ASSESSMENT, minute=5), "one-assess")
-        store(greenhouse_connection, stage_change(3, stage=SCREEN), "three-screen")
-    with capture(execute=True):
-        run(queued)
+    org = alice.organization
+    deliver(greenhouse_connection, django_capture_on_commit_callbacks, queued,
+            (stage_change(1, stage=SCREEN), "one-screen"),
+            (stage_change(2, stage=SCREEN), "two-screen"),
+            (stage_change(1, stage=ASSESSMENT, minute=5), "one-assess"),
+            (stage_change(3, stage=SCREEN), "three-screen"))  # fmt: skip
 
     assert set(states(org).values()) == {"processed"}
     assert together == [["three-screen", "two-screen"]]
@@ -453,16 +460,11 @@ def test_a_move_older_than_the_mirror_in_a_batch_is_recorded_at_its_own_time(
     newer["payload"]["application"]["candidate"]["first_name"] = "Newer"
     older = json.loads(stage_change(1, stage=SCREEN, minute=5))
     older["payload"]["application"]["candidate"]["first_name"] = "Older"
-    with capture(execute=True):
-        store(greenhouse_connection, greenhouse_json(newer), "one-newer")
-    with capture(execute=True):
-        run(queued)
-    with capture(execute=True):
-        store(greenhouse_connection, greenhouse_json(older), "one-older")
-        store(greenhouse_connection, stage_change(2, stage=SCREEN), "two")
-        store(greenhouse_connection, stage_change(3, stage=SCREEN), "three")
-    with capture(execute=True):
-        run(queued)
+    deliver(greenhouse_connection, capture, queued, (greenhouse_json(newer), "one-newer"))
+    deliver(greenhouse_connection, capture, queued,
+            (greenhouse_json(older), "one-older"),
+            (stage_change(2, stage=SCREEN), "two"),
+            (stage_change(3, stage=SCREEN), "three"))  # fmt: skip
 
     assert set(states(org).values()) == {"processed"}
     assert together == [["three", "two"]]
