@@ -1,7 +1,7 @@
 import os
 
 from celery import Celery
-from celery.signals import task_prerun
+from celery.signals import task_prerun, worker_init
 from django.db import close_old_connections
 from kombu.transport import TRANSPORT_ALIASES
 
@@ -24,3 +24,19 @@ def _database_connections_checked(task=None, **kwargs) -> None:
     if task is not None and getattr(task.request, "is_eager", False):
         return
     close_old_connections()
+
+
+@worker_init.connect
+def _loaded_before_the_first_task(**kwargs) -> None:
+    """What each worker process's first task would otherwise load, loaded once by the worker's
+    main process before its pool forks (the pool's processes inherit it): the URLconf and its
+    reverse lookups (status callback and e-mail links), the task modules, and the e-mail
+    layout template compiled. Nothing here opens a connection."""
+    from django.template.loader import get_template
+    from django.urls import get_resolver
+
+    from messaging.email_layout import LAYOUT_TEMPLATE
+
+    get_resolver().reverse_dict  # noqa: B018
+    app.loader.import_default_modules()
+    get_template(LAYOUT_TEMPLATE)

@@ -134,6 +134,10 @@ FUNCTION_IMPORTS_ALLOWED = {
         "Django app loading: ready() registers the webhook intake's handler"
     ),
     "recruitflow/apps.py: recruitflow.checks": "Django app loading: ready() registers checks",
+    "recruitflow/celery.py: messaging.email_layout": (
+        "the Celery app is imported before Django's apps are loaded; the worker's start hook "
+        "runs after"
+    ),
     "recruitflow/apps.py: recruitflow.changes": (
         "Django app loading: ready() puts the write tracker on every database connection"
     ),

@@ -24,6 +24,11 @@ from typing import Any
 from urllib.parse import parse_qs, parse_qsl, urlencode, urlsplit, urlunsplit
 
 import requests
+
+# The REST client's API modules, which `Client.api` would import at a process's first send (a
+# tenth of a second, in the middle of a worker's first batch): loaded with this module, so
+# before a worker forks or a web process serves.
+import twilio.rest.api  # noqa: F401
 from twilio.http import HttpClient as TwilioHttpClient
 from twilio.http.response import Response as TwilioResponse
 from twilio.request_validator import get_signature_algorithm
