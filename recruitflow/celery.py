@@ -29,14 +29,13 @@ def _database_connections_checked(task=None, **kwargs) -> None:
 @worker_init.connect
 def _loaded_before_the_first_task(**kwargs) -> None:
     """What each worker process's first task would otherwise load, loaded once by the worker's
-    main process before its pool forks (the pool's processes inherit it): the URLconf and its
-    reverse lookups (status callback and e-mail links), the task modules, and the e-mail
-    layout template compiled. Nothing here opens a connection."""
+    main process before its pool forks (the pool's processes inherit it; Celery imported the
+    task modules just before): the URLconf and its reverse lookups (status callback and e-mail
+    links), and the e-mail layout template compiled. Nothing here opens a connection."""
     from django.template.loader import get_template
     from django.urls import get_resolver
 
     from messaging.email_layout import LAYOUT_TEMPLATE
 
     get_resolver().reverse_dict  # noqa: B018
-    app.loader.import_default_modules()
     get_template(LAYOUT_TEMPLATE)

@@ -20,7 +20,8 @@ before = {
     "reverse_ready": bool(get_resolver()._populated),
     "twilio_api_loaded": "twilio.rest.api" in sys.modules,
 }
-worker_init.send(sender=None)  # as the worker's main process does before it starts its pool
+app.loader.init_worker()  # the worker's main process: the task modules, then worker_init
+worker_init.send(sender=None)
 loaders = engines["django"].engine.template_loaders
 print(json.dumps({
     "before": before,
