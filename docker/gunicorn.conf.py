@@ -4,6 +4,7 @@ Every value can be overridden by the environment (GUNICORN_*), e.g. on a bigger 
 How these defaults were chosen is written in docker/README.md.
 """
 
+import gc
 import multiprocessing
 import os
 
@@ -23,3 +24,12 @@ max_requests_jitter = int(os.environ.get("GUNICORN_MAX_REQUESTS_JITTER", "500"))
 preload_app = os.environ.get("GUNICORN_PRELOAD", "1").lower() in ("1", "true", "yes", "on")
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-") or None
+
+
+def pre_fork(server, worker):
+    """Just before the master forks a worker: move everything the master has loaded (the app,
+    with ``preload_app``) out of the garbage collector's reach. A worker's full collection then
+    walks only what the worker itself made: it walked the whole loaded app, 0.2–0.25 s in which
+    that worker answered nothing (twice in a burst of 1,000 webhooks over four workers), and
+    touched every shared page, copying it into the worker."""
+    gc.freeze()
