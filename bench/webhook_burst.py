@@ -15,7 +15,10 @@ the endpoint's answer time p50/p99 (target p99 < 50 ms: it stores and queues, th
 workers), each candidate's webhook → text accepted by the sandbox p50/p99, and when the last
 candidate's text went out after the burst began (target < 10 s).
 
-Floors, measured in the same run on the same sandbox: ``--floor-webhooks`` single webhooks
+Floors, measured in the same run on the same sandbox: the endpoint's (with ``--server
+gunicorn``: the same N POSTs from the same senders to the same web process, answered by a view
+that only reads the body, ``/_bench/floor/webhook/`` of ``bench/floor/``, just before the
+burst; its p99 ÷ the endpoint's p99 is ``ratio_endpoint_p99``), ``--floor-webhooks`` single webhooks
 posted one at a time before the burst, each waited for (the webhook → text latency of
 ``engine.py`` (c): the path with nothing in line), and the N texts handed to the sandbox by the
 Twilio SDK client alone from as many processes as the worker has (no database, no queue: the
@@ -68,6 +71,7 @@ from recruitflow.celery import app
 from recruitflow.tenancy import scopes_disabled, tenant_scope
 
 ROOT = Path(__file__).resolve().parent.parent
+FLOOR_URL = "/_bench/floor/webhook/"  # bench/floor/urls.py
 WENT_OUT = [MessageStatus.SENT, MessageStatus.DELIVERED]
 # The web process's production settings, over plain HTTP on loopback (as bench/pages.py).
 PRODUCTION = {**production.PRODUCTION, "ALLOWED_HOSTS": "127.0.0.1"}
@@ -138,7 +142,9 @@ def _web() -> tuple[subprocess.Popen, str]:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    env = {**os.environ, **PRODUCTION, "GUNICORN_BIND": f"127.0.0.1:{port}",
+    # The product's settings and URLs plus the bench's floor view (bench/floor/).
+    env = {**os.environ, **PRODUCTION, "DJANGO_SETTINGS_MODULE": "bench.floor.settings",
+           "GUNICORN_BIND": f"127.0.0.1:{port}",
            "GUNICORN_LOG_LEVEL": "warning", "GUNICORN_ACCESS_LOG": "", "GUNICORN_MAX_REQUESTS": "0"}  # fmt: skip
     server = subprocess.Popen(
         [str(ROOT / ".venv/bin/gunicorn"), "-c", str(ROOT / "docker/gunicorn.conf.py"),
@@ -404,7 +410,23 @@ def burst(
                 finally:
                     connections.close_all()
 
+            endpoint_floor = None
             if base is not None:
+                # The endpoint's floor: the same POSTs from the same senders to the same web
+                # process, answered by a view that only reads the body (no signature, no
+                # database, no queue), the worker idle meanwhile.
+                floor_answers: list[float] = []
+                floor_refused: list[int] = []
+                _, floor_in = _post_from_processes(
+                    base, FLOOR_URL, prepared, posters, {}, floor_answers, floor_refused
+                )
+                if floor_refused:
+                    raise SystemExit(f"The endpoint's floor refused {len(floor_refused)} POSTs.")
+                endpoint_floor = {
+                    "posted_in_s": round(floor_in, 2),
+                    "p50_ms": round(percentile(floor_answers, 0.5) * 1000, 1),
+                    "p99_ms": round(percentile(floor_answers, 0.99) * 1000, 1),
+                }
                 began, posted_in = _post_from_processes(
                     base, url, prepared, posters, posted, answers, refused
                 )
@@ -438,6 +460,7 @@ def burst(
     last_out = max(sent.values()) - began if sent else float("nan")
     single_p50 = percentile(single, 0.5)
     p99 = percentile(latencies, 0.99)
+    figures_p99_ms = round(percentile(answers, 0.99) * 1000, 1)
     figures = {
         "webhooks": n,
         "server": server,
@@ -447,13 +470,14 @@ def burst(
         "refused": len(refused),
         "posted_in_s": round(posted_in, 2),
         "endpoint_p50_ms": round(percentile(answers, 0.5) * 1000, 1),
-        "endpoint_p99_ms": round(percentile(answers, 0.99) * 1000, 1),
+        "endpoint_p99_ms": figures_p99_ms,
         "texts_out": len(sent),
         "webhook_to_text_p50_s": round(percentile(latencies, 0.5), 3),
         "webhook_to_text_p99_s": round(percentile(latencies, 0.99), 3),
         "last_text_out_after_s": round(last_out, 2),
         "stages_after_burst_began": stages,
         "floor": {
+            "endpoint": endpoint_floor,
             "single_webhooks": len(single),
             "single_webhook_to_text_p50_s": round(single_p50, 3),
             "single_webhook_to_text_p99_s": round(percentile(single, 0.99), 3),
@@ -462,6 +486,9 @@ def burst(
             "sdk_seconds": round(sdk_seconds, 3),
         },
         # floor ÷ figure: 1.0 would be the burst costing nothing beyond the floor.
+        "ratio_endpoint_p99": (
+            round(endpoint_floor["p99_ms"] / figures_p99_ms, 3) if endpoint_floor else None
+        ),
         "ratio_webhook_to_text_p99": round(single_p50 / p99, 3) if latencies else 0.0,
         "ratio_last_text_out": round(sdk_seconds / last_out, 3) if sent else 0.0,
     }
@@ -475,6 +502,13 @@ def burst(
         f"{figures['webhook_to_text_p50_s']:.2f} s, p99 {figures['webhook_to_text_p99_s']:.2f} s; "
         f"the last one {last_out:.1f} s after the burst began (target < 10 s)"
     )
+    if endpoint_floor:
+        print(
+            f"    the endpoint's floor (the same {n:,} POSTs from the same senders, answered by "
+            f"a view that only reads the body): p50 {endpoint_floor['p50_ms']:.0f} ms, p99 "
+            f"{endpoint_floor['p99_ms']:.0f} ms, posted in {endpoint_floor['posted_in_s']:.1f} s "
+            f"(ratio to the endpoint's p99 {figures['ratio_endpoint_p99']:.3f})"
+        )
     print(
         f"    floors: one webhook at a time → text p50 {single_p50:.3f} s over {len(single)} "
         f"(ratio to the burst's p99 {figures['ratio_webhook_to_text_p99']:.3f}); the Twilio SDK "

@@ -2,6 +2,8 @@
 
 from django.http import HttpResponse
 from django.urls import path
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
 
 from recruitflow.urls import handler403, handler404, handler500
 from recruitflow.urls import urlpatterns as product
@@ -13,5 +15,18 @@ def floor(request):
     return HttpResponse(FLOOR_BODY, content_type="text/html; charset=utf-8")
 
 
-urlpatterns = [path("_bench/floor/", floor), *product]
+@csrf_exempt
+@require_POST
+def floor_webhook(request):
+    """A POST answered after reading its body: what the same gunicorn and middleware cost a
+    webhook when the endpoint itself costs nothing (``bench/webhooks.py --burst``'s floor)."""
+    request.body  # noqa: B018
+    return HttpResponse("OK")
+
+
+urlpatterns = [
+    path("_bench/floor/", floor),
+    path("_bench/floor/webhook/", floor_webhook),
+    *product,
+]
 __all__ = ["handler403", "handler404", "handler500", "urlpatterns"]
