@@ -7,8 +7,11 @@ connection test), so a rolled-back sync transaction does not erase the record of
 
 from __future__ import annotations
 
+import copy
 import functools
+import time
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import connections, router
 from django.utils import timezone
@@ -35,13 +38,36 @@ def ats_connection_for(organization) -> GreenhouseConnection | LeverConnection |
     return None
 
 
-def webhook_connection(model, token: str, secret: str):
+# What a web process keeps of the connections its webhook endpoints found, by model and token:
+# a POST within WEBHOOK_KEPT_FOR of the read verifies with the kept secret and is stored by a
+# statement that inserts only while the connection is still as it was read
+# (:func:`webhook_connection_unchanged`), so a burst's POSTs skip the read and nothing changed
+# (a secret, a token, a disconnection, a deactivated organization) is ever taken for current.
+WEBHOOK_KEPT_FOR = 300.0  # seconds
+WEBHOOK_KEPT_MAX = 256  # connections per process; the oldest read goes first
+_kept: dict[tuple[str, str], tuple[float, Any]] = {}
+
+
+def webhook_connection(model, token: str, secret: str, *, fresh: bool = False):
     """The connection of ``model`` (Greenhouse's, Lever's) that a webhook endpoint's ``token``
     names, if it is not disconnected and its organization is active, or None: with only what a
-    POST reads (its ``secret`` field decrypted, when it last heard, its organization's id; the
-    organization's other fields are read if something asks for them). One statement written
-    once per model: building the ORM's query on every POST was a quarter of a burst's endpoint
-    CPU. Cross-tenant on purpose: the token is what names the organization."""
+    POST reads (its ``secret`` field decrypted and as stored, when it last heard, its
+    organization's id; the organization's other fields are read if something asks for them).
+    One statement written once per model: building the ORM's query on every POST was a
+    quarter of a burst's endpoint CPU. Cross-tenant on purpose: the token is what names the
+    organization.
+
+    Unless ``fresh``, a connection this process read less than :data:`WEBHOOK_KEPT_FOR` ago is
+    given again without a statement (``webhook_kept`` is then True): what it says may have
+    changed since, so its secret only decides which POSTs are worth storing, and the store
+    checks it is still current (:func:`webhook_connection_unchanged`)."""
+    key = (model._meta.label, token)
+    if not fresh:
+        kept = _kept.get(key)
+        if kept is not None and time.monotonic() - kept[0] < WEBHOOK_KEPT_FOR:
+            connection = copy.copy(kept[1])
+            connection.webhook_kept = True
+            return connection
     with scopes_disabled():
         found = list(
             model.objects.raw(
@@ -49,31 +75,90 @@ def webhook_connection(model, token: str, secret: str):
             )
         )
     if not found:
+        _kept.pop(key, None)
         return None
     connection = found[0]
     connection.organization = Organization.from_db(
         connection._state.db, ["id"], [connection.organization_id]
     )
+    connection.webhook_kept = False
+    connection.webhook_secret_field = secret
+    _kept.pop(key, None)
+    while len(_kept) >= WEBHOOK_KEPT_MAX:
+        _kept.pop(next(iter(_kept)), None)
+    _kept[key] = (time.monotonic(), copy.copy(connection))
     return connection
+
+
+def forget_webhook_connection(connection) -> None:
+    """Read ``connection`` afresh at its endpoint's next POST."""
+    _kept.pop((type(connection)._meta.label, connection.endpoint_token), None)
+
+
+def webhook_heard(connection, at) -> None:
+    """The connection's "last heard" is now ``at`` (written, or found written by another POST):
+    the kept copy says so, so the next POSTs do not try to write it again."""
+    kept = _kept.get((type(connection)._meta.label, connection.endpoint_token))
+    if kept is not None:
+        kept[1].last_webhook_at = at
+
+
+def webhook_connection_unchanged(connection) -> tuple[str, list]:
+    """A condition (a ``SELECT`` and its values) that finds a row while ``connection``, as
+    :func:`webhook_connection` read it, is still current: the same row under the same token,
+    not disconnected, its organization active, its secret the same stored value (any write of
+    the secret stores a new one, the same text encrypted again included)."""
+    model: Any = type(connection)
+    secret = connection.webhook_secret_field
+    return _unchanged_sql(model, secret), [
+        connection.pk,
+        connection.endpoint_token,
+        connection.webhook_secret_stored,
+        ConnectionStatus.DISCONNECTED,
+    ]
+
+
+def _columns(model):
+    quote = connections[router.db_for_read(model)].ops.quote_name
+
+    def column(owner, name: str) -> str:
+        return quote(owner._meta.get_field(name).column)
+
+    return quote, column
+
+
+def _joined(model) -> str:
+    quote, column = _columns(model)
+    return (
+        f"FROM {quote(model._meta.db_table)} c "
+        f"INNER JOIN {quote(Organization._meta.db_table)} o "
+        f"ON o.{column(Organization, 'id')} = c.{column(model, 'organization')} "
+    )
 
 
 @functools.cache
 def _webhook_lookup_sql(model, secret: str) -> str:
     """:func:`webhook_connection`'s statement (only the models' own table and column names are
     written into it; the values are parameters)."""
-    quote = connections[router.db_for_read(model)].ops.quote_name
-
-    def column(owner, name: str) -> str:
-        return quote(owner._meta.get_field(name).column)
-
+    _, column = _columns(model)
     selected = ", ".join(
-        f"c.{column(model, name)}" for name in ("id", "organization", "last_webhook_at", secret)
+        f"c.{column(model, name)}"
+        for name in ("id", "organization", "endpoint_token", "last_webhook_at", secret)
     )
     return (
-        f"SELECT {selected} FROM {quote(model._meta.db_table)} c "  # noqa: S608
-        f"INNER JOIN {quote(Organization._meta.db_table)} o "
-        f"ON o.{column(Organization, 'id')} = c.{column(model, 'organization')} "
-        f"WHERE c.{column(model, 'endpoint_token')} = %s "
+        f"SELECT {selected}, c.{column(model, secret)} AS webhook_secret_stored "  # noqa: S608
+        f"{_joined(model)}WHERE c.{column(model, 'endpoint_token')} = %s "
+        f"AND o.{column(Organization, 'is_active')} AND c.{column(model, 'status')} <> %s"
+    )
+
+
+@functools.cache
+def _unchanged_sql(model, secret: str) -> str:
+    """:func:`webhook_connection_unchanged`'s condition, written once per model."""
+    _, column = _columns(model)
+    return (
+        f"SELECT 1 {_joined(model)}WHERE c.{column(model, 'id')} = %s "  # noqa: S608
+        f"AND c.{column(model, 'endpoint_token')} = %s AND c.{column(model, secret)} = %s "
         f"AND o.{column(Organization, 'is_active')} AND c.{column(model, 'status')} <> %s"
     )
 

@@ -87,7 +87,7 @@ from integrations.intake_handlers import (
 )
 from integrations.models import WebhookDelivery
 from integrations.registry import UnknownProvider, available
-from recruitflow.inserts import insert_returning_pk
+from recruitflow.inserts import insert_returning_pk, insert_returning_pk_if
 from recruitflow.tasks import task_named
 from recruitflow.tenancy import scopes_disabled, tenant_scope
 
@@ -217,6 +217,10 @@ def _waiting_mark(organization_id: int, provider: str) -> str | None:
     return f"intake:apply-waiting:{organization_id}:{provider}"
 
 
+class SourceChanged(Exception):
+    """What a delivery was verified with changed before it was stored; nothing was stored."""
+
+
 def store(
     *,
     organization,
@@ -228,6 +232,7 @@ def store(
     headers: Mapping[str, str] | None = None,
     ignore: bool = False,
     error: str = "",
+    only_while: tuple[str, list] | None = None,
 ) -> tuple[WebhookDelivery, bool]:
     """Store a delivery whose signature the endpoint verified, and queue its apply task after
     commit. Returns ``(delivery, created)``; ``created`` is False for a replay (the same
@@ -236,7 +241,11 @@ def store(
 
     ``ignore`` stores it as ignored (a ping, an event nobody handles); ``error`` stores it as
     failed for good with that reason (a signed body the endpoint could not read: kept for
-    support, nothing lost). An empty ``event_id`` is never deduplicated."""
+    support, nothing lost). An empty ``event_id`` is never deduplicated.
+
+    ``only_while``: a condition (a ``SELECT`` and its values) the delivery is stored under, in
+    the same statement: when it finds no row (what the endpoint verified the delivery with has
+    changed since it read it), nothing is stored and :class:`SourceChanged` is raised."""
     now = timezone.now()
     body = raw_body.decode("utf-8", errors="replace") if isinstance(raw_body, bytes) else raw_body
     if error:
@@ -268,7 +277,10 @@ def store(
             with transaction.atomic() if inside else contextlib.nullcontext():
                 # One statement written once: building the ORM's INSERT on every POST was a
                 # sixth of a burst's endpoint CPU.
-                insert_returning_pk(delivery)
+                if only_while is None:
+                    insert_returning_pk(delivery)
+                elif not insert_returning_pk_if(delivery, *only_while):
+                    raise SourceChanged
         except IntegrityError:
             if not event_id:
                 raise

@@ -3,7 +3,8 @@
 
 :func:`inserted_fields` and :func:`insert_params` give a model's columns and an unsaved
 instance's values in one order (auto values such as ``auto_now_add`` filled as ``save()`` fills
-them); :func:`insert_returning_pk` inserts an instance with them and sets its primary key;
+them); :func:`insert_returning_pk` inserts an instance with them and sets its primary key,
+:func:`insert_returning_pk_if` only while a condition holds;
 :func:`run_prepared` runs such a statement prepared once per database session. Only a model's
 own table and column names are written into the statements; the values are parameters.
 """
@@ -16,7 +17,7 @@ import weakref
 
 from django.apps import apps
 from django.conf import settings
-from django.db import connections, router
+from django.db import connections, router, transaction
 
 
 def inserted_fields(model) -> list:
@@ -62,6 +63,48 @@ def insert_returning_pk(instance) -> None:
         )
         instance.pk = cursor.fetchone()[0]
     instance._state.adding, instance._state.db = False, db
+
+
+@functools.cache
+def _insert_if_sql(label: str, db: str, condition: str) -> str:
+    model = apps.get_model(label)
+    connection = connections[db]
+    quote = connection.ops.quote_name
+    meta = model._meta
+    fields = inserted_fields(model)
+    columns = ", ".join(quote(field.column) for field in fields)
+    values = ", ".join(f"%s::{field.cast_db_type(connection)}" for field in fields)
+    return (
+        f"INSERT INTO {quote(meta.db_table)} ({columns}) SELECT {values} "  # noqa: S608
+        f"WHERE EXISTS ({condition}) RETURNING {quote(meta.pk.column)}"
+    )
+
+
+def insert_returning_pk_if(instance, condition: str, params: list) -> bool:
+    """:func:`insert_returning_pk`, only while ``condition`` (a ``SELECT`` written once, its
+    values in ``params``) finds a row: on Postgres, one statement that checks and inserts at
+    once. False, with nothing inserted, when it finds none."""
+    model = type(instance)
+    db = router.db_for_write(model)
+    connection = connections[db]
+    if connection.vendor != "postgresql":
+        with transaction.atomic(using=db), connection.cursor() as cursor:
+            cursor.execute(f"SELECT 1 WHERE EXISTS ({condition})", params)  # noqa: S608
+            if cursor.fetchone() is None:
+                return False
+            insert_returning_pk(instance)
+            return True
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _insert_if_sql(model._meta.label, db, condition),
+            [*insert_params(instance, connection), *params],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return False
+    instance.pk = row[0]
+    instance._state.adding, instance._state.db = False, db
+    return True
 
 
 def run_prepared(cursor, sql: str, params: list) -> tuple:

@@ -30,6 +30,7 @@ from integrations.connections import (
     ats_connection_for,
     provider_for,
     provider_identifier,
+    webhook_heard,
 )
 from integrations.events import (
     ApplicationChanged,
@@ -55,7 +56,13 @@ HEARD_EVERY = timedelta(seconds=10)
 
 
 def ats_webhook_store(
-    *, connection, event_id: str, action: str, raw_body: bytes, ignore: bool = False
+    *,
+    connection,
+    event_id: str,
+    action: str,
+    raw_body: bytes,
+    ignore: bool = False,
+    only_while: tuple[str, list] | None = None,
 ) -> WebhookDelivery | None:
     """Store an ATS delivery whose signature was verified, through the one intake (which
     queues its apply task after commit), and note on the connection when it last heard
@@ -63,7 +70,9 @@ def ats_webhook_store(
 
     Returns None for a delivery already stored (same vendor event id): nothing new is written
     and nothing is queued (the intake's sweep still applies the stored one if it never was).
-    ``ignore`` stores it as ignored (pings, events nobody handles)."""
+    ``ignore`` stores it as ignored (pings, events nobody handles). ``only_while``: the
+    intake's condition to store under (raises :class:`integrations.intake.SourceChanged`
+    when it no longer holds)."""
     organization = connection.organization
     delivery, created = intake.store(
         organization=organization,
@@ -72,6 +81,7 @@ def ats_webhook_store(
         event_id=event_id,
         raw_body=raw_body,
         ignore=ignore,
+        only_while=only_while,
     )
     if not created:
         return None
@@ -85,6 +95,8 @@ def ats_webhook_store(
                 | Q(last_webhook_at__lt=delivery.received_at - HEARD_EVERY),
                 pk=connection.pk,
             ).update(last_webhook_at=delivery.received_at)
+        # Written now, or by another POST less than HEARD_EVERY ago.
+        webhook_heard(connection, delivery.received_at)
     return delivery
 
 
