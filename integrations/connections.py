@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import threading
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -46,6 +47,7 @@ def ats_connection_for(organization) -> GreenhouseConnection | LeverConnection |
 WEBHOOK_KEPT_FOR = 300.0  # seconds
 WEBHOOK_KEPT_MAX = 256  # connections per process; the oldest read goes first
 _kept: dict[tuple[str, str], tuple[float, Any]] = {}
+_keeping = threading.Lock()
 
 
 def webhook_connection(model, token: str, secret: str, *, fresh: bool = False):
@@ -83,10 +85,11 @@ def webhook_connection(model, token: str, secret: str, *, fresh: bool = False):
     )
     connection.webhook_kept = False
     connection.webhook_secret_field = secret
-    _kept.pop(key, None)
-    while len(_kept) >= WEBHOOK_KEPT_MAX:
-        _kept.pop(next(iter(_kept)), None)
-    _kept[key] = (time.monotonic(), copy.copy(connection))
+    with _keeping:  # a threaded worker's requests: one of them evicts at a time
+        _kept.pop(key, None)
+        while len(_kept) >= WEBHOOK_KEPT_MAX:
+            _kept.pop(next(iter(_kept)), None)
+        _kept[key] = (time.monotonic(), copy.copy(connection))
     return connection
 
 

@@ -141,3 +141,18 @@ def test_lever_a_new_signature_token_holds_at_once(alice, sandbox, lever_connect
     assert old_answer.status_code == 403
     assert stored(alice.organization)[-1] == new["token"]
     assert old["token"] not in stored(alice.organization)
+
+
+def test_a_process_keeps_a_bounded_number_of_connections(
+    monkeypatch, greenhouse_connection, lever_connection
+):
+    from integrations import connections as kept
+    from integrations.lever.models import LeverConnection
+
+    monkeypatch.setattr(kept, "_kept", {})
+    monkeypatch.setattr(kept, "WEBHOOK_KEPT_MAX", 1)
+    kept.webhook_connection(GreenhouseConnection, greenhouse_connection.endpoint_token,
+                            "webhook_secret")  # fmt: skip
+    kept.webhook_connection(LeverConnection, lever_connection.endpoint_token, "signature_token")
+
+    assert list(kept._kept) == [("lever.LeverConnection", lever_connection.endpoint_token)]
