@@ -32,35 +32,40 @@ from integrations.lever.models import LeverConnection
 from recruitflow.decorators import public
 
 
-def _received(model, token: str, secret: str, accept) -> HttpResponse:
-    """``accept(connection)``'s answer for the connection ``token`` names (404 when none). The
-    connection may be the one this process read a moment ago: when ``accept`` finds that what
-    it says no longer holds (it returns None: a kept secret the signature does not match, or
-    a store that found the connection changed), the connection is read again and ``accept``
-    runs once more on what is current."""
+def _received(model, token: str, secret: str, *, refusal, delivery, raw: bytes) -> HttpResponse:
+    """The answer to a POST at the endpoint of the connection ``token`` names (404 when none).
+
+    ``refusal(connection)``: why the POST is not the vendor's (403), or None. ``delivery()``:
+    what to store of it (``event_id``, ``action``, ``ignore``), read only once it is known to
+    be the vendor's; a payload it cannot read answers 400. The connection may be the one this
+    process read a moment ago: when its kept secret refuses the POST, or the store finds the
+    connection changed since, it is read again and the POST decided on what is current."""
     for fresh in (False, True):
         connection = webhook_connection(model, token, secret, fresh=fresh)
         if connection is None:
             raise Http404("Unknown webhook endpoint.")
-        answer = accept(connection)
-        if answer is not None:
-            return answer
+        refused = refusal(connection)
+        if refused is not None:
+            if connection.webhook_kept:
+                continue
+            return HttpResponseForbidden(refused)
+        try:
+            event = delivery()
+        except (greenhouse_webhooks.InvalidPayload, lever_webhooks.InvalidPayload) as exc:
+            return HttpResponse(str(exc), status=400)
+        try:
+            services.ats_webhook_store(
+                connection=connection,
+                raw_body=raw,
+                only_while=webhook_connection_unchanged(connection),
+                **event,
+            )
+        except intake.SourceChanged:
+            forget_webhook_connection(connection)
+            continue
+        return HttpResponse("OK")
     # Changed again between the second read and its store: the vendor sends it again.
     return HttpResponse("The connection changed meanwhile; send it again.", status=503)
-
-
-def _store(connection, **delivery) -> bool:
-    """Store a verified delivery while ``connection`` is as read; False when it changed."""
-    try:
-        services.ats_webhook_store(
-            connection=connection,
-            only_while=webhook_connection_unchanged(connection),
-            **delivery,
-        )
-    except intake.SourceChanged:
-        forget_webhook_connection(connection)
-        return False
-    return True
 
 
 @csrf_exempt
@@ -69,28 +74,24 @@ def _store(connection, **delivery) -> bool:
 def greenhouse(request, token: str):
     raw = request.body
 
-    def accept(connection):
-        if not greenhouse_webhooks.verify_signature(
-            raw,
-            request.headers.get(greenhouse_webhooks.SIGNATURE_HEADER),
-            connection.webhook_secret,
-        ):
-            return None if connection.webhook_kept else HttpResponseForbidden("Invalid signature.")
-        try:
-            action = greenhouse_webhooks.parse_action(raw)
-        except greenhouse_webhooks.InvalidPayload as exc:
-            return HttpResponse(str(exc), status=400)
-        stored = _store(
-            connection,
-            event_id=request.headers.get(greenhouse_webhooks.EVENT_ID_HEADER)
-            or intake.body_digest(raw),
-            action=action,
-            raw_body=raw,
-            ignore=action == "ping" or action not in greenhouse_webhooks.SUPPORTED_ACTIONS,
-        )
-        return HttpResponse("OK") if stored else None
+    def refusal(connection) -> str | None:
+        signature = request.headers.get(greenhouse_webhooks.SIGNATURE_HEADER)
+        if greenhouse_webhooks.verify_signature(raw, signature, connection.webhook_secret):
+            return None
+        return "Invalid signature."
 
-    return _received(GreenhouseConnection, token, "webhook_secret", accept)
+    def delivery() -> dict:
+        action = greenhouse_webhooks.parse_action(raw)
+        return {
+            "event_id": request.headers.get(greenhouse_webhooks.EVENT_ID_HEADER)
+            or intake.body_digest(raw),
+            "action": action,
+            "ignore": action == "ping" or action not in greenhouse_webhooks.SUPPORTED_ACTIONS,
+        }
+
+    return _received(
+        GreenhouseConnection, token, "webhook_secret", refusal=refusal, delivery=delivery, raw=raw
+    )
 
 
 @csrf_exempt
@@ -103,25 +104,21 @@ def lever(request, token: str):
     except ValueError:
         body = None
 
-    def accept(connection):
+    def refusal(connection) -> str | None:
         if not isinstance(body, dict):
-            return HttpResponseForbidden("Invalid signature.")
-        refusal = lever_webhooks.delivery_refusal(body, connection.signature_token or "")
-        if refusal is not None:
-            return None if connection.webhook_kept else HttpResponseForbidden(refusal)
-        try:
-            parsed = lever_webhooks.parse_event(body)
-        except lever_webhooks.InvalidPayload as exc:
-            return HttpResponse(str(exc), status=400)
+            return "Invalid signature."
+        return lever_webhooks.delivery_refusal(body, connection.signature_token or "")
+
+    def delivery() -> dict:
+        parsed = lever_webhooks.parse_event(body)
         # Only token + triggeredAt are signed, so the (signed) token is the dedupe key: a
         # replay with a changed body or id still collides.
-        stored = _store(
-            connection,
-            event_id=str(parsed.token),
-            action=parsed.event,
-            raw_body=raw,
-            ignore=not parsed.supported,
-        )
-        return HttpResponse("OK") if stored else None
+        return {
+            "event_id": str(parsed.token),
+            "action": parsed.event,
+            "ignore": not parsed.supported,
+        }
 
-    return _received(LeverConnection, token, "signature_token", accept)
+    return _received(
+        LeverConnection, token, "signature_token", refusal=refusal, delivery=delivery, raw=raw
+    )

@@ -65,19 +65,24 @@ def insert_returning_pk(instance) -> None:
     instance._state.adding, instance._state.db = False, db
 
 
+def insert_select_sql(model, connection) -> str:
+    """``INSERT INTO <model's table> (<columns>) SELECT <values>``, to be followed by what the
+    row is inserted for (``FROM``, ``WHERE``): every value a parameter, in
+    :func:`inserted_fields` order, given with its column's type (read as the column's, never as
+    text)."""
+    quote = connection.ops.quote_name
+    fields = inserted_fields(model)
+    columns = ", ".join(quote(field.column) for field in fields)
+    values = ", ".join(f"%s::{field.cast_db_type(connection)}" for field in fields)
+    return f"INSERT INTO {quote(model._meta.db_table)} ({columns}) SELECT {values}"  # noqa: S608
+
+
 @functools.cache
 def _insert_if_sql(label: str, db: str, condition: str) -> str:
     model = apps.get_model(label)
     connection = connections[db]
-    quote = connection.ops.quote_name
-    meta = model._meta
-    fields = inserted_fields(model)
-    columns = ", ".join(quote(field.column) for field in fields)
-    values = ", ".join(f"%s::{field.cast_db_type(connection)}" for field in fields)
-    return (
-        f"INSERT INTO {quote(meta.db_table)} ({columns}) SELECT {values} "  # noqa: S608
-        f"WHERE EXISTS ({condition}) RETURNING {quote(meta.pk.column)}"
-    )
+    pk = connection.ops.quote_name(model._meta.pk.column)
+    return f"{insert_select_sql(model, connection)} WHERE EXISTS ({condition}) RETURNING {pk}"
 
 
 def insert_returning_pk_if(instance, condition: str, params: list) -> bool:

@@ -1,4 +1,5 @@
-"""The product's URLs plus ``/_bench/floor/``: a response with no database query and no template."""
+"""The product's URLs plus ``/_bench/floor/`` (a response with no database query and no
+template) and ``/_bench/floor/webhook/`` (a POST answered once its body is read)."""
 
 from django.http import HttpResponse
 from django.urls import path

@@ -16,7 +16,7 @@ from candidates.models import TimelineEvent
 from messaging import timeline_kinds
 from messaging.models import Message, MessageEvent, MessageStatus
 from messaging.services.common import _channel_label, _timeline_entry
-from recruitflow.inserts import insert_params, inserted_fields, run_prepared
+from recruitflow.inserts import insert_params, insert_select_sql, run_prepared
 
 
 def _sent_fields(provider_identifier: str, result, now: datetime) -> dict[str, Any]:
@@ -132,13 +132,8 @@ def _message_fields() -> dict[str, Field]:
 
 
 def _insert_sql(model, gate: str) -> str:
-    """``INSERT`` of one row of ``model`` for each row of ``gate`` (one row or none), every
-    value given with its column's type (read as the column's, never as text)."""
-    quote = connection.ops.quote_name
-    fields = inserted_fields(model)
-    columns = ", ".join(quote(field.column) for field in fields)
-    values = ", ".join(f"%s::{field.cast_db_type(connection)}" for field in fields)
-    return f"INSERT INTO {quote(model._meta.db_table)} ({columns}) SELECT {values} FROM {gate}"  # noqa: S608
+    """``INSERT`` of one row of ``model`` for each row of ``gate`` (one row or none)."""
+    return f"{insert_select_sql(model, connection)} FROM {gate}"
 
 
 def _sent_timeline_entry(organization, message: Message) -> TimelineEvent | None:
